@@ -1,0 +1,42 @@
+// Run-time CPU dispatch: detect once, let tests force a lower level.
+#include "internal.h"
+
+static ck_isa detect(void) {
+#if CK_HAVE_X86
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+        __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl"))
+        return CK_ISA_AVX512;
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return CK_ISA_AVX2;
+#endif
+    return CK_ISA_SCALAR;
+}
+
+// -1 until first use; a benign race (every thread computes the same value).
+static int best_isa = -1;
+static int active_isa = -1;
+
+ck_isa ck_isa_best(void) {
+    if (best_isa < 0) best_isa = (int)detect();
+    return (ck_isa)best_isa;
+}
+
+int ck_isa_supported(ck_isa isa) { return (int)isa <= (int)ck_isa_best(); }
+
+ck_isa ck_isa_active(void) {
+    if (active_isa < 0) active_isa = (int)ck_isa_best();
+    return (ck_isa)active_isa;
+}
+
+ck_isa ck_isa_force(ck_isa isa) {
+    active_isa = ck_isa_supported(isa) ? (int)isa : (int)ck_isa_best();
+    return (ck_isa)active_isa;
+}
+
+const char *ck_isa_name(ck_isa isa) {
+    switch (isa) {
+    case CK_ISA_AVX512: return "avx512";
+    case CK_ISA_AVX2: return "avx2";
+    default: return "scalar";
+    }
+}

@@ -1,0 +1,60 @@
+// Shared by the kernel files, not part of the public interface.
+#ifndef CKERNELS_INTERNAL_H
+#define CKERNELS_INTERNAL_H
+
+#include "include/CKernels.h"
+
+// Each kernel family compiles one function per instruction set with these attributes, so the
+// binary runs on any x86-64 (no -march=native) and picks the best version at run time.
+#if defined(__x86_64__)
+#define CK_HAVE_X86 1
+#define CK_TARGET_AVX2 __attribute__((target("avx2,fma")))
+#define CK_TARGET_AVX512 __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,avx2,fma")))
+#include <immintrin.h>
+#else
+#define CK_HAVE_X86 0
+#endif
+
+/// Calls NAME##_avx512, NAME##_avx2 or NAME##_scalar with ARGS by the active instruction set.
+#if CK_HAVE_X86
+#define CK_DISPATCH(NAME, ARGS)                      \
+    do {                                             \
+        switch (ck_isa_active()) {                   \
+        case CK_ISA_AVX512: NAME##_avx512 ARGS; break; \
+        case CK_ISA_AVX2: NAME##_avx2 ARGS; break;     \
+        default: NAME##_scalar ARGS; break;            \
+        }                                            \
+    } while (0)
+#else
+#define CK_DISPATCH(NAME, ARGS) NAME##_scalar ARGS
+#endif
+
+/// For kernels whose plain C loops vectorise well: one always-inline body NAME##_body, compiled
+/// three times, as the portable reference and under the AVX2 and AVX-512 target attributes (the
+/// compiler vectorises the inlined body for each target). Explicit intrinsics are kept for kernels
+/// where the compiler cannot vectorise on its own (reductions into registers, GEMM).
+#define CK_INLINE static inline __attribute__((always_inline))
+#if CK_HAVE_X86
+#define CK_VERSIONS(NAME, PARAMS, ARGS)                            \
+    static void NAME##_scalar PARAMS { NAME##_body ARGS; }         \
+    CK_TARGET_AVX2 static void NAME##_avx2 PARAMS { NAME##_body ARGS; } \
+    CK_TARGET_AVX512 static void NAME##_avx512 PARAMS { NAME##_body ARGS; }
+#else
+#define CK_VERSIONS(NAME, PARAMS, ARGS) static void NAME##_scalar PARAMS { NAME##_body ARGS; }
+#endif
+
+#if CK_HAVE_X86
+/// Horizontal sum of 16 floats.
+CK_TARGET_AVX512 static inline float ck_hsum512(__m512 v) { return _mm512_reduce_add_ps(v); }
+/// Horizontal sum of 8 floats.
+CK_TARGET_AVX2 static inline float ck_hsum256(__m256 v) {
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_add_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+}
+/// Mask of the first n (< 16) lanes.
+static inline __mmask16 ck_tail_mask16(int64_t n) { return (__mmask16)((1u << n) - 1u); }
+#endif
+
+#endif

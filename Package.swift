@@ -1,0 +1,63 @@
+// swift-tools-version: 6.0
+import Foundation
+import PackageDescription
+
+/// LLVM's OpenMP (Debian's libomp-dev) lives under /usr/lib/llvm-<version>; find the newest one that
+/// has both the header and the library instead of hard-coding a version. `make` installs it when missing.
+func openMPPaths() -> (include: String, lib: String)? {
+    let fm = FileManager.default
+    let roots = ((try? fm.contentsOfDirectory(atPath: "/usr/lib")) ?? [])
+        .filter { $0.hasPrefix("llvm-") }
+        .sorted { (Int($0.dropFirst(5)) ?? 0) > (Int($1.dropFirst(5)) ?? 0) }
+    for root in roots {
+        let lib = "/usr/lib/\(root)/lib"
+        guard fm.fileExists(atPath: "\(lib)/libomp.so") else { continue }
+        let clangDir = "\(lib)/clang"
+        for version in (try? fm.contentsOfDirectory(atPath: clangDir)) ?? [] {
+            let include = "\(clangDir)/\(version)/include"
+            if fm.fileExists(atPath: "\(include)/omp.h") { return (include, lib) }
+        }
+    }
+    return nil
+}
+
+let omp = openMPPaths()
+// -O3 in every configuration: a debug `swift run train` still runs optimised kernels.
+var kernelFlags = ["-O3", "-fno-math-errno", "-std=gnu11"]
+var kernelLinker: [LinkerSetting] = []
+if let omp {
+    kernelFlags += ["-fopenmp", "-I\(omp.include)"]
+    kernelLinker = [.unsafeFlags(["-L\(omp.lib)", "-Xlinker", "-rpath", "-Xlinker", omp.lib]), .linkedLibrary("omp")]
+}
+
+let package = Package(
+    name: "MLPTrainer",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "train", targets: ["train"]),
+        .library(name: "MLPTrainer", targets: ["MLPTrainer"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        .target(
+            name: "CKernels",
+            path: "CKernels",
+            cSettings: [.unsafeFlags(kernelFlags)],
+            linkerSettings: kernelLinker + [.linkedLibrary("m")]
+        ),
+        .target(name: "MLPTrainer", dependencies: ["CKernels"]),
+        .executableTarget(
+            name: "train",
+            dependencies: ["MLPTrainer", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+        ),
+        .executableTarget(
+            name: "bench",
+            dependencies: ["MLPTrainer", "CKernels"],
+            path: "Benchmarks/bench"
+        ),
+        .testTarget(name: "CKernelsTests", dependencies: ["CKernels"]),
+        .testTarget(name: "MLPTrainerTests", dependencies: ["MLPTrainer", "CKernels"]),
+    ]
+)
