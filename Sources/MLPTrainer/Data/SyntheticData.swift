@@ -1,0 +1,79 @@
+import Foundation
+
+/// A synthetic classification problem that a linear model cannot solve: features are standard
+/// normal, and the class of a row is the argmax over classes of a random quadratic score
+/// sum_j a[k][j] * x_j^2 + b[k][j] * x_j * x_{j+1}. Every value is a pure function of
+/// (seed, row, column), so any range of rows can be generated on its own, in any order.
+public struct SyntheticProblem: Sendable {
+    public let features: Int
+    public let classes: Int
+    public let seed: UInt64
+    private let a: [Double]
+    private let b: [Double]
+
+    public init(features: Int, classes: Int, seed: UInt64) {
+        precondition(features >= 1 && classes >= 2)
+        self.features = features
+        self.classes = classes
+        self.seed = seed
+        var a = [Double](), b = [Double]()
+        for k in 0..<classes {
+            for j in 0..<features {
+                a.append(Self.uniform(seed, 1 << 40, UInt64(k * features + j)) * 2 - 1)
+                b.append(Self.uniform(seed, 1 << 41, UInt64(k * features + j)) * 2 - 1)
+            }
+        }
+        self.a = a
+        self.b = b
+    }
+
+    /// The features of `row` into `out` (count `features`), and its class.
+    public func row(_ row: Int, into out: UnsafeMutablePointer<Float>) -> Int32 {
+        for j in 0..<features { out[j] = Float(normal(row, j)) }
+        var best = 0
+        var bestScore = -Double.infinity
+        for k in 0..<classes {
+            var score = 0.0
+            for j in 0..<features {
+                let x = Double(out[j])
+                let next = Double(out[(j + 1) % features])
+                score += a[k * features + j] * x * x + b[k * features + j] * x * next
+            }
+            if score > bestScore { bestScore = score; best = k }
+        }
+        return Int32(best)
+    }
+
+    /// `rows` rows as a Dataset with features x1..xF and classes "0".."C-1".
+    public func dataset(rows: Int) -> Dataset {
+        var x = [Float](repeating: 0, count: rows * features)
+        var y = [Int32](repeating: 0, count: rows)
+        x.withUnsafeMutableBufferPointer { buf in
+            for r in 0..<rows { y[r] = row(r, into: buf.baseAddress! + r * features) }
+        }
+        return Dataset(features: x, labels: y, featureNames: (1...features).map { "x\($0)" },
+                       classLabels: (0..<classes).map(String.init))
+    }
+
+    private func normal(_ row: Int, _ col: Int) -> Double {
+        // Box-Muller from two counter-based uniforms.
+        let counter = UInt64(row) &* UInt64(features) &+ UInt64(col)
+        let u1 = max(Self.uniform(seed, 1, counter), 1e-300)
+        let u2 = Self.uniform(seed, 2, counter)
+        return (-2 * Foundation.log(u1)).squareRoot() * Foundation.cos(2 * Double.pi * u2)
+    }
+
+    /// A uniform double in [0, 1) from (seed, stream, counter): SplitMix64 finalisers.
+    static func uniform(_ seed: UInt64, _ stream: UInt64, _ counter: UInt64) -> Double {
+        var z = seed &+ stream &* 0x9E37_79B9_7F4A_7C15
+        z = mix(z) &+ counter &* 0xD1B5_4A32_D192_ED03
+        return Double(mix(z) >> 11) * 0x1.0p-53
+    }
+
+    static func mix(_ value: UInt64) -> UInt64 {
+        var z = value
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
