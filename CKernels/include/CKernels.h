@@ -133,8 +133,9 @@ int ck_dropout_keep(float p, uint64_t seed, uint64_t step, uint32_t layer, int64
 /// NULL) and returns the sum over rows of -logprob[label] (in double, not yet divided).
 /// When dlogits is non-NULL, writes dlogits = (softmax - onehot(label)) * scale (scale = 1/N for a
 /// mean over N rows of the whole batch).
+/// When correct is non-NULL, adds the number of rows whose argmax (first on ties) is the label.
 double ck_logsoftmax_nll(const float *logits, const int32_t *labels, int64_t rows, int64_t classes,
-                         float *logprobs, float *dlogits, float scale);
+                         float *logprobs, float *dlogits, float scale, int64_t *correct);
 
 // MARK: - Optimizers (optimizer.c): one fused loop over the flat parameter buffer
 
@@ -156,6 +157,18 @@ void ck_sgd_step(float *param, const float *grad, float *buf, int64_t n, float l
 /// result does not depend on who calls it; for i in [begin, end). Callers split [0, n) into chunks.
 void ck_sum_arrays(const float *const *parts, int64_t count, float *out, int64_t begin,
                    int64_t end);
+
+// MARK: - Barrier (barrier.c): the worker pool's synchronisation point
+
+typedef struct ck_barrier ck_barrier;
+
+/// A barrier for `parties` threads that spins `spin` times before sleeping on a futex (use 0 when
+/// there are more threads than cores). Reusable: every wait is a new round.
+ck_barrier *ck_barrier_create(int parties, int spin);
+void ck_barrier_destroy(ck_barrier *b);
+/// Returns once all parties have called it in this round. Full memory barrier: what a thread wrote
+/// before the call is visible to every thread after it.
+void ck_barrier_wait(ck_barrier *b);
 
 #ifdef __cplusplus
 }

@@ -1,0 +1,80 @@
+import CKernels
+import Foundation
+
+/// An activation function and the initial values of its learnable parameters, as given by
+/// `--activation NAME[:param=value,...]`.
+public struct ActivationSpec: Sendable, Equatable {
+    public struct Kind: Sendable, Equatable {
+        public let name: String
+        let kernel: ck_activation
+        /// Learnable parameters, in the kernel's order, with their default initial values.
+        public let parameters: [(name: String, initial: Float)]
+        /// Parameters are one per channel whatever `--activation-params` says.
+        public let alwaysPerChannel: Bool
+
+        public static func == (a: Kind, b: Kind) -> Bool { a.name == b.name }
+    }
+
+    public static let kinds: [Kind] = [
+        Kind(name: "affine", kernel: CK_ACT_AFFINE, parameters: [("alpha", 0), ("beta", 1)], alwaysPerChannel: false),
+    ]
+
+    public let kind: Kind
+    /// Initial value of each learnable parameter, in `kind.parameters` order.
+    public var initialValues: [Float]
+    /// One parameter per channel instead of one per layer.
+    public var perChannel: Bool
+
+    public init(kind: Kind, initialValues: [Float]? = nil, perChannel: Bool = false) {
+        self.kind = kind
+        self.initialValues = initialValues ?? kind.parameters.map(\.initial)
+        self.perChannel = perChannel || kind.alwaysPerChannel
+    }
+
+    /// Parses "affine", "affine:alpha=0,beta=0". Errors list what exists.
+    public init(parsing text: String, perChannel: Bool = false) throws {
+        let parts = text.split(separator: ":", maxSplits: 1).map(String.init)
+        let name = parts.first ?? ""
+        guard let kind = Self.kinds.first(where: { $0.name == name }) else {
+            throw ConfigError("unknown activation '\(name)' (available: \(Self.kinds.map(\.name).joined(separator: ", ")))")
+        }
+        var values = kind.parameters.map(\.initial)
+        if parts.count == 2 {
+            for assignment in parts[1].split(separator: ",") {
+                let kv = assignment.split(separator: "=", maxSplits: 1).map { String($0).trimmingCharacters(in: .whitespaces) }
+                guard kv.count == 2, let index = kind.parameters.firstIndex(where: { $0.name == kv[0] }) else {
+                    let known = kind.parameters.isEmpty ? "none" : kind.parameters.map(\.name).joined(separator: ", ")
+                    throw ConfigError("unknown parameter '\(assignment)' for activation '\(name)' (parameters: \(known))")
+                }
+                guard let value = Float(kv[1]), value.isFinite else {
+                    throw ConfigError("activation parameter \(kv[0]) needs a finite number, got '\(kv[1])'")
+                }
+                values[index] = value
+            }
+        }
+        self.init(kind: kind, initialValues: values, perChannel: perChannel)
+    }
+
+    /// "affine:alpha=0,beta=1".
+    public var description: String {
+        let params = zip(kind.parameters, initialValues).map { "\($0.name)=\(formatFloat($1))" }
+        return params.isEmpty ? kind.name : "\(kind.name):\(params.joined(separator: ","))"
+    }
+
+    public static func == (a: ActivationSpec, b: ActivationSpec) -> Bool {
+        a.kind == b.kind && a.initialValues == b.initialValues && a.perChannel == b.perChannel
+    }
+}
+
+/// A configuration problem: a bad flag value or an inconsistent combination. One line for the user.
+public struct ConfigError: Error, CustomStringConvertible {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+}
+
+/// Shortest text that reads back as the same Float.
+func formatFloat(_ value: Float) -> String {
+    var text = "\(value)"
+    if text.hasSuffix(".0") { text.removeLast(2) }
+    return text
+}

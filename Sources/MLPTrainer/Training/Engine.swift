@@ -1,0 +1,367 @@
+import CKernels
+import Foundation
+
+/// Trains and evaluates one model on a worker pool (DESIGN.md decisions 1-4). A mini-batch of N rows
+/// is cut into S shards of fixed rows; workers run the shards' forward and backward passes layer by
+/// layer, meeting at a barrier at each BatchNorm (whose statistics are combined from every shard's
+/// partial sums in shard order), then all-reduce the shard gradients in shard order and apply the
+/// optimizer, each worker on its own chunk of the parameter buffer. The arithmetic depends on S,
+/// never on the number of threads.
+public final class Engine: @unchecked Sendable {
+    public let config: ModelConfig
+    public let layout: ParameterLayout
+    public let shards: Int
+    public let pool: WorkerPool
+    let parameters: Buffer<Float>
+    let buffers: Buffer<Float>
+    /// The reduced gradient of the last step (what the optimizer applied).
+    let gradient: Buffer<Float>
+    let optimizer: OptimizerState
+    public private(set) var batchesTracked: Int64
+    /// Seed of the dropout masks; `step` counts optimizer steps and keys the masks.
+    let dropoutSeed: UInt64
+    public private(set) var step: UInt64 = 0
+    private let reducer: GradientReducer = LocalGradientReducer()
+    private var workspaces: [ShardWorkspace] = []
+    private var evalWorkspaces: [ShardWorkspace] = []
+    private var shardGradients: UnsafeMutablePointer<UnsafePointer<Float>?>
+    /// Time accounting (seconds): whole steps, and the all-reduce + optimizer part summed over workers.
+    public private(set) var stepSeconds = 0.0
+    private let reduceSeconds: Buffer<Double>
+
+    public init(model: Model, optimizer: OptimizerConfig, shards: Int, pool: WorkerPool, dropoutSeed: UInt64) {
+        precondition(shards >= 1)
+        config = model.config
+        layout = model.layout
+        self.shards = shards
+        self.pool = pool
+        parameters = Buffer(count: model.parameters.count)
+        parameters.pointer.update(from: model.parameters, count: model.parameters.count)
+        buffers = Buffer(count: model.buffers.count)
+        buffers.pointer.update(from: model.buffers, count: model.buffers.count)
+        batchesTracked = model.batchesTracked
+        gradient = Buffer(count: model.parameters.count)
+        self.optimizer = OptimizerState(config: optimizer, parameterCount: model.parameters.count)
+        self.dropoutSeed = dropoutSeed
+        shardGradients = .allocate(capacity: shards)
+        reduceSeconds = Buffer(count: pool.threads)
+    }
+
+    deinit { shardGradients.deallocate() }
+
+    /// The current model (copies the parameters out).
+    public var model: Model {
+        Model(config: config, parameters: parameters.array, buffers: buffers.array, batchesTracked: batchesTracked)
+    }
+
+    public var gradientValues: [Float] { gradient.array }
+    var workspacesForTesting: [ShardWorkspace] { workspaces }
+
+    // MARK: - Training
+
+    /// The result of one step: mean loss over the batch and the number of rows predicted right
+    /// (both in training mode, before the update).
+    public struct StepResult { public var loss: Double; public var correct: Int }
+
+    /// One optimizer step on the rows `indices` of `features`/`labels` (row-major, `config.inputs`
+    /// columns). With `update: false` only computes the gradient (tests).
+    @discardableResult
+    public func trainStep(features: UnsafePointer<Float>, labels: UnsafePointer<Int32>, indices: UnsafeBufferPointer<Int>,
+                          update: Bool = true) -> StepResult {
+        let n = indices.count
+        prepareWorkspaces(batch: n)
+        let started = DispatchTime.now().uptimeNanoseconds
+        pool.run { worker in
+            self.runStep(worker: worker, features: features, labels: labels, indices: indices, update: update)
+        }
+        stepSeconds += Double(DispatchTime.now().uptimeNanoseconds - started) * 1e-9
+        if update { optimizer.finishStep() }
+        if config.batchNorm { batchesTracked += 1 }
+        step += 1
+        var loss = 0.0, correct: Int64 = 0
+        for ws in workspaces { loss += ws.loss; correct += ws.correct }
+        return StepResult(loss: loss / Double(n), correct: Int(correct))
+    }
+
+    /// Fraction of the accumulated step time spent waiting at barriers and in the all-reduce (+ the
+    /// optimizer, fused with it), averaged over workers.
+    public var timeFractions: (barrier: Double, allReduce: Double) {
+        guard stepSeconds > 0 else { return (0, 0) }
+        let workers = Double(pool.threads)
+        var reduce = 0.0
+        for t in 0..<pool.threads { reduce += reduceSeconds[t] }
+        return (pool.barrierSeconds / workers / stepSeconds, reduce / workers / stepSeconds)
+    }
+
+    public func resetTimers() {
+        stepSeconds = 0
+        reduceSeconds.fill(0)
+        pool.resetTimers()
+    }
+
+    private func prepareWorkspaces(batch n: Int) {
+        let capacity = (n + shards - 1) / shards
+        if workspaces.first.map({ $0.capacity < capacity }) ?? true {
+            workspaces = (0..<shards).map { _ in
+                ShardWorkspace(config: config, capacity: capacity, parameterCount: layout.parameterCount, training: true)
+            }
+            for s in 0..<shards { shardGradients[s] = UnsafePointer(workspaces[s].gradient.pointer) }
+        }
+        for s in 0..<shards {
+            workspaces[s].row0 = n * s / shards
+            workspaces[s].rows = n * (s + 1) / shards - workspaces[s].row0
+        }
+    }
+
+    private func runStep(worker: Int, features: UnsafePointer<Float>, labels: UnsafePointer<Int32>,
+                         indices: UnsafeBufferPointer<Int>, update: Bool) {
+        let mine = pool.range(of: shards, for: worker)
+        let n = indices.count
+        for s in mine {
+            let ws = workspaces[s]
+            gather(ws, features: features, labels: labels, indices: indices)
+            ws.gradient.fill(0)
+        }
+        for l in 0..<config.hidden.count { forwardBlock(l, shards: mine, worker: worker, batch: n) }
+        for s in mine {
+            let ws = workspaces[s]
+            forwardOutput(ws)
+            ws.correct = 0
+            ws.loss = ck_logsoftmax_nll(ws.logits.pointer, ws.labels.pointer, Int64(ws.rows), Int64(config.classes),
+                                        nil, ws.dlogits.pointer, 1 / Float(n), &ws.correct)
+            backwardOutput(ws)
+        }
+        for l in stride(from: config.hidden.count - 1, through: 0, by: -1) {
+            backwardBlock(l, shards: mine, worker: worker, batch: n)
+        }
+        pool.barrier(worker)
+        let t0 = DispatchTime.now().uptimeNanoseconds
+        let chunk = parameterChunk(worker)
+        reducer.reduce(shards: shardGradients, count: shards, into: gradient.pointer, range: chunk)
+        if update {
+            optimizer.apply(parameters: parameters.pointer, gradient: gradient.pointer,
+                            begin: chunk.lowerBound, end: chunk.upperBound)
+        }
+        reduceSeconds[worker] += Double(DispatchTime.now().uptimeNanoseconds - t0) * 1e-9
+    }
+
+    /// Worker `worker`'s part of the parameter buffer, in whole cache lines.
+    private func parameterChunk(_ worker: Int) -> Range<Int> {
+        let count = layout.parameterCount
+        let lines = (count + 15) / 16
+        let r = pool.range(of: lines, for: worker)
+        return min(r.lowerBound * 16, count)..<min(r.upperBound * 16, count)
+    }
+
+    private func gather(_ ws: ShardWorkspace, features: UnsafePointer<Float>, labels: UnsafePointer<Int32>,
+                        indices: UnsafeBufferPointer<Int>) {
+        let f = config.inputs
+        for i in 0..<ws.rows {
+            let row = indices[ws.row0 + i]
+            (ws.input.pointer + i * f).update(from: features + row * f, count: f)
+            ws.labels[i] = labels[row]
+        }
+    }
+
+    // MARK: Layers: a forward and a backward per block, over flat buffers
+
+    private func blockInput(_ ws: ShardWorkspace, _ l: Int) -> UnsafeMutablePointer<Float> {
+        l == 0 ? ws.input.pointer : ws.blockOut[l - 1].pointer
+    }
+
+    private func forwardLinearActivation(_ l: Int, _ ws: ShardWorkspace) {
+        let block = layout.blocks[l], width = config.hidden[l], fanIn = config.sizes[l]
+        let p = parameters.pointer
+        ck_linear_forward(blockInput(ws, l), p + block.weight, p + block.bias, ws.linearOut[l].pointer,
+                          Int64(ws.rows), Int64(fanIn), Int64(width))
+        ck_act_forward(config.activation.kind.kernel, ws.linearOut[l].pointer, ws.activationOut[l].pointer,
+                       Int64(ws.rows), Int64(width), p + block.activation, config.activation.perChannel ? 1 : 0)
+    }
+
+    private func forwardBlock(_ l: Int, shards mine: Range<Int>, worker: Int, batch n: Int) {
+        let block = layout.blocks[l], width = Int64(config.hidden[l])
+        let p = parameters.pointer
+        for s in mine {
+            let ws = workspaces[s]
+            forwardLinearActivation(l, ws)
+            if config.batchNorm {
+                ws.sum[l].fill(0)
+                ws.sumSquares[l].fill(0)
+                ck_bn_partial_stats(ws.activationOut[l].pointer, Int64(ws.rows), width, ws.sum[l].pointer, ws.sumSquares[l].pointer)
+            }
+        }
+        if config.batchNorm {
+            pool.barrier(worker)
+            for s in mine {
+                let ws = workspaces[s]
+                combine(\.sum, l, into: ws.totalA)
+                combine(\.sumSquares, l, into: ws.totalB)
+                let updatesRunning = s == 0
+                ck_bn_finish_stats(ws.totalA.pointer, ws.totalB.pointer, Int64(n), width, config.bnEpsilon, config.bnMomentum,
+                                   ws.mean[l].pointer, ws.invstd[l].pointer,
+                                   updatesRunning ? buffers.pointer + block.runningMean : nil,
+                                   updatesRunning ? buffers.pointer + block.runningVar : nil)
+                ck_bn_forward(ws.activationOut[l].pointer, ws.mean[l].pointer, ws.invstd[l].pointer, p + block.bnWeight,
+                              p + block.bnBias, ws.normalized[l].pointer, ws.blockOut[l].pointer, Int64(ws.rows), width)
+            }
+        }
+        for s in mine {
+            let ws = workspaces[s]
+            let source = config.batchNorm ? ws.blockOut[l].pointer : ws.activationOut[l].pointer
+            if config.dropout == 0 {
+                if !config.batchNorm { ws.blockOut[l].pointer.update(from: source, count: ws.rows * Int(width)) }
+                continue
+            }
+            ck_dropout_forward(source, ws.blockOut[l].pointer, Int64(ws.rows), width, config.dropout, dropoutSeed, step,
+                               UInt32(l + 1), Int64(ws.row0))
+        }
+    }
+
+    /// Sums a per-shard partial of block `l` over all shards, in shard order.
+    private func combine(_ partial: KeyPath<ShardWorkspace, [Buffer<Double>]>, _ l: Int, into total: Buffer<Double>) {
+        let width = config.hidden[l]
+        total.pointer.update(from: workspaces[0][keyPath: partial][l].pointer, count: width)
+        for s in 1..<shards {
+            let part = workspaces[s][keyPath: partial][l].pointer
+            for c in 0..<width { total[c] += part[c] }
+        }
+    }
+
+    private func forwardOutput(_ ws: ShardWorkspace) {
+        let l = config.hidden.count, block = layout.blocks[l]
+        let p = parameters.pointer
+        ck_linear_forward(blockInput(ws, l), p + block.weight, p + block.bias, ws.logits.pointer,
+                          Int64(ws.rows), Int64(config.sizes[l]), Int64(config.classes))
+    }
+
+    private func backwardOutput(_ ws: ShardWorkspace) {
+        let l = config.hidden.count, block = layout.blocks[l]
+        let g = ws.gradient.pointer
+        ck_linear_backward(blockInput(ws, l), parameters.pointer + block.weight, ws.dlogits.pointer, ws.gradientA.pointer,
+                           g + block.weight, g + block.bias, Int64(ws.rows), Int64(config.sizes[l]), Int64(config.classes))
+    }
+
+    /// On entry each shard's gradientA holds d(loss)/d(block output); on exit, d(loss)/d(block input).
+    private func backwardBlock(_ l: Int, shards mine: Range<Int>, worker: Int, batch n: Int) {
+        let block = layout.blocks[l], width = Int64(config.hidden[l])
+        let p = parameters.pointer
+        for s in mine {
+            let ws = workspaces[s]
+            let dy = ws.gradientA.pointer
+            if config.dropout > 0 {
+                ck_dropout_backward(dy, dy, Int64(ws.rows), width, config.dropout, dropoutSeed, step, UInt32(l + 1), Int64(ws.row0))
+            }
+            if config.batchNorm {
+                ws.sumDy[l].fill(0)
+                ws.sumDyXhat[l].fill(0)
+                ck_bn_backward_partials(dy, ws.normalized[l].pointer, Int64(ws.rows), width, ws.sumDy[l].pointer, ws.sumDyXhat[l].pointer)
+                let g = ws.gradient.pointer
+                for c in 0..<Int(width) {
+                    g[block.bnWeight + c] += Float(ws.sumDyXhat[l][c])
+                    g[block.bnBias + c] += Float(ws.sumDy[l][c])
+                }
+            }
+        }
+        if config.batchNorm {
+            pool.barrier(worker)
+            for s in mine {
+                let ws = workspaces[s]
+                combine(\.sumDy, l, into: ws.totalA)
+                combine(\.sumDyXhat, l, into: ws.totalB)
+                ck_bn_backward_input(ws.gradientA.pointer, ws.normalized[l].pointer, p + block.bnWeight, ws.invstd[l].pointer,
+                                     ws.totalA.pointer, ws.totalB.pointer, Int64(n), ws.gradientA.pointer, Int64(ws.rows), width)
+            }
+        }
+        for s in mine {
+            let ws = workspaces[s]
+            let g = ws.gradient.pointer
+            let dz = ws.gradientA.pointer
+            ck_act_backward(config.activation.kind.kernel, ws.linearOut[l].pointer, dz, dz, Int64(ws.rows), width,
+                            p + block.activation, config.activation.perChannel ? 1 : 0, g + block.activation)
+            ck_linear_backward(blockInput(ws, l), p + block.weight, dz, l > 0 ? ws.gradientB.pointer : nil,
+                               g + block.weight, g + block.bias, Int64(ws.rows), Int64(config.sizes[l]), width)
+            swap(&ws.gradientA, &ws.gradientB)
+        }
+    }
+
+    // MARK: - Evaluation
+
+    /// Loss and predictions in evaluation mode (BatchNorm's running statistics, no dropout).
+    public struct Evaluation {
+        public var loss: Double
+        public var correct: Int
+        public var predictions: [Int32]
+    }
+
+    /// Evaluates `rows` rows (all threads, each on its own block of rows). When `logProbabilities`
+    /// is given (rows x classes) it receives the log-probabilities.
+    public func evaluate(features: UnsafePointer<Float>, labels: UnsafePointer<Int32>, rows: Int,
+                         logProbabilities: UnsafeMutablePointer<Float>? = nil) -> Evaluation {
+        let blockRows = 1024
+        if evalWorkspaces.count != pool.threads {
+            evalWorkspaces = (0..<pool.threads).map { _ in
+                ShardWorkspace(config: config, capacity: blockRows, parameterCount: 0, training: false)
+            }
+        }
+        let stats = evalStatistics()
+        var predictions = [Int32](repeating: 0, count: rows)
+        let losses = Buffer<Double>(count: pool.threads)
+        let corrects = Buffer<Int>(count: pool.threads, zero: 0)
+        predictions.withUnsafeMutableBufferPointer { predicted in
+            let predicted = predicted.baseAddress!
+            pool.run { worker in
+                let ws = self.evalWorkspaces[worker]
+                let mine = self.pool.range(of: rows, for: worker)
+                var start = mine.lowerBound
+                while start < mine.upperBound {
+                    ws.rows = min(blockRows, mine.upperBound - start)
+                    let f = self.config.inputs, k = self.config.classes
+                    ws.input.pointer.update(from: features + start * f, count: ws.rows * f)
+                    ws.labels.pointer.update(from: labels + start, count: ws.rows)
+                    self.inferLogits(ws, stats: stats)
+                    var correct: Int64 = 0
+                    losses[worker] += ck_logsoftmax_nll(ws.logits.pointer, ws.labels.pointer, Int64(ws.rows), Int64(k),
+                                                        logProbabilities.map { $0 + start * k }, nil, 0, &correct)
+                    corrects[worker] += Int(correct)
+                    for r in 0..<ws.rows {
+                        let z = ws.logits.pointer + r * k
+                        var best = 0
+                        for c in 1..<k where z[c] > z[best] { best = c }
+                        predicted[start + r] = Int32(best)
+                    }
+                    start += ws.rows
+                }
+            }
+        }
+        var loss = 0.0, correct = 0
+        for t in 0..<pool.threads { loss += losses[t]; correct += corrects[t] }
+        return Evaluation(loss: rows > 0 ? loss / Double(rows) : 0, correct: correct, predictions: predictions)
+    }
+
+    /// Per hidden block: BatchNorm's eval-mode mean and 1/std from the running statistics.
+    private func evalStatistics() -> [(mean: Buffer<Float>, invstd: Buffer<Float>)] {
+        guard config.batchNorm else { return [] }
+        return config.hidden.indices.map { l in
+            let width = config.hidden[l], block = layout.blocks[l]
+            let stats = (mean: Buffer<Float>(count: width), invstd: Buffer<Float>(count: width))
+            ck_bn_eval_stats(buffers.pointer + block.runningMean, buffers.pointer + block.runningVar, Int64(width),
+                             config.bnEpsilon, stats.mean.pointer, stats.invstd.pointer)
+            return stats
+        }
+    }
+
+    private func inferLogits(_ ws: ShardWorkspace, stats: [(mean: Buffer<Float>, invstd: Buffer<Float>)]) {
+        let p = parameters.pointer
+        for l in 0..<config.hidden.count {
+            forwardLinearActivation(l, ws)
+            if config.batchNorm {
+                let block = layout.blocks[l]
+                ck_bn_forward(ws.activationOut[l].pointer, stats[l].mean.pointer, stats[l].invstd.pointer, p + block.bnWeight,
+                              p + block.bnBias, nil, ws.blockOut[l].pointer, Int64(ws.rows), Int64(config.hidden[l]))
+            } else {
+                ws.blockOut[l].pointer.update(from: ws.activationOut[l].pointer, count: ws.rows * config.hidden[l])
+            }
+        }
+        forwardOutput(ws)
+    }
+}
