@@ -58,6 +58,6 @@ let package = Package(
             path: "Benchmarks/bench"
         ),
         .testTarget(name: "CKernelsTests", dependencies: ["CKernels"]),
-        .testTarget(name: "MLPTrainerTests", dependencies: ["MLPTrainer", "CKernels"]),
+        .testTarget(name: "MLPTrainerTests", dependencies: ["MLPTrainer", "CKernels"], exclude: ["Fixtures"]),
     ]
 )

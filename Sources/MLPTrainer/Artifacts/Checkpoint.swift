@@ -1,0 +1,134 @@
+import Foundation
+
+/// A model with what is needed to use it on new data: class labels, feature names and the
+/// standardisation, saved as safetensors with tensor names of the seed's PyTorch module
+/// (`fc1.weight`, `bn1.running_mean`, `a1.alpha`, ...) and string metadata.
+public struct Checkpoint: Sendable {
+    public var model: Model
+    public var classLabels: [String]
+    public var featureNames: [String]
+    public var standardizer: Standardizer?
+    /// The run's configuration, stored as `config` (a JSON object) in the metadata.
+    public var runConfiguration: [String: String]
+
+    public init(model: Model, classLabels: [String], featureNames: [String], standardizer: Standardizer?,
+                runConfiguration: [String: String] = [:]) {
+        self.model = model
+        self.classLabels = classLabels
+        self.featureNames = featureNames
+        self.standardizer = standardizer
+        self.runConfiguration = runConfiguration
+    }
+
+    /// Every tensor by name: parameters and BatchNorm buffers as F32 (0-dim for per-layer scalars),
+    /// `bn{i}.num_batches_tracked` as I64.
+    public static func tensors(of model: Model) -> [String: Safetensors.Tensor] {
+        var tensors: [String: Safetensors.Tensor] = [:]
+        let layout = model.layout
+        for t in layout.parameters {
+            tensors[t.name] = .init(floats: Array(model.parameters[t.offset..<(t.offset + t.count)]), shape: t.shape)
+        }
+        for t in layout.buffers {
+            tensors[t.name] = .init(floats: Array(model.buffers[t.offset..<(t.offset + t.count)]), shape: t.shape)
+        }
+        if model.config.batchNorm {
+            for i in 1...model.config.hidden.count { tensors["bn\(i).num_batches_tracked"] = .init(int64: model.batchesTracked) }
+        }
+        return tensors
+    }
+
+    public var metadata: [String: String] {
+        let config = model.config
+        var meta: [String: String] = [
+            "format": "mlp-trainer/1",
+            "inputs": String(config.inputs),
+            "hidden": config.hidden.map(String.init).joined(separator: ","),
+            "classes": String(config.classes),
+            "activation": config.activation.description,
+            "activation_params": config.activation.perChannel ? "channel" : "scalar",
+            "batchnorm": String(config.batchNorm),
+            "dropout": formatFloat(config.dropout),
+            "class_labels": jsonText(classLabels),
+            "feature_names": jsonText(featureNames),
+            "standardize": String(standardizer != nil),
+        ]
+        if let s = standardizer {
+            meta["standardize_mean"] = jsonText(s.mean.map(Double.init))
+            meta["standardize_std"] = jsonText(s.std.map(Double.init))
+        }
+        if !runConfiguration.isEmpty { meta["config"] = jsonText(runConfiguration) }
+        return meta
+    }
+
+    public func save(to path: String) throws {
+        try AtomicFile.write(Safetensors.encode(Self.tensors(of: model), metadata: metadata), to: path)
+    }
+
+    public static func read(path: String) throws -> (tensors: [String: Safetensors.Tensor], metadata: [String: String]) {
+        guard let data = FileManager.default.contents(atPath: path) else { throw ArtifactError("\(path): no such file") }
+        return try Safetensors.decode(data, source: path)
+    }
+
+    /// A checkpoint written by `save` (the architecture comes from its metadata).
+    public static func load(path: String) throws -> Checkpoint {
+        let (tensors, meta) = try read(path: path)
+        func field(_ key: String) throws -> String {
+            guard let value = meta[key] else { throw ArtifactError("\(path): metadata has no '\(key)' (not written by train?)") }
+            return value
+        }
+        guard let inputs = Int(try field("inputs")), let classes = Int(try field("classes")),
+              let dropout = Float(try field("dropout")) else { throw ArtifactError("\(path): malformed metadata") }
+        let hidden = try field("hidden").split(separator: ",").map { part -> Int in
+            guard let width = Int(part) else { throw ArtifactError("\(path): malformed metadata 'hidden'") }
+            return width
+        }
+        let activation = try ActivationSpec(parsing: try field("activation"), perChannel: try field("activation_params") == "channel")
+        let config = ModelConfig(inputs: inputs, hidden: hidden, classes: classes, activation: activation,
+                                 batchNorm: try field("batchnorm") == "true", dropout: dropout)
+        var model = Model(config: config, seed: 0)
+        try assign(tensors, to: &model, source: path)
+        let classLabels: [String] = try decodeJSON(try field("class_labels"), path)
+        let featureNames: [String] = try decodeJSON(try field("feature_names"), path)
+        var standardizer: Standardizer?
+        if meta["standardize"] == "true" {
+            let mean: [Double] = try decodeJSON(try field("standardize_mean"), path)
+            let std: [Double] = try decodeJSON(try field("standardize_std"), path)
+            standardizer = Standardizer(mean: mean.map(Float.init), std: std.map(Float.init))
+        }
+        let run: [String: String] = (try? decodeJSON(meta["config"] ?? "{}", path)) ?? [:]
+        return Checkpoint(model: model, classLabels: classLabels, featureNames: featureNames, standardizer: standardizer,
+                          runConfiguration: run)
+    }
+
+    /// Copies every tensor the model has from `tensors`; a missing tensor or a shape mismatch is an
+    /// error naming the tensor. Tensors the model does not have are an error too (a different net).
+    public static func assign(_ tensors: [String: Safetensors.Tensor], to model: inout Model, source: String) throws {
+        let expected = Self.tensors(of: model)
+        for name in expected.keys.sorted() {
+            guard let t = tensors[name] else { throw ArtifactError("\(source): tensor '\(name)' is missing") }
+            let want = expected[name]!
+            guard t.dtype == want.dtype, t.shape == want.shape else {
+                throw ArtifactError("\(source): tensor '\(name)' has \(t.dtype.rawValue) \(t.shape), expected \(want.dtype.rawValue) \(want.shape)")
+            }
+        }
+        if let extra = tensors.keys.sorted().first(where: { expected[$0] == nil }) {
+            throw ArtifactError("\(source): tensor '\(extra)' does not belong to this network")
+        }
+        let layout = model.layout
+        for t in layout.parameters { model.parameters.replaceSubrange(t.offset..<(t.offset + t.count), with: tensors[t.name]!.floats) }
+        for t in layout.buffers { model.buffers.replaceSubrange(t.offset..<(t.offset + t.count), with: tensors[t.name]!.floats) }
+        if model.config.batchNorm { model.batchesTracked = tensors["bn1.num_batches_tracked"]?.int64Value ?? 0 }
+    }
+}
+
+func jsonText<T: Encodable>(_ value: T) -> String {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+    return String(decoding: (try? encoder.encode(value)) ?? Data("null".utf8), as: UTF8.self)
+}
+
+private func decodeJSON<T: Decodable>(_ text: String, _ source: String) throws -> T {
+    do { return try JSONDecoder().decode(T.self, from: Data(text.utf8)) } catch {
+        throw ArtifactError("\(source): malformed metadata value \(text.prefix(60))")
+    }
+}

@@ -1,0 +1,201 @@
+import CKernels
+import Foundation
+
+/// One epoch's figures, as written to metrics.csv.
+public struct EpochRecord: Sendable {
+    public var epoch: Int
+    /// Mean loss and accuracy over the epoch's steps, in training mode (dropout on).
+    public var trainLoss: Double
+    public var trainAccuracy: Double
+    /// Evaluation mode on the test set (nil without one).
+    public var testLoss: Double?
+    public var testAccuracy: Double?
+    /// Every learnable activation parameter: per-layer scalars by name (`a1.alpha`), per-channel
+    /// ones as their mean, min and max (`a1.t_left.mean`, ...).
+    public var activationParameters: [(name: String, value: Float)]
+}
+
+/// What a finished run leaves: the trained checkpoint, the history and the test report.
+public struct TrainingResult: Sendable {
+    public var checkpoint: Checkpoint
+    public var history: [EpochRecord]
+    /// The classification report on the test set (or on the training set when there is none).
+    public var report: ClassificationReport
+    public var reportSet: String
+    public var summary: [String: Double]
+    public var summaryText: [String: String]
+}
+
+/// Loads the data, trains, evaluates: the whole of `train` but the flags and the files.
+public final class TrainingRun {
+    public let settings: TrainingSettings
+    public private(set) var train: Dataset
+    public private(set) var test: Dataset?
+    public let standardizer: Standardizer?
+    public let loadSeconds: Double
+    public let loadInfo: [String: Double]
+
+    /// Loads and splits the data and checks the configuration against it; throws (with one line for
+    /// the user) before anything is written.
+    public init(settings: TrainingSettings) throws {
+        self.settings = settings
+        let started = Date()
+        var info: [String: Double] = [:]
+        var full: Dataset
+        switch settings.data {
+        case let .synthetic(rows, features, classes):
+            full = SyntheticProblem(features: features, classes: classes, seed: 1).dataset(rows: rows)
+        case let .csv(path):
+            (full, info) = try DataLoading.load(path: path, settings: settings, classLabels: nil)
+        }
+        if let testPath = settings.testData {
+            let (testSet, _) = try DataLoading.load(path: testPath, settings: settings, classLabels: full.classLabels)
+            guard testSet.featureCount == full.featureCount else {
+                throw ConfigError("\(testPath): has \(testSet.featureCount) features, the training data \(full.featureCount)")
+            }
+            train = full
+            test = testSet
+        } else if settings.testFraction > 0 {
+            let split = TrainTestSplit.split(rows: full.rows, testFraction: settings.testFraction, seed: settings.splitSeed)
+            guard !split.train.isEmpty, !split.test.isEmpty else {
+                throw ConfigError("\(full.rows) rows are too few to split with --test-fraction \(settings.testFraction)")
+            }
+            train = full.subset(split.train)
+            test = full.subset(split.test)
+        } else {
+            train = full
+            test = nil
+        }
+        guard train.classCount >= 2 else {
+            throw ConfigError("the training data has only one class ('\(train.classLabels.first ?? "")'); need at least two")
+        }
+        if settings.batchNorm && min(settings.batchSize ?? train.rows, train.rows) < 2 {
+            throw ConfigError("BatchNorm needs batches of at least 2 rows")
+        }
+        if settings.standardize {
+            let s = Standardizer(fitting: train)
+            s.apply(to: &train)
+            if test != nil { s.apply(to: &test!) }
+            standardizer = s
+        } else {
+            standardizer = nil
+        }
+        loadSeconds = Date().timeIntervalSince(started)
+        info["load_seconds"] = loadSeconds
+        loadInfo = info
+    }
+
+    public var modelConfig: ModelConfig {
+        ModelConfig(inputs: train.featureCount, hidden: settings.hidden, classes: train.classCount,
+                    activation: settings.activation, batchNorm: settings.batchNorm, dropout: settings.dropout)
+    }
+
+    /// Trains for `settings.epochs`, calling `onEpoch` after each.
+    public func run(onEpoch: (EpochRecord) -> Void = { _ in }) throws -> TrainingResult {
+        var model = Model(config: modelConfig, seed: settings.seed)
+        if let initPath = settings.initPath {
+            let (tensors, _) = try Checkpoint.read(path: initPath)
+            try Checkpoint.assign(tensors, to: &model, source: initPath)
+        }
+        let pool = WorkerPool(threads: settings.threads)
+        let engine = Engine(model: model, optimizer: settings.optimizer, shards: settings.shards, pool: pool,
+                            dropoutSeed: settings.seed)
+        let n = train.rows
+        let batch = min(settings.batchSize ?? n, n)
+        var order = Array(0..<n)
+        var shuffler = SplitMix64(seed: settings.seed ^ 0x5EED_5AFF_1E00)
+        var history: [EpochRecord] = []
+        let started = Date()
+        var evalSeconds = 0.0
+        try train.features.withUnsafeBufferPointer { x in
+            try train.labels.withUnsafeBufferPointer { y in
+                for epoch in 1...settings.epochs {
+                    if batch < n { order.shuffle(using: &shuffler) }
+                    var lossSum = 0.0, correct = 0
+                    var start = 0
+                    while start < n {
+                        var end = min(start + batch, n)
+                        // BatchNorm cannot normalise a single row: fold a last batch of one into the previous.
+                        if settings.batchNorm && n - end == 1 { end = n }
+                        let result = order[start..<end].withUnsafeBufferPointer { idx in
+                            engine.trainStep(features: x.baseAddress!, labels: y.baseAddress!, indices: idx)
+                        }
+                        guard result.loss.isFinite else {
+                            throw ConfigError("the training loss became \(result.loss) at epoch \(epoch), step \(engine.step): lower --lr or standardise the features")
+                        }
+                        lossSum += result.loss * Double(end - start)
+                        correct += result.correct
+                        start = end
+                    }
+                    var record = EpochRecord(epoch: epoch, trainLoss: lossSum / Double(n), trainAccuracy: Double(correct) / Double(n),
+                                             testLoss: nil, testAccuracy: nil, activationParameters: activationParameters(engine))
+                    if let test {
+                        let t0 = Date()
+                        let e = evaluate(engine, test)
+                        evalSeconds += Date().timeIntervalSince(t0)
+                        record.testLoss = e.loss
+                        record.testAccuracy = Double(e.correct) / Double(max(test.rows, 1))
+                    }
+                    history.append(record)
+                    onEpoch(record)
+                }
+            }
+        }
+        let trainSeconds = Date().timeIntervalSince(started)
+        let reportSet = test ?? train
+        let final = evaluate(engine, reportSet)
+        let report = ClassificationReport(classLabels: train.classLabels, truth: reportSet.labels, predicted: final.predictions)
+        let fractions = engine.timeFractions
+        let last = history.last!
+        var summary: [String: Double] = loadInfo
+        summary["test_accuracy"] = last.testAccuracy ?? report.accuracy
+        summary["final_train_loss"] = last.trainLoss
+        summary["final_test_loss"] = last.testLoss ?? final.loss
+        summary["epochs"] = Double(settings.epochs)
+        summary["train_rows"] = Double(n)
+        summary["test_rows"] = Double(test?.rows ?? 0)
+        summary["features"] = Double(train.featureCount)
+        summary["threads"] = Double(settings.threads)
+        summary["shards"] = Double(settings.shards)
+        summary["train_seconds"] = trainSeconds
+        summary["step_seconds"] = engine.stepSeconds
+        summary["eval_seconds"] = evalSeconds
+        summary["train_samples_per_second"] = Double(n * settings.epochs) / engine.stepSeconds
+        summary["barrier_fraction"] = fractions.barrier
+        summary["allreduce_fraction"] = fractions.allReduce
+        summary["parameters"] = Double(engine.layout.parameterCount)
+        let checkpoint = Checkpoint(model: engine.model, classLabels: train.classLabels, featureNames: train.featureNames,
+                                    standardizer: standardizer, runConfiguration: settings.description)
+        return TrainingResult(checkpoint: checkpoint, history: history, report: report,
+                              reportSet: test == nil ? "train" : "test", summary: summary, summaryText: settings.description)
+    }
+
+    private func evaluate(_ engine: Engine, _ data: Dataset) -> Engine.Evaluation {
+        data.features.withUnsafeBufferPointer { x in
+            data.labels.withUnsafeBufferPointer { y in
+                engine.evaluate(features: x.baseAddress!, labels: y.baseAddress!, rows: data.rows)
+            }
+        }
+    }
+
+    private func activationParameters(_ engine: Engine) -> [(name: String, value: Float)] {
+        var out: [(name: String, value: Float)] = []
+        let act = settings.activation
+        for (l, width) in settings.hidden.enumerated() {
+            let base = engine.layout.blocks[l].activation
+            let slots = act.perChannel ? width : 1
+            for (p, param) in act.kind.parameters.enumerated() {
+                let values = (0..<slots).map { engine.parameters[base + p * slots + $0] }
+                let name = "a\(l + 1).\(param.name)"
+                if slots == 1 {
+                    out.append((name, values[0]))
+                } else {
+                    out.append((name + ".mean", values.reduce(0, +) / Float(slots)))
+                    out.append((name + ".min", values.min()!))
+                    out.append((name + ".max", values.max()!))
+                }
+            }
+        }
+        return out
+    }
+}

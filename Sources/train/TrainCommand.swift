@@ -1,0 +1,224 @@
+import ArgumentParser
+import Foundation
+import MLPTrainer
+
+@main
+struct Train: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "train",
+        abstract: "Train a multilayer perceptron with learnable activations on a CSV file, on every core.",
+        discussion: """
+            Writes model.safetensors (loadable by PyTorch), metrics.csv, classification_report.txt and \
+            summary.json into --out. With no flags, trains the seed architecture on a built-in synthetic \
+            data set. Example: train --data banknote.csv --preset seed
+            """)
+
+    @Option(help: ArgumentHelp("CSV file, or synthetic[:ROWSxFEATURES[xCLASSES]].", valueName: "path"))
+    var data: String = "synthetic"
+    @Option(help: "Label column, by name or 0-based index (default: the last column).")
+    var target: String?
+    @Flag(help: "The first line is data, not a header (default: auto-detect).")
+    var noHeader = false
+    @Option(help: ArgumentHelp("Evaluate on this CSV instead of splitting the data.", valueName: "path"))
+    var testData: String?
+    @Option(help: "Fraction of rows held out for testing (0 = none). (default: 0.2)")
+    var testFraction: Double?
+    @Option(help: "Seed of the train/test split (scikit-learn's random_state). (default: 33)")
+    var splitSeed: UInt32?
+    @Option(help: "Seed of initialisation, shuffling and dropout. (default: 0)")
+    var seed: UInt64?
+
+    @Option(help: ArgumentHelp("Hidden layer widths. (default: 8,9,5,4)", valueName: "w1,w2,..."))
+    var hidden: String?
+    @Option(help: ArgumentHelp("Activation and initial parameter values. (default: affine:alpha=0,beta=1)",
+                               valueName: "name[:param=value,...]"))
+    var activation: String?
+    @Option(help: ArgumentHelp("Activation parameters per layer (scalar) or per channel (channel). (default: scalar)",
+                               valueName: "scalar|channel"))
+    var activationParams: String?
+    @Option(help: "Dropout probability after each hidden block. (default: 0.4)")
+    var dropout: Float?
+    @Flag(help: "No BatchNorm in the hidden blocks.")
+    var noBatchnorm = false
+    @Flag(help: "Do not standardise the features (default: standardise with the training split's mean and std).")
+    var noStandardize = false
+
+    @Option(help: ArgumentHelp("adam or sgd. (default: adam)", valueName: "adam|sgd"))
+    var optimizer: String?
+    @Option(help: "Learning rate. (default: 0.001)")
+    var lr: Float?
+    @Option(help: "SGD momentum. (default: 0)")
+    var momentum: Float?
+    @Option(help: "L2 weight decay. (default: 0)")
+    var weightDecay: Float?
+    @Option(help: "Epochs. (default: 300)")
+    var epochs: Int?
+    @Option(help: ArgumentHelp("Rows per mini-batch, or full. (default: 64)", valueName: "n|full"))
+    var batchSize: String?
+
+    @Option(help: "Worker threads. (default: the machine's active cores)")
+    var threads: Int?
+    @Option(help: "Shards per mini-batch; with the same seed and shards, any --threads gives the same model. (default: --threads)")
+    var shards: Int?
+    @Option(help: ArgumentHelp("Start from these weights (a model.safetensors of the same network).", valueName: "path"))
+    var `init`: String?
+    @Option(help: ArgumentHelp("Output directory. (default: runs/<date-time>)", valueName: "dir"))
+    var out: String?
+    @Option(help: "Print a progress line every N epochs (0: about ten lines).")
+    var logEvery: Int = 0
+    @Flag(help: "Print nothing but errors (outputs are still written).")
+    var quiet = false
+    @Option(help: ArgumentHelp("A recipe whose values later flags override: seed (the seed's recipe exactly).", valueName: "seed"))
+    var preset: String?
+
+    func run() throws {
+        do {
+            let settings = try resolveSettings()
+            try train(settings)
+        } catch let error as ExitCode {
+            throw error
+        } catch {
+            FileHandle.standardError.write(Data("train: error: \(error)\n".utf8))
+            throw ExitCode(1)
+        }
+    }
+
+    private func say(_ line: String) {
+        if !quiet { print(line) }
+    }
+
+    private func train(_ settings: TrainingSettings) throws {
+        let outDirectory = out ?? "runs/" + Self.timestamp()
+        if FileManager.default.fileExists(atPath: outDirectory) {
+            throw ConfigError("\(outDirectory): already exists; choose another --out")
+        }
+        let run = try TrainingRun(settings: settings)
+        let config = run.modelConfig
+        say("data: \(settings.description["data"]!) - \(run.train.rows) train rows, \(run.test?.rows ?? 0) test rows, "
+            + "\(run.train.featureCount) features, classes \(run.train.classLabels.joined(separator: ", ")) "
+            + "(loaded in \(String(format: "%.3f", run.loadSeconds)) s)")
+        say("model: \(config.sizes.map(String.init).joined(separator: "-")), activation \(config.activation.description)"
+            + "\(config.activation.perChannel ? " per channel" : ""), batchnorm \(config.batchNorm ? "on" : "off"), dropout \(config.dropout)")
+        say("training: \(settings.optimizer.kind.rawValue) lr \(settings.optimizer.learningRate), \(settings.epochs) epochs, "
+            + "batch \(settings.batchSize.map(String.init) ?? "full"), \(settings.threads) threads, \(settings.shards) shards, "
+            + "standardize \(settings.standardize ? "on" : "off")")
+        if let note = settings.cancelledParametersNote { say(note) }
+        let every = logEvery > 0 ? logEvery : max(1, settings.epochs / 10)
+        let result = try run.run { record in
+            guard record.epoch == 1 || record.epoch % every == 0 || record.epoch == settings.epochs else { return }
+            var line = String(format: "epoch %4d  train loss %.4f  acc %.4f", record.epoch, record.trainLoss, record.trainAccuracy)
+            if let testLoss = record.testLoss, let testAccuracy = record.testAccuracy {
+                line += String(format: "  test loss %.4f  acc %.4f", testLoss, testAccuracy)
+            }
+            say(line)
+        }
+        try RunWriter.write(result, to: outDirectory)
+        say("")
+        say(RunWriter.reportText(result))
+        say(String(format: "trained in %.2f s (%.0f samples/s); outputs in %@", result.summary["train_seconds"]!,
+                   result.summary["train_samples_per_second"]!, outDirectory))
+    }
+
+    static func timestamp() -> String {
+        let f = DateFormatter()
+        f.dateFormat = "yyyyMMdd-HHmmss"
+        f.locale = Locale(identifier: "en_US_POSIX")
+        return f.string(from: Date())
+    }
+
+    /// Flags over the preset over the defaults, each checked.
+    func resolveSettings() throws -> TrainingSettings {
+        var s: TrainingSettings
+        switch preset {
+        case nil: s = TrainingSettings()
+        case "seed": s = .seedPreset
+        case let other?: throw ConfigError("unknown --preset '\(other)' (available: seed)")
+        }
+        s.data = try Self.parseData(data)
+        s.target = target
+        if noHeader { s.hasHeader = false }
+        s.testData = testData
+        if let testFraction {
+            guard testFraction >= 0, testFraction < 1 else { throw ConfigError("--test-fraction must be in [0, 1), got \(testFraction)") }
+            s.testFraction = testFraction
+        }
+        if let splitSeed { s.splitSeed = splitSeed }
+        if let seed { s.seed = seed }
+        if let hidden {
+            let widths = hidden.split(separator: ",", omittingEmptySubsequences: false).map { Int($0.trimmingCharacters(in: .whitespaces)) }
+            guard !widths.isEmpty, widths.allSatisfy({ ($0 ?? 0) >= 1 }) else {
+                throw ConfigError("--hidden needs positive widths separated by commas, like 8,9,5,4; got '\(hidden)'")
+            }
+            s.hidden = widths.map { $0! }
+        }
+        var perChannel = s.activation.perChannel
+        if let activationParams {
+            guard ["scalar", "channel"].contains(activationParams) else {
+                throw ConfigError("--activation-params must be scalar or channel, got '\(activationParams)'")
+            }
+            perChannel = activationParams == "channel"
+        }
+        if let activation {
+            s.activation = try ActivationSpec(parsing: activation, perChannel: perChannel)
+        } else {
+            s.activation = ActivationSpec(kind: s.activation.kind, initialValues: s.activation.initialValues, perChannel: perChannel)
+        }
+        if let dropout {
+            guard dropout >= 0, dropout < 1 else { throw ConfigError("--dropout must be in [0, 1), got \(dropout)") }
+            s.dropout = dropout
+        }
+        if noBatchnorm { s.batchNorm = false }
+        if noStandardize { s.standardize = false }
+        if let optimizer {
+            guard let kind = OptimizerConfig.Kind(rawValue: optimizer) else {
+                throw ConfigError("--optimizer must be adam or sgd, got '\(optimizer)'")
+            }
+            s.optimizer.kind = kind
+        }
+        if let lr {
+            guard lr > 0, lr.isFinite else { throw ConfigError("--lr must be a positive number, got \(lr)") }
+            s.optimizer.learningRate = lr
+        }
+        if let momentum {
+            guard momentum >= 0, momentum < 1 else { throw ConfigError("--momentum must be in [0, 1), got \(momentum)") }
+            s.optimizer.momentum = momentum
+        }
+        if let weightDecay {
+            guard weightDecay >= 0, weightDecay.isFinite else { throw ConfigError("--weight-decay must be >= 0, got \(weightDecay)") }
+            s.optimizer.weightDecay = weightDecay
+        }
+        if let epochs {
+            guard epochs >= 1 else { throw ConfigError("--epochs must be at least 1, got \(epochs)") }
+            s.epochs = epochs
+        }
+        if let batchSize {
+            if batchSize == "full" {
+                s.batchSize = nil
+            } else {
+                guard let n = Int(batchSize), n >= 1 else { throw ConfigError("--batch-size must be a positive number or 'full', got '\(batchSize)'") }
+                s.batchSize = n
+            }
+        }
+        s.threads = threads ?? ProcessInfo.processInfo.activeProcessorCount
+        guard s.threads >= 1, s.threads <= 1024 else { throw ConfigError("--threads must be in 1...1024, got \(s.threads)") }
+        s.shards = shards ?? s.threads
+        guard s.shards >= 1, s.shards <= 4096 else { throw ConfigError("--shards must be in 1...4096, got \(s.shards)") }
+        s.initPath = self.`init`
+        guard logEvery >= 0 else { throw ConfigError("--log-every must be >= 0") }
+        return s
+    }
+
+    static func parseData(_ text: String) throws -> TrainingSettings.DataSource {
+        guard text == "synthetic" || text.hasPrefix("synthetic:") else { return .csv(path: text) }
+        var dims = [4000, 4, 2]
+        if text.hasPrefix("synthetic:") {
+            let parts = text.dropFirst("synthetic:".count).split(separator: "x").map { Int($0) }
+            guard (2...3).contains(parts.count), parts.allSatisfy({ ($0 ?? 0) >= 1 }) else {
+                throw ConfigError("--data synthetic takes ROWSxFEATURES[xCLASSES], like synthetic:10000x8x3; got '\(text)'")
+            }
+            for (i, v) in parts.enumerated() { dims[i] = v! }
+            guard dims[2] >= 2, dims[0] >= 2 else { throw ConfigError("--data synthetic needs at least 2 rows and 2 classes") }
+        }
+        return .synthetic(rows: dims[0], features: dims[1], classes: dims[2])
+    }
+}
