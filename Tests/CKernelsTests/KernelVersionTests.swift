@@ -1,0 +1,137 @@
+import CKernels
+import Foundation
+import Testing
+
+/// Every dispatched version of the BatchNorm, dropout, optimizer and reduction kernels against the
+/// scalar reference, on odd sizes that leave SIMD tails. ck_isa_force is process-wide, so all
+/// version switching happens inside one serialized suite.
+@Suite(.serialized) struct KernelVersionTests {
+    static let isas = [CK_ISA_SCALAR, CK_ISA_AVX2, CK_ISA_AVX512].filter { ck_isa_supported($0) != 0 }
+
+    /// Runs `body` under every supported ISA and returns each result, the scalar one first.
+    func versions<T>(_ body: () -> T) -> [T] {
+        defer { ck_isa_force(ck_isa_best()) }
+        return Self.isas.map { isa in
+            ck_isa_force(isa)
+            return body()
+        }
+    }
+
+    func random(_ n: Int, seed: UInt64) -> [Float] {
+        var state = seed
+        return (0..<n).map { _ in
+            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            return Float(Int64(bitPattern: state >> 11) % 2_000_000) / 1_000_000 - 1
+        }
+    }
+
+    func close(_ a: [Float], _ b: [Float], _ tolerance: Float = 1e-5) -> Bool {
+        a.count == b.count && zip(a, b).allSatisfy { abs($0 - $1) <= tolerance * (1 + abs($1)) }
+    }
+
+    @Test func batchNormVersionsAgree() {
+        for (rows, cols) in [(1, 1), (3, 7), (17, 33), (64, 5), (29, 100)] {
+            let x = random(rows * cols, seed: UInt64(rows * 100 + cols))
+            let dy = random(rows * cols, seed: 99)
+            let gamma = random(cols, seed: 5).map { $0 + 1.5 }, beta = random(cols, seed: 6)
+            let results = versions { () -> [Float] in
+                var sum = [Double](repeating: 0, count: cols), sq = sum
+                ck_bn_partial_stats(x, Int64(rows), Int64(cols), &sum, &sq)
+                var mean = [Float](repeating: 0, count: cols), invstd = mean
+                ck_bn_finish_stats(sum, sq, Int64(rows), Int64(cols), 1e-5, 0.1, &mean, &invstd, nil, nil)
+                var xhat = [Float](repeating: 0, count: rows * cols), y = xhat, dx = xhat
+                ck_bn_forward(x, mean, invstd, gamma, beta, &xhat, &y, Int64(rows), Int64(cols))
+                var sdy = [Double](repeating: 0, count: cols), sdyx = sdy
+                ck_bn_backward_partials(dy, xhat, Int64(rows), Int64(cols), &sdy, &sdyx)
+                ck_bn_backward_input(dy, xhat, gamma, invstd, sdy, sdyx, Int64(rows), &dx, Int64(rows), Int64(cols))
+                return y + dx + sdy.map(Float.init) + sdyx.map(Float.init)
+            }
+            for r in results.dropFirst() { #expect(close(r, results[0], 1e-4), "rows \(rows) cols \(cols)") }
+        }
+    }
+
+    @Test func batchNormMatchesTheDefinition() {
+        // One channel, rows 1, 2, 3, 6: mean 3, biased variance 3.5; PyTorch's running update uses the
+        // unbiased variance 14/3.
+        var sum = [0.0], sq = [0.0]
+        ck_bn_partial_stats([1, 2, 3, 6], 4, 1, &sum, &sq)
+        var mean: [Float] = [0], invstd: [Float] = [0], runningMean: [Float] = [0], runningVar: [Float] = [1]
+        ck_bn_finish_stats(sum, sq, 4, 1, 0, 0.1, &mean, &invstd, &runningMean, &runningVar)
+        #expect(mean == [3])
+        #expect(abs(invstd[0] - 1 / Float(3.5).squareRoot()) < 1e-6)
+        #expect(abs(runningMean[0] - 0.3) < 1e-6 && abs(runningVar[0] - (0.9 + 0.1 * 14 / 3)) < 1e-6)
+    }
+
+    @Test func dropoutVersionsAgreeAndKeepAboutOneMinusP() {
+        let rows = 257, cols = 37
+        let x = random(rows * cols, seed: 1)
+        let results = versions { () -> [Float] in
+            var y = [Float](repeating: 0, count: rows * cols)
+            ck_dropout_forward(x, &y, Int64(rows), Int64(cols), 0.4, 42, 7, 2, 1000)
+            return y
+        }
+        for r in results.dropFirst() { #expect(r == results[0]) }
+        let kept = zip(x, results[0]).filter { $0.1 != 0 }
+        #expect(abs(Double(kept.count) / Double(x.count) - 0.6) < 0.02)
+        #expect(kept.allSatisfy { abs($0.1 - $0.0 / 0.6) < 1e-6 })
+        // The mask is a function of the global row: a shard starting at row 1000 + 100 sees the same.
+        var shard = [Float](repeating: 0, count: 10 * cols)
+        ck_dropout_forward(Array(x[(100 * cols)...]), &shard, 10, Int64(cols), 0.4, 42, 7, 2, 1100)
+        #expect(shard == Array(results[0][(100 * cols)..<(110 * cols)]))
+        #expect(ck_dropout_keep(0.4, 42, 7, 2, 1000, 3) == (results[0][3] != 0 ? 1 : 0))
+    }
+
+    @Test func optimizerVersionsAgree() {
+        let n = 1001
+        let grad = random(n, seed: 2), start = random(n, seed: 3)
+        let results = versions { () -> [Float] in
+            var p = start, m = [Float](repeating: 0, count: n), v = m, q = start, buf = m
+            for t in 1...3 {
+                ck_adam_step(&p, grad, &m, &v, Int64(n), 0.01, 0.9, 0.999, 1e-8, 0.01, Int64(t))
+                ck_sgd_step(&q, grad, &buf, Int64(n), 0.1, 0.9, 0.01, t == 1 ? 1 : 0)
+            }
+            return p + q
+        }
+        for r in results.dropFirst() { #expect(close(r, results[0])) }
+        // First Adam step moves every parameter by lr against the sign of its gradient.
+        var p = start, m = [Float](repeating: 0, count: n), v = m
+        ck_adam_step(&p, grad, &m, &v, Int64(n), 0.01, 0.9, 0.999, 1e-8, 0, 1)
+        #expect(zip(p, zip(start, grad)).allSatisfy { abs($0 - ($1.0 - 0.01 * ($1.1 > 0 ? 1 : -1))) < 1e-5 })
+    }
+
+    @Test func sumArraysAddsShardsInOrder() {
+        let n = 77
+        let parts = (0..<5).map { random(n, seed: UInt64($0)) }
+        let results = versions { () -> [Float] in
+            var out = [Float](repeating: 0, count: n)
+            parts[0].withUnsafeBufferPointer { p0 in parts[1].withUnsafeBufferPointer { p1 in parts[2].withUnsafeBufferPointer { p2 in
+                parts[3].withUnsafeBufferPointer { p3 in parts[4].withUnsafeBufferPointer { p4 in
+                    let pointers: [UnsafePointer<Float>?] = [p0.baseAddress, p1.baseAddress, p2.baseAddress, p3.baseAddress, p4.baseAddress]
+                    ck_sum_arrays(pointers, 5, &out, 3, 70)
+                } }
+            } } }
+            return out
+        }
+        for r in results.dropFirst() { #expect(r == results[0]) }
+        for i in 3..<70 {
+            var expected: Float = parts[0][i]
+            for s in 1..<5 { expected += parts[s][i] }
+            #expect(results[0][i] == expected)
+        }
+        #expect(results[0][0] == 0 && results[0][76] == 0)
+    }
+
+    @Test func logSoftmaxNLL() {
+        // Two rows, three classes; row 0 label 2, row 1 label 0.
+        let logits: [Float] = [1, 2, 3, 0, 0, 0]
+        var logprobs = [Float](repeating: 0, count: 6), d = logprobs
+        var correct: Int64 = 0
+        let loss = ck_logsoftmax_nll(logits, [2, 0], 2, 3, &logprobs, &d, 0.5, &correct)
+        let lse0 = log(exp(1.0) + exp(2.0) + exp(3.0)), lse1 = log(3.0)
+        #expect(abs(loss - ((lse0 - 3) + lse1)) < 1e-5)
+        #expect(abs(Double(logprobs[0]) - (1 - lse0)) < 1e-6)
+        #expect(correct == 2)  // row 1 is a tie: argmax takes the first class, which is the label
+        #expect(abs(Double(d[2]) - 0.5 * (exp(3 - lse0) - 1)) < 1e-6)
+        #expect(abs(d[3] - 0.5 * (1.0 / 3 - 1)) < 1e-6)
+    }
+}
