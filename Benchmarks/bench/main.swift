@@ -1,1 +1,18 @@
-print("bench")
+// bench: throughput benchmarks that print a table a person can read and a JSON line a script can.
+// Usage: bench seed [CSV] [threads] | bench wide THREADS [hidden] [batch] [shards]
+import Foundation
+
+let arguments = Array(CommandLine.arguments.dropFirst())
+let rest = Array(arguments.dropFirst())
+do {
+    switch arguments.first {
+    case "seed": try TrainBench.seed(arguments: rest)
+    case "wide": try TrainBench.wide(arguments: rest)
+    default:
+        print("usage: bench seed [CSV] [threads] | wide THREADS [hidden] [batch] [shards]")
+        exit(2)
+    }
+} catch {
+    FileHandle.standardError.write(Data("bench: \(error)\n".utf8))
+    exit(1)
+}

@@ -71,6 +71,19 @@ struct Train: ParsableCommand {
     @Option(help: ArgumentHelp("A recipe whose values later flags override: seed (the seed's recipe exactly).", valueName: "seed"))
     var preset: String?
 
+    /// Every failure, from flag parsing on, is one line on stderr and a non-zero exit.
+    static func main() {
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch {
+            if exitCode(for: error) == .success || error is ExitCode { exit(withError: error) }
+            let message = Self.message(for: error).split(separator: "\n").first.map(String.init) ?? "\(error)"
+            FileHandle.standardError.write(Data("train: error: \(message)\n".utf8))
+            Foundation.exit(exitCode(for: error).rawValue)
+        }
+    }
+
     func run() throws {
         do {
             let settings = try resolveSettings()

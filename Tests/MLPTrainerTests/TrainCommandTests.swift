@@ -1,0 +1,116 @@
+import Foundation
+import Testing
+
+/// The `train` executable as a user runs it: outputs, exit codes, one-line errors, nothing left
+/// behind on failure.
+@Suite struct TrainCommandTests {
+    struct Outcome {
+        var status: Int32
+        var stdout: String
+        var stderr: String
+    }
+
+    static var binary: URL {
+        // The test bundle sits next to the package's executables in the build directory.
+        let beside = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("train")
+        if FileManager.default.isExecutableFile(atPath: beside.path) { return beside }
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        return root.appendingPathComponent(".build/debug/train")
+    }
+
+    static func run(_ arguments: [String]) throws -> Outcome {
+        let process = Process()
+        process.executableURL = binary
+        process.arguments = arguments
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        let stdout = out.fileHandleForReading.readDataToEndOfFile()
+        let stderr = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return Outcome(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
+                       stderr: String(decoding: stderr, as: UTF8.self))
+    }
+
+    static func temporaryPath(_ name: String) -> String {
+        FileManager.default.temporaryDirectory.appendingPathComponent("\(name)-\(UUID().uuidString)").path
+    }
+
+    @Test func defaultRunWritesEveryOutput() throws {
+        let out = Self.temporaryPath("run")
+        defer { try? FileManager.default.removeItem(atPath: out) }
+        let r = try Self.run(["--epochs", "4", "--threads", "2", "--out", out])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stdout.contains("precision    recall  f1-score   support"))
+        #expect(r.stdout.contains("note: BatchNorm right after the affine activation cancels alpha"))
+        for file in ["model.safetensors", "metrics.csv", "classification_report.txt", "summary.json"] {
+            #expect(FileManager.default.fileExists(atPath: "\(out)/\(file)"), "\(file)")
+        }
+        let metrics = try String(contentsOfFile: "\(out)/metrics.csv", encoding: .utf8).split(separator: "\n")
+        #expect(metrics.count == 5)
+        #expect(metrics[0].hasPrefix("epoch,train_loss,test_loss,train_accuracy,test_accuracy,a1.alpha,a1.beta"))
+        let summary = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: "\(out)/summary.json"))) as! [String: Any]
+        for key in ["test_accuracy", "final_train_loss", "final_test_loss", "epochs", "train_rows", "test_rows", "threads", "shards",
+                    "train_seconds", "train_samples_per_second", "load_seconds", "barrier_fraction", "allreduce_fraction"] {
+            #expect(summary[key] != nil, "summary.json lacks \(key)")
+        }
+        #expect(summary["threads"] as? Int == 2 && summary["shards"] as? Int == 2 && summary["train_rows"] as? Int == 3200)
+    }
+
+    @Test func quietPrintsNothingButStillWrites() throws {
+        let out = Self.temporaryPath("quiet")
+        defer { try? FileManager.default.removeItem(atPath: out) }
+        let r = try Self.run(["--epochs", "1", "--quiet", "--out", out])
+        #expect(r.status == 0 && r.stdout.isEmpty && r.stderr.isEmpty)
+        #expect(FileManager.default.fileExists(atPath: "\(out)/model.safetensors"))
+    }
+
+    @Test func initFromACheckpointContinuesFromIt() throws {
+        let first = Self.temporaryPath("first"), second = Self.temporaryPath("second")
+        defer { for p in [first, second] { try? FileManager.default.removeItem(atPath: p) } }
+        #expect(try Self.run(["--epochs", "2", "--quiet", "--out", first]).status == 0)
+        let r = try Self.run(["--epochs", "1", "--quiet", "--init", "\(first)/model.safetensors", "--out", second])
+        #expect(r.status == 0, "\(r.stderr)")
+        let mismatch = try Self.run(["--epochs", "1", "--hidden", "8,9", "--init", "\(first)/model.safetensors", "--out", Self.temporaryPath("x")])
+        #expect(mismatch.status != 0 && mismatch.stderr.contains("tensor 'fc3.bias' has F32 [5], expected F32 [2]"))
+    }
+
+    @Test(arguments: [
+        (["--epochs", "0"], "--epochs"),
+        (["--lr=-1"], "--lr"),
+        (["--lr"], "--lr"),
+        (["--epochs=many"], "--epochs"),
+        (["--no-such-flag"], "--no-such-flag"),
+        (["--dropout", "1"], "--dropout"),
+        (["--hidden", "8,,4"], "--hidden"),
+        (["--batch-size", "zero"], "--batch-size"),
+        (["--activation", "wiggle"], "available: affine"),
+        (["--activation", "affine:gamma=2"], "parameters: alpha, beta"),
+        (["--optimizer", "rmsprop"], "adam or sgd"),
+        (["--threads", "0"], "--threads"),
+        (["--test-fraction", "1.5"], "--test-fraction"),
+        (["--preset", "fast"], "available: seed"),
+        (["--data", "synthetic:10"], "ROWSxFEATURES"),
+        (["--data", "/nonexistent/data.csv"], "/nonexistent/data.csv"),
+        (["--init", "/nonexistent/model.safetensors"], "/nonexistent/model.safetensors"),
+    ])
+    func badInputIsOneClearLineAndNoOutput(arguments: [String], mentions: String) throws {
+        let out = Self.temporaryPath("bad")
+        let r = try Self.run(arguments + ["--epochs", arguments.first == "--epochs" ? arguments[1] : "1", "--out", out])
+        #expect(r.status != 0)
+        let lines = r.stderr.split(separator: "\n")
+        #expect(lines.count == 1, "stderr: \(r.stderr)")
+        #expect(r.stderr.hasPrefix("train: error: ") && r.stderr.contains(mentions), "stderr: \(r.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: out))
+    }
+
+    @Test func existingOutputDirectoryIsNotOverwritten() throws {
+        let out = Self.temporaryPath("exists")
+        try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: false)
+        defer { try? FileManager.default.removeItem(atPath: out) }
+        let r = try Self.run(["--epochs", "1", "--out", out])
+        #expect(r.status != 0 && r.stderr.contains("already exists"))
+        #expect(try FileManager.default.contentsOfDirectory(atPath: out).isEmpty)
+    }
+}
