@@ -54,12 +54,14 @@ CK_INLINE void bn_forward_body(const float *x, const float *mean, const float *i
         float *yr = y + r * cols;
         if (xhat) {
             float *hr = xhat + r * cols;
+            CK_INPLACE_SAFE
             for (int64_t c = 0; c < cols; c++) {
                 float h = (xr[c] - mean[c]) * invstd[c];
                 hr[c] = h;
                 yr[c] = gamma[c] * h + beta[c];
             }
         } else {
+            CK_INPLACE_SAFE
             for (int64_t c = 0; c < cols; c++) yr[c] = gamma[c] * ((xr[c] - mean[c]) * invstd[c]) + beta[c];
         }
     }
@@ -100,6 +102,7 @@ CK_INLINE void bn_backward_input_body(const float *dy, const float *xhat, const 
     for (int64_t r = 0; r < rows; r++) {
         const float *g = dy + r * cols, *h = xhat + r * cols;
         float *d = dx + r * cols;
+        CK_INPLACE_SAFE
         for (int64_t c = 0; c < cols; c++) d[c] = scale[c] * g[c] - shift[c] - slope[c] * h[c];
     }
 }

@@ -3,51 +3,72 @@
 // shard that handles a row draws the same decision, and the backward recomputes the mask.
 #include "internal.h"
 
-// SplitMix64's finaliser: a bijective mix with good avalanche.
-CK_INLINE uint64_t mix64(uint64_t z) {
+// SplitMix64's finaliser, for the per-(seed, step, layer) key.
+static uint64_t mix64(uint64_t z) {
     z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
     z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
     return z ^ (z >> 31);
 }
 
-CK_INLINE uint64_t layer_key(uint64_t seed, uint64_t step, uint32_t layer) {
+static uint64_t layer_key(uint64_t seed, uint64_t step, uint32_t layer) {
     return mix64(mix64(seed ^ 0x6A09E667F3BCC909ull) + step * 0x9E3779B97F4A7C15ull + layer);
 }
 
-// 24 random bits compared with p scaled to 2^24: the keep probability is 1 - p to within 2^-24.
-CK_INLINE uint32_t keep_threshold(float p) { return (uint32_t)((double)p * 16777216.0); }
-
-CK_INLINE int keep_bit(uint64_t key, int64_t row, int64_t col, uint32_t threshold) {
-    uint64_t h = mix64(key ^ ((uint64_t)row * 0xD1B54A32D192ED03ull + (uint64_t)col));
-    return (uint32_t)(h >> 40) >= threshold;
+// MurmurHash3's 32-bit finaliser: two 32-bit multiplies, so 16 elements hash per AVX-512 step.
+CK_INLINE uint32_t fmix32(uint32_t h) {
+    h ^= h >> 16;
+    h *= 0x85EBCA6Bu;
+    h ^= h >> 13;
+    h *= 0xC2B2AE35u;
+    return h ^ (h >> 16);
 }
 
-int ck_dropout_keep(float p, uint64_t seed, uint64_t step, uint32_t layer, int64_t row, int64_t col) {
-    return keep_bit(layer_key(seed, step, layer), row, col, keep_threshold(p));
+// Element (row, col) of a layer with `cols` columns has the counter row * cols + col; two keyed
+// rounds mix its low and high halves. 24 random bits are compared with p scaled to 2^24: the keep
+// probability is 1 - p to within 2^-24.
+CK_INLINE int keep_bit(uint64_t key, uint64_t counter, uint32_t threshold) {
+    uint32_t h = fmix32(fmix32((uint32_t)counter ^ (uint32_t)key) ^ (uint32_t)(counter >> 32) ^ (uint32_t)(key >> 32));
+    return (h >> 8) >= threshold;
 }
 
-CK_INLINE void dropout_apply_body(const float *x, float *y, int64_t rows, int64_t cols,
-                                  uint32_t threshold, float scale, uint64_t key, int64_t row0) {
-    for (int64_t r = 0; r < rows; r++) {
-        const float *xr = x + r * cols;
-        float *yr = y + r * cols;
-        uint64_t rowkey = key ^ ((uint64_t)(row0 + r) * 0xD1B54A32D192ED03ull);
-        for (int64_t c = 0; c < cols; c++) {
-            uint64_t h = mix64(rowkey + (uint64_t)c);
-            yr[c] = (uint32_t)(h >> 40) >= threshold ? xr[c] * scale : 0.0f;
+static uint32_t keep_threshold(float p) { return (uint32_t)((double)p * 16777216.0); }
+
+int ck_dropout_keep(float p, uint64_t seed, uint64_t step, uint32_t layer, int64_t row, int64_t col,
+                    int64_t cols) {
+    return keep_bit(layer_key(seed, step, layer), (uint64_t)(row * cols + col), keep_threshold(p));
+}
+
+// The shard's rows are contiguous, so element i of the buffer has counter first + i: a flat loop of
+// 32-bit arithmetic, split where the counter's high half changes (so the compiler vectorises it).
+CK_INLINE void dropout_apply_body(const float *x, float *y, int64_t n, uint32_t threshold, float scale,
+                                  uint64_t key, uint64_t first) {
+    int64_t i = 0;
+    while (i < n) {
+        uint64_t counter = first + (uint64_t)i;
+        uint32_t lo = (uint32_t)counter, high = (uint32_t)(counter >> 32) ^ (uint32_t)(key >> 32);
+        uint32_t low_key = (uint32_t)key;
+        int64_t block = (int64_t)(0x100000000ull - lo);  // elements before the high half changes
+        int64_t end = n - i < block ? n : i + block;
+        const float *xs = x + i;
+        float *ys = y + i;
+        int64_t count = end - i;
+        CK_INPLACE_SAFE
+        for (int64_t j = 0; j < count; j++) {
+            uint32_t h = fmix32(fmix32((lo + (uint32_t)j) ^ low_key) ^ high);
+            ys[j] = (h >> 8) >= threshold ? xs[j] * scale : 0.0f;
         }
+        i = end;
     }
 }
 CK_VERSIONS(dropout_apply,
-            (const float *x, float *y, int64_t rows, int64_t cols, uint32_t threshold, float scale,
-             uint64_t key, int64_t row0),
-            (x, y, rows, cols, threshold, scale, key, row0))
+            (const float *x, float *y, int64_t n, uint32_t threshold, float scale, uint64_t key, uint64_t first),
+            (x, y, n, threshold, scale, key, first))
 
 static void dropout_apply(const float *x, float *y, int64_t rows, int64_t cols, float p,
                           uint64_t seed, uint64_t step, uint32_t layer, int64_t row0) {
     uint64_t key = layer_key(seed, step, layer);
     float scale = 1.0f / (1.0f - p);
-    CK_DISPATCH(dropout_apply, (x, y, rows, cols, keep_threshold(p), scale, key, row0));
+    CK_DISPATCH(dropout_apply, (x, y, rows * cols, keep_threshold(p), scale, key, (uint64_t)(row0 * cols)));
 }
 
 void ck_dropout_forward(const float *x, float *y, int64_t rows, int64_t cols, float p, uint64_t seed,

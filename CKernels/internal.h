@@ -34,6 +34,10 @@
 /// compiler vectorises the inlined body for each target). Explicit intrinsics are kept for kernels
 /// where the compiler cannot vectorise on its own (reductions into registers, GEMM).
 #define CK_INLINE static inline __attribute__((always_inline))
+/// Before a loop whose output may be its input (y == x, never a partial overlap): each iteration
+/// reads element i before writing element i, so it is safe to vectorise, but the compiler's run-time
+/// overlap check would send exactly the in-place case to the scalar loop.
+#define CK_INPLACE_SAFE _Pragma("clang loop vectorize(assume_safety)")
 #if CK_HAVE_X86
 #define CK_VERSIONS(NAME, PARAMS, ARGS)                            \
     static void NAME##_scalar PARAMS { NAME##_body ARGS; }         \

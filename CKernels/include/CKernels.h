@@ -123,9 +123,10 @@ void ck_dropout_forward(const float *x, float *y, int64_t rows, int64_t cols, fl
 /// dx = dy * mask / (1 - p), the same mask as the forward with the same arguments.
 void ck_dropout_backward(const float *dy, float *dx, int64_t rows, int64_t cols, float p,
                          uint64_t seed, uint64_t step, uint32_t layer, int64_t row0);
-/// 1 when element (row, col) is kept: the mask the two functions above apply.
+/// 1 when element (row, col) of a layer with `cols` columns is kept: the mask the two functions
+/// above apply.
 int ck_dropout_keep(float p, uint64_t seed, uint64_t step, uint32_t layer, int64_t row,
-                    int64_t col);
+                    int64_t col, int64_t cols);
 
 // MARK: - Loss (loss.c)
 

@@ -78,7 +78,7 @@ import Testing
         var shard = [Float](repeating: 0, count: 10 * cols)
         ck_dropout_forward(Array(x[(100 * cols)...]), &shard, 10, Int64(cols), 0.4, 42, 7, 2, 1100)
         #expect(shard == Array(results[0][(100 * cols)..<(110 * cols)]))
-        #expect(ck_dropout_keep(0.4, 42, 7, 2, 1000, 3) == (results[0][3] != 0 ? 1 : 0))
+        #expect(ck_dropout_keep(0.4, 42, 7, 2, 1000, 3, Int64(cols)) == (results[0][3] != 0 ? 1 : 0))
     }
 
     @Test func optimizerVersionsAgree() {
