@@ -151,6 +151,32 @@ static void sgemm_packed(const gemm_blocking *g, int trans_a, int trans_b, int64
     }
 }
 
+// MARK: - Small products
+
+// When N, M or K is tiny the packed path spends most of its time packing and in zero-padded tile
+// lanes. Two unpacked kernels cover the trainer's skinny products instead:
+// - "direct": register tiles read op(A) in place (broadcasts with any strides) and B's rows in
+//   place (masked vector loads), so nothing is copied; op(B) = B^T is first transposed into the
+//   B buffer, which is cheap because K * N is small on this path.
+// - "dot": for C = A B^T with only a few columns (the 2-class output layer), each element is a
+//   dot product along K of contiguous rows of A and B, vectorised along K.
+typedef enum { PATH_PACKED, PATH_DIRECT, PATH_DOT } gemm_path;
+
+static gemm_path choose_path(int trans_a, int trans_b, int64_t M, int64_t N, int64_t K) {
+    if (trans_b && !trans_a && N <= 4 && K >= 32) return PATH_DOT;
+    if (trans_b && K * N > 16384) return PATH_PACKED;
+    if (N <= 48 || M <= 8 || K <= 16) return PATH_DIRECT;
+    return PATH_PACKED;
+}
+
+/// op(B) = B^T (B is N x K) copied to a K x N row-major buffer for the direct path.
+static const float *transpose_small_b(int64_t K, int64_t N, const float *B, int64_t ldb) {
+    float *t = pack_buffer_get(&pack_b_buf, (size_t)(K * N));
+    for (int64_t j = 0; j < N; j++)
+        for (int64_t k = 0; k < K; k++) t[k * N + j] = B[j * ldb + k];
+    return t;
+}
+
 #if CK_HAVE_X86
 
 // MARK: - AVX2 + FMA: 6 x 16 micro-kernel (12 accumulators + 2 B vectors + 1 broadcast of 16 ymm)
@@ -269,10 +295,164 @@ static const gemm_blocking blocking_avx512 = {
     .kernel = ukernel_avx512, .pack_a = pack_a_avx512, .pack_b = pack_b_avx512,
 };
 
+// MARK: - AVX-512 small products
+
+/// Mask of the first n lanes, n clamped to [0, 16].
+static inline __mmask16 mask16(int64_t n) {
+    return n >= 16 ? (__mmask16)0xFFFF : n <= 0 ? (__mmask16)0 : ck_tail_mask16(n);
+}
+
+/// C = alpha * op(A) * B + beta * C with op(A)(i,k) = A[i*a_rs + k*a_cs] and B row-major (ldb).
+/// Tiles of MRD rows x NVD vectors; KU independent accumulator sets over k hide the FMA latency
+/// when the tile is small. The last row tile re-reads row M-1 for its missing rows (no branches
+/// in the k loop, no reads past A) and does not store them.
+CK_TARGET_AVX512 CK_INLINE void direct512_body(const int MRD, const int NVD, const int KU, int64_t M, int64_t N,
+                              int64_t K, float alpha, const float *A, int64_t a_rs, int64_t a_cs,
+                              const float *B, int64_t ldb, float beta, float *C, int64_t ldc) {
+    __m512 va = _mm512_set1_ps(alpha), vb = _mm512_set1_ps(beta);
+    for (int64_t j0 = 0; j0 < N; j0 += 16 * NVD) {
+        __mmask16 mask[4];
+        for (int v = 0; v < NVD; v++) mask[v] = mask16(N - j0 - 16 * v);
+        for (int64_t i0 = 0; i0 < M; i0 += MRD) {
+            const float *arow[12];
+            for (int i = 0; i < MRD; i++) arow[i] = A + (i0 + i < M ? i0 + i : M - 1) * a_rs;
+            __m512 acc[4][12][4];
+            for (int u = 0; u < KU; u++)
+                for (int i = 0; i < MRD; i++)
+                    for (int v = 0; v < NVD; v++) acc[u][i][v] = _mm512_setzero_ps();
+            int64_t k = 0;
+            for (; k + KU <= K; k += KU)
+                for (int u = 0; u < KU; u++) {
+                    __m512 bv[4];
+                    for (int v = 0; v < NVD; v++)
+                        bv[v] = _mm512_maskz_loadu_ps(mask[v], B + (k + u) * ldb + j0 + 16 * v);
+                    for (int i = 0; i < MRD; i++) {
+                        __m512 ai = _mm512_set1_ps(arow[i][(k + u) * a_cs]);
+                        for (int v = 0; v < NVD; v++) acc[u][i][v] = _mm512_fmadd_ps(ai, bv[v], acc[u][i][v]);
+                    }
+                }
+            for (; k < K; k++)
+                for (int v = 0; v < NVD; v++) {
+                    __m512 bk = _mm512_maskz_loadu_ps(mask[v], B + k * ldb + j0 + 16 * v);
+                    for (int i = 0; i < MRD; i++)
+                        acc[0][i][v] = _mm512_fmadd_ps(_mm512_set1_ps(arow[i][k * a_cs]), bk, acc[0][i][v]);
+                }
+            for (int u = 1; u < KU; u++)
+                for (int i = 0; i < MRD; i++)
+                    for (int v = 0; v < NVD; v++) acc[0][i][v] = _mm512_add_ps(acc[0][i][v], acc[u][i][v]);
+            // Narrow rows: a masked load of row i+1 overlaps the masked store to row i, and such a
+            // load waits for the store to retire (no forwarding). So C's old values are all read
+            // (into a stack tile) before the first store.
+            _Alignas(64) float old_c[12][64];
+            if (beta != 0.0f)
+                for (int i = 0; i < MRD && i0 + i < M; i++)
+                    for (int v = 0; v < NVD; v++)
+                        _mm512_store_ps(old_c[i] + 16 * v,
+                                        _mm512_maskz_loadu_ps(mask[v], C + (i0 + i) * ldc + j0 + 16 * v));
+            for (int i = 0; i < MRD && i0 + i < M; i++)
+                for (int v = 0; v < NVD; v++) {
+                    __m512 r = _mm512_mul_ps(va, acc[0][i][v]);
+                    if (beta != 0.0f) r = _mm512_fmadd_ps(vb, _mm512_load_ps(old_c[i] + 16 * v), r);
+                    _mm512_mask_storeu_ps(C + (i0 + i) * ldc + j0 + 16 * v, mask[v], r);
+                }
+        }
+    }
+}
+
+#define DIRECT512(MRD, NVD, KU)                                                                    \
+    CK_TARGET_AVX512 static void direct512_##MRD##x##NVD##x##KU(                                   \
+        int64_t M, int64_t N, int64_t K, float alpha, const float *A, int64_t a_rs, int64_t a_cs, \
+        const float *B, int64_t ldb, float beta, float *C, int64_t ldc) {                         \
+        direct512_body(MRD, NVD, KU, M, N, K, alpha, A, a_rs, a_cs, B, ldb, beta, C, ldc);        \
+    }
+DIRECT512(12, 1, 1)
+DIRECT512(12, 2, 1)
+DIRECT512(8, 3, 1)
+DIRECT512(6, 4, 1)
+DIRECT512(2, 1, 4)
+DIRECT512(2, 2, 4)
+DIRECT512(2, 4, 2)
+#undef DIRECT512
+
+/// C = alpha * A * B^T + beta * C for NB (<= 4) columns: 4 rows x NB dot products along K at once.
+CK_TARGET_AVX512 CK_INLINE void dot512_body(const int NB, int64_t M, int64_t K, float alpha, const float *A,
+                           int64_t lda, const float *B, int64_t ldb, float beta, float *C,
+                           int64_t ldc) {
+    for (int64_t i0 = 0; i0 < M; i0 += 4) {
+        const float *arow[4];
+        for (int i = 0; i < 4; i++) arow[i] = A + (i0 + i < M ? i0 + i : M - 1) * lda;
+        __m512 acc[4][4];
+        for (int i = 0; i < 4; i++)
+            for (int j = 0; j < NB; j++) acc[i][j] = _mm512_setzero_ps();
+        for (int64_t k = 0; k < K; k += 16) {
+            __mmask16 m = mask16(K - k);
+            __m512 bv[4];
+            for (int j = 0; j < NB; j++) bv[j] = _mm512_maskz_loadu_ps(m, B + j * ldb + k);
+            for (int i = 0; i < 4; i++) {
+                __m512 ai = _mm512_maskz_loadu_ps(m, arow[i] + k);
+                for (int j = 0; j < NB; j++) acc[i][j] = _mm512_fmadd_ps(ai, bv[j], acc[i][j]);
+            }
+        }
+        for (int i = 0; i < 4 && i0 + i < M; i++)
+            for (int j = 0; j < NB; j++) {
+                float *p = C + (i0 + i) * ldc + j;
+                float r = alpha * _mm512_reduce_add_ps(acc[i][j]);
+                *p = beta == 0.0f ? r : r + beta * *p;
+            }
+    }
+}
+
+#define DOT512(NB)                                                                                 \
+    CK_TARGET_AVX512 static void dot512_##NB(int64_t M, int64_t K, float alpha, const float *A,    \
+                                             int64_t lda, const float *B, int64_t ldb, float beta, \
+                                             float *C, int64_t ldc) {                              \
+        dot512_body(NB, M, K, alpha, A, lda, B, ldb, beta, C, ldc);                                \
+    }
+DOT512(1)
+DOT512(2)
+DOT512(3)
+DOT512(4)
+#undef DOT512
+
+static void small_avx512(gemm_path path, int trans_a, int trans_b, int64_t M, int64_t N,
+                         int64_t K, float alpha, const float *A, int64_t lda, const float *B,
+                         int64_t ldb, float beta, float *C, int64_t ldc) {
+    if (path == PATH_DOT) {
+        void (*dot[])(int64_t, int64_t, float, const float *, int64_t, const float *, int64_t, float,
+                      float *, int64_t) = {dot512_1, dot512_2, dot512_3, dot512_4};
+        dot[N - 1](M, K, alpha, A, lda, B, ldb, beta, C, ldc);
+        return;
+    }
+    if (trans_b) {
+        B = transpose_small_b(K, N, B, ldb);
+        ldb = N;
+    }
+    int64_t a_rs = trans_a ? 1 : lda, a_cs = trans_a ? lda : 1;
+    int64_t nv = (N + 15) / 16;
+    if (M < 6) {
+        // Few rows: 2-row tiles with split accumulators over k.
+        if (nv == 1) direct512_2x1x4(M, N, K, alpha, A, a_rs, a_cs, B, ldb, beta, C, ldc);
+        else if (nv == 2) direct512_2x2x4(M, N, K, alpha, A, a_rs, a_cs, B, ldb, beta, C, ldc);
+        else direct512_2x4x2(M, N, K, alpha, A, a_rs, a_cs, B, ldb, beta, C, ldc);
+    } else if (nv == 1) {
+        direct512_12x1x1(M, N, K, alpha, A, a_rs, a_cs, B, ldb, beta, C, ldc);
+    } else if (nv == 2) {
+        direct512_12x2x1(M, N, K, alpha, A, a_rs, a_cs, B, ldb, beta, C, ldc);
+    } else if (nv == 3) {
+        direct512_8x3x1(M, N, K, alpha, A, a_rs, a_cs, B, ldb, beta, C, ldc);
+    } else {
+        direct512_6x4x1(M, N, K, alpha, A, a_rs, a_cs, B, ldb, beta, C, ldc);
+    }
+}
+
 static void sgemm_avx512(int trans_a, int trans_b, int64_t M, int64_t N, int64_t K, float alpha,
                          const float *A, int64_t lda, const float *B, int64_t ldb, float beta,
                          float *C, int64_t ldc) {
-    sgemm_packed(&blocking_avx512, trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+    gemm_path path = choose_path(trans_a, trans_b, M, N, K);
+    if (path != PATH_PACKED)
+        small_avx512(path, trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+    else
+        sgemm_packed(&blocking_avx512, trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
 }
 
 #endif
