@@ -1,11 +1,24 @@
-// GEMM and the Linear layer's three products. (Reference implementation; the packed SIMD version
-// replaces the body of ck_sgemm.)
+// GEMM and the Linear layer's three products.
+//
+// ck_sgemm follows BLIS: C is cut into NC-wide column blocks and K into KC-deep slices; for each
+// slice a KC x NC block of op(B) is packed into NR-wide micro-panels, and for each MC-high row
+// block of op(A) an MC x KC block is packed into MR-high micro-panels. The micro-kernel then
+// multiplies one A micro-panel by one B micro-panel into an MR x NR register tile of C. Packing
+// makes every micro-kernel read contiguous and aligned whatever the transposes and leading
+// dimensions, and keeps the A block in L2 while B micro-panels stream through L1.
+//
+// Packing costs O(MK + KN) per call, which dominates when N or M is tiny (the trainer's 2-class
+// output layer, the seed network's widths of 2..9). Such products take a direct path that reads
+// A and B in place (see "Small products").
+#include <stdlib.h>
 #include <string.h>
 #include "internal.h"
 
-void ck_sgemm(int trans_a, int trans_b, int64_t M, int64_t N, int64_t K, float alpha,
-              const float *A, int64_t lda, const float *B, int64_t ldb, float beta, float *C,
-              int64_t ldc) {
+// MARK: - Scalar reference (also the version for CPUs without AVX2)
+
+static void sgemm_scalar(int trans_a, int trans_b, int64_t M, int64_t N, int64_t K, float alpha,
+                         const float *A, int64_t lda, const float *B, int64_t ldb, float beta,
+                         float *C, int64_t ldc) {
     for (int64_t i = 0; i < M; i++) {
         for (int64_t j = 0; j < N; j++) {
             float acc = 0.0f;
@@ -17,6 +30,447 @@ void ck_sgemm(int trans_a, int trans_b, int64_t M, int64_t N, int64_t K, float a
             C[i * ldc + j] = alpha * acc + (beta == 0.0f ? 0.0f : beta * C[i * ldc + j]);
         }
     }
+}
+
+// MARK: - Packing buffers
+
+// One A block and one B block per thread, grown on demand and kept for the thread's lifetime, so
+// the hot path never allocates (the trainer calls GEMM from a fixed pool of worker threads).
+typedef struct {
+    float *ptr;
+    size_t cap;  // in floats
+} pack_buffer;
+
+static _Thread_local pack_buffer pack_a_buf, pack_b_buf;
+
+static float *pack_buffer_get(pack_buffer *buf, size_t floats) {
+    if (floats > buf->cap) {
+        free(buf->ptr);
+        // 64-byte alignment for aligned vector loads; aligned_alloc needs a multiple of it.
+        size_t bytes = (floats * sizeof(float) + 63) & ~(size_t)63;
+        buf->ptr = aligned_alloc(64, bytes);
+        if (!buf->ptr) abort();
+        buf->cap = bytes / sizeof(float);
+    }
+    return buf->ptr;
+}
+
+// MARK: - Packing (bodies inlined into each ISA's driver, so MR/NR are constants there)
+
+/// Packs op(A)[0:mc, 0:kc] (element (i,k) at A[i*rs + k*cs]) into MR-high micro-panels, each
+/// stored k-major (MR values per k); rows past mc are zero so the micro-kernel needs no row tests.
+CK_INLINE void pack_a_body(const int64_t MR, int64_t mc, int64_t kc, const float *A, int64_t rs,
+                           int64_t cs, float *restrict dst) {
+    for (int64_t i0 = 0; i0 < mc; i0 += MR, dst += MR * kc) {
+        int64_t mr = mc - i0 < MR ? mc - i0 : MR;
+        const float *src = A + i0 * rs;
+        if (mr < MR) memset(dst, 0, (size_t)(MR * kc) * sizeof(float));
+        if (rs == 1) {
+            // op(A) = A^T: each k is a contiguous run of rows.
+            for (int64_t k = 0; k < kc; k++)
+                for (int64_t i = 0; i < mr; i++) dst[k * MR + i] = src[k * cs + i];
+        } else if (mr == MR) {
+            for (int64_t k = 0; k < kc; k++)
+                for (int64_t i = 0; i < MR; i++) dst[k * MR + i] = src[i * rs + k];
+        } else {
+            for (int64_t i = 0; i < mr; i++)
+                for (int64_t k = 0; k < kc; k++) dst[k * MR + i] = src[i * rs + k];
+        }
+    }
+}
+
+/// Packs op(B)[0:kc, 0:nc] (element (k,j) at B[k*rs + j*cs]) into NR-wide micro-panels, each
+/// stored k-major (NR values per k); columns past nc are zero.
+CK_INLINE void pack_b_body(const int64_t NR, int64_t kc, int64_t nc, const float *B, int64_t rs,
+                           int64_t cs, float *restrict dst) {
+    for (int64_t j0 = 0; j0 < nc; j0 += NR, dst += NR * kc) {
+        int64_t nr = nc - j0 < NR ? nc - j0 : NR;
+        const float *src = B + j0 * cs;
+        if (nr < NR) memset(dst, 0, (size_t)(NR * kc) * sizeof(float));
+        if (cs == 1) {
+            for (int64_t k = 0; k < kc; k++)
+                for (int64_t j = 0; j < nr; j++) dst[k * NR + j] = src[k * rs + j];
+        } else if (nr == NR) {
+            for (int64_t k = 0; k < kc; k++)
+                for (int64_t j = 0; j < NR; j++) dst[k * NR + j] = src[j * cs + k];
+        } else {
+            for (int64_t j = 0; j < nr; j++)
+                for (int64_t k = 0; k < kc; k++) dst[k * NR + j] = src[j * cs + k];
+        }
+    }
+}
+
+// MARK: - Blocked driver
+
+/// The micro-kernel contract: C[0:m, 0:n] = alpha * Ap * Bp + beta * C[0:m, 0:n] for packed
+/// micro-panels Ap (MR x kc) and Bp (kc x NR), m <= MR, n <= NR; beta == 0 does not read C.
+typedef void (*ukernel_fn)(int64_t kc, const float *restrict a, const float *restrict b, float *c,
+                           int64_t ldc, float alpha, float beta, int64_t m, int64_t n);
+
+typedef void (*pack_fn)(int64_t rows, int64_t cols, const float *src, int64_t rs, int64_t cs,
+                        float *restrict dst);
+
+typedef struct {
+    int64_t MR, NR, MC, KC, NC;
+    ukernel_fn kernel;
+    pack_fn pack_a, pack_b;
+} gemm_blocking;
+
+static inline int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
+static inline int64_t round_up(int64_t x, int64_t m) { return (x + m - 1) / m * m; }
+
+static void sgemm_packed(const gemm_blocking *g, int trans_a, int trans_b, int64_t M, int64_t N,
+                         int64_t K, float alpha, const float *A, int64_t lda, const float *B,
+                         int64_t ldb, float beta, float *C, int64_t ldc) {
+    // Element (i,k) of op(A) is A[i*a_rs + k*a_cs]; element (k,j) of op(B) is B[k*b_rs + j*b_cs].
+    int64_t a_rs = trans_a ? 1 : lda, a_cs = trans_a ? lda : 1;
+    int64_t b_rs = trans_b ? 1 : ldb, b_cs = trans_b ? ldb : 1;
+    int64_t MR = g->MR, NR = g->NR;
+    int64_t kc_max = min64(K, g->KC);
+    float *bp = pack_buffer_get(&pack_b_buf, (size_t)(kc_max * round_up(min64(N, g->NC), NR)));
+    float *ap = pack_buffer_get(&pack_a_buf, (size_t)(kc_max * round_up(min64(M, g->MC), MR)));
+    for (int64_t jc = 0; jc < N; jc += g->NC) {
+        int64_t nc = min64(N - jc, g->NC);
+        for (int64_t pc = 0; pc < K; pc += g->KC) {
+            int64_t kc = min64(K - pc, g->KC);
+            // Later K slices add to what the first one wrote.
+            float beta_p = pc == 0 ? beta : 1.0f;
+            g->pack_b(kc, nc, B + pc * b_rs + jc * b_cs, b_rs, b_cs, bp);
+            for (int64_t ic = 0; ic < M; ic += g->MC) {
+                int64_t mc = min64(M - ic, g->MC);
+                g->pack_a(mc, kc, A + ic * a_rs + pc * a_cs, a_rs, a_cs, ap);
+                for (int64_t jr = 0; jr < nc; jr += NR) {
+                    int64_t nr = min64(nc - jr, NR);
+                    for (int64_t ir = 0; ir < mc; ir += MR) {
+                        g->kernel(kc, ap + ir * kc, bp + jr * kc, C + (ic + ir) * ldc + jc + jr, ldc,
+                                  alpha, beta_p, min64(mc - ir, MR), nr);
+                    }
+                }
+            }
+        }
+    }
+}
+
+// MARK: - Small products
+
+// When N, M or K is tiny the packed path spends most of its time packing and in zero-padded tile
+// lanes. Two unpacked kernels cover the trainer's skinny products instead:
+// - "direct": register tiles read op(A) in place (broadcasts with any strides) and B's rows in
+//   place (masked vector loads), so nothing is copied; op(B) = B^T is first transposed into the
+//   B buffer, which is cheap because K * N is small on this path.
+// - "dot": for C = A B^T with only a few columns (the 2-class output layer), each element is a
+//   dot product along K of contiguous rows of A and B, vectorised along K.
+typedef enum { PATH_PACKED, PATH_DIRECT, PATH_DOT } gemm_path;
+
+static gemm_path choose_path(int trans_a, int trans_b, int64_t M, int64_t N, int64_t K) {
+    if (trans_b && !trans_a && N <= 4 && K >= 32) return PATH_DOT;
+    if (trans_b && K * N > 16384) return PATH_PACKED;
+    if (N <= 48 || M <= 8 || K <= 16) return PATH_DIRECT;
+    return PATH_PACKED;
+}
+
+/// op(B) = B^T (B is N x K) copied to a K x N row-major buffer for the direct path.
+static const float *transpose_small_b(int64_t K, int64_t N, const float *B, int64_t ldb) {
+    float *t = pack_buffer_get(&pack_b_buf, (size_t)(K * N));
+    for (int64_t j = 0; j < N; j++)
+        for (int64_t k = 0; k < K; k++) t[k * N + j] = B[j * ldb + k];
+    return t;
+}
+
+#if CK_HAVE_X86
+
+// MARK: - AVX2 + FMA: 6 x 16 micro-kernel (12 accumulators + 2 B vectors + 1 broadcast of 16 ymm)
+
+enum { MR2 = 6, NV2 = 2, NR2 = 8 * NV2 };
+
+/// Lane mask for the first n (0..8) of 8 lanes, for maskload/maskstore.
+CK_TARGET_AVX2 static inline __m256i avx2_tail_mask(int64_t n) {
+    return _mm256_cmpgt_epi32(_mm256_set1_epi32((int)n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+}
+
+CK_TARGET_AVX2 static void ukernel_avx2(int64_t kc, const float *restrict a, const float *restrict b,
+                                        float *c, int64_t ldc, float alpha, float beta, int64_t m,
+                                        int64_t n) {
+    __m256 acc[MR2][NV2];
+    for (int i = 0; i < MR2; i++)
+        for (int v = 0; v < NV2; v++) acc[i][v] = _mm256_setzero_ps();
+    for (int64_t k = 0; k < kc; k++, a += MR2, b += NR2) {
+        __m256 bv[NV2];
+        for (int v = 0; v < NV2; v++) bv[v] = _mm256_load_ps(b + 8 * v);
+        for (int i = 0; i < MR2; i++) {
+            __m256 ai = _mm256_broadcast_ss(a + i);
+            for (int v = 0; v < NV2; v++) acc[i][v] = _mm256_fmadd_ps(ai, bv[v], acc[i][v]);
+        }
+    }
+    __m256 va = _mm256_set1_ps(alpha), vb = _mm256_set1_ps(beta);
+    if (m == MR2 && n == NR2) {
+        for (int i = 0; i < MR2; i++)
+            for (int v = 0; v < NV2; v++) {
+                float *p = c + i * ldc + 8 * v;
+                __m256 r = _mm256_mul_ps(va, acc[i][v]);
+                if (beta != 0.0f) r = _mm256_fmadd_ps(vb, _mm256_loadu_ps(p), r);
+                _mm256_storeu_ps(p, r);
+            }
+        return;
+    }
+    __m256i mask[NV2];
+    for (int v = 0; v < NV2; v++) mask[v] = avx2_tail_mask(n - 8 * v < 0 ? 0 : n - 8 * v > 8 ? 8 : n - 8 * v);
+    for (int i = 0; i < MR2; i++) {
+        if (i >= m) break;
+        for (int v = 0; v < NV2; v++) {
+            float *p = c + i * ldc + 8 * v;
+            __m256 r = _mm256_mul_ps(va, acc[i][v]);
+            if (beta != 0.0f) r = _mm256_fmadd_ps(vb, _mm256_maskload_ps(p, mask[v]), r);
+            _mm256_maskstore_ps(p, mask[v], r);
+        }
+    }
+}
+
+CK_TARGET_AVX2 static void pack_a_avx2(int64_t mc, int64_t kc, const float *A, int64_t rs, int64_t cs,
+                                       float *restrict dst) {
+    pack_a_body(MR2, mc, kc, A, rs, cs, dst);
+}
+CK_TARGET_AVX2 static void pack_b_avx2(int64_t kc, int64_t nc, const float *B, int64_t rs, int64_t cs,
+                                       float *restrict dst) {
+    pack_b_body(NR2, kc, nc, B, rs, cs, dst);
+}
+
+static const gemm_blocking blocking_avx2 = {
+    .MR = MR2, .NR = NR2, .MC = 168, .KC = 256, .NC = 4096,
+    .kernel = ukernel_avx2, .pack_a = pack_a_avx2, .pack_b = pack_b_avx2,
+};
+
+static void sgemm_avx2(int trans_a, int trans_b, int64_t M, int64_t N, int64_t K, float alpha,
+                       const float *A, int64_t lda, const float *B, int64_t ldb, float beta,
+                       float *C, int64_t ldc) {
+    sgemm_packed(&blocking_avx2, trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+}
+
+// MARK: - AVX-512: MR x 32 micro-kernel
+
+enum { MR5 = 14, NV5 = 2, NR5 = 16 * NV5 };
+
+CK_TARGET_AVX512 static void ukernel_avx512(int64_t kc, const float *restrict a,
+                                            const float *restrict b, float *c, int64_t ldc,
+                                            float alpha, float beta, int64_t m, int64_t n) {
+    __m512 acc[MR5][NV5];
+    for (int i = 0; i < MR5; i++)
+        for (int v = 0; v < NV5; v++) acc[i][v] = _mm512_setzero_ps();
+    for (int64_t k = 0; k < kc; k++, a += MR5, b += NR5) {
+        __m512 bv[NV5];
+        for (int v = 0; v < NV5; v++) bv[v] = _mm512_load_ps(b + 16 * v);
+        for (int i = 0; i < MR5; i++) {
+            __m512 ai = _mm512_set1_ps(a[i]);
+            for (int v = 0; v < NV5; v++) acc[i][v] = _mm512_fmadd_ps(ai, bv[v], acc[i][v]);
+        }
+    }
+    __m512 va = _mm512_set1_ps(alpha), vb = _mm512_set1_ps(beta);
+    __mmask16 mask[NV5];
+    for (int v = 0; v < NV5; v++) {
+        int64_t left = n - 16 * v;
+        mask[v] = left >= 16 ? (__mmask16)0xFFFF : left <= 0 ? 0 : ck_tail_mask16(left);
+    }
+    for (int i = 0; i < MR5; i++) {
+        if (i >= m) break;
+        for (int v = 0; v < NV5; v++) {
+            float *p = c + i * ldc + 16 * v;
+            __m512 r = _mm512_mul_ps(va, acc[i][v]);
+            if (beta != 0.0f) r = _mm512_fmadd_ps(vb, _mm512_maskz_loadu_ps(mask[v], p), r);
+            _mm512_mask_storeu_ps(p, mask[v], r);
+        }
+    }
+}
+
+CK_TARGET_AVX512 static void pack_a_avx512(int64_t mc, int64_t kc, const float *A, int64_t rs,
+                                           int64_t cs, float *restrict dst) {
+    pack_a_body(MR5, mc, kc, A, rs, cs, dst);
+}
+CK_TARGET_AVX512 static void pack_b_avx512(int64_t kc, int64_t nc, const float *B, int64_t rs,
+                                           int64_t cs, float *restrict dst) {
+    pack_b_body(NR5, kc, nc, B, rs, cs, dst);
+}
+
+static const gemm_blocking blocking_avx512 = {
+    .MR = MR5, .NR = NR5, .MC = 168, .KC = 256, .NC = 4096,
+    .kernel = ukernel_avx512, .pack_a = pack_a_avx512, .pack_b = pack_b_avx512,
+};
+
+// MARK: - AVX-512 small products
+
+/// Mask of the first n lanes, n clamped to [0, 16].
+static inline __mmask16 mask16(int64_t n) {
+    return n >= 16 ? (__mmask16)0xFFFF : n <= 0 ? (__mmask16)0 : ck_tail_mask16(n);
+}
+
+/// C = alpha * op(A) * B + beta * C with op(A)(i,k) = A[i*a_rs + k*a_cs] and B row-major (ldb).
+/// Tiles of MRD rows x NVD vectors; KU independent accumulator sets over k hide the FMA latency
+/// when the tile is small. The last row tile re-reads row M-1 for its missing rows (no branches
+/// in the k loop, no reads past A) and does not store them.
+CK_TARGET_AVX512 CK_INLINE void direct512_body(const int MRD, const int NVD, const int KU, int64_t M, int64_t N,
+                              int64_t K, float alpha, const float *A, int64_t a_rs, int64_t a_cs,
+                              const float *B, int64_t ldb, float beta, float *C, int64_t ldc) {
+    __m512 va = _mm512_set1_ps(alpha), vb = _mm512_set1_ps(beta);
+    for (int64_t j0 = 0; j0 < N; j0 += 16 * NVD) {
+        __mmask16 mask[4];
+        for (int v = 0; v < NVD; v++) mask[v] = mask16(N - j0 - 16 * v);
+        for (int64_t i0 = 0; i0 < M; i0 += MRD) {
+            const float *arow[12];
+            for (int i = 0; i < MRD; i++) arow[i] = A + (i0 + i < M ? i0 + i : M - 1) * a_rs;
+            __m512 acc[4][12][4];
+            for (int u = 0; u < KU; u++)
+                for (int i = 0; i < MRD; i++)
+                    for (int v = 0; v < NVD; v++) acc[u][i][v] = _mm512_setzero_ps();
+            int64_t k = 0;
+            for (; k + KU <= K; k += KU)
+                for (int u = 0; u < KU; u++) {
+                    __m512 bv[4];
+                    for (int v = 0; v < NVD; v++)
+                        bv[v] = _mm512_maskz_loadu_ps(mask[v], B + (k + u) * ldb + j0 + 16 * v);
+                    for (int i = 0; i < MRD; i++) {
+                        __m512 ai = _mm512_set1_ps(arow[i][(k + u) * a_cs]);
+                        for (int v = 0; v < NVD; v++) acc[u][i][v] = _mm512_fmadd_ps(ai, bv[v], acc[u][i][v]);
+                    }
+                }
+            for (; k < K; k++)
+                for (int v = 0; v < NVD; v++) {
+                    __m512 bk = _mm512_maskz_loadu_ps(mask[v], B + k * ldb + j0 + 16 * v);
+                    for (int i = 0; i < MRD; i++)
+                        acc[0][i][v] = _mm512_fmadd_ps(_mm512_set1_ps(arow[i][k * a_cs]), bk, acc[0][i][v]);
+                }
+            for (int u = 1; u < KU; u++)
+                for (int i = 0; i < MRD; i++)
+                    for (int v = 0; v < NVD; v++) acc[0][i][v] = _mm512_add_ps(acc[0][i][v], acc[u][i][v]);
+            // Narrow rows: a masked load of row i+1 overlaps the masked store to row i, and such a
+            // load waits for the store to retire (no forwarding). So C's old values are all read
+            // (into a stack tile) before the first store.
+            _Alignas(64) float old_c[12][64];
+            if (beta != 0.0f)
+                for (int i = 0; i < MRD && i0 + i < M; i++)
+                    for (int v = 0; v < NVD; v++)
+                        _mm512_store_ps(old_c[i] + 16 * v,
+                                        _mm512_maskz_loadu_ps(mask[v], C + (i0 + i) * ldc + j0 + 16 * v));
+            for (int i = 0; i < MRD && i0 + i < M; i++)
+                for (int v = 0; v < NVD; v++) {
+                    __m512 r = _mm512_mul_ps(va, acc[0][i][v]);
+                    if (beta != 0.0f) r = _mm512_fmadd_ps(vb, _mm512_load_ps(old_c[i] + 16 * v), r);
+                    _mm512_mask_storeu_ps(C + (i0 + i) * ldc + j0 + 16 * v, mask[v], r);
+                }
+        }
+    }
+}
+
+#define DIRECT512(MRD, NVD, KU)                                                                    \
+    CK_TARGET_AVX512 static void direct512_##MRD##x##NVD##x##KU(                                   \
+        int64_t M, int64_t N, int64_t K, float alpha, const float *A, int64_t a_rs, int64_t a_cs, \
+        const float *B, int64_t ldb, float beta, float *C, int64_t ldc) {                         \
+        direct512_body(MRD, NVD, KU, M, N, K, alpha, A, a_rs, a_cs, B, ldb, beta, C, ldc);        \
+    }
+DIRECT512(12, 1, 1)
+DIRECT512(12, 2, 1)
+DIRECT512(8, 3, 1)
+DIRECT512(6, 4, 1)
+DIRECT512(2, 1, 4)
+DIRECT512(2, 2, 4)
+DIRECT512(2, 4, 2)
+#undef DIRECT512
+
+/// C = alpha * A * B^T + beta * C for NB (<= 4) columns: 4 rows x NB dot products along K at once.
+CK_TARGET_AVX512 CK_INLINE void dot512_body(const int NB, int64_t M, int64_t K, float alpha, const float *A,
+                           int64_t lda, const float *B, int64_t ldb, float beta, float *C,
+                           int64_t ldc) {
+    for (int64_t i0 = 0; i0 < M; i0 += 4) {
+        const float *arow[4];
+        for (int i = 0; i < 4; i++) arow[i] = A + (i0 + i < M ? i0 + i : M - 1) * lda;
+        __m512 acc[4][4];
+        for (int i = 0; i < 4; i++)
+            for (int j = 0; j < NB; j++) acc[i][j] = _mm512_setzero_ps();
+        for (int64_t k = 0; k < K; k += 16) {
+            __mmask16 m = mask16(K - k);
+            __m512 bv[4];
+            for (int j = 0; j < NB; j++) bv[j] = _mm512_maskz_loadu_ps(m, B + j * ldb + k);
+            for (int i = 0; i < 4; i++) {
+                __m512 ai = _mm512_maskz_loadu_ps(m, arow[i] + k);
+                for (int j = 0; j < NB; j++) acc[i][j] = _mm512_fmadd_ps(ai, bv[j], acc[i][j]);
+            }
+        }
+        for (int i = 0; i < 4 && i0 + i < M; i++)
+            for (int j = 0; j < NB; j++) {
+                float *p = C + (i0 + i) * ldc + j;
+                float r = alpha * _mm512_reduce_add_ps(acc[i][j]);
+                *p = beta == 0.0f ? r : r + beta * *p;
+            }
+    }
+}
+
+#define DOT512(NB)                                                                                 \
+    CK_TARGET_AVX512 static void dot512_##NB(int64_t M, int64_t K, float alpha, const float *A,    \
+                                             int64_t lda, const float *B, int64_t ldb, float beta, \
+                                             float *C, int64_t ldc) {                              \
+        dot512_body(NB, M, K, alpha, A, lda, B, ldb, beta, C, ldc);                                \
+    }
+DOT512(1)
+DOT512(2)
+DOT512(3)
+DOT512(4)
+#undef DOT512
+
+static void small_avx512(gemm_path path, int trans_a, int trans_b, int64_t M, int64_t N,
+                         int64_t K, float alpha, const float *A, int64_t lda, const float *B,
+                         int64_t ldb, float beta, float *C, int64_t ldc) {
+    if (path == PATH_DOT) {
+        void (*dot[])(int64_t, int64_t, float, const float *, int64_t, const float *, int64_t, float,
+                      float *, int64_t) = {dot512_1, dot512_2, dot512_3, dot512_4};
+        dot[N - 1](M, K, alpha, A, lda, B, ldb, beta, C, ldc);
+        return;
+    }
+    if (trans_b) {
+        B = transpose_small_b(K, N, B, ldb);
+        ldb = N;
+    }
+    int64_t a_rs = trans_a ? 1 : lda, a_cs = trans_a ? lda : 1;
+    int64_t nv = (N + 15) / 16;
+    if (M < 6) {
+        // Few rows: 2-row tiles with split accumulators over k.
+        if (nv == 1) direct512_2x1x4(M, N, K, alpha, A, a_rs, a_cs, B, ldb, beta, C, ldc);
+        else if (nv == 2) direct512_2x2x4(M, N, K, alpha, A, a_rs, a_cs, B, ldb, beta, C, ldc);
+        else direct512_2x4x2(M, N, K, alpha, A, a_rs, a_cs, B, ldb, beta, C, ldc);
+    } else if (nv == 1) {
+        direct512_12x1x1(M, N, K, alpha, A, a_rs, a_cs, B, ldb, beta, C, ldc);
+    } else if (nv == 2) {
+        direct512_12x2x1(M, N, K, alpha, A, a_rs, a_cs, B, ldb, beta, C, ldc);
+    } else if (nv == 3) {
+        direct512_8x3x1(M, N, K, alpha, A, a_rs, a_cs, B, ldb, beta, C, ldc);
+    } else {
+        direct512_6x4x1(M, N, K, alpha, A, a_rs, a_cs, B, ldb, beta, C, ldc);
+    }
+}
+
+static void sgemm_avx512(int trans_a, int trans_b, int64_t M, int64_t N, int64_t K, float alpha,
+                         const float *A, int64_t lda, const float *B, int64_t ldb, float beta,
+                         float *C, int64_t ldc) {
+    gemm_path path = choose_path(trans_a, trans_b, M, N, K);
+    if (path != PATH_PACKED)
+        small_avx512(path, trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+    else
+        sgemm_packed(&blocking_avx512, trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+}
+
+#endif
+
+// MARK: - Public entry points
+
+void ck_sgemm(int trans_a, int trans_b, int64_t M, int64_t N, int64_t K, float alpha,
+              const float *A, int64_t lda, const float *B, int64_t ldb, float beta, float *C,
+              int64_t ldc) {
+    if (M <= 0 || N <= 0) return;
+    if (K <= 0 || alpha == 0.0f) {
+        // Nothing to multiply: only the beta scaling remains (A and B are not read).
+        for (int64_t i = 0; i < M; i++)
+            for (int64_t j = 0; j < N; j++)
+                C[i * ldc + j] = beta == 0.0f ? 0.0f : beta * C[i * ldc + j];
+        return;
+    }
+    CK_DISPATCH(sgemm, (trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc));
 }
 
 void ck_linear_forward(const float *X, const float *W, const float *b, float *Y, int64_t n,
