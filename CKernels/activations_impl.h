@@ -4,14 +4,11 @@
 // 2 (AVX-512, 16 lanes, vecmath.h). Every function gets the suffix _scalar, _avx2 or _avx512, the
 // names CK_DISPATCH expects. Not a public header; no include guard on purpose.
 //
-// Each activation ACT provides two always-inline element functions over one vector of lanes:
-//   V ACT_f(V x, const V *p)               -> y
-//   V ACT_b(V x, V dy, const V *p, V *g)   -> dx, and g[k] = dy * dy/dp_k for each parameter k
-// where p[k] holds parameter k broadcast (scalar parameters) or the channels' values (per
-// channel). ACT_KERNELS(ACT, NP) then builds the forward and the fused backward over a matrix:
-// scalar parameters accumulate their gradients in NP vector registers over the whole pass and
-// reduce once at the end; per-channel parameters accumulate over a block of CK_ACT_RB rows in
-// registers, then add into dparams. Tails use masked loads and stores (lanes past the end read 0
+// Each activation ACT provides always-inline element functions over one vector of lanes (see
+// "element functions" below); ACT_KERNELS(ACT, NP, NQ) builds the forward and the fused backward
+// over a matrix from them: scalar parameters accumulate their gradients in NP vector registers over
+// the whole pass and reduce once at the end; per-channel parameters accumulate over a block of rows
+// in registers, then add into dparams. Tails use masked loads and stores (lanes past the end read 0
 // and contribute nothing).
 #ifndef CK_ACT_ISA
 #error "define CK_ACT_ISA before including activations_impl.h"
@@ -67,6 +64,7 @@ FN V NAME(vexpm1)(V a) { return expm1f(a); }
 FN V NAME(vlog)(V a) { return logf(a); }
 FN V NAME(verf)(V a) { return erff(a); }
 FN V NAME(vrsqrt)(V a) { return 1.0f / sqrtf(a); }
+FN V NAME(vrcp)(V a) { return 1.0f / a; }
 FN float NAME(hsum)(V a) { return a; }
 /// Flips the sign of the lanes of odd channels, for a vector starting at channel c0.
 FN V NAME(flip_odd)(V a, int64_t c0) { return (c0 & 1) ? -a : a; }
@@ -103,6 +101,7 @@ FN V NAME(vexpm1)(V a) { return ck_expm1_8(a); }
 FN V NAME(vlog)(V a) { return ck_log8(a); }
 FN V NAME(verf)(V a) { return ck_erf8(a); }
 FN V NAME(vrsqrt)(V a) { return ck_rsqrt8(a); }
+FN V NAME(vrcp)(V a) { return ck_rcp8(a); }
 FN float NAME(hsum)(V a) { return ck_hsum256(a); }
 FN V NAME(flip_odd)(V a, int64_t c0) {
     (void)c0;  // c0 is a multiple of 8: lane parity is channel parity
@@ -139,6 +138,7 @@ FN V NAME(vexpm1)(V a) { return ck_expm1_16(a); }
 FN V NAME(vlog)(V a) { return ck_log16(a); }
 FN V NAME(verf)(V a) { return ck_erf16(a); }
 FN V NAME(vrsqrt)(V a) { return ck_rsqrt16(a); }
+FN V NAME(vrcp)(V a) { return ck_rcp16(a); }
 FN float NAME(hsum)(V a) { return ck_hsum512(a); }
 FN V NAME(flip_odd)(V a, int64_t c0) {
     (void)c0;
@@ -173,6 +173,7 @@ FN V NAME(flip_odd)(V a, int64_t c0) {
 #define LOG NAME(vlog)
 #define ERF NAME(verf)
 #define RSQRT NAME(vrsqrt)
+#define RCP NAME(vrcp)
 #define HSUM NAME(hsum)
 #define ZERO S1(0.0f)
 #define ONE S1(1.0f)
@@ -186,15 +187,32 @@ FN V NAME(poly)(V t, const float *c, int n) {
 #define POLY(t, c) NAME(poly)(t, c, (int)(sizeof(c) / sizeof(c[0])))
 
 // MARK: - element functions
+//
+// Each activation ACT provides, over one vector of lanes:
+//   void ACT_prep(const V *p, V *q)            derived per-slot constants q from the parameters p
+//                                              (computed once per pass or per block of rows)
+//   V ACT_f(V x, const V *q)                   -> y
+//   V ACT_b(V x, V dy, const V *q, V *g)       -> dx; g[k] = this lane's contribution to the
+//                                              accumulator of parameter k
+//   void ACT_fin(const V *q, V *acc)           turns the accumulators into dparams contributions
+// (prep/fin let per-element work move out of the loop, e.g. srelu sums dy over the left piece and
+// multiplies by 1 - a_left once at the end).
+
+FN void NAME(copy_prep)(const V *p, V *q, int np) { for (int k = 0; k < np; k++) q[k] = p[k]; }
+#define COPY_PREP(ACT, NP) \
+    FN void NAME(ACT##_prep)(const V *p, V *q) { NAME(copy_prep)(p, q, NP); } \
+    FN void NAME(ACT##_fin)(const V *q, V *acc) { (void)q; (void)acc; }
 
 // relu: y = max(x, 0); dx = dy where x > 0, else 0.
-FN V NAME(relu_f)(V x, const V *p) { (void)p; return MAX(x, ZERO); }
-FN V NAME(relu_b)(V x, V dy, const V *p, V *g) { (void)p; (void)g; return SEL(GT(x, ZERO), dy, ZERO); }
+COPY_PREP(relu, 0)
+FN V NAME(relu_f)(V x, const V *q) { (void)q; return MAX(x, ZERO); }
+FN V NAME(relu_b)(V x, V dy, const V *q, V *g) { (void)q; (void)g; return SEL(GT(x, ZERO), dy, ZERO); }
 
 // leaky_relu: y = x if x > 0 else 0.01 x (PyTorch's default negative_slope).
-FN V NAME(leaky_relu_f)(V x, const V *p) { (void)p; return SEL(GT(x, ZERO), x, MUL(x, S1(CK_ACT_LEAKY_SLOPE))); }
-FN V NAME(leaky_relu_b)(V x, V dy, const V *p, V *g) {
-    (void)p; (void)g;
+COPY_PREP(leaky_relu, 0)
+FN V NAME(leaky_relu_f)(V x, const V *q) { (void)q; return SEL(GT(x, ZERO), x, MUL(x, S1(CK_ACT_LEAKY_SLOPE))); }
+FN V NAME(leaky_relu_b)(V x, V dy, const V *q, V *g) {
+    (void)q; (void)g;
     return SEL(GT(x, ZERO), dy, MUL(dy, S1(CK_ACT_LEAKY_SLOPE)));
 }
 
@@ -202,42 +220,48 @@ FN V NAME(leaky_relu_b)(V x, V dy, const V *p, V *g) {
 /// e = exp(-|z|) in (0, 1], s = 1/(1+e); sigmoid = s (z >= 0) or e s (z < 0); sigmoid' = e s^2.
 FN V NAME(sigmoid2)(V z, V *deriv) {
     V e = EXP(SUB(ZERO, ABS(z)));
-    V s = DIV(ONE, ADD(ONE, e));
+    V s = RCP(ADD(ONE, e));
     V es = MUL(e, s);
     *deriv = MUL(es, s);
     return SEL(GE(z, ZERO), s, es);
 }
 
-FN V NAME(sigmoid_f)(V x, const V *p) { (void)p; V d; return NAME(sigmoid2)(x, &d); }
-FN V NAME(sigmoid_b)(V x, V dy, const V *p, V *g) {
-    (void)p; (void)g;
+COPY_PREP(sigmoid, 0)
+FN V NAME(sigmoid_f)(V x, const V *q) { (void)q; V d; return NAME(sigmoid2)(x, &d); }
+FN V NAME(sigmoid_b)(V x, V dy, const V *q, V *g) {
+    (void)q; (void)g;
     V d;
     (void)NAME(sigmoid2)(x, &d);
     return MUL(dy, d);
 }
 
 // tanh(x) = sign(x) * (-m / (m + 2)), m = expm1(-2|x|): accurate near 0, no overflow.
-FN V NAME(tanh_f)(V x, const V *p) {
-    (void)p;
+// dx = dy (1 - tanh^2), computed from x (below) rather than from y.
+COPY_PREP(tanh, 0)
+FN V NAME(tanh_f)(V x, const V *q) {
+    (void)q;
     V m = EXPM1(MUL(S1(-2.0f), ABS(x)));
-    V t = DIV(SUB(ZERO, m), ADD(m, S1(2.0f)));
+    V t = MUL(SUB(ZERO, m), RCP(ADD(m, S1(2.0f))));
     return SEL(LT(x, ZERO), SUB(ZERO, t), t);
 }
-FN V NAME(tanh_b)(V x, V dy, const V *p, V *g) {
-    (void)g;
-    V y = NAME(tanh_f)(x, p);
-    return MUL(dy, SUB(ONE, MUL(y, y)));  // 1 - tanh^2, as PyTorch
+FN V NAME(tanh_b)(V x, V dy, const V *q, V *g) {
+    (void)q; (void)g;
+    // 1 - tanh^2 = 4 e / (1 + e)^2 with e = exp(-2|x|): no cancellation where tanh -> +-1.
+    V e = EXP(MUL(S1(-2.0f), ABS(x)));
+    V s = RCP(ADD(ONE, e));
+    return MUL(MUL(dy, S1(4.0f)), MUL(MUL(e, s), s));
 }
 
 // gelu (exact, PyTorch's default approximate='none'): y = x Phi(x), Phi(x) = (1 + erf(x/sqrt 2))/2;
 // dy/dx = Phi(x) + x phi(x), phi(x) = exp(-x^2/2) / sqrt(2 pi).
-FN V NAME(gelu_f)(V x, const V *p) {
-    (void)p;
+COPY_PREP(gelu, 0)
+FN V NAME(gelu_f)(V x, const V *q) {
+    (void)q;
     V phi_cdf = FMA(S1(0.5f), ERF(MUL(x, S1(0.70710678118654752f))), S1(0.5f));
     return MUL(x, phi_cdf);
 }
-FN V NAME(gelu_b)(V x, V dy, const V *p, V *g) {
-    (void)p; (void)g;
+FN V NAME(gelu_b)(V x, V dy, const V *q, V *g) {
+    (void)q; (void)g;
     V phi_cdf = FMA(S1(0.5f), ERF(MUL(x, S1(0.70710678118654752f))), S1(0.5f));
     V pdf = MUL(S1(0.39894228040143268f), EXP(MUL(S1(-0.5f), MUL(x, x))));
     return MUL(dy, FMA(x, pdf, phi_cdf));
@@ -248,70 +272,91 @@ FN V NAME(swish_core)(V x, V dy, V b, V *gb) {
     V d;
     V z = MUL(b, x);
     V s = NAME(sigmoid2)(z, &d);
-    *gb = MUL(dy, MUL(MUL(x, x), d));
-    return MUL(dy, FMA(z, d, s));
+    V dyd = MUL(dy, d);
+    *gb = MUL(MUL(x, x), dyd);
+    return FMA(z, dyd, MUL(dy, s));
 }
-FN V NAME(swish_f)(V x, const V *p) { V d; return MUL(x, NAME(sigmoid2)(MUL(p[0], x), &d)); }
-FN V NAME(swish_b)(V x, V dy, const V *p, V *g) { return NAME(swish_core)(x, dy, p[0], &g[0]); }
+COPY_PREP(swish, 1)
+FN V NAME(swish_f)(V x, const V *q) { V d; return MUL(x, NAME(sigmoid2)(MUL(q[0], x), &d)); }
+FN V NAME(swish_b)(V x, V dy, const V *q, V *g) { return NAME(swish_core)(x, dy, q[0], &g[0]); }
 // silu = swish with b = 1 (no parameter).
-FN V NAME(silu_f)(V x, const V *p) { (void)p; V d; return MUL(x, NAME(sigmoid2)(x, &d)); }
-FN V NAME(silu_b)(V x, V dy, const V *p, V *g) {
-    (void)p; (void)g;
+COPY_PREP(silu, 0)
+FN V NAME(silu_f)(V x, const V *q) { (void)q; V d; return MUL(x, NAME(sigmoid2)(x, &d)); }
+FN V NAME(silu_b)(V x, V dy, const V *q, V *g) {
+    (void)q; (void)g;
     V gb;
     return NAME(swish_core)(x, dy, ONE, &gb);
 }
 
-// isru: s = 1/sqrt(1 + a x^2); y = x s; dy/dx = s^3; dy/da = -x^3 s^3 / 2.
-FN V NAME(isru_f)(V x, const V *p) { return MUL(x, RSQRT(FMA(MUL(p[0], x), x, ONE))); }
-FN V NAME(isru_b)(V x, V dy, const V *p, V *g) {
-    V s = RSQRT(FMA(MUL(p[0], x), x, ONE));
+// isru: s = 1/sqrt(1 + a x^2); y = x s; dy/dx = s^3; dy/da = -x^3 s^3 / 2 (the -1/2 is applied
+// to the accumulator at the end).
+FN void NAME(isru_prep)(const V *p, V *q) { q[0] = p[0]; }
+FN void NAME(isru_fin)(const V *q, V *acc) { (void)q; acc[0] = MUL(acc[0], S1(-0.5f)); }
+FN V NAME(isru_f)(V x, const V *q) { return MUL(x, RSQRT(FMA(MUL(q[0], x), x, ONE))); }
+FN V NAME(isru_b)(V x, V dy, const V *q, V *g) {
+    V s = RSQRT(FMA(MUL(q[0], x), x, ONE));
     V s3dy = MUL(MUL(MUL(s, s), s), dy);
-    V x3 = MUL(MUL(x, x), x);
-    g[0] = MUL(MUL(S1(-0.5f), x3), s3dy);
+    g[0] = MUL(MUL(MUL(x, x), x), s3dy);
     return s3dy;
 }
 
 // srelu, parameters t_left, a_left, t_right, a_right:
-// y = t_r + a_r (x - t_r) for x >= t_r; else t_l + a_l (x - t_l) for x <= t_l; else x.
-FN V NAME(srelu_f)(V x, const V *p) {
-    V yl = FMA(p[1], SUB(x, p[0]), p[0]);
-    V yr = FMA(p[3], SUB(x, p[2]), p[2]);
-    return SEL(GE(x, p[2]), yr, SEL(LE(x, p[0]), yl, x));
+//   y = x + (a_l - 1) min(x - t_l, 0) + (a_r - 1) max(x - t_r, 0),
+// i.e. t_r + a_r (x - t_r) for x >= t_r, t_l + a_l (x - t_l) for x <= t_l, x in between (when
+// t_l <= t_r; crossed thresholds add both outer pieces). The backward takes the outer pieces at
+// ties (x <= t_l, x >= t_r). Accumulators: sum dy and sum dy (x - t) over each outer piece;
+// dt = (1 - a) sum dy, da = sum dy (x - t).
+// q: t_l, a_l - 1, t_r, a_r - 1, a_l, a_r
+FN void NAME(srelu_prep)(const V *p, V *q) {
+    q[0] = p[0]; q[1] = SUB(p[1], ONE); q[2] = p[2]; q[3] = SUB(p[3], ONE); q[4] = p[1]; q[5] = p[3];
 }
-FN V NAME(srelu_b)(V x, V dy, const V *p, V *g) {
-    M right = GE(x, p[2]);
-    M left = MANDNOT(right, LE(x, p[0]));
+FN void NAME(srelu_fin)(const V *q, V *acc) {
+    acc[0] = MUL(acc[0], SUB(ZERO, q[1]));
+    acc[2] = MUL(acc[2], SUB(ZERO, q[3]));
+}
+FN V NAME(srelu_f)(V x, const V *q) {
+    V y = FMA(q[1], MIN(SUB(x, q[0]), ZERO), x);
+    return FMA(q[3], MAX(SUB(x, q[2]), ZERO), y);
+}
+FN V NAME(srelu_b)(V x, V dy, const V *q, V *g) {
+    V dl = SUB(x, q[0]), dr = SUB(x, q[2]);
+    M left = LE(dl, ZERO), right = GE(dr, ZERO);
     V dyl = SEL(left, dy, ZERO), dyr = SEL(right, dy, ZERO);
-    g[0] = SUB(dyl, MUL(dyl, p[1]));  // dy (1 - a_l)
-    g[1] = MUL(dyl, SUB(x, p[0]));    // dy (x - t_l)
-    g[2] = SUB(dyr, MUL(dyr, p[3]));  // dy (1 - a_r)
-    g[3] = MUL(dyr, SUB(x, p[2]));    // dy (x - t_r)
-    return SEL(right, MUL(dy, p[3]), SEL(left, MUL(dy, p[1]), dy));
+    g[0] = dyl;
+    g[1] = MUL(dyl, dl);
+    g[2] = dyr;
+    g[3] = MUL(dyr, dr);
+    return MUL(dy, SEL(right, q[5], SEL(left, q[4], ONE)));
 }
 
 // softexp, parameter a. For a >= 0 with t = a x:
-//   y = a + (e^t - 1)/a = a + x Q(t),            Q(t) = sum_{n>=0} t^n/(n+1)!
+//   y = a + expm1(t)/a                       (= x at a = 0; no cancellation for small a)
 //   dy/dx = e^t
 //   dy/da = 1 + (e^t (t - 1) + 1)/a^2 = 1 + x^2 P(t),   P(t) = sum_{k>=0} (k+1)/(k+2)! t^k
-// The series are used for |t| <= 1/2, where the closed forms cancel; at a = 0 they give the limits
-// y = x and dy/da = 1 + x^2/2.
-static const float NAME(softexp_q)[] = {1.0f, 1.0f / 2, 1.0f / 6, 1.0f / 24, 1.0f / 120, 1.0f / 720,
-                                        1.0f / 5040, 1.0f / 40320, 1.0f / 362880};
+// with the series for |t| <= 1/2, where the closed form cancels; at a = 0 it gives 1 + x^2/2.
+// q: a, 1/a, 1/a^2
 static const float NAME(softexp_p)[] = {1.0f / 2, 2.0f / 6, 3.0f / 24, 4.0f / 120, 5.0f / 720,
                                         6.0f / 5040, 7.0f / 40320, 8.0f / 362880, 9.0f / 3628800,
                                         10.0f / 39916800};
-FN V NAME(softexp_pos_f)(V x, const V *p) {
-    V a = p[0], t = MUL(a, x);
-    V e = EXP(t);
-    V series = FMA(x, POLY(t, NAME(softexp_q)), a);
-    V closed = ADD(DIV(SUB(e, ONE), a), a);
-    return SEL(LE(ABS(t), S1(0.5f)), series, closed);
+FN void NAME(softexp_prep)(const V *p, V *q) {
+    q[0] = p[0];
+    q[1] = DIV(ONE, p[0]);
+    q[2] = MUL(q[1], q[1]);
 }
-FN V NAME(softexp_pos_b)(V x, V dy, const V *p, V *g) {
-    V a = p[0], t = MUL(a, x);
+FN void NAME(softexp_fin)(const V *q, V *acc) { (void)q; (void)acc; }
+#define softexp_pos_prep softexp_prep
+#define softexp_neg_prep softexp_prep
+#define softexp_pos_fin softexp_fin
+#define softexp_neg_fin softexp_fin
+FN V NAME(softexp_pos_f)(V x, const V *q) {
+    V a = q[0];
+    return ADD(a, SEL(GT(ABS(a), ZERO), MUL(EXPM1(MUL(a, x)), q[1]), x));
+}
+FN V NAME(softexp_pos_b)(V x, V dy, const V *q, V *g) {
+    V a = q[0], t = MUL(a, x);
     V e = EXP(t);
     V series = MUL(MUL(x, x), POLY(t, NAME(softexp_p)));
-    V closed = DIV(FMA(e, SUB(t, ONE), ONE), MUL(a, a));
+    V closed = MUL(FMA(e, SUB(t, ONE), ONE), q[2]);
     g[0] = MUL(dy, ADD(ONE, SEL(LE(ABS(t), S1(0.5f)), series, closed)));
     return MUL(dy, e);
 }
@@ -320,146 +365,180 @@ FN V NAME(softexp_pos_b)(V x, V dy, const V *p, V *g) {
 //   y = -ln(u)/a = (x + a) R(w),                 R(w) = -ln(1 - w)/w = sum_{k>=0} w^k/(k+1)
 //   dy/dx = 1/u
 //   dy/da = ln(u)/a^2 + (x + 2a)/(a u) = R(w) + (x + a)(x + 2a) R'(w),  R'(w) = sum k w^(k-1)/(k+1)
-// with the series for |w| <= 1/4. Outside the domain (u <= CK_ACT_SOFTEXP_MIN_LOG_ARG), ln's argument is
-// clamped: y = -ln(CK_ACT_SOFTEXP_MIN_LOG_ARG)/a, and dx and the parameter gradient are 0 there.
+// with the series for |w| <= 1/4. Outside the domain (u <= CK_ACT_SOFTEXP_MIN_LOG_ARG), ln's argument
+// is clamped: y = -ln(CK_ACT_SOFTEXP_MIN_LOG_ARG)/a, and dx and the parameter gradient are 0 there.
 static const float NAME(softexp_r)[] = {1.0f, 1.0f / 2, 1.0f / 3, 1.0f / 4, 1.0f / 5, 1.0f / 6, 1.0f / 7,
                                         1.0f / 8, 1.0f / 9, 1.0f / 10, 1.0f / 11, 1.0f / 12, 1.0f / 13};
 static const float NAME(softexp_dr)[] = {1.0f / 2, 2.0f / 3, 3.0f / 4, 4.0f / 5, 5.0f / 6, 6.0f / 7,
                                          7.0f / 8, 8.0f / 9, 9.0f / 10, 10.0f / 11, 11.0f / 12,
                                          12.0f / 13, 13.0f / 14};
-FN V NAME(softexp_neg_f)(V x, const V *p) {
-    V a = p[0], xa = ADD(x, a), w = MUL(a, xa);
+FN V NAME(softexp_neg_f)(V x, const V *q) {
+    V a = q[0], xa = ADD(x, a), w = MUL(a, xa);
     V u = MAX(SUB(ONE, w), S1(CK_ACT_SOFTEXP_MIN_LOG_ARG));
-    V closed = DIV(LOG(u), SUB(ZERO, a));
+    V closed = MUL(LOG(u), SUB(ZERO, q[1]));
     V series = MUL(xa, POLY(w, NAME(softexp_r)));
     return SEL(LE(ABS(w), S1(0.25f)), series, closed);
 }
-FN V NAME(softexp_neg_b)(V x, V dy, const V *p, V *g) {
-    V a = p[0], xa = ADD(x, a), w = MUL(a, xa);
+FN V NAME(softexp_neg_b)(V x, V dy, const V *q, V *g) {
+    V a = q[0], xa = ADD(x, a), w = MUL(a, xa);
     V u = SUB(ONE, w);
     M inside = GT(u, S1(CK_ACT_SOFTEXP_MIN_LOG_ARG));
     V uc = MAX(u, S1(CK_ACT_SOFTEXP_MIN_LOG_ARG));
+    V ru = DIV(ONE, uc);
     V x2a = ADD(xa, a);
-    V au = MUL(a, uc);
-    V closed = ADD(DIV(LOG(uc), MUL(a, a)), DIV(x2a, au));
+    V closed = FMA(LOG(uc), q[2], MUL(MUL(x2a, q[1]), ru));
     V series = FMA(MUL(xa, x2a), POLY(w, NAME(softexp_dr)), POLY(w, NAME(softexp_r)));
     V dyda = SEL(LE(ABS(w), S1(0.25f)), series, closed);
     V dyin = SEL(inside, dy, ZERO);
     g[0] = MUL(dyin, dyda);
-    return DIV(dyin, uc);
+    return MUL(dyin, ru);
 }
 // Per-channel softexp: the sign of a differs by lane, compute both branches and select.
-FN V NAME(softexp_f)(V x, const V *p) {
-    return SEL(LT(p[0], ZERO), NAME(softexp_neg_f)(x, p), NAME(softexp_pos_f)(x, p));
+FN V NAME(softexp_f)(V x, const V *q) {
+    return SEL(LT(q[0], ZERO), NAME(softexp_neg_f)(x, q), NAME(softexp_pos_f)(x, q));
 }
-FN V NAME(softexp_b)(V x, V dy, const V *p, V *g) {
+FN V NAME(softexp_b)(V x, V dy, const V *q, V *g) {
     V gn[1], gp[1];
-    V dxn = NAME(softexp_neg_b)(x, dy, p, gn);
-    V dxp = NAME(softexp_pos_b)(x, dy, p, gp);
-    M neg = LT(p[0], ZERO);
+    V dxn = NAME(softexp_neg_b)(x, dy, q, gn);
+    V dxp = NAME(softexp_pos_b)(x, dy, q, gp);
+    M neg = LT(q[0], ZERO);
     g[0] = SEL(neg, gn[0], gp[0]);
     return SEL(neg, dxn, dxp);
 }
 
 // MARK: - drivers
 
-#ifndef CK_ACT_RB
-#define CK_ACT_RB 4  // rows per block for per-channel gradient accumulation
+// Rows per block for per-channel parameters (the block's inputs are held in registers).
+#if CK_ACT_ISA == 2
+#define CK_ACT_RB 8
+#else
+#define CK_ACT_RB 4
 #endif
 
-/// Forward and fused backward of ACT over x[rows, cols] with NP parameters.
-#define ACT_KERNELS(ACT, NP)                                                                       \
-    FN void NAME(ACT##_fwd_line)(const float *x, float *y, int64_t n, const float *params,        \
-                                 int64_t pstride, int per_channel) {                               \
+/// Forward and fused backward of ACT over x[rows, cols] with NP parameters and NQ derived values.
+/// Scalar parameters: one pass over rows*cols elements, gradients accumulated in registers.
+/// Per channel: column blocks of W channels times CK_ACT_RB rows, so each block loads and derives
+/// its parameters once and adds its gradient accumulators into dparams once. A block loads all its
+/// inputs before it stores anything: with a row stride of 2 KiB (cols = 512), the store of row r
+/// and the load of row r + 2 would otherwise be 4 KiB apart and stall on 4K aliasing.
+#define ACT_KERNELS(ACT, NP, NQ)                                                                   \
+    FN void NAME(ACT##_load)(const float *params, int64_t pstride, int64_t c, int64_t m, int full, \
+                             V *q) {                                                               \
         V p[NP + 1];                                                                               \
-        int64_t i = 0;                                                                             \
-        if (!per_channel) {                                                                        \
-            for (int k = 0; k < NP; k++) p[k] = S1(params[k]);                                     \
-            for (; i + W <= n; i += W) ST(y + i, NAME(ACT##_f)(LD(x + i), p));                     \
-            if (i < n) STM(y + i, NAME(ACT##_f)(LDM(x + i, n - i), p), n - i);                     \
-            return;                                                                                \
-        }                                                                                          \
-        for (; i + W <= n; i += W) {                                                               \
-            for (int k = 0; k < NP; k++) p[k] = LD(params + k * pstride + i);                      \
-            ST(y + i, NAME(ACT##_f)(LD(x + i), p));                                                \
-        }                                                                                          \
-        if (i < n) {                                                                               \
-            for (int k = 0; k < NP; k++) p[k] = LDM(params + k * pstride + i, n - i);              \
-            STM(y + i, NAME(ACT##_f)(LDM(x + i, n - i), p), n - i);                                \
+        for (int k = 0; k < NP; k++)                                                               \
+            p[k] = full ? LD(params + k * pstride + c) : LDM(params + k * pstride + c, m);         \
+        NAME(ACT##_prep)(p, q);                                                                    \
+    }                                                                                              \
+    FN void NAME(ACT##_fwd_block)(const float *x, float *y, int64_t nr, int64_t cols, int64_t c,   \
+                                  int64_t m, int full, const float *params) {                      \
+        V q[NQ + 1], xs[CK_ACT_RB];                                                                \
+        NAME(ACT##_load)(params, cols, c, m, full, q);                                             \
+        for (int64_t r = 0; r < nr; r++) xs[r] = full ? LD(x + r * cols + c) : LDM(x + r * cols + c, m); \
+        for (int64_t r = 0; r < nr; r++) {                                                         \
+            int64_t o = r * cols + c;                                                              \
+            if (full) ST(y + o, NAME(ACT##_f)(xs[r], q));                                          \
+            else STM(y + o, NAME(ACT##_f)(xs[r], q), m);                                           \
         }                                                                                          \
     }                                                                                              \
     ATTR static void NAME(ACT##_fwd)(const float *x, float *y, int64_t rows, int64_t cols,         \
                                      const float *params, int per_channel) {                       \
         if (!per_channel || NP == 0) {                                                             \
-            NAME(ACT##_fwd_line)(x, y, rows * cols, params, 0, 0);                                 \
+            V p[NP + 1], q[NQ + 1];                                                                \
+            for (int k = 0; k < NP; k++) p[k] = S1(params[k]);                                     \
+            NAME(ACT##_prep)(p, q);                                                                \
+            int64_t n = rows * cols, i = 0;                                                        \
+            for (; i + W <= n; i += W) ST(y + i, NAME(ACT##_f)(LD(x + i), q));                     \
+            if (i < n) STM(y + i, NAME(ACT##_f)(LDM(x + i, n - i), q), n - i);                     \
             return;                                                                                \
         }                                                                                          \
-        for (int64_t r = 0; r < rows; r++)                                                         \
-            NAME(ACT##_fwd_line)(x + r * cols, y + r * cols, cols, params, cols, 1);               \
+        for (int64_t r0 = 0; r0 < rows; r0 += CK_ACT_RB) {                                         \
+            int64_t nr = rows - r0 < CK_ACT_RB ? rows - r0 : CK_ACT_RB;                            \
+            int64_t o = r0 * cols, c = 0;                                                          \
+            if (nr == CK_ACT_RB) /* constant row count: the block unrolls into registers */       \
+                for (; c + W <= cols; c += W)                                                      \
+                    NAME(ACT##_fwd_block)(x + o, y + o, CK_ACT_RB, cols, c, W, 1, params);         \
+            else                                                                                   \
+                for (; c + W <= cols; c += W) NAME(ACT##_fwd_block)(x + o, y + o, nr, cols, c, W, 1, params); \
+            if (c < cols) NAME(ACT##_fwd_block)(x + o, y + o, nr, cols, c, cols - c, 0, params);   \
+        }                                                                                          \
     }                                                                                              \
-    /* One column block [c, c + m) of rows [0, nr), per-channel parameters. */                     \
     FN void NAME(ACT##_bwd_block)(const float *x, const float *dy, float *dx, int64_t nr,          \
                                   int64_t cols, int64_t c, int64_t m, int full,                    \
                                   const float *params, float *dparams) {                           \
-        V p[NP + 1], g[NP + 1], acc[NP + 1];                                                       \
-        for (int k = 0; k < NP; k++) {                                                             \
-            p[k] = full ? LD(params + k * cols + c) : LDM(params + k * cols + c, m);               \
-            acc[k] = ZERO;                                                                         \
+        V q[NQ + 1], g[NP + 1], acc[NP + 1];                                                       \
+        NAME(ACT##_load)(params, cols, c, m, full, q);                                             \
+        for (int k = 0; k < NP; k++) acc[k] = ZERO;                                                \
+        V xs[CK_ACT_RB], dys[CK_ACT_RB];                                                           \
+        for (int64_t r = 0; r < nr; r++) {                                                         \
+            int64_t o = r * cols + c;                                                              \
+            xs[r] = full ? LD(x + o) : LDM(x + o, m);                                              \
+            dys[r] = full ? LD(dy + o) : LDM(dy + o, m);                                           \
         }                                                                                          \
         for (int64_t r = 0; r < nr; r++) {                                                         \
             int64_t o = r * cols + c;                                                              \
-            V xv = full ? LD(x + o) : LDM(x + o, m);                                               \
-            V dyv = full ? LD(dy + o) : LDM(dy + o, m);                                            \
-            V dxv = NAME(ACT##_b)(xv, dyv, p, g);                                                  \
+            V dxv = NAME(ACT##_b)(xs[r], dys[r], q, g);                                            \
             if (full) ST(dx + o, dxv); else STM(dx + o, dxv, m);                                   \
             for (int k = 0; k < NP; k++) acc[k] = ADD(acc[k], full ? g[k] : KEEP(g[k], m));       \
         }                                                                                          \
+        NAME(ACT##_fin)(q, acc);                                                                   \
         for (int k = 0; k < NP; k++) {                                                             \
             float *d = dparams + k * cols + c;                                                     \
-            if (full) ST(d, ADD(LD(d), acc[k])); else STM(d, ADD(LDM(d, m), acc[k]), m);           \
+            if (full) ST(d, ADD(LD(d), acc[k])); else STM(d, ADD(LDM(d, m), KEEP(acc[k], m)), m);  \
         }                                                                                          \
     }                                                                                              \
     ATTR static void NAME(ACT##_bwd)(const float *x, const float *dy, float *dx, int64_t rows,     \
                                      int64_t cols, const float *params, int per_channel,           \
                                      float *dparams) {                                             \
         if (!per_channel || NP == 0) {                                                             \
-            V p[NP + 1], g[NP + 1], acc[NP + 1];                                                   \
+            V p[NP + 1], q[NQ + 1], g[NP + 1], acc[NP + 1];                                        \
             for (int k = 0; k < NP; k++) p[k] = S1(params[k]), acc[k] = ZERO;                      \
+            NAME(ACT##_prep)(p, q);                                                                \
             int64_t n = rows * cols, i = 0;                                                        \
             for (; i + W <= n; i += W) {                                                           \
-                ST(dx + i, NAME(ACT##_b)(LD(x + i), LD(dy + i), p, g));                            \
+                ST(dx + i, NAME(ACT##_b)(LD(x + i), LD(dy + i), q, g));                            \
                 for (int k = 0; k < NP; k++) acc[k] = ADD(acc[k], g[k]);                           \
             }                                                                                      \
             if (i < n) {                                                                           \
-                STM(dx + i, NAME(ACT##_b)(LDM(x + i, n - i), LDM(dy + i, n - i), p, g), n - i);    \
+                STM(dx + i, NAME(ACT##_b)(LDM(x + i, n - i), LDM(dy + i, n - i), q, g), n - i);    \
                 for (int k = 0; k < NP; k++) acc[k] = ADD(acc[k], KEEP(g[k], n - i));              \
             }                                                                                      \
+            NAME(ACT##_fin)(q, acc);                                                               \
             for (int k = 0; k < NP; k++) dparams[k] += HSUM(acc[k]);                               \
             return;                                                                                \
         }                                                                                          \
         for (int64_t r0 = 0; r0 < rows; r0 += CK_ACT_RB) {                                         \
             int64_t nr = rows - r0 < CK_ACT_RB ? rows - r0 : CK_ACT_RB;                            \
             int64_t o = r0 * cols, c = 0;                                                          \
-            for (; c + W <= cols; c += W)                                                          \
-                NAME(ACT##_bwd_block)(x + o, dy + o, dx + o, nr, cols, c, W, 1, params, dparams);  \
+            if (nr == CK_ACT_RB)                                                                   \
+                for (; c + W <= cols; c += W)                                                      \
+                    NAME(ACT##_bwd_block)(x + o, dy + o, dx + o, CK_ACT_RB, cols, c, W, 1, params, \
+                                          dparams);                                                \
+            else                                                                                   \
+                for (; c + W <= cols; c += W)                                                      \
+                    NAME(ACT##_bwd_block)(x + o, dy + o, dx + o, nr, cols, c, W, 1, params, dparams); \
             if (c < cols)                                                                          \
                 NAME(ACT##_bwd_block)(x + o, dy + o, dx + o, nr, cols, c, cols - c, 0, params,     \
                                       dparams);                                                    \
         }                                                                                          \
     }
 
-ACT_KERNELS(relu, 0)
-ACT_KERNELS(leaky_relu, 0)
-ACT_KERNELS(sigmoid, 0)
-ACT_KERNELS(tanh, 0)
-ACT_KERNELS(gelu, 0)
-ACT_KERNELS(silu, 0)
-ACT_KERNELS(swish, 1)
-ACT_KERNELS(isru, 1)
-ACT_KERNELS(srelu, 4)
-ACT_KERNELS(softexp_pos, 1)
-ACT_KERNELS(softexp_neg, 1)
-ACT_KERNELS(softexp, 1)
+ACT_KERNELS(relu, 0, 0)
+ACT_KERNELS(leaky_relu, 0, 0)
+ACT_KERNELS(sigmoid, 0, 0)
+ACT_KERNELS(tanh, 0, 0)
+ACT_KERNELS(gelu, 0, 0)
+ACT_KERNELS(silu, 0, 0)
+ACT_KERNELS(swish, 1, 1)
+ACT_KERNELS(isru, 1, 1)
+ACT_KERNELS(srelu, 4, 6)
+ACT_KERNELS(softexp_pos, 1, 3)
+ACT_KERNELS(softexp_neg, 1, 3)
+ACT_KERNELS(softexp, 1, 3)
+#undef softexp_pos_prep
+#undef softexp_neg_prep
+#undef softexp_pos_fin
+#undef softexp_neg_fin
+#undef COPY_PREP
 
 // brelu: relu on even channels, -relu(-x) on odd ones. With xs = x with odd channels negated:
 // y = flip(max(xs, 0)) (so odd channels give -0 for x > 0, as PyTorch), dx = xs > 0 ? dy : 0.
@@ -497,6 +576,7 @@ ATTR static void NAME(brelu_bwd)(const float *x, const float *dy, float *dx, int
 }
 
 #undef ACT_KERNELS
+#undef CK_ACT_RB
 #undef POLY
 #undef S1
 #undef LD
@@ -524,6 +604,7 @@ ATTR static void NAME(brelu_bwd)(const float *x, const float *dy, float *dx, int
 #undef LOG
 #undef ERF
 #undef RSQRT
+#undef RCP
 #undef HSUM
 #undef ZERO
 #undef ONE

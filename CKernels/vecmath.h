@@ -155,6 +155,12 @@ CK_TARGET_AVX2 static inline __m256 ck_erf8(__m256 x) {
     return _mm256_div_ps(_mm256_mul_ps(x, p), q);
 }
 
+/// 1/x for normal finite x with |x| < 2^126 (hardware estimate + one Newton step).
+CK_TARGET_AVX2 static inline __m256 ck_rcp8(__m256 x) {
+    __m256 r = _mm256_rcp_ps(x);  // 12-bit estimate
+    return _mm256_mul_ps(r, _mm256_fnmadd_ps(x, r, _mm256_set1_ps(2.0f)));
+}
+
 /// 1/sqrt(x) for normal positive finite x.
 CK_TARGET_AVX2 static inline __m256 ck_rsqrt8(__m256 x) {
     __m256 r = _mm256_rsqrt_ps(x);  // 12-bit estimate
@@ -244,6 +250,11 @@ CK_TARGET_AVX512 static inline __m512 ck_erf16(__m512 x) {
     q = _mm512_fmadd_ps(q, x2, _mm512_set1_ps(CK_ERF_B6));
     q = _mm512_fmadd_ps(q, x2, _mm512_set1_ps(CK_ERF_B8));
     return _mm512_div_ps(_mm512_mul_ps(x, p), q);
+}
+
+CK_TARGET_AVX512 static inline __m512 ck_rcp16(__m512 x) {
+    __m512 r = _mm512_rcp14_ps(x);  // 14-bit estimate
+    return _mm512_mul_ps(r, _mm512_fnmadd_ps(x, r, _mm512_set1_ps(2.0f)));
 }
 
 CK_TARGET_AVX512 static inline __m512 ck_rsqrt16(__m512 x) {

@@ -61,8 +61,8 @@ void ck_linear_backward(const float *X, const float *W, const float *dY, float *
 // Each activation is a forward / fused-backward pair. ck_act_backward gets the activation's INPUT x
 // (not its output y), and in one pass writes dx and accumulates the parameter gradients.
 // Elementary functions on the AVX2 / AVX-512 paths come from vecmath.h (<= 1.5 ulp exp/log,
-// <= 7.5 ulp erf, <= 2.5 ulp rsqrt) and the scalar reference uses libm, so the versions agree to a
-// few float ulps (not bit for bit) on the transcendental activations, exactly on the others.
+// <= 7.5 ulp erf, <= 2.5 ulp rsqrt and reciprocal) and the scalar reference uses libm, so the
+// versions agree to a few float ulps (not bit for bit) on the transcendental activations.
 // Parameter p has the checkpoint name a{i}.<ck_act_param_name(kind, p)>.
 
 typedef enum {
@@ -82,7 +82,9 @@ typedef enum {
     ///   y = t_right + a_right (x - t_right)  if x >= t_right,
     ///       t_left + a_left (x - t_left)     else if x <= t_left,
     ///       x                                otherwise.
-    /// Ties (x == t) take the outer piece; if t_left > t_right the right piece wins where both apply.
+    /// Computed as y = x + (a_left - 1) min(x - t_left, 0) + (a_right - 1) max(x - t_right, 0), so
+    /// should the thresholds cross (t_left > t_right) both outer pieces add. The backward takes the
+    /// outer piece's slope at ties (x == t).
     CK_ACT_SRELU = 2,
     /// Bipolar ReLU (Eidnes & Nokland 2017): relu(x) on even channels c (0, 2, ...), -relu(-x) on
     /// odd ones; the channel is the column index within a row. Subgradient 0 at x = 0. No params.
@@ -99,7 +101,7 @@ typedef enum {
     CK_ACT_RELU = 7,
     /// y = x for x > 0, CK_ACT_LEAKY_SLOPE * x otherwise (PyTorch's default slope 0.01). No params.
     CK_ACT_LEAKY_RELU = 8,
-    /// y = tanh(x); dx = dy (1 - y^2). No params.
+    /// y = tanh(x); dx = dy (1 - tanh(x)^2), computed from x as 4 e/(1 + e)^2, e = exp(-2|x|). No params.
     CK_ACT_TANH = 9,
     /// y = 1 / (1 + exp(-x)). No params.
     CK_ACT_SIGMOID = 10,
