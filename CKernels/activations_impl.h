@@ -235,14 +235,19 @@ FN V NAME(sigmoid_b)(V x, V dy, const V *q, V *g) {
     return MUL(dy, d);
 }
 
-// tanh(x) = sign(x) * (-m / (m + 2)), m = expm1(-2|x|): accurate near 0, no overflow.
-// dx = dy (1 - tanh^2), computed from x (below) rather than from y.
+// tanh (Cephes tanhf): for |x| < 0.625 the odd polynomial x + x^3 P(x^2); above,
+// 1 - 2/(exp(2|x|) + 1), with the sign restored. dx = dy (1 - tanh^2), computed from x (below).
+static const float NAME(tanh_p)[] = {-3.33332819422e-1f, 1.33314422036e-1f, -5.37397155531e-2f,
+                                     2.06390887954e-2f, -5.70498872745e-3f};
 COPY_PREP(tanh, 0)
 FN V NAME(tanh_f)(V x, const V *q) {
     (void)q;
-    V m = EXPM1(MUL(S1(-2.0f), ABS(x)));
-    V t = MUL(SUB(ZERO, m), RCP(ADD(m, S1(2.0f))));
-    return SEL(LT(x, ZERO), SUB(ZERO, t), t);
+    V ax = ABS(x), z = MUL(x, x);
+    V small = FMA(MUL(z, x), POLY(z, NAME(tanh_p)), x);
+    V m = MIN(S1(10.0f), ax);  /* tanh(10) rounds to 1; keeps exp finite (NaN passes through) */
+    V big = FMA(S1(-2.0f), RCP(ADD(EXP(ADD(m, m)), ONE)), ONE);
+    big = SEL(LT(x, ZERO), SUB(ZERO, big), big);
+    return SEL(LT(ax, S1(0.625f)), small, big);
 }
 FN V NAME(tanh_b)(V x, V dy, const V *q, V *g) {
     (void)q; (void)g;
