@@ -414,11 +414,13 @@ FN V NAME(softexp_b)(V x, V dy, const V *q, V *g) {
 // MARK: - drivers
 
 // Rows per block for per-channel parameters (the block's inputs are held in registers).
+// The backward holds x and dy of its rows plus the accumulators, so it takes fewer rows.
 #if CK_ACT_ISA == 2
 #define CK_ACT_RB 8
 #else
 #define CK_ACT_RB 4
 #endif
+#define CK_ACT_RB_BWD 4
 
 /// Forward and fused backward of ACT over x[rows, cols] with NP parameters and NQ derived values.
 /// Scalar parameters: one pass over rows*cols elements, gradients accumulated in registers.
@@ -473,7 +475,7 @@ FN V NAME(softexp_b)(V x, V dy, const V *q, V *g) {
         V q[NQ + 1], g[NP + 1], acc[NP + 1];                                                       \
         NAME(ACT##_load)(params, cols, c, m, full, q);                                             \
         for (int k = 0; k < NP; k++) acc[k] = ZERO;                                                \
-        V xs[CK_ACT_RB], dys[CK_ACT_RB];                                                           \
+        V xs[CK_ACT_RB_BWD], dys[CK_ACT_RB_BWD];                                                           \
         for (int64_t r = 0; r < nr; r++) {                                                         \
             int64_t o = r * cols + c;                                                              \
             xs[r] = full ? LD(x + o) : LDM(x + o, m);                                              \
@@ -511,12 +513,12 @@ FN V NAME(softexp_b)(V x, V dy, const V *q, V *g) {
             for (int k = 0; k < NP; k++) dparams[k] += HSUM(acc[k]);                               \
             return;                                                                                \
         }                                                                                          \
-        for (int64_t r0 = 0; r0 < rows; r0 += CK_ACT_RB) {                                         \
-            int64_t nr = rows - r0 < CK_ACT_RB ? rows - r0 : CK_ACT_RB;                            \
+        for (int64_t r0 = 0; r0 < rows; r0 += CK_ACT_RB_BWD) {                                         \
+            int64_t nr = rows - r0 < CK_ACT_RB_BWD ? rows - r0 : CK_ACT_RB_BWD;                            \
             int64_t o = r0 * cols, c = 0;                                                          \
-            if (nr == CK_ACT_RB)                                                                   \
+            if (nr == CK_ACT_RB_BWD)                                                                   \
                 for (; c + W <= cols; c += W)                                                      \
-                    NAME(ACT##_bwd_block)(x + o, dy + o, dx + o, CK_ACT_RB, cols, c, W, 1, params, \
+                    NAME(ACT##_bwd_block)(x + o, dy + o, dx + o, CK_ACT_RB_BWD, cols, c, W, 1, params, \
                                           dparams);                                                \
             else                                                                                   \
                 for (; c + W <= cols; c += W)                                                      \
@@ -582,6 +584,7 @@ ATTR static void NAME(brelu_bwd)(const float *x, const float *dy, float *dx, int
 
 #undef ACT_KERNELS
 #undef CK_ACT_RB
+#undef CK_ACT_RB_BWD
 #undef POLY
 #undef S1
 #undef LD
