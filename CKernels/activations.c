@@ -1,13 +1,65 @@
 // Activations with learnable parameters: forward, and a fused backward that writes dx and
 // accumulates the parameter gradients in registers in the same pass.
+// The affine seed is written out by hand below; the others come from activations_impl.h, compiled
+// once per instruction set.
+#include <math.h>
+
 #include "internal.h"
+#include "vecmath.h"
+
+#define CK_ACT_ISA 0
+#include "activations_impl.h"
+#if CK_HAVE_X86
+#define CK_ACT_ISA 1
+#include "activations_impl.h"
+#define CK_ACT_ISA 2
+#include "activations_impl.h"
+#endif
 
 int ck_act_param_count(ck_activation kind) {
     switch (kind) {
     case CK_ACT_AFFINE: return 2;
+    case CK_ACT_SOFTEXP: return 1;
+    case CK_ACT_SRELU: return 4;
+    case CK_ACT_ISRU: return 1;
+    case CK_ACT_SWISH: return 1;
+    default: return 0;
     }
-    return 0;
 }
+
+const char *ck_act_name(ck_activation kind) {
+    switch (kind) {
+    case CK_ACT_AFFINE: return "affine";
+    case CK_ACT_SOFTEXP: return "softexp";
+    case CK_ACT_SRELU: return "srelu";
+    case CK_ACT_BRELU: return "brelu";
+    case CK_ACT_ISRU: return "isru";
+    case CK_ACT_SWISH: return "swish";
+    case CK_ACT_SILU: return "silu";
+    case CK_ACT_RELU: return "relu";
+    case CK_ACT_LEAKY_RELU: return "leaky_relu";
+    case CK_ACT_TANH: return "tanh";
+    case CK_ACT_SIGMOID: return "sigmoid";
+    case CK_ACT_GELU: return "gelu";
+    default: return NULL;
+    }
+}
+
+const char *ck_act_param_name(ck_activation kind, int p) {
+    static const char *const affine[] = {"alpha", "beta"};
+    static const char *const srelu[] = {"t_left", "a_left", "t_right", "a_right"};
+    if (p < 0 || p >= ck_act_param_count(kind)) return NULL;
+    switch (kind) {
+    case CK_ACT_AFFINE: return affine[p];
+    case CK_ACT_SOFTEXP: return "alpha";
+    case CK_ACT_ISRU: return "alpha";
+    case CK_ACT_SWISH: return "beta";
+    case CK_ACT_SRELU: return srelu[p];
+    default: return NULL;
+    }
+}
+
+int ck_act_always_per_channel(ck_activation kind) { return kind == CK_ACT_SRELU; }
 
 // MARK: affine: y = alpha + beta * x; dx = beta * dy; dalpha = sum dy; dbeta = sum dy * x.
 // Per-channel parameters are handled row by row with the channel vector as the "scalar" slice.
@@ -145,8 +197,12 @@ CK_TARGET_AVX512 static void affine_backward_avx512(const float *x, const float 
 
 // MARK: public entry points
 
+#define CK_ACT_FWD(NAME) CK_DISPATCH(NAME##_fwd, (x, y, rows, cols, params, per_channel))
+#define CK_ACT_BWD(NAME) CK_DISPATCH(NAME##_bwd, (x, dy, dx, rows, cols, params, per_channel, dparams))
+
 void ck_act_forward(ck_activation kind, const float *x, float *y, int64_t rows, int64_t cols,
                     const float *params, int per_channel) {
+    if (rows <= 0 || cols <= 0) return;
     switch (kind) {
     case CK_ACT_AFFINE:
         if (!per_channel) {
@@ -156,11 +212,29 @@ void ck_act_forward(ck_activation kind, const float *x, float *y, int64_t rows, 
                 CK_DISPATCH(affine_forward, (x + r * cols, y + r * cols, cols, params, params + cols, 1));
         }
         break;
+    case CK_ACT_SOFTEXP:
+        // One sign of a for the whole tensor: only that branch is evaluated.
+        if (per_channel) CK_ACT_FWD(softexp);
+        else if (params[0] < 0.0f) CK_ACT_FWD(softexp_neg);
+        else CK_ACT_FWD(softexp_pos);
+        break;
+    case CK_ACT_SRELU: CK_ACT_FWD(srelu); break;
+    case CK_ACT_BRELU: CK_ACT_FWD(brelu); break;
+    case CK_ACT_ISRU: CK_ACT_FWD(isru); break;
+    case CK_ACT_SWISH: CK_ACT_FWD(swish); break;
+    case CK_ACT_SILU: CK_ACT_FWD(silu); break;
+    case CK_ACT_RELU: CK_ACT_FWD(relu); break;
+    case CK_ACT_LEAKY_RELU: CK_ACT_FWD(leaky_relu); break;
+    case CK_ACT_TANH: CK_ACT_FWD(tanh); break;
+    case CK_ACT_SIGMOID: CK_ACT_FWD(sigmoid); break;
+    case CK_ACT_GELU: CK_ACT_FWD(gelu); break;
+    default: break;
     }
 }
 
 void ck_act_backward(ck_activation kind, const float *x, const float *dy, float *dx, int64_t rows,
                      int64_t cols, const float *params, int per_channel, float *dparams) {
+    if (rows <= 0 || cols <= 0) return;
     switch (kind) {
     case CK_ACT_AFFINE:
         if (!per_channel) {
@@ -171,5 +245,21 @@ void ck_act_backward(ck_activation kind, const float *x, const float *dy, float 
                                               params + cols, dparams, dparams + cols, 1));
         }
         break;
+    case CK_ACT_SOFTEXP:
+        if (per_channel) CK_ACT_BWD(softexp);
+        else if (params[0] < 0.0f) CK_ACT_BWD(softexp_neg);
+        else CK_ACT_BWD(softexp_pos);
+        break;
+    case CK_ACT_SRELU: CK_ACT_BWD(srelu); break;
+    case CK_ACT_BRELU: CK_ACT_BWD(brelu); break;
+    case CK_ACT_ISRU: CK_ACT_BWD(isru); break;
+    case CK_ACT_SWISH: CK_ACT_BWD(swish); break;
+    case CK_ACT_SILU: CK_ACT_BWD(silu); break;
+    case CK_ACT_RELU: CK_ACT_BWD(relu); break;
+    case CK_ACT_LEAKY_RELU: CK_ACT_BWD(leaky_relu); break;
+    case CK_ACT_TANH: CK_ACT_BWD(tanh); break;
+    case CK_ACT_SIGMOID: CK_ACT_BWD(sigmoid); break;
+    case CK_ACT_GELU: CK_ACT_BWD(gelu); break;
+    default: break;
     }
 }

@@ -57,24 +57,90 @@ void ck_linear_forward(const float *X, const float *W, const float *b, float *Y,
 void ck_linear_backward(const float *X, const float *W, const float *dY, float *dX, float *dW,
                         float *db, int64_t n, int64_t in, int64_t out);
 
-// MARK: - Activations with learnable parameters (activations.c)
+// MARK: - Activations (activations.c, activations_impl.h, vecmath.h)
+// Each activation is a forward / fused-backward pair. ck_act_backward gets the activation's INPUT x
+// (not its output y), and in one pass writes dx and accumulates the parameter gradients.
+// Elementary functions on the AVX2 / AVX-512 paths come from vecmath.h (<= 1.5 ulp exp/log,
+// <= 7.5 ulp erf, <= 2.5 ulp rsqrt and reciprocal) and the scalar reference uses libm, so the
+// versions agree to a few float ulps (not bit for bit) on the transcendental activations.
+// Parameter p has the checkpoint name a{i}.<ck_act_param_name(kind, p)>.
 
 typedef enum {
-    CK_ACT_AFFINE = 0,  // y = alpha + beta*x;                       params: alpha, beta
+    /// y = alpha + beta*x.                                 params: alpha, beta
+    CK_ACT_AFFINE = 0,
+    /// Soft exponential (Godfrey & Gashler 2015), params: alpha (= a; checkpoint name "alpha"):
+    ///   a > 0: y = (exp(a x) - 1)/a + a;  a = 0: y = x;  a < 0: y = -ln(1 - a (x + a))/a.
+    /// dy/da is exact in the limit a -> 0 (= x^2/2 + 1 at a = 0) so a can leave 0: near a = 0
+    /// (|a x| <= 1/2, resp. |a (x + a)| <= 1/4) y and dy/da come from their power series instead
+    /// of the cancelling closed forms. Domain for a < 0: where 1 - a (x + a) <= CK_ACT_SOFTEXP_MIN_LOG_ARG
+    /// (very negative x) the argument of ln is clamped to CK_ACT_SOFTEXP_MIN_LOG_ARG, so
+    /// y = -ln(CK_ACT_SOFTEXP_MIN_LOG_ARG)/a (finite, saturated), and dx = 0 and dalpha gets 0 there.
+    /// For a > 0, y and dx overflow to +inf for a x > ~88.7, as PyTorch's float does.
+    CK_ACT_SOFTEXP = 1,
+    /// S-shaped ReLU (Jin et al. 2016), params t_left, a_left, t_right, a_right (one per channel:
+    /// callers pass per_channel = 1, see ck_act_always_per_channel):
+    ///   y = t_right + a_right (x - t_right)  if x >= t_right,
+    ///       t_left + a_left (x - t_left)     else if x <= t_left,
+    ///       x                                otherwise.
+    /// Computed as y = x + (a_left - 1) min(x - t_left, 0) + (a_right - 1) max(x - t_right, 0), so
+    /// should the thresholds cross (t_left > t_right) both outer pieces add. The backward takes the
+    /// outer piece's slope at ties (x == t).
+    CK_ACT_SRELU = 2,
+    /// Bipolar ReLU (Eidnes & Nokland 2017): relu(x) on even channels c (0, 2, ...), -relu(-x) on
+    /// odd ones; the channel is the column index within a row. Subgradient 0 at x = 0. No params.
+    CK_ACT_BRELU = 3,
+    /// Inverse square root unit: y = x / sqrt(1 + a x^2), param alpha (= a). Requires a >= 0 (a > 0
+    /// for the ISRU proper): the kernel uses a as given (a < 0 gives NaN where 1 + a x^2 <= 0); the
+    /// trainer keeps a positive by clamping it to a small positive floor after each optimizer step.
+    CK_ACT_ISRU = 4,
+    /// y = x * sigmoid(b x), param beta (= b).
+    CK_ACT_SWISH = 5,
+    /// y = x * sigmoid(x) (swish with b fixed at 1). No params.
+    CK_ACT_SILU = 6,
+    /// y = max(x, 0); subgradient 0 at 0. No params.
+    CK_ACT_RELU = 7,
+    /// y = x for x > 0, CK_ACT_LEAKY_SLOPE * x otherwise (PyTorch's default slope 0.01). No params.
+    CK_ACT_LEAKY_RELU = 8,
+    /// y = tanh(x); dx = dy (1 - tanh(x)^2), computed from x as 4 e/(1 + e)^2, e = exp(-2|x|). No params.
+    CK_ACT_TANH = 9,
+    /// y = 1 / (1 + exp(-x)). No params.
+    CK_ACT_SIGMOID = 10,
+    /// Exact GELU, PyTorch's default (approximate='none'): y = x * (1 + erf(x / sqrt(2))) / 2.
+    /// No params.
+    CK_ACT_GELU = 11,
+    CK_ACT_COUNT = 12  // number of activations; not one itself
 } ck_activation;
 
-/// Number of learnable parameters of `kind` per scalar/channel slot (affine: 2).
+/// The negative slope of CK_ACT_LEAKY_RELU.
+#define CK_ACT_LEAKY_SLOPE 0.01f
+/// Lower clamp of the argument of ln in CK_ACT_SOFTEXP for a < 0 (see there).
+#define CK_ACT_SOFTEXP_MIN_LOG_ARG 1e-6f
+
+/// Number of learnable parameters of `kind` per scalar/channel slot (affine 2, softexp 1, srelu 4,
+/// isru 1, swish 1, the others 0).
 int ck_act_param_count(ck_activation kind);
+
+/// "affine", "softexp", "srelu", "brelu", "isru", "swish", "silu", "relu", "leaky_relu", "tanh",
+/// "sigmoid", "gelu"; NULL for a value outside the enum.
+const char *ck_act_name(ck_activation kind);
+
+/// Checkpoint name of parameter p (0 <= p < ck_act_param_count): affine "alpha", "beta"; softexp and
+/// isru "alpha"; swish "beta"; srelu "t_left", "a_left", "t_right", "a_right". NULL otherwise.
+const char *ck_act_param_name(ck_activation kind, int p);
+
+/// 1 when the activation's parameters are always per channel (srelu), 0 when the caller chooses.
+int ck_act_always_per_channel(ck_activation kind);
 
 /// y[rows,cols] = g(x; params). Writes y (y may equal x).
 /// Parameter layout: parameter p of a scalar-parameter activation (per_channel = 0) is params[p];
-/// with per_channel = 1 it is params[p * cols + c] for channel c.
+/// with per_channel = 1 it is params[p * cols + c] for channel c. Activations without parameters
+/// ignore params (may be NULL) and per_channel.
 void ck_act_forward(ck_activation kind, const float *x, float *y, int64_t rows, int64_t cols,
                     const float *params, int per_channel);
 
-/// Fused backward, one pass: writes dx = dy * dg/dx and accumulates the parameter gradients
-/// dparams[...] += sum over the elements of dy * dg/dparam (same layout as params).
-/// dx may equal dy.
+/// Fused backward, one pass: writes dx = dy * dg/dx (x is the forward's input) and accumulates the
+/// parameter gradients dparams[...] += sum over the elements of dy * dg/dparam (same layout as
+/// params; may be NULL for activations without parameters). dx may equal dy.
 void ck_act_backward(ck_activation kind, const float *x, const float *dy, float *dx,
                      int64_t rows, int64_t cols, const float *params, int per_channel,
                      float *dparams);

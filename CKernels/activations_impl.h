@@ -1,0 +1,626 @@
+// The activation kernels, written once over a small vector abstraction and compiled per
+// instruction set: activations.c includes this file three times with CK_ACT_ISA = 0 (scalar
+// reference: one lane, libm for the elementary functions), 1 (AVX2+FMA, 8 lanes, vecmath.h) and
+// 2 (AVX-512, 16 lanes, vecmath.h). Every function gets the suffix _scalar, _avx2 or _avx512, the
+// names CK_DISPATCH expects. Not a public header; no include guard on purpose.
+//
+// Each activation ACT provides always-inline element functions over one vector of lanes (see
+// "element functions" below); ACT_KERNELS(ACT, NP, NQ) builds the forward and the fused backward
+// over a matrix from them: scalar parameters accumulate their gradients in NP vector registers over
+// the whole pass and reduce once at the end; per-channel parameters accumulate over a block of rows
+// in registers, then add into dparams. Tails use masked loads and stores (lanes past the end read 0
+// and contribute nothing).
+#ifndef CK_ACT_ISA
+#error "define CK_ACT_ISA before including activations_impl.h"
+#endif
+
+#define CK_CAT_(a, b) a##_##b
+#define CK_CAT(a, b) CK_CAT_(a, b)
+
+#if CK_ACT_ISA == 0
+#define SFX scalar
+#define ATTR
+#elif CK_ACT_ISA == 1
+#define SFX avx2
+#define ATTR CK_TARGET_AVX2
+#else
+#define SFX avx512
+#define ATTR CK_TARGET_AVX512
+#endif
+#define NAME(x) CK_CAT(x, SFX)
+#define FN CK_INLINE ATTR
+
+// MARK: - vector abstraction: V (vector of W floats), M (lane mask)
+
+#if CK_ACT_ISA == 0
+typedef float NAME(V);
+typedef int NAME(M);
+#define V NAME(V)
+#define M NAME(M)
+#define W 1
+FN V NAME(s1)(float a) { return a; }
+FN V NAME(ld)(const float *p) { return *p; }
+FN void NAME(st)(float *p, V v) { *p = v; }
+FN V NAME(ldm)(const float *p, int64_t n) { (void)n; return *p; }
+FN void NAME(stm)(float *p, V v, int64_t n) { (void)n; *p = v; }
+FN V NAME(keep)(V v, int64_t n) { (void)n; return v; }
+FN V NAME(add)(V a, V b) { return a + b; }
+FN V NAME(sub)(V a, V b) { return a - b; }
+FN V NAME(mul)(V a, V b) { return a * b; }
+FN V NAME(div)(V a, V b) { return a / b; }
+FN V NAME(fma)(V a, V b, V c) { return a * b + c; }
+FN V NAME(max)(V a, V b) { return a > b ? a : b; }
+FN V NAME(min)(V a, V b) { return a < b ? a : b; }
+FN V NAME(abs)(V a) { return fabsf(a); }
+FN M NAME(lt)(V a, V b) { return a < b; }
+FN M NAME(le)(V a, V b) { return a <= b; }
+FN M NAME(gt)(V a, V b) { return a > b; }
+FN M NAME(ge)(V a, V b) { return a >= b; }
+FN M NAME(mand)(M a, M b) { return a && b; }
+FN M NAME(mandnot)(M a, M b) { return !a && b; }  // (not a) and b
+FN V NAME(sel)(M m, V a, V b) { return m ? a : b; }
+FN V NAME(vexp)(V a) { return expf(a); }
+FN V NAME(vexpm1)(V a) { return expm1f(a); }
+FN V NAME(vlog)(V a) { return logf(a); }
+FN V NAME(verf)(V a) { return erff(a); }
+FN V NAME(vrsqrt)(V a) { return 1.0f / sqrtf(a); }
+FN V NAME(vrcp)(V a) { return 1.0f / a; }
+FN float NAME(hsum)(V a) { return a; }
+/// Flips the sign of the lanes of odd channels, for a vector starting at channel c0.
+FN V NAME(flip_odd)(V a, int64_t c0) { return (c0 & 1) ? -a : a; }
+#elif CK_ACT_ISA == 1
+#define V __m256
+#define M __m256
+#define W 8
+FN __m256i NAME(tailmask)(int64_t n) {
+    return _mm256_cmpgt_epi32(_mm256_set1_epi32((int)n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+}
+FN V NAME(s1)(float a) { return _mm256_set1_ps(a); }
+FN V NAME(ld)(const float *p) { return _mm256_loadu_ps(p); }
+FN void NAME(st)(float *p, V v) { _mm256_storeu_ps(p, v); }
+FN V NAME(ldm)(const float *p, int64_t n) { return _mm256_maskload_ps(p, NAME(tailmask)(n)); }
+FN void NAME(stm)(float *p, V v, int64_t n) { _mm256_maskstore_ps(p, NAME(tailmask)(n), v); }
+FN V NAME(keep)(V v, int64_t n) { return _mm256_and_ps(v, _mm256_castsi256_ps(NAME(tailmask)(n))); }
+FN V NAME(add)(V a, V b) { return _mm256_add_ps(a, b); }
+FN V NAME(sub)(V a, V b) { return _mm256_sub_ps(a, b); }
+FN V NAME(mul)(V a, V b) { return _mm256_mul_ps(a, b); }
+FN V NAME(div)(V a, V b) { return _mm256_div_ps(a, b); }
+FN V NAME(fma)(V a, V b, V c) { return _mm256_fmadd_ps(a, b, c); }
+FN V NAME(max)(V a, V b) { return _mm256_max_ps(a, b); }
+FN V NAME(min)(V a, V b) { return _mm256_min_ps(a, b); }
+FN V NAME(abs)(V a) { return _mm256_andnot_ps(_mm256_set1_ps(-0.0f), a); }
+FN M NAME(lt)(V a, V b) { return _mm256_cmp_ps(a, b, _CMP_LT_OQ); }
+FN M NAME(le)(V a, V b) { return _mm256_cmp_ps(a, b, _CMP_LE_OQ); }
+FN M NAME(gt)(V a, V b) { return _mm256_cmp_ps(a, b, _CMP_GT_OQ); }
+FN M NAME(ge)(V a, V b) { return _mm256_cmp_ps(a, b, _CMP_GE_OQ); }
+FN M NAME(mand)(M a, M b) { return _mm256_and_ps(a, b); }
+FN M NAME(mandnot)(M a, M b) { return _mm256_andnot_ps(a, b); }
+FN V NAME(sel)(M m, V a, V b) { return _mm256_blendv_ps(b, a, m); }
+FN V NAME(vexp)(V a) { return ck_exp8(a); }
+FN V NAME(vexpm1)(V a) { return ck_expm1_8(a); }
+FN V NAME(vlog)(V a) { return ck_log8(a); }
+FN V NAME(verf)(V a) { return ck_erf8(a); }
+FN V NAME(vrsqrt)(V a) { return ck_rsqrt8(a); }
+FN V NAME(vrcp)(V a) { return ck_rcp8(a); }
+FN float NAME(hsum)(V a) { return ck_hsum256(a); }
+FN V NAME(flip_odd)(V a, int64_t c0) {
+    (void)c0;  // c0 is a multiple of 8: lane parity is channel parity
+    return _mm256_xor_ps(a, _mm256_setr_ps(0.0f, -0.0f, 0.0f, -0.0f, 0.0f, -0.0f, 0.0f, -0.0f));
+}
+#else
+#define V __m512
+#define M __mmask16
+#define W 16
+FN __mmask16 NAME(tailmask)(int64_t n) { return n >= 16 ? (__mmask16)0xFFFF : ck_tail_mask16(n); }
+FN V NAME(s1)(float a) { return _mm512_set1_ps(a); }
+FN V NAME(ld)(const float *p) { return _mm512_loadu_ps(p); }
+FN void NAME(st)(float *p, V v) { _mm512_storeu_ps(p, v); }
+FN V NAME(ldm)(const float *p, int64_t n) { return _mm512_maskz_loadu_ps(NAME(tailmask)(n), p); }
+FN void NAME(stm)(float *p, V v, int64_t n) { _mm512_mask_storeu_ps(p, NAME(tailmask)(n), v); }
+FN V NAME(keep)(V v, int64_t n) { return _mm512_maskz_mov_ps(NAME(tailmask)(n), v); }
+FN V NAME(add)(V a, V b) { return _mm512_add_ps(a, b); }
+FN V NAME(sub)(V a, V b) { return _mm512_sub_ps(a, b); }
+FN V NAME(mul)(V a, V b) { return _mm512_mul_ps(a, b); }
+FN V NAME(div)(V a, V b) { return _mm512_div_ps(a, b); }
+FN V NAME(fma)(V a, V b, V c) { return _mm512_fmadd_ps(a, b, c); }
+FN V NAME(max)(V a, V b) { return _mm512_max_ps(a, b); }
+FN V NAME(min)(V a, V b) { return _mm512_min_ps(a, b); }
+FN V NAME(abs)(V a) { return _mm512_abs_ps(a); }
+FN M NAME(lt)(V a, V b) { return _mm512_cmp_ps_mask(a, b, _CMP_LT_OQ); }
+FN M NAME(le)(V a, V b) { return _mm512_cmp_ps_mask(a, b, _CMP_LE_OQ); }
+FN M NAME(gt)(V a, V b) { return _mm512_cmp_ps_mask(a, b, _CMP_GT_OQ); }
+FN M NAME(ge)(V a, V b) { return _mm512_cmp_ps_mask(a, b, _CMP_GE_OQ); }
+FN M NAME(mand)(M a, M b) { return a & b; }
+FN M NAME(mandnot)(M a, M b) { return (M)(~a & b); }
+FN V NAME(sel)(M m, V a, V b) { return _mm512_mask_blend_ps(m, b, a); }
+FN V NAME(vexp)(V a) { return ck_exp16(a); }
+FN V NAME(vexpm1)(V a) { return ck_expm1_16(a); }
+FN V NAME(vlog)(V a) { return ck_log16(a); }
+FN V NAME(verf)(V a) { return ck_erf16(a); }
+FN V NAME(vrsqrt)(V a) { return ck_rsqrt16(a); }
+FN V NAME(vrcp)(V a) { return ck_rcp16(a); }
+FN float NAME(hsum)(V a) { return ck_hsum512(a); }
+FN V NAME(flip_odd)(V a, int64_t c0) {
+    (void)c0;
+    return _mm512_castsi512_ps(_mm512_xor_si512(_mm512_castps_si512(a), _mm512_set1_epi64((long long)0x8000000000000000ULL)));
+}
+#endif
+
+// Short names for the body below (undefined at the end of the file).
+#define S1 NAME(s1)
+#define LD NAME(ld)
+#define ST NAME(st)
+#define LDM NAME(ldm)
+#define STM NAME(stm)
+#define KEEP NAME(keep)
+#define ADD NAME(add)
+#define SUB NAME(sub)
+#define MUL NAME(mul)
+#define DIV NAME(div)
+#define FMA NAME(fma)
+#define MAX NAME(max)
+#define MIN NAME(min)
+#define ABS NAME(abs)
+#define LT NAME(lt)
+#define LE NAME(le)
+#define GT NAME(gt)
+#define GE NAME(ge)
+#define MAND NAME(mand)
+#define MANDNOT NAME(mandnot)
+#define SEL NAME(sel)
+#define EXP NAME(vexp)
+#define EXPM1 NAME(vexpm1)
+#define LOG NAME(vlog)
+#define ERF NAME(verf)
+#define RSQRT NAME(vrsqrt)
+#define RCP NAME(vrcp)
+#define HSUM NAME(hsum)
+#define ZERO S1(0.0f)
+#define ONE S1(1.0f)
+
+/// Horner evaluation of c[0] + c[1] t + ... + c[n-1] t^(n-1).
+FN V NAME(poly)(V t, const float *c, int n) {
+    V r = S1(c[n - 1]);
+    for (int k = n - 2; k >= 0; k--) r = FMA(r, t, S1(c[k]));
+    return r;
+}
+#define POLY(t, c) NAME(poly)(t, c, (int)(sizeof(c) / sizeof(c[0])))
+
+// MARK: - element functions
+//
+// Each activation ACT provides, over one vector of lanes:
+//   void ACT_prep(const V *p, V *q)            derived per-slot constants q from the parameters p
+//                                              (computed once per pass or per block of rows)
+//   V ACT_f(V x, const V *q)                   -> y
+//   V ACT_b(V x, V dy, const V *q, V *g)       -> dx; g[k] = this lane's contribution to the
+//                                              accumulator of parameter k
+//   void ACT_fin(const V *q, V *acc)           turns the accumulators into dparams contributions
+// (prep/fin let per-element work move out of the loop, e.g. srelu sums dy over the left piece and
+// multiplies by 1 - a_left once at the end).
+
+FN void NAME(copy_prep)(const V *p, V *q, int np) { for (int k = 0; k < np; k++) q[k] = p[k]; }
+#define COPY_PREP(ACT, NP) \
+    FN void NAME(ACT##_prep)(const V *p, V *q) { NAME(copy_prep)(p, q, NP); } \
+    FN void NAME(ACT##_fin)(const V *q, V *acc) { (void)q; (void)acc; }
+
+// relu: y = max(x, 0); dx = dy where x > 0, else 0.
+COPY_PREP(relu, 0)
+FN V NAME(relu_f)(V x, const V *q) { (void)q; return MAX(x, ZERO); }
+FN V NAME(relu_b)(V x, V dy, const V *q, V *g) { (void)q; (void)g; return SEL(GT(x, ZERO), dy, ZERO); }
+
+// leaky_relu: y = x if x > 0 else 0.01 x (PyTorch's default negative_slope).
+COPY_PREP(leaky_relu, 0)
+FN V NAME(leaky_relu_f)(V x, const V *q) { (void)q; return SEL(GT(x, ZERO), x, MUL(x, S1(CK_ACT_LEAKY_SLOPE))); }
+FN V NAME(leaky_relu_b)(V x, V dy, const V *q, V *g) {
+    (void)q; (void)g;
+    return SEL(GT(x, ZERO), dy, MUL(dy, S1(CK_ACT_LEAKY_SLOPE)));
+}
+
+/// sigmoid(z) and sigmoid'(z) = sigmoid(z) (1 - sigmoid(z)), both without cancellation or overflow:
+/// e = exp(-|z|) in (0, 1], s = 1/(1+e); sigmoid = s (z >= 0) or e s (z < 0); sigmoid' = e s^2.
+FN V NAME(sigmoid2)(V z, V *deriv) {
+    V e = EXP(SUB(ZERO, ABS(z)));
+    V s = RCP(ADD(ONE, e));
+    V es = MUL(e, s);
+    *deriv = MUL(es, s);
+    return SEL(GE(z, ZERO), s, es);
+}
+
+COPY_PREP(sigmoid, 0)
+FN V NAME(sigmoid_f)(V x, const V *q) { (void)q; V d; return NAME(sigmoid2)(x, &d); }
+FN V NAME(sigmoid_b)(V x, V dy, const V *q, V *g) {
+    (void)q; (void)g;
+    V d;
+    (void)NAME(sigmoid2)(x, &d);
+    return MUL(dy, d);
+}
+
+// tanh (Cephes tanhf): for |x| < 0.625 the odd polynomial x + x^3 P(x^2); above,
+// 1 - 2/(exp(2|x|) + 1), with the sign restored. dx = dy (1 - tanh^2), computed from x (below).
+static const float NAME(tanh_p)[] = {-3.33332819422e-1f, 1.33314422036e-1f, -5.37397155531e-2f,
+                                     2.06390887954e-2f, -5.70498872745e-3f};
+COPY_PREP(tanh, 0)
+FN V NAME(tanh_f)(V x, const V *q) {
+    (void)q;
+    V ax = ABS(x), z = MUL(x, x);
+    V small = FMA(MUL(z, x), POLY(z, NAME(tanh_p)), x);
+    V m = MIN(S1(10.0f), ax);  /* tanh(10) rounds to 1; keeps exp finite (NaN passes through) */
+    V big = FMA(S1(-2.0f), RCP(ADD(EXP(ADD(m, m)), ONE)), ONE);
+    big = SEL(LT(x, ZERO), SUB(ZERO, big), big);
+    return SEL(LT(ax, S1(0.625f)), small, big);
+}
+FN V NAME(tanh_b)(V x, V dy, const V *q, V *g) {
+    (void)q; (void)g;
+    // 1 - tanh^2 = 4 e / (1 + e)^2 with e = exp(-2|x|): no cancellation where tanh -> +-1.
+    V e = EXP(MUL(S1(-2.0f), ABS(x)));
+    V s = RCP(ADD(ONE, e));
+    return MUL(MUL(dy, S1(4.0f)), MUL(MUL(e, s), s));
+}
+
+// gelu (exact, PyTorch's default approximate='none'): y = x Phi(x), Phi(x) = (1 + erf(x/sqrt 2))/2;
+// dy/dx = Phi(x) + x phi(x), phi(x) = exp(-x^2/2) / sqrt(2 pi).
+COPY_PREP(gelu, 0)
+FN V NAME(gelu_f)(V x, const V *q) {
+    (void)q;
+    V phi_cdf = FMA(S1(0.5f), ERF(MUL(x, S1(0.70710678118654752f))), S1(0.5f));
+    return MUL(x, phi_cdf);
+}
+FN V NAME(gelu_b)(V x, V dy, const V *q, V *g) {
+    (void)q; (void)g;
+    V phi_cdf = FMA(S1(0.5f), ERF(MUL(x, S1(0.70710678118654752f))), S1(0.5f));
+    V pdf = MUL(S1(0.39894228040143268f), EXP(MUL(S1(-0.5f), MUL(x, x))));
+    return MUL(dy, FMA(x, pdf, phi_cdf));
+}
+
+// swish: y = x sigmoid(b x); dy/dx = sigmoid + b x sigmoid'; dy/db = x^2 sigmoid'.
+FN V NAME(swish_core)(V x, V dy, V b, V *gb) {
+    V d;
+    V z = MUL(b, x);
+    V s = NAME(sigmoid2)(z, &d);
+    V dyd = MUL(dy, d);
+    *gb = MUL(MUL(x, x), dyd);
+    return FMA(z, dyd, MUL(dy, s));
+}
+COPY_PREP(swish, 1)
+FN V NAME(swish_f)(V x, const V *q) { V d; return MUL(x, NAME(sigmoid2)(MUL(q[0], x), &d)); }
+FN V NAME(swish_b)(V x, V dy, const V *q, V *g) { return NAME(swish_core)(x, dy, q[0], &g[0]); }
+// silu = swish with b = 1 (no parameter).
+COPY_PREP(silu, 0)
+FN V NAME(silu_f)(V x, const V *q) { (void)q; V d; return MUL(x, NAME(sigmoid2)(x, &d)); }
+FN V NAME(silu_b)(V x, V dy, const V *q, V *g) {
+    (void)q; (void)g;
+    V gb;
+    return NAME(swish_core)(x, dy, ONE, &gb);
+}
+
+// isru: s = 1/sqrt(1 + a x^2); y = x s; dy/dx = s^3; dy/da = -x^3 s^3 / 2 (the -1/2 is applied
+// to the accumulator at the end).
+FN void NAME(isru_prep)(const V *p, V *q) { q[0] = p[0]; }
+FN void NAME(isru_fin)(const V *q, V *acc) { (void)q; acc[0] = MUL(acc[0], S1(-0.5f)); }
+FN V NAME(isru_f)(V x, const V *q) { return MUL(x, RSQRT(FMA(MUL(q[0], x), x, ONE))); }
+FN V NAME(isru_b)(V x, V dy, const V *q, V *g) {
+    V s = RSQRT(FMA(MUL(q[0], x), x, ONE));
+    V s3dy = MUL(MUL(MUL(s, s), s), dy);
+    g[0] = MUL(MUL(MUL(x, x), x), s3dy);
+    return s3dy;
+}
+
+// srelu, parameters t_left, a_left, t_right, a_right:
+//   y = x + (a_l - 1) min(x - t_l, 0) + (a_r - 1) max(x - t_r, 0),
+// i.e. t_r + a_r (x - t_r) for x >= t_r, t_l + a_l (x - t_l) for x <= t_l, x in between (when
+// t_l <= t_r; crossed thresholds add both outer pieces). The backward takes the outer pieces at
+// ties (x <= t_l, x >= t_r). Accumulators: sum dy and sum dy (x - t) over each outer piece;
+// dt = (1 - a) sum dy, da = sum dy (x - t).
+// q: t_l, a_l - 1, t_r, a_r - 1, a_l, a_r
+FN void NAME(srelu_prep)(const V *p, V *q) {
+    q[0] = p[0]; q[1] = SUB(p[1], ONE); q[2] = p[2]; q[3] = SUB(p[3], ONE); q[4] = p[1]; q[5] = p[3];
+}
+FN void NAME(srelu_fin)(const V *q, V *acc) {
+    acc[0] = MUL(acc[0], SUB(ZERO, q[1]));
+    acc[2] = MUL(acc[2], SUB(ZERO, q[3]));
+}
+FN V NAME(srelu_f)(V x, const V *q) {
+    V y = FMA(q[1], MIN(SUB(x, q[0]), ZERO), x);
+    return FMA(q[3], MAX(SUB(x, q[2]), ZERO), y);
+}
+FN V NAME(srelu_b)(V x, V dy, const V *q, V *g) {
+    V dl = SUB(x, q[0]), dr = SUB(x, q[2]);
+    M left = LE(dl, ZERO), right = GE(dr, ZERO);
+    V dyl = SEL(left, dy, ZERO), dyr = SEL(right, dy, ZERO);
+    g[0] = dyl;
+    g[1] = MUL(dyl, dl);
+    g[2] = dyr;
+    g[3] = MUL(dyr, dr);
+    return MUL(dy, SEL(right, q[5], SEL(left, q[4], ONE)));
+}
+
+// softexp, parameter a. For a >= 0 with t = a x:
+//   y = a + expm1(t)/a                       (= x at a = 0; no cancellation for small a)
+//   dy/dx = e^t
+//   dy/da = 1 + (e^t (t - 1) + 1)/a^2 = 1 + x^2 P(t),   P(t) = sum_{k>=0} (k+1)/(k+2)! t^k
+// with the series for |t| <= 1/2, where the closed form cancels; at a = 0 it gives 1 + x^2/2.
+// q: a, 1/a, 1/a^2
+static const float NAME(softexp_p)[] = {1.0f / 2, 2.0f / 6, 3.0f / 24, 4.0f / 120, 5.0f / 720,
+                                        6.0f / 5040, 7.0f / 40320, 8.0f / 362880, 9.0f / 3628800,
+                                        10.0f / 39916800};
+FN void NAME(softexp_prep)(const V *p, V *q) {
+    q[0] = p[0];
+    q[1] = DIV(ONE, p[0]);
+    q[2] = MUL(q[1], q[1]);
+}
+FN void NAME(softexp_fin)(const V *q, V *acc) { (void)q; (void)acc; }
+#define softexp_pos_prep softexp_prep
+#define softexp_neg_prep softexp_prep
+#define softexp_pos_fin softexp_fin
+#define softexp_neg_fin softexp_fin
+FN V NAME(softexp_pos_f)(V x, const V *q) {
+    V a = q[0];
+    return ADD(a, SEL(GT(ABS(a), ZERO), MUL(EXPM1(MUL(a, x)), q[1]), x));
+}
+FN V NAME(softexp_pos_b)(V x, V dy, const V *q, V *g) {
+    V a = q[0], t = MUL(a, x);
+    V e = EXP(t);
+    V series = MUL(MUL(x, x), POLY(t, NAME(softexp_p)));
+    V closed = MUL(FMA(e, SUB(t, ONE), ONE), q[2]);
+    g[0] = MUL(dy, ADD(ONE, SEL(LE(ABS(t), S1(0.5f)), series, closed)));
+    return MUL(dy, e);
+}
+
+// For a < 0 with w = a (x + a), u = 1 - w (the argument of ln):
+//   y = -ln(u)/a = (x + a) R(w),                 R(w) = -ln(1 - w)/w = sum_{k>=0} w^k/(k+1)
+//   dy/dx = 1/u
+//   dy/da = ln(u)/a^2 + (x + 2a)/(a u) = R(w) + (x + a)(x + 2a) R'(w),  R'(w) = sum k w^(k-1)/(k+1)
+// with the series for |w| <= 1/4. Outside the domain (u <= CK_ACT_SOFTEXP_MIN_LOG_ARG), ln's argument
+// is clamped: y = -ln(CK_ACT_SOFTEXP_MIN_LOG_ARG)/a, and dx and the parameter gradient are 0 there.
+static const float NAME(softexp_r)[] = {1.0f, 1.0f / 2, 1.0f / 3, 1.0f / 4, 1.0f / 5, 1.0f / 6, 1.0f / 7,
+                                        1.0f / 8, 1.0f / 9, 1.0f / 10, 1.0f / 11, 1.0f / 12, 1.0f / 13};
+static const float NAME(softexp_dr)[] = {1.0f / 2, 2.0f / 3, 3.0f / 4, 4.0f / 5, 5.0f / 6, 6.0f / 7,
+                                         7.0f / 8, 8.0f / 9, 9.0f / 10, 10.0f / 11, 11.0f / 12,
+                                         12.0f / 13, 13.0f / 14};
+FN V NAME(softexp_neg_f)(V x, const V *q) {
+    V a = q[0], xa = ADD(x, a), w = MUL(a, xa);
+    V u = MAX(SUB(ONE, w), S1(CK_ACT_SOFTEXP_MIN_LOG_ARG));
+    V closed = MUL(LOG(u), SUB(ZERO, q[1]));
+    V series = MUL(xa, POLY(w, NAME(softexp_r)));
+    return SEL(LE(ABS(w), S1(0.25f)), series, closed);
+}
+FN V NAME(softexp_neg_b)(V x, V dy, const V *q, V *g) {
+    V a = q[0], xa = ADD(x, a), w = MUL(a, xa);
+    V u = SUB(ONE, w);
+    M inside = GT(u, S1(CK_ACT_SOFTEXP_MIN_LOG_ARG));
+    V uc = MAX(u, S1(CK_ACT_SOFTEXP_MIN_LOG_ARG));
+    V ru = DIV(ONE, uc);
+    V x2a = ADD(xa, a);
+    V closed = FMA(LOG(uc), q[2], MUL(MUL(x2a, q[1]), ru));
+    V series = FMA(MUL(xa, x2a), POLY(w, NAME(softexp_dr)), POLY(w, NAME(softexp_r)));
+    V dyda = SEL(LE(ABS(w), S1(0.25f)), series, closed);
+    V dyin = SEL(inside, dy, ZERO);
+    g[0] = MUL(dyin, dyda);
+    return MUL(dyin, ru);
+}
+// Per-channel softexp: the sign of a differs by lane, compute both branches and select.
+FN V NAME(softexp_f)(V x, const V *q) {
+    return SEL(LT(q[0], ZERO), NAME(softexp_neg_f)(x, q), NAME(softexp_pos_f)(x, q));
+}
+FN V NAME(softexp_b)(V x, V dy, const V *q, V *g) {
+    V gn[1], gp[1];
+    V dxn = NAME(softexp_neg_b)(x, dy, q, gn);
+    V dxp = NAME(softexp_pos_b)(x, dy, q, gp);
+    M neg = LT(q[0], ZERO);
+    g[0] = SEL(neg, gn[0], gp[0]);
+    return SEL(neg, dxn, dxp);
+}
+
+// MARK: - drivers
+
+// Rows per block for per-channel parameters (the block's inputs are held in registers).
+// The backward holds x and dy of its rows plus the accumulators, so it takes fewer rows.
+#if CK_ACT_ISA == 2
+#define CK_ACT_RB 8
+#else
+#define CK_ACT_RB 4
+#endif
+#define CK_ACT_RB_BWD 4
+
+/// Forward and fused backward of ACT over x[rows, cols] with NP parameters and NQ derived values.
+/// Scalar parameters: one pass over rows*cols elements, gradients accumulated in registers.
+/// Per channel: column blocks of W channels times CK_ACT_RB rows, so each block loads and derives
+/// its parameters once and adds its gradient accumulators into dparams once. A block loads all its
+/// inputs before it stores anything: with a row stride of 2 KiB (cols = 512), the store of row r
+/// and the load of row r + 2 would otherwise be 4 KiB apart and stall on 4K aliasing.
+#define ACT_KERNELS(ACT, NP, NQ)                                                                   \
+    FN void NAME(ACT##_load)(const float *params, int64_t pstride, int64_t c, int64_t m, int full, \
+                             V *q) {                                                               \
+        V p[NP + 1];                                                                               \
+        for (int k = 0; k < NP; k++)                                                               \
+            p[k] = full ? LD(params + k * pstride + c) : LDM(params + k * pstride + c, m);         \
+        NAME(ACT##_prep)(p, q);                                                                    \
+    }                                                                                              \
+    FN void NAME(ACT##_fwd_block)(const float *x, float *y, int64_t nr, int64_t cols, int64_t c,   \
+                                  int64_t m, int full, const float *params) {                      \
+        V q[NQ + 1], xs[CK_ACT_RB];                                                                \
+        NAME(ACT##_load)(params, cols, c, m, full, q);                                             \
+        for (int64_t r = 0; r < nr; r++) xs[r] = full ? LD(x + r * cols + c) : LDM(x + r * cols + c, m); \
+        for (int64_t r = 0; r < nr; r++) {                                                         \
+            int64_t o = r * cols + c;                                                              \
+            if (full) ST(y + o, NAME(ACT##_f)(xs[r], q));                                          \
+            else STM(y + o, NAME(ACT##_f)(xs[r], q), m);                                           \
+        }                                                                                          \
+    }                                                                                              \
+    ATTR static void NAME(ACT##_fwd)(const float *x, float *y, int64_t rows, int64_t cols,         \
+                                     const float *params, int per_channel) {                       \
+        if (!per_channel || NP == 0) {                                                             \
+            V p[NP + 1], q[NQ + 1];                                                                \
+            for (int k = 0; k < NP; k++) p[k] = S1(params[k]);                                     \
+            NAME(ACT##_prep)(p, q);                                                                \
+            int64_t n = rows * cols, i = 0;                                                        \
+            for (; i + W <= n; i += W) ST(y + i, NAME(ACT##_f)(LD(x + i), q));                     \
+            if (i < n) STM(y + i, NAME(ACT##_f)(LDM(x + i, n - i), q), n - i);                     \
+            return;                                                                                \
+        }                                                                                          \
+        for (int64_t r0 = 0; r0 < rows; r0 += CK_ACT_RB) {                                         \
+            int64_t nr = rows - r0 < CK_ACT_RB ? rows - r0 : CK_ACT_RB;                            \
+            int64_t o = r0 * cols, c = 0;                                                          \
+            if (nr == CK_ACT_RB) /* constant row count: the block unrolls into registers */       \
+                for (; c + W <= cols; c += W)                                                      \
+                    NAME(ACT##_fwd_block)(x + o, y + o, CK_ACT_RB, cols, c, W, 1, params);         \
+            else                                                                                   \
+                for (; c + W <= cols; c += W) NAME(ACT##_fwd_block)(x + o, y + o, nr, cols, c, W, 1, params); \
+            if (c < cols) NAME(ACT##_fwd_block)(x + o, y + o, nr, cols, c, cols - c, 0, params);   \
+        }                                                                                          \
+    }                                                                                              \
+    FN void NAME(ACT##_bwd_block)(const float *x, const float *dy, float *dx, int64_t nr,          \
+                                  int64_t cols, int64_t c, int64_t m, int full,                    \
+                                  const float *params, float *dparams) {                           \
+        V q[NQ + 1], g[NP + 1], acc[NP + 1];                                                       \
+        NAME(ACT##_load)(params, cols, c, m, full, q);                                             \
+        for (int k = 0; k < NP; k++) acc[k] = ZERO;                                                \
+        V xs[CK_ACT_RB_BWD], dys[CK_ACT_RB_BWD];                                                           \
+        for (int64_t r = 0; r < nr; r++) {                                                         \
+            int64_t o = r * cols + c;                                                              \
+            xs[r] = full ? LD(x + o) : LDM(x + o, m);                                              \
+            dys[r] = full ? LD(dy + o) : LDM(dy + o, m);                                           \
+        }                                                                                          \
+        for (int64_t r = 0; r < nr; r++) {                                                         \
+            int64_t o = r * cols + c;                                                              \
+            V dxv = NAME(ACT##_b)(xs[r], dys[r], q, g);                                            \
+            if (full) ST(dx + o, dxv); else STM(dx + o, dxv, m);                                   \
+            for (int k = 0; k < NP; k++) acc[k] = ADD(acc[k], full ? g[k] : KEEP(g[k], m));       \
+        }                                                                                          \
+        NAME(ACT##_fin)(q, acc);                                                                   \
+        for (int k = 0; k < NP; k++) {                                                             \
+            float *d = dparams + k * cols + c;                                                     \
+            if (full) ST(d, ADD(LD(d), acc[k])); else STM(d, ADD(LDM(d, m), KEEP(acc[k], m)), m);  \
+        }                                                                                          \
+    }                                                                                              \
+    ATTR static void NAME(ACT##_bwd)(const float *x, const float *dy, float *dx, int64_t rows,     \
+                                     int64_t cols, const float *params, int per_channel,           \
+                                     float *dparams) {                                             \
+        if (!per_channel || NP == 0) {                                                             \
+            V p[NP + 1], q[NQ + 1], g[NP + 1], acc[NP + 1];                                        \
+            for (int k = 0; k < NP; k++) p[k] = S1(params[k]), acc[k] = ZERO;                      \
+            NAME(ACT##_prep)(p, q);                                                                \
+            int64_t n = rows * cols, i = 0;                                                        \
+            for (; i + W <= n; i += W) {                                                           \
+                ST(dx + i, NAME(ACT##_b)(LD(x + i), LD(dy + i), q, g));                            \
+                for (int k = 0; k < NP; k++) acc[k] = ADD(acc[k], g[k]);                           \
+            }                                                                                      \
+            if (i < n) {                                                                           \
+                STM(dx + i, NAME(ACT##_b)(LDM(x + i, n - i), LDM(dy + i, n - i), q, g), n - i);    \
+                for (int k = 0; k < NP; k++) acc[k] = ADD(acc[k], KEEP(g[k], n - i));              \
+            }                                                                                      \
+            NAME(ACT##_fin)(q, acc);                                                               \
+            for (int k = 0; k < NP; k++) dparams[k] += HSUM(acc[k]);                               \
+            return;                                                                                \
+        }                                                                                          \
+        for (int64_t r0 = 0; r0 < rows; r0 += CK_ACT_RB_BWD) {                                         \
+            int64_t nr = rows - r0 < CK_ACT_RB_BWD ? rows - r0 : CK_ACT_RB_BWD;                            \
+            int64_t o = r0 * cols, c = 0;                                                          \
+            if (nr == CK_ACT_RB_BWD)                                                                   \
+                for (; c + W <= cols; c += W)                                                      \
+                    NAME(ACT##_bwd_block)(x + o, dy + o, dx + o, CK_ACT_RB_BWD, cols, c, W, 1, params, \
+                                          dparams);                                                \
+            else                                                                                   \
+                for (; c + W <= cols; c += W)                                                      \
+                    NAME(ACT##_bwd_block)(x + o, dy + o, dx + o, nr, cols, c, W, 1, params, dparams); \
+            if (c < cols)                                                                          \
+                NAME(ACT##_bwd_block)(x + o, dy + o, dx + o, nr, cols, c, cols - c, 0, params,     \
+                                      dparams);                                                    \
+        }                                                                                          \
+    }
+
+ACT_KERNELS(relu, 0, 0)
+ACT_KERNELS(leaky_relu, 0, 0)
+ACT_KERNELS(sigmoid, 0, 0)
+ACT_KERNELS(tanh, 0, 0)
+ACT_KERNELS(gelu, 0, 0)
+ACT_KERNELS(silu, 0, 0)
+ACT_KERNELS(swish, 1, 1)
+ACT_KERNELS(isru, 1, 1)
+ACT_KERNELS(srelu, 4, 6)
+ACT_KERNELS(softexp_pos, 1, 3)
+ACT_KERNELS(softexp_neg, 1, 3)
+ACT_KERNELS(softexp, 1, 3)
+#undef softexp_pos_prep
+#undef softexp_neg_prep
+#undef softexp_pos_fin
+#undef softexp_neg_fin
+#undef COPY_PREP
+
+// brelu: relu on even channels, -relu(-x) on odd ones. With xs = x with odd channels negated:
+// y = flip(max(xs, 0)) (so odd channels give -0 for x > 0, as PyTorch), dx = xs > 0 ? dy : 0.
+// A "line" starts at channel 0; when cols is even the whole matrix is one line.
+FN void NAME(brelu_fwd_line)(const float *x, float *y, int64_t n) {
+    int64_t i = 0;
+    for (; i + W <= n; i += W) {
+        V xv = LD(x + i);
+        ST(y + i, NAME(flip_odd)(MAX(NAME(flip_odd)(xv, i), ZERO), i));
+    }
+    if (i < n) {
+        V xv = LDM(x + i, n - i);
+        STM(y + i, NAME(flip_odd)(MAX(NAME(flip_odd)(xv, i), ZERO), i), n - i);
+    }
+}
+FN void NAME(brelu_bwd_line)(const float *x, const float *dy, float *dx, int64_t n) {
+    int64_t i = 0;
+    for (; i + W <= n; i += W)
+        ST(dx + i, SEL(GT(NAME(flip_odd)(LD(x + i), i), ZERO), LD(dy + i), ZERO));
+    if (i < n)
+        STM(dx + i, SEL(GT(NAME(flip_odd)(LDM(x + i, n - i), i), ZERO), LDM(dy + i, n - i), ZERO), n - i);
+}
+ATTR static void NAME(brelu_fwd)(const float *x, float *y, int64_t rows, int64_t cols,
+                                 const float *params, int per_channel) {
+    (void)params; (void)per_channel;
+    if (cols % 2 == 0) { NAME(brelu_fwd_line)(x, y, rows * cols); return; }
+    for (int64_t r = 0; r < rows; r++) NAME(brelu_fwd_line)(x + r * cols, y + r * cols, cols);
+}
+ATTR static void NAME(brelu_bwd)(const float *x, const float *dy, float *dx, int64_t rows,
+                                 int64_t cols, const float *params, int per_channel, float *dparams) {
+    (void)params; (void)per_channel; (void)dparams;
+    if (cols % 2 == 0) { NAME(brelu_bwd_line)(x, dy, dx, rows * cols); return; }
+    for (int64_t r = 0; r < rows; r++)
+        NAME(brelu_bwd_line)(x + r * cols, dy + r * cols, dx + r * cols, cols);
+}
+
+#undef ACT_KERNELS
+#undef CK_ACT_RB
+#undef CK_ACT_RB_BWD
+#undef POLY
+#undef S1
+#undef LD
+#undef ST
+#undef LDM
+#undef STM
+#undef KEEP
+#undef ADD
+#undef SUB
+#undef MUL
+#undef DIV
+#undef FMA
+#undef MAX
+#undef MIN
+#undef ABS
+#undef LT
+#undef LE
+#undef GT
+#undef GE
+#undef MAND
+#undef MANDNOT
+#undef SEL
+#undef EXP
+#undef EXPM1
+#undef LOG
+#undef ERF
+#undef RSQRT
+#undef RCP
+#undef HSUM
+#undef ZERO
+#undef ONE
+#undef V
+#undef M
+#undef W
+#undef FN
+#undef NAME
+#undef ATTR
+#undef SFX
+#undef CK_ACT_ISA
