@@ -57,7 +57,7 @@ let package = Package(
             dependencies: ["MLPTrainer", "CKernels"],
             path: "Benchmarks/bench"
         ),
-        .testTarget(name: "CKernelsTests", dependencies: ["CKernels"]),
+        .testTarget(name: "CKernelsTests", dependencies: ["CKernels"], exclude: ["Fixtures"]),
         .testTarget(name: "MLPTrainerTests", dependencies: ["MLPTrainer", "CKernels"], exclude: ["Fixtures"]),
     ]
 )

@@ -4,18 +4,26 @@ import MLPTrainer
 /// Training throughput, measured as the PyTorch anchors measure it (../shared/anchors): optimizer
 /// steps only, no evaluation, after a warm-up.
 enum TrainBench {
-    /// `bench seed [CSV] [threads]`: the seed recipe (4-8-9-5-4-2, affine, BatchNorm, dropout 0.4,
-    /// Adam, full batch of the 80% split) for 300 epochs; ms per epoch, median of 5 runs.
+    /// `bench seed [CSV|synthetic:ROWS] [threads] [epochs]`: the seed recipe (4-8-9-5-4-2, affine,
+    /// BatchNorm, dropout 0.4, Adam, full batch of the 80% split), 300 epochs by default; ms per
+    /// epoch, median of 5 runs.
     static func seed(arguments: [String]) throws {
         var settings = TrainingSettings.seedPreset
-        settings.data = arguments.first.map { .csv(path: $0) } ?? .synthetic(rows: 1372, features: 4, classes: 2)
+        switch arguments.first {
+        case nil: settings.data = .synthetic(rows: 1372, features: 4, classes: 2)
+        case let text? where text.hasPrefix("synthetic:"):
+            settings.data = .synthetic(rows: Int(text.dropFirst("synthetic:".count))!, features: 4, classes: 2)
+        case let path?: settings.data = .csv(path: path)
+        }
         settings.threads = arguments.count > 1 ? Int(arguments[1])! : 1
         settings.shards = settings.threads
+        let epochs = arguments.count > 2 ? Int(arguments[2])! : 300
         let run = try TrainingRun(settings: settings)
+        _ = try timeSteps(run, steps: 1, batch: run.train.rows)
         var times: [Double] = []
         for _ in 0..<5 {
-            let seconds = try timeSteps(run, steps: 300, batch: run.train.rows)
-            times.append(seconds / 300 * 1000)
+            let seconds = try timeSteps(run, steps: epochs, batch: run.train.rows)
+            times.append(seconds / Double(epochs) * 1000)
         }
         let ms = median(times)
         print(String(format: "seed recipe: %d rows, threads=%d: %.4f ms/epoch (median of 5: %@), %.0f samples/s",

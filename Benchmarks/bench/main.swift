@@ -1,5 +1,6 @@
 // bench: throughput benchmarks that print a table a person can read and a JSON line a script can.
-// Usage: bench seed [CSV] [threads] | bench wide THREADS [hidden] [batch] [shards]
+// Usage: bench seed [CSV|synthetic:ROWS] [threads] [epochs] | wide THREADS [hidden] [batch] [shards]
+//        | gemm | activations [options]
 import Foundation
 
 let arguments = Array(CommandLine.arguments.dropFirst())
@@ -8,8 +9,9 @@ do {
     switch arguments.first {
     case "seed": try TrainBench.seed(arguments: rest)
     case "wide": try TrainBench.wide(arguments: rest)
+    case "activations": ActivationBench.run(arguments: rest)
     default:
-        print("usage: bench seed [CSV] [threads] | wide THREADS [hidden] [batch] [shards]")
+        print("usage: bench seed [CSV|synthetic:ROWS] [threads] [epochs] | wide THREADS [hidden] [batch] [shards] | gemm | activations")
         exit(2)
     }
 } catch {

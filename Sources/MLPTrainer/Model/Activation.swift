@@ -15,9 +15,31 @@ public struct ActivationSpec: Sendable, Equatable {
         public static func == (a: Kind, b: Kind) -> Bool { a.name == b.name }
     }
 
-    public static let kinds: [Kind] = [
-        Kind(name: "affine", kernel: CK_ACT_AFFINE, parameters: [("alpha", 0), ("beta", 1)], alwaysPerChannel: false),
+    /// Every activation the kernels implement, with names and parameter names from CKernels.
+    public static let kinds: [Kind] = (0..<Int(CK_ACT_COUNT.rawValue)).map { index in
+        let kernel = ck_activation(rawValue: UInt32(index))
+        let name = String(cString: ck_act_name(kernel))
+        let parameters = (0..<ck_act_param_count(kernel)).map { p -> (name: String, initial: Float) in
+            let parameter = String(cString: ck_act_param_name(kernel, p))
+            return (parameter, defaultInitialValues[name]?[parameter] ?? 0)
+        }
+        return Kind(name: name, kernel: kernel, parameters: parameters, alwaysPerChannel: ck_act_always_per_channel(kernel) != 0)
+    }
+
+    /// Default initial values: the identity for affine, the linear limit for softexp, an S shape
+    /// for srelu (identity between -1 and 1, slopes 0.2 and 1 outside), ISRU's and swish's usual 1.
+    static let defaultInitialValues: [String: [String: Float]] = [
+        "affine": ["alpha": 0, "beta": 1],
+        "softexp": ["alpha": 0],
+        "srelu": ["t_left": -1, "a_left": 0.2, "t_right": 1, "a_right": 1],
+        "isru": ["alpha": 1],
+        "swish": ["beta": 1],
     ]
+
+    /// ISRU's alpha must stay positive; the trainer clamps it to this floor after every step.
+    static let isruMinimumAlpha: Float = 1e-4
+
+    public static func named(_ name: String) -> Kind? { kinds.first { $0.name == name } }
 
     public let kind: Kind
     /// Initial value of each learnable parameter, in `kind.parameters` order.
@@ -35,7 +57,7 @@ public struct ActivationSpec: Sendable, Equatable {
     public init(parsing text: String, perChannel: Bool = false) throws {
         let parts = text.split(separator: ":", maxSplits: 1).map(String.init)
         let name = parts.first ?? ""
-        guard let kind = Self.kinds.first(where: { $0.name == name }) else {
+        guard let kind = Self.named(name) else {
             throw ConfigError("unknown activation '\(name)' (available: \(Self.kinds.map(\.name).joined(separator: ", ")))")
         }
         var values = kind.parameters.map(\.initial)
@@ -49,6 +71,7 @@ public struct ActivationSpec: Sendable, Equatable {
                 guard let value = Float(kv[1]), value.isFinite else {
                     throw ConfigError("activation parameter \(kv[0]) needs a finite number, got '\(kv[1])'")
                 }
+                if name == "isru", value <= 0 { throw ConfigError("isru's alpha must be positive, got \(kv[1])") }
                 values[index] = value
             }
         }

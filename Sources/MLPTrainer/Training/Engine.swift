@@ -141,8 +141,23 @@ public final class Engine: @unchecked Sendable {
         if update {
             optimizer.apply(parameters: parameters.pointer, gradient: gradient.pointer,
                             begin: chunk.lowerBound, end: chunk.upperBound)
+            clampPositiveParameters(chunk)
         }
         reduceSeconds[worker] += Double(DispatchTime.now().uptimeNanoseconds - t0) * 1e-9
+    }
+
+    /// Parameters that must stay positive (ISRU's alpha): raised to the floor after each step.
+    private lazy var positiveParameters: [Range<Int>] = {
+        guard config.activation.kind.name == "isru" else { return [] }
+        return layout.blocks.prefix(config.hidden.count).map { $0.activation..<($0.activation + $0.activationCount) }
+    }()
+
+    private func clampPositiveParameters(_ chunk: Range<Int>) {
+        for range in positiveParameters where range.overlaps(chunk) {
+            for i in range.clamped(to: chunk) where parameters[i] < ActivationSpec.isruMinimumAlpha {
+                parameters[i] = ActivationSpec.isruMinimumAlpha
+            }
+        }
     }
 
     /// Worker `worker`'s part of the parameter buffer, in whole cache lines.

@@ -13,7 +13,7 @@ public struct TrainingSettings: Sendable {
     public var splitSeed: UInt32 = 33
     public var seed: UInt64 = 0
     public var hidden = [8, 9, 5, 4]
-    public var activation = ActivationSpec(kind: ActivationSpec.kinds[0])
+    public var activation = ActivationSpec(kind: ActivationSpec.named("affine")!)
     public var dropout: Float = 0.4
     public var batchNorm = true
     public var standardize = true
@@ -33,7 +33,7 @@ public struct TrainingSettings: Sendable {
     public static var seedPreset: TrainingSettings {
         var s = TrainingSettings()
         s.hidden = [8, 9, 5, 4]
-        s.activation = ActivationSpec(kind: ActivationSpec.kinds[0], initialValues: [0, 0])
+        s.activation = ActivationSpec(kind: ActivationSpec.named("affine")!, initialValues: [0, 0])
         s.dropout = 0.4
         s.batchNorm = true
         s.optimizer = OptimizerConfig(kind: .adam, learningRate: 0.001)
