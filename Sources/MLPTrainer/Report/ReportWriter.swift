@@ -98,7 +98,7 @@ public enum ReportWriter {
         // Per-layer scalars: one panel per parameter, one line per layer.
         for parameter in parameters {
             let series = layers.map { key($0, parameter) }.filter { scalar.contains($0) }.map { name in
-                LineChart.Series(name: name, label: layerLabel(name, parameter), points: values(name))
+                LineChart.Series(name: name, points: values(name))
             }
             if !series.isEmpty {
                 panels.append(LineChart(title: "\(parameter) per epoch", xLabel: "epoch", yLabel: parameter, series: series, integerX: true))
@@ -119,11 +119,6 @@ public enum ReportWriter {
         let perChannelParameters = parameters.filter { p in layers.contains { perChannel.contains(key($0, p)) } }.count
         let columns = panels.count == 1 ? 1 : (perChannelParameters == 3 ? 3 : 2)
         return (panels, columns)
-    }
-
-    private static func layerLabel(_ name: String, _ parameter: String) -> String {
-        guard name.hasPrefix("a"), let layer = Int(name.dropFirst().prefix(while: { $0 != "." })) else { return name }
-        return "\(name) (layer \(layer))"
     }
 
     // MARK: HTML

@@ -107,7 +107,7 @@ public struct LineChart {
         let yAxis = ChartAxis.nice(min: ys.min() ?? 0, max: ys.max() ?? 1, target: 6, integer: false)
         let yLabels = yAxis.ticks.map { yAxis.label($0) }
         let left = 28 + Double(yLabels.map(\.count).max() ?? 1) * charWidth + 8
-        let right = 18.0
+        let right = 24.0
         let bottom = 48.0
         let plotW = max(width - left - right, 10), plotH = max(height - top - bottom, 10)
         func px(_ v: Double) -> Double { left + (v - xAxis.lo) / (xAxis.hi - xAxis.lo) * plotW }
