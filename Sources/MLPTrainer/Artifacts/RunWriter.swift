@@ -17,6 +17,9 @@ public enum RunWriter {
             try AtomicFile.write(metricsCSV(result.history), to: staging + "/metrics.csv")
             try AtomicFile.write(reportText(result), to: staging + "/classification_report.txt")
             try AtomicFile.write(summaryJSON(result), to: staging + "/summary.json")
+            try AtomicFile.write(ReportWriter.lossSVG(result.history), to: staging + "/loss.svg")
+            try AtomicFile.write(ReportWriter.activationParametersSVG(result.history), to: staging + "/activation_params.svg")
+            try AtomicFile.write(ReportWriter.html(result), to: staging + "/report.html")
             if rename(staging, directory) != 0 {
                 throw ArtifactError("\(directory): cannot create (\(String(cString: strerror(errno))))")
             }

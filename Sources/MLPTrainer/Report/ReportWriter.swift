@@ -1,0 +1,292 @@
+import Foundation
+
+/// The run's report: `report.html` (self-contained: inline SVG and CSS, no script, no network) and
+/// the standalone plots `loss.svg` and `activation_params.svg`.
+public enum ReportWriter {
+    static let xmlDeclaration = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+
+    // MARK: Plots
+
+    /// Train and test loss per epoch, as a standalone SVG document.
+    public static func lossSVG(_ history: [EpochRecord]) -> String {
+        xmlDeclaration + lossChart(history).svg(width: 640, height: 380)
+    }
+
+    /// Train and test accuracy per epoch, as a standalone SVG document.
+    public static func accuracySVG(_ history: [EpochRecord]) -> String {
+        xmlDeclaration + accuracyChart(history).svg(width: 640, height: 380)
+    }
+
+    /// Every learnable activation parameter per epoch, as a standalone SVG document: per-layer
+    /// scalars one panel per parameter (a line per layer), per-channel ones one panel per layer and
+    /// parameter (the mean as a line, min..max as a band).
+    public static func activationParametersSVG(_ history: [EpochRecord]) -> String {
+        xmlDeclaration + activationParametersPanels(history)
+    }
+
+    /// The confusion matrix as a standalone SVG document.
+    public static func confusionSVG(_ report: ClassificationReport, set: String = "test") -> String {
+        xmlDeclaration + confusionMap(report, set: set).svg()
+    }
+
+    static func lossChart(_ history: [EpochRecord]) -> LineChart {
+        var series = [LineChart.Series(name: "train", label: "train (training mode)", points: history.map { (Double($0.epoch), $0.trainLoss) })]
+        let test = history.compactMap { r in r.testLoss.map { (x: Double(r.epoch), y: $0) } }
+        if !test.isEmpty { series.append(.init(name: "test", label: "test (evaluation mode)", points: test)) }
+        return LineChart(title: "Loss per epoch", xLabel: "epoch", yLabel: "mean NLL loss", series: series, integerX: true)
+    }
+
+    static func accuracyChart(_ history: [EpochRecord]) -> LineChart {
+        var series = [LineChart.Series(name: "train", label: "train (training mode)", points: history.map { (Double($0.epoch), $0.trainAccuracy) })]
+        let test = history.compactMap { r in r.testAccuracy.map { (x: Double(r.epoch), y: $0) } }
+        if !test.isEmpty { series.append(.init(name: "test", label: "test (evaluation mode)", points: test)) }
+        return LineChart(title: "Accuracy per epoch", xLabel: "epoch", yLabel: "accuracy", series: series, integerX: true)
+    }
+
+    static func confusionMap(_ report: ClassificationReport, set: String) -> HeatMap {
+        HeatMap(title: "Confusion matrix (\(set) set)", labels: report.classLabels, counts: report.confusion)
+    }
+
+    /// The activation parameter panels, as one `<svg>` element (no XML declaration).
+    static func activationParametersPanels(_ history: [EpochRecord]) -> String {
+        let charts = activationCharts(history)
+        guard !charts.panels.isEmpty else {
+            return "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"640\" height=\"80\" viewBox=\"0 0 640 80\" "
+                + "font-family=\"Helvetica, Arial, sans-serif\" font-size=\"14\" role=\"img\">\n"
+                + "<title>Activation parameters</title>\n<rect x=\"0\" y=\"0\" width=\"640\" height=\"80\" fill=\"#ffffff\"/>\n"
+                + "<text x=\"320\" y=\"45\" text-anchor=\"middle\" fill=\"#555555\">This activation has no learnable parameters.</text>\n</svg>\n"
+        }
+        let columns = charts.columns
+        let panelWidth = columns == 1 ? 640.0 : 520.0, panelHeight = 320.0
+        let rows = (charts.panels.count + columns - 1) / columns
+        let width = Int(panelWidth) * columns, height = Int(panelHeight) * rows
+        var out = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(width)\" height=\"\(height)\" viewBox=\"0 0 \(width) \(height)\" "
+            + "font-family=\"Helvetica, Arial, sans-serif\" font-size=\"12\" role=\"img\">\n<title>Activation parameters per epoch</title>\n"
+        for (i, chart) in charts.panels.enumerated() {
+            let x = Double(i % columns) * panelWidth, y = Double(i / columns) * panelHeight
+            out += "<g transform=\"translate(\(Int(x)),\(Int(y)))\">\n" + chart.body(width: panelWidth, height: panelHeight) + "</g>\n"
+        }
+        return out + "</svg>\n"
+    }
+
+    /// Splits `a1.alpha` / `a1.t_left.mean` into layer, parameter and statistic.
+    static func activationCharts(_ history: [EpochRecord]) -> (panels: [LineChart], columns: Int) {
+        guard let names = history.first?.activationParameters.map(\.name), !names.isEmpty else { return ([], 1) }
+        func values(_ name: String) -> [(x: Double, y: Double)] {
+            history.compactMap { r in
+                r.activationParameters.first(where: { $0.name == name }).map { (Double(r.epoch), Double($0.value)) }
+            }
+        }
+        var layers: [String] = [], parameters: [String] = []
+        var perChannel: Set<String> = []  // "a1.alpha" with .mean/.min/.max
+        var scalar: Set<String> = []
+        for name in names {
+            var parts = name.split(separator: ".", omittingEmptySubsequences: false).map(String.init)
+            if parts.count >= 3, ["mean", "min", "max"].contains(parts.last!) {
+                parts.removeLast()
+                perChannel.insert(parts.joined(separator: "."))
+            } else {
+                scalar.insert(name)
+            }
+            let layer = parts.count >= 2 ? parts[0] : ""
+            let parameter = parts.count >= 2 ? parts.dropFirst().joined(separator: ".") : parts.joined(separator: ".")
+            if !layers.contains(layer) { layers.append(layer) }
+            if !parameters.contains(parameter) { parameters.append(parameter) }
+        }
+        func key(_ layer: String, _ parameter: String) -> String { layer.isEmpty ? parameter : layer + "." + parameter }
+        var panels: [LineChart] = []
+        // Per-layer scalars: one panel per parameter, one line per layer.
+        for parameter in parameters {
+            let series = layers.map { key($0, parameter) }.filter { scalar.contains($0) }.map { name in
+                LineChart.Series(name: name, points: values(name))
+            }
+            if !series.isEmpty {
+                panels.append(LineChart(title: "\(parameter) per epoch", xLabel: "epoch", yLabel: parameter, series: series, integerX: true))
+            }
+        }
+        // Per-channel: one panel per layer and parameter, the mean as a line, min..max as a band.
+        for layer in layers {
+            for parameter in parameters where perChannel.contains(key(layer, parameter)) {
+                let name = key(layer, parameter)
+                let mean = values(name + ".mean"), low = values(name + ".min"), high = values(name + ".max")
+                let band = zip(low, high).map { (x: $0.x, low: $0.y, high: $1.y) }
+                let series = LineChart.Series(name: name + ".mean", label: "\(name): channel mean, band min..max", points: mean, band: band,
+                                              bandName: name)
+                panels.append(LineChart(title: "\(name) per epoch (per channel)", xLabel: "epoch", yLabel: parameter,
+                                        series: [series], integerX: true))
+            }
+        }
+        let perChannelParameters = parameters.filter { p in layers.contains { perChannel.contains(key($0, p)) } }.count
+        let columns = panels.count == 1 ? 1 : (perChannelParameters == 3 ? 3 : 2)
+        return (panels, columns)
+    }
+
+    // MARK: HTML
+
+    /// The whole report as one HTML page.
+    public static func html(_ result: TrainingResult) -> String {
+        let config = result.summaryText
+        let summary = result.summary
+        let model = result.checkpoint.model.config
+        var out = """
+            <!DOCTYPE html>
+            <html lang="en">
+            <head>
+            <meta charset="utf-8">
+            <title>Training report</title>
+            <style>
+            \(css)
+            </style>
+            </head>
+            <body>
+            <h1>Training report</h1>
+
+            """
+        out += "<p class=\"subtitle\">\(e(config["data"] ?? "")) &middot; network \(e(model.sizes.map(String.init).joined(separator: "-")))"
+            + " &middot; activation \(e(model.activation.description))\(model.activation.perChannel ? " per channel" : "")"
+            + " &middot; \(Int(summary["epochs"] ?? Double(result.history.count))) epochs</p>\n"
+
+        // Headline figures.
+        out += "<div class=\"cards\">\n"
+        let accuracyName = result.reportSet == "test" ? "test accuracy" : "accuracy (\(result.reportSet) set)"
+        out += card(accuracyName, String(format: "%.4f", result.report.accuracy))
+        if let v = summary["final_train_loss"] { out += card("final train loss", String(format: "%.4f", v)) }
+        if let v = summary["final_test_loss"] { out += card(result.reportSet == "test" ? "final test loss" : "final loss (\(result.reportSet))", String(format: "%.4f", v)) }
+        if let v = summary["train_seconds"] { out += card("training time", seconds(v)) }
+        if let v = summary["train_samples_per_second"] { out += card("throughput", grouped(v) + " samples/s") }
+        out += "</div>\n"
+
+        out += "<h2>Learning curves</h2>\n<div class=\"plots\">\n"
+        out += "<figure>" + lossChart(result.history).svg(width: 560, height: 340) + "</figure>\n"
+        out += "<figure>" + accuracyChart(result.history).svg(width: 560, height: 340) + "</figure>\n"
+        out += "</div>\n"
+        out += "<p class=\"note\">Train figures are means over each epoch's steps in training mode (dropout on); "
+            + "test figures are computed in evaluation mode after the epoch.</p>\n"
+
+        out += "<h2>Activation parameters</h2>\n"
+        out += "<div class=\"plots\"><figure>" + activationParametersPanels(result.history) + "</figure></div>\n"
+        if config["batchnorm"] == "true", (config["activation"] ?? "").hasPrefix("affine") {
+            out += "<p class=\"note\">BatchNorm right after the affine activation cancels alpha exactly and beta up to its sign: "
+                + "their gradients are rounding noise, so these curves show noise, not learning.</p>\n"
+        }
+
+        out += "<h2>Classification report (\(e(result.reportSet)) set)</h2>\n<div class=\"plots\">\n<div>\n"
+        out += reportTable(result.report)
+        out += "</div>\n<figure>" + confusionMap(result.report, set: result.reportSet).svg() + "</figure>\n</div>\n"
+
+        out += "<h2>Throughput and timing</h2>\n" + timingTable(summary)
+
+        out += "<h2>Configuration</h2>\n<table class=\"kv\">\n"
+        for key in config.keys.sorted() {
+            out += "<tr><th>\(e(key))</th><td>\(e(config[key]!))</td></tr>\n"
+        }
+        out += "<tr><th>network</th><td>\(e(model.sizes.map(String.init).joined(separator: "-")))</td></tr>\n"
+        out += "<tr><th>class labels</th><td>\(e(result.checkpoint.classLabels.joined(separator: ", ")))</td></tr>\n"
+        out += "<tr><th>feature names</th><td>\(e(result.checkpoint.featureNames.joined(separator: ", ")))</td></tr>\n"
+        out += "</table>\n</body>\n</html>\n"
+        return out
+    }
+
+    /// scikit-learn's classification report as an HTML table (4 decimals, like the text file).
+    static func reportTable(_ report: ClassificationReport) -> String {
+        func n(_ v: Double) -> String { String(format: "%.4f", v) }
+        var out = "<table class=\"report\">\n<thead><tr><th></th><th>precision</th><th>recall</th><th>f1-score</th><th>support</th></tr></thead>\n<tbody>\n"
+        for (label, row) in zip(report.classLabels, report.rows) {
+            out += "<tr><th>\(e(label))</th><td>\(n(row.precision))</td><td>\(n(row.recall))</td><td>\(n(row.f1))</td><td>\(row.support)</td></tr>\n"
+        }
+        out += "<tr class=\"sep\"><th>accuracy</th><td></td><td></td><td>\(n(report.accuracy))</td><td>\(report.weighted.support)</td></tr>\n"
+        for (name, row) in [("macro avg", report.macro), ("weighted avg", report.weighted)] {
+            out += "<tr><th>\(name)</th><td>\(n(row.precision))</td><td>\(n(row.recall))</td><td>\(n(row.f1))</td><td>\(row.support)</td></tr>\n"
+        }
+        return out + "</tbody>\n</table>\n"
+    }
+
+    static func timingTable(_ summary: [String: Double]) -> String {
+        let known: [(String, String)] = [
+            ("train_seconds", "training time (all epochs, with evaluation)"),
+            ("step_seconds", "time in training steps"),
+            ("eval_seconds", "time evaluating the test set"),
+            ("load_seconds", "time loading the data"),
+            ("train_samples_per_second", "training throughput"),
+            ("threads", "threads"),
+            ("shards", "shards per mini-batch"),
+            ("barrier_fraction", "share of step time waiting at barriers"),
+            ("allreduce_fraction", "share of step time in the all-reduce"),
+            ("train_rows", "training rows"),
+            ("test_rows", "test rows"),
+            ("features", "features"),
+            ("parameters", "learnable parameters"),
+            ("epochs", "epochs"),
+            ("test_accuracy", "final test accuracy"),
+            ("final_train_loss", "final train loss"),
+            ("final_test_loss", "final test loss"),
+        ]
+        var out = "<table class=\"kv\">\n"
+        var seen: Set<String> = []
+        for (key, description) in known {
+            guard let v = summary[key] else { continue }
+            seen.insert(key)
+            out += "<tr><th>\(e(description))</th><td>\(e(format(key, v)))</td><td class=\"key\">\(e(key))</td></tr>\n"
+        }
+        for key in summary.keys.sorted() where !seen.contains(key) {
+            out += "<tr><th>\(e(key))</th><td>\(e(format(key, summary[key]!)))</td><td class=\"key\">\(e(key))</td></tr>\n"
+        }
+        return out + "</table>\n"
+    }
+
+    static func format(_ key: String, _ v: Double) -> String {
+        guard v.isFinite else { return "\(v)" }
+        if key.hasSuffix("_seconds") { return seconds(v) }
+        if key.hasSuffix("_per_second") { return grouped(v) + " samples/s" }
+        if key.hasSuffix("_fraction") { return String(format: "%.1f %%", v * 100) }
+        if key.hasSuffix("accuracy") || key.hasSuffix("loss") { return String(format: "%.4f", v) }
+        if v == v.rounded() && abs(v) < 1e15 { return grouped(v) }
+        return String(format: "%.6g", v)
+    }
+
+    static func seconds(_ v: Double) -> String {
+        v >= 100 ? String(format: "%.1f s", v) : v >= 1 ? String(format: "%.3f s", v) : String(format: "%.1f ms", v * 1000)
+    }
+
+    /// 1234567 -> "1,234,567".
+    static func grouped(_ v: Double) -> String {
+        guard v.isFinite else { return "\(v)" }
+        let digits = String(Int64(abs(v).rounded()))
+        var out = ""
+        for (i, c) in digits.enumerated() {
+            if i > 0 && (digits.count - i) % 3 == 0 { out += "," }
+            out.append(c)
+        }
+        return (v < 0 ? "-" : "") + out
+    }
+
+    private static func card(_ name: String, _ value: String) -> String {
+        "<div class=\"card\"><div class=\"value\">\(e(value))</div><div class=\"name\">\(e(name))</div></div>\n"
+    }
+
+    private static func e(_ text: String) -> String { xmlEscape(text) }
+
+    static let css = """
+        body { font-family: Helvetica, Arial, sans-serif; color: #222; margin: 24px auto; max-width: 1160px; padding: 0 16px; }
+        h1 { margin-bottom: 4px; }
+        h2 { margin-top: 32px; border-bottom: 1px solid #ddd; padding-bottom: 4px; }
+        .subtitle { color: #555; margin-top: 0; }
+        .note { color: #666; font-size: 13px; max-width: 900px; }
+        .cards { display: flex; flex-wrap: wrap; gap: 12px; margin: 16px 0; }
+        .card { border: 1px solid #ddd; border-radius: 6px; padding: 10px 16px; min-width: 140px; background: #fafafa; }
+        .card .value { font-size: 22px; font-weight: bold; }
+        .card .name { color: #666; font-size: 13px; }
+        .plots { display: flex; flex-wrap: wrap; gap: 16px; align-items: flex-start; }
+        figure { margin: 0; }
+        svg { max-width: 100%; height: auto; display: block; }
+        table { border-collapse: collapse; font-size: 14px; }
+        th, td { padding: 4px 12px; border-bottom: 1px solid #eee; }
+        table.report td { text-align: right; font-variant-numeric: tabular-nums; }
+        table.report th { text-align: left; }
+        table.report thead th { text-align: right; border-bottom: 2px solid #ccc; }
+        table.report tr.sep th, table.report tr.sep td { border-top: 2px solid #ccc; }
+        table.kv th { text-align: left; font-weight: normal; color: #444; }
+        table.kv td { font-variant-numeric: tabular-nums; }
+        table.kv td.key { color: #999; font-family: monospace; font-size: 12px; }
+        """
+}

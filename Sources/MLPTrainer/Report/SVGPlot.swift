@@ -1,0 +1,252 @@
+import Foundation
+
+/// A small, dependency-free line chart rendered as SVG: "nice" axis ticks (steps of 1, 2 or 5 times a
+/// power of ten), a legend, distinct colours, optional min..max bands. Non-finite values are skipped,
+/// so the output never contains NaN.
+///
+/// Each series is one `<polyline data-series="NAME" data-values="x,y x,y ...">`, and each band one
+/// `<polygon data-band="NAME" data-values="x,low,high ...">`, with the values in data coordinates
+/// (`%.9g`), so a test or a script can read the plotted numbers back.
+public struct LineChart {
+    public struct Series {
+        /// Identifies the series in `data-series` (e.g. `a1.alpha`).
+        public var name: String
+        /// Shown in the legend; defaults to `name`.
+        public var label: String
+        public var points: [(x: Double, y: Double)]
+        /// A shaded range around the line (e.g. a per-channel parameter's min..max).
+        public var band: [(x: Double, low: Double, high: Double)]?
+        /// Identifies the band in `data-band`; defaults to `name`.
+        public var bandName: String
+        public var dashed: Bool
+
+        public init(name: String, label: String? = nil, points: [(x: Double, y: Double)],
+                    band: [(x: Double, low: Double, high: Double)]? = nil, bandName: String? = nil, dashed: Bool = false) {
+            self.name = name
+            self.label = label ?? name
+            self.points = points
+            self.band = band
+            self.bandName = bandName ?? name
+            self.dashed = dashed
+        }
+    }
+
+    public var title: String
+    public var xLabel: String
+    public var yLabel: String
+    public var series: [Series]
+    /// Ticks on the x axis at whole numbers only (epochs).
+    public var integerX: Bool
+    /// Shown in the plot area when there is nothing to draw.
+    public var emptyMessage: String
+
+    public init(title: String, xLabel: String, yLabel: String, series: [Series], integerX: Bool = false,
+                emptyMessage: String = "no data") {
+        self.title = title
+        self.xLabel = xLabel
+        self.yLabel = yLabel
+        self.series = series
+        self.integerX = integerX
+        self.emptyMessage = emptyMessage
+    }
+
+    /// Tableau's ten colours: distinct, and readable on white.
+    static let palette = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"]
+
+    /// A complete `<svg>` element (no XML declaration: embeddable in HTML as it is).
+    public func svg(width: Int = 560, height: Int = 340) -> String {
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(width)\" height=\"\(height)\" viewBox=\"0 0 \(width) \(height)\" "
+            + "font-family=\"Helvetica, Arial, sans-serif\" font-size=\"12\" role=\"img\">\n"
+            + "<title>\(xmlEscape(title))</title>\n" + body(width: Double(width), height: Double(height)) + "</svg>\n"
+    }
+
+    /// The chart's elements, drawn in the box (0, 0, width, height); for composing panels.
+    func body(width: Double, height: Double) -> String {
+        var out = "<rect x=\"0\" y=\"0\" width=\"\(fmt(width))\" height=\"\(fmt(height))\" fill=\"#ffffff\"/>\n"
+        out += "<text x=\"\(fmt(width / 2))\" y=\"18\" text-anchor=\"middle\" font-size=\"14\" font-weight=\"bold\">\(xmlEscape(title))</text>\n"
+
+        // Legend: one row (or more) under the title.
+        let charWidth = 6.6
+        var legendItems: [(x: Double, row: Int, index: Int)] = []
+        var x = 0.0, row = 0
+        let maxLegendWidth = width - 20
+        var rowWidths: [Double] = [0]
+        for (i, s) in series.enumerated() {
+            let w = 30 + Double(truncated(s.label, 40).count) * charWidth + 14
+            if x > 0 && x + w > maxLegendWidth { row += 1; x = 0; rowWidths.append(0) }
+            legendItems.append((x, row, i))
+            x += w
+            rowWidths[row] = x
+        }
+        let legendRows = series.isEmpty ? 0 : row + 1
+        let top = 30 + Double(legendRows) * 18 + 8
+        for item in legendItems {
+            let s = series[item.index]
+            let colour = Self.palette[item.index % Self.palette.count]
+            let left = (width - rowWidths[item.row]) / 2 + item.x
+            let y = 34 + Double(item.row) * 18
+            if s.band != nil {
+                out += "<rect x=\"\(fmt(left))\" y=\"\(fmt(y - 6))\" width=\"24\" height=\"12\" fill=\"\(colour)\" fill-opacity=\"0.2\"/>\n"
+            }
+            out += "<line x1=\"\(fmt(left))\" y1=\"\(fmt(y))\" x2=\"\(fmt(left + 24))\" y2=\"\(fmt(y))\" stroke=\"\(colour)\" stroke-width=\"2.5\""
+                + (s.dashed ? " stroke-dasharray=\"6 3\"" : "") + "/>\n"
+            out += "<text x=\"\(fmt(left + 30))\" y=\"\(fmt(y + 4))\">\(xmlEscape(truncated(s.label, 40)))</text>\n"
+        }
+
+        // Data ranges over every finite value.
+        var xs: [Double] = [], ys: [Double] = []
+        for s in series {
+            for p in s.points where p.x.isFinite && p.y.isFinite { xs.append(p.x); ys.append(p.y) }
+            for b in s.band ?? [] where b.x.isFinite {
+                xs.append(b.x)
+                if b.low.isFinite { ys.append(b.low) }
+                if b.high.isFinite { ys.append(b.high) }
+            }
+        }
+        let xAxis = ChartAxis.nice(min: xs.min() ?? 0, max: xs.max() ?? 1, target: 8, integer: integerX)
+        let yAxis = ChartAxis.nice(min: ys.min() ?? 0, max: ys.max() ?? 1, target: 6, integer: false)
+        let yLabels = yAxis.ticks.map { yAxis.label($0) }
+        let left = 28 + Double(yLabels.map(\.count).max() ?? 1) * charWidth + 8
+        let right = 24.0
+        let bottom = 48.0
+        let plotW = max(width - left - right, 10), plotH = max(height - top - bottom, 10)
+        func px(_ v: Double) -> Double { left + (v - xAxis.lo) / (xAxis.hi - xAxis.lo) * plotW }
+        func py(_ v: Double) -> Double { top + plotH - (v - yAxis.lo) / (yAxis.hi - yAxis.lo) * plotH }
+
+        // Grid, ticks, tick labels.
+        out += "<g class=\"axes\" stroke=\"#e3e3e3\" stroke-width=\"1\">\n"
+        for t in yAxis.ticks { out += "<line x1=\"\(fmt(left))\" y1=\"\(fmt(py(t)))\" x2=\"\(fmt(left + plotW))\" y2=\"\(fmt(py(t)))\"/>\n" }
+        for t in xAxis.ticks { out += "<line x1=\"\(fmt(px(t)))\" y1=\"\(fmt(top))\" x2=\"\(fmt(px(t)))\" y2=\"\(fmt(top + plotH))\"/>\n" }
+        out += "</g>\n"
+        out += "<rect x=\"\(fmt(left))\" y=\"\(fmt(top))\" width=\"\(fmt(plotW))\" height=\"\(fmt(plotH))\" fill=\"none\" stroke=\"#555555\"/>\n"
+        out += "<g fill=\"#333333\">\n"
+        for (t, text) in zip(yAxis.ticks, yLabels) {
+            out += "<line x1=\"\(fmt(left - 5))\" y1=\"\(fmt(py(t)))\" x2=\"\(fmt(left))\" y2=\"\(fmt(py(t)))\" stroke=\"#555555\"/>"
+            out += "<text x=\"\(fmt(left - 8))\" y=\"\(fmt(py(t) + 4))\" text-anchor=\"end\">\(xmlEscape(text))</text>\n"
+        }
+        // Thin out x labels that would collide.
+        let xLabels = xAxis.ticks.map { xAxis.label($0) }
+        let widest = Double(xLabels.map(\.count).max() ?? 1) * charWidth + 10
+        let spacing = xAxis.ticks.count > 1 ? px(xAxis.ticks[1]) - px(xAxis.ticks[0]) : widest
+        let every = max(1, Int((widest / max(spacing, 1)).rounded(.up)))
+        for (i, (t, text)) in zip(xAxis.ticks, xLabels).enumerated() {
+            out += "<line x1=\"\(fmt(px(t)))\" y1=\"\(fmt(top + plotH))\" x2=\"\(fmt(px(t)))\" y2=\"\(fmt(top + plotH + 5))\" stroke=\"#555555\"/>"
+            if i % every == 0 {
+                out += "<text x=\"\(fmt(px(t)))\" y=\"\(fmt(top + plotH + 18))\" text-anchor=\"middle\">\(xmlEscape(text))</text>"
+            }
+            out += "\n"
+        }
+        out += "</g>\n"
+        out += "<text x=\"\(fmt(left + plotW / 2))\" y=\"\(fmt(height - 10))\" text-anchor=\"middle\" font-size=\"13\">\(xmlEscape(xLabel))</text>\n"
+        out += "<text transform=\"translate(16,\(fmt(top + plotH / 2))) rotate(-90)\" text-anchor=\"middle\" font-size=\"13\">\(xmlEscape(yLabel))</text>\n"
+
+        if xs.isEmpty {
+            out += "<text x=\"\(fmt(left + plotW / 2))\" y=\"\(fmt(top + plotH / 2))\" text-anchor=\"middle\" font-size=\"14\" fill=\"#777777\">"
+                + "\(xmlEscape(emptyMessage))</text>\n"
+        }
+
+        // Bands first (under every line), then lines.
+        for (i, s) in series.enumerated() {
+            guard let band = s.band else { continue }
+            let colour = Self.palette[i % Self.palette.count]
+            let finite = band.filter { $0.x.isFinite && $0.low.isFinite && $0.high.isFinite }
+            let outline = finite.map { "\(fmt(px($0.x))),\(fmt(py($0.high)))" } + finite.reversed().map { "\(fmt(px($0.x))),\(fmt(py($0.low)))" }
+            let values = finite.map { "\(dataValue($0.x)),\(dataValue($0.low)),\(dataValue($0.high))" }.joined(separator: " ")
+            out += "<polygon data-band=\"\(xmlEscape(s.bandName))\" data-values=\"\(values)\" points=\"\(outline.joined(separator: " "))\" "
+                + "fill=\"\(colour)\" fill-opacity=\"0.18\" stroke=\"\(colour)\" stroke-opacity=\"0.35\" stroke-width=\"0.8\"/>\n"
+        }
+        for (i, s) in series.enumerated() {
+            let colour = Self.palette[i % Self.palette.count]
+            let finite = s.points.filter { $0.x.isFinite && $0.y.isFinite }
+            let coordinates = finite.map { "\(fmt(px($0.x))),\(fmt(py($0.y)))" }.joined(separator: " ")
+            let values = finite.map { "\(dataValue($0.x)),\(dataValue($0.y))" }.joined(separator: " ")
+            out += "<polyline data-series=\"\(xmlEscape(s.name))\" data-values=\"\(values)\" points=\"\(coordinates)\" fill=\"none\" "
+                + "stroke=\"\(colour)\" stroke-width=\"2\" stroke-linejoin=\"round\"" + (s.dashed ? " stroke-dasharray=\"6 3\"" : "") + "/>\n"
+            if finite.count == 1 {
+                out += "<circle cx=\"\(fmt(px(finite[0].x)))\" cy=\"\(fmt(py(finite[0].y)))\" r=\"3.5\" fill=\"\(colour)\"/>\n"
+            }
+        }
+        return out
+    }
+}
+
+/// An axis range extended to "nice" tick values: steps of 1, 2 or 5 times a power of ten.
+struct ChartAxis {
+    var lo: Double
+    var hi: Double
+    var step: Double
+    var ticks: [Double]
+
+    static func nice(min: Double, max: Double, target: Int, integer: Bool) -> ChartAxis {
+        var lo = min.isFinite ? min : 0, hi = max.isFinite ? max : 1
+        if lo > hi { swap(&lo, &hi) }
+        let scale = Swift.max(abs(lo), abs(hi))
+        if hi - lo <= scale * 1e-12 || hi - lo < Double.leastNormalMagnitude * 1e6 {
+            // A constant: a small range around it.
+            let pad = integer ? 1 : (scale > 0 ? scale * 0.05 : 0.5)
+            lo -= pad
+            hi += pad
+        }
+        let raw = (hi - lo) / Double(Swift.max(target - 1, 1))
+        let magnitude = pow(10, floor(log10(raw)))
+        let fraction = raw / magnitude
+        var step = (fraction <= 1 ? 1 : fraction <= 2 ? 2 : fraction <= 5 ? 5 : 10) * magnitude
+        if integer { step = Swift.max(step, 1) }
+        let first = floor(lo / step + 1e-9), last = ceil(hi / step - 1e-9)
+        let count = Swift.max(Int(last - first), 1)
+        let ticks = (0...count).map { i -> Double in
+            let v = (first + Double(i)) * step
+            return abs(v) < step * 1e-9 ? 0 : v
+        }
+        return ChartAxis(lo: ticks.first!, hi: ticks.last!, step: step, ticks: ticks)
+    }
+
+    /// A tick value with as many decimals as the step needs.
+    func label(_ v: Double) -> String {
+        let decimals = Swift.max(0, Int(-floor(log10(step) + 1e-9)))
+        let largest = Swift.max(abs(lo), abs(hi))
+        if decimals <= 6 && largest < 1e7 {
+            return String(format: "%.\(decimals)f", v)
+        }
+        let digits = Swift.min(Swift.max(0, Int(floor(log10(largest / step)))), 8)
+        return String(format: "%.\(digits)e", v)
+    }
+}
+
+/// Escapes text for XML and HTML (element content and quoted attributes); characters XML forbids
+/// become U+FFFD so the document stays well-formed whatever the data holds.
+func xmlEscape(_ text: String) -> String {
+    var out = ""
+    out.reserveCapacity(text.utf8.count)
+    for scalar in text.unicodeScalars {
+        switch scalar {
+        case "&": out += "&amp;"
+        case "<": out += "&lt;"
+        case ">": out += "&gt;"
+        case "\"": out += "&quot;"
+        case "'": out += "&#39;"
+        case "\t", "\n", "\r": out.unicodeScalars.append(scalar)
+        default:
+            let v = scalar.value
+            if v < 0x20 || v == 0xFFFE || v == 0xFFFF { out += "\u{FFFD}" } else { out.unicodeScalars.append(scalar) }
+        }
+    }
+    return out
+}
+
+/// At most `limit` characters, with an ellipsis when cut.
+func truncated(_ text: String, _ limit: Int) -> String {
+    text.count <= limit ? text : String(text.prefix(limit - 1)) + "\u{2026}"
+}
+
+/// A coordinate in the SVG (two decimals, no "-0.00").
+private func fmt(_ v: Double) -> String {
+    let s = String(format: "%.2f", v)
+    return s == "-0.00" ? "0.00" : s
+}
+
+/// A data value, as it goes into data-values: whole numbers as integers, otherwise 9 significant digits.
+func dataValue(_ v: Double) -> String {
+    if v == v.rounded() && abs(v) < 1e15 { return String(Int64(v)) }
+    return String(format: "%.9g", v)
+}
