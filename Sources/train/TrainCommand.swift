@@ -66,6 +66,10 @@ struct Train: ParsableCommand {
     var out: String?
     @Option(help: "Print a progress line every N epochs (0: about ten lines).")
     var logEvery: Int = 0
+    @Option(help: "Save the training state (checkpoint.safetensors) every N epochs, for --resume; 0: only at the end or when interrupted.")
+    var checkpointEvery: Int = 1
+    @Option(help: ArgumentHelp("Continue the run in this directory from its checkpoint, with its own settings (--epochs, --threads and --quiet may be given).", valueName: "dir"))
+    var resume: String?
     @Flag(help: "Print nothing but errors (outputs are still written).")
     var quiet = false
     @Option(help: ArgumentHelp("A recipe whose values later flags override: seed (the seed's recipe exactly).", valueName: "seed"))
@@ -86,8 +90,11 @@ struct Train: ParsableCommand {
 
     func run() throws {
         do {
-            let settings = try resolveSettings()
-            try train(settings)
+            if let resume {
+                try resumeRun(resume)
+            } else {
+                try train(try resolveSettings(), arguments: Array(CommandLine.arguments.dropFirst()))
+            }
         } catch let error as ExitCode {
             throw error
         } catch {
@@ -100,9 +107,9 @@ struct Train: ParsableCommand {
         if !quiet { print(line) }
     }
 
-    private func train(_ settings: TrainingSettings) throws {
-        let outDirectory = out ?? "runs/" + Self.timestamp()
-        if FileManager.default.fileExists(atPath: outDirectory) {
+    private func train(_ settings: TrainingSettings, resuming state: TrainingState? = nil, arguments: [String]) throws {
+        let outDirectory = resume ?? out ?? "runs/" + Self.timestamp()
+        if state == nil && FileManager.default.fileExists(atPath: outDirectory) {
             throw ConfigError("\(outDirectory): already exists; choose another --out")
         }
         let run = try TrainingRun(settings: settings)
@@ -116,20 +123,42 @@ struct Train: ParsableCommand {
             + "batch \(settings.batchSize.map(String.init) ?? "full"), \(settings.threads) threads, \(settings.shards) shards, "
             + "standardize \(settings.standardize ? "on" : "off")")
         if let note = settings.cancelledParametersNote { say(note) }
-        let every = logEvery > 0 ? logEvery : max(1, settings.epochs / 10)
-        let result = try run.run { record in
-            guard record.epoch == 1 || record.epoch % every == 0 || record.epoch == settings.epochs else { return }
-            var line = String(format: "epoch %4d  train loss %.4f  acc %.4f", record.epoch, record.trainLoss, record.trainAccuracy)
-            if let testLoss = record.testLoss, let testAccuracy = record.testAccuracy {
-                line += String(format: "  test loss %.4f  acc %.4f", testLoss, testAccuracy)
+        if let state { say("resuming \(outDirectory) after epoch \(state.epochsCompleted)\(state.batchesInEpoch > 0 ? " and \(state.batchesInEpoch) batches" : "")") }
+        if state == nil { try RunWriter.create(outDirectory) }
+
+        let progress = Progress(quiet: quiet, epochs: settings.epochs, logEvery: logEvery > 0 ? logEvery : max(1, settings.epochs / 10))
+        let stop = StopSignal()
+        var control = TrainingControl()
+        control.resume = state
+        control.arguments = arguments
+        control.checkpointEvery = checkpointEvery
+        control.shouldStop = { stop.requested }
+        control.onStep = { epoch, done, total, loss in progress.step(epoch: epoch, rowsDone: done, rowsPerEpoch: total, loss: loss) }
+        control.onEpoch = { progress.epoch($0) }
+        control.saveState = { try RunWriter.writeState($0, to: outDirectory) }
+        let result: TrainingResult
+        do { result = try run.run(control: control) } catch is InterruptedBeforeFirstEpoch {
+            progress.finish()
+            say("interrupted during the first epoch; state saved: continue with: train --resume \(outDirectory)")
+            throw ExitCode(130)
+        } catch {
+            progress.finish()
+            // Keep the last good checkpoint; a run that failed before its first one leaves nothing.
+            if state == nil, (try? FileManager.default.contentsOfDirectory(atPath: outDirectory))?.isEmpty ?? false {
+                try? FileManager.default.removeItem(atPath: outDirectory)
             }
-            say(line)
+            throw error
         }
+        progress.finish()
         try RunWriter.write(result, to: outDirectory)
         say("")
         say(RunWriter.reportText(result))
         say(String(format: "trained in %.2f s (%.0f samples/s); outputs in %@", result.summary["train_seconds"]!,
                    result.summary["train_samples_per_second"]!, outDirectory))
+        if result.interrupted {
+            say("interrupted after epoch \(result.history.count): continue with: train --resume \(outDirectory)")
+            throw ExitCode(130)
+        }
     }
 
     static func timestamp() -> String {
@@ -137,6 +166,26 @@ struct Train: ParsableCommand {
         f.dateFormat = "yyyyMMdd-HHmmss"
         f.locale = Locale(identifier: "en_US_POSIX")
         return f.string(from: Date())
+    }
+
+    /// `--resume DIR`: the run's own command line, with --epochs, --threads and --quiet from this one.
+    private func resumeRun(_ directory: String) throws {
+        let path = directory + "/checkpoint.safetensors"
+        guard FileManager.default.fileExists(atPath: path) else {
+            throw ConfigError("\(directory): no checkpoint.safetensors to resume from")
+        }
+        let state = try TrainingState.load(path: path)
+        var original = try Train.parse(state.arguments)
+        original.resume = directory
+        original.quiet = quiet
+        original.threads = threads ?? original.threads
+        original.epochs = epochs ?? original.epochs
+        var settings = try original.resolveSettings()
+        // The thread count may change (the math depends on the shards only); the shards may not.
+        settings.shards = Int(state.checkpoint.runConfiguration["shards"] ?? "") ?? settings.shards
+        var arguments = state.arguments
+        if let epochs { arguments += ["--epochs", String(epochs)] }
+        try original.train(settings, resuming: state, arguments: arguments)
     }
 
     /// Flags over the preset over the defaults, each checked.
@@ -218,6 +267,7 @@ struct Train: ParsableCommand {
         guard s.shards >= 1, s.shards <= 4096 else { throw ConfigError("--shards must be in 1...4096, got \(s.shards)") }
         s.initPath = self.`init`
         guard logEvery >= 0 else { throw ConfigError("--log-every must be >= 0") }
+        guard checkpointEvery >= 0 else { throw ConfigError("--checkpoint-every must be >= 0") }
         return s
     }
 

@@ -72,6 +72,10 @@ public struct Checkpoint: Sendable {
     /// A checkpoint written by `save` (the architecture comes from its metadata).
     public static func load(path: String) throws -> Checkpoint {
         let (tensors, meta) = try read(path: path)
+        return try load(path: path, tensors: tensors, metadata: meta)
+    }
+
+    static func load(path: String, tensors: [String: Safetensors.Tensor], metadata meta: [String: String]) throws -> Checkpoint {
         func field(_ key: String) throws -> String {
             guard let value = meta[key] else { throw ArtifactError("\(path): metadata has no '\(key)' (not written by train?)") }
             return value

@@ -1,33 +1,32 @@
 import Foundation
 
-/// Writes a run's outputs into its directory, all or nothing: files go into a temporary sibling
-/// directory that is renamed to the destination at the end, so a failure leaves nothing behind.
+/// A run's directory: created when training starts (after the data and flags have been checked, so
+/// bad input leaves nothing behind), then filled file by file, each written atomically.
 public enum RunWriter {
-    public static func write(_ result: TrainingResult, to directory: String) throws {
+    /// Creates the run directory (and its parents); it must not exist yet.
+    public static func create(_ directory: String) throws {
         let fm = FileManager.default
-        if fm.fileExists(atPath: directory) {
-            throw ArtifactError("\(directory): already exists; choose another --out")
+        if fm.fileExists(atPath: directory) { throw ArtifactError("\(directory): already exists; choose another --out") }
+        do { try fm.createDirectory(atPath: directory, withIntermediateDirectories: true) } catch {
+            throw ArtifactError("\(directory): cannot create (\(error.localizedDescription))")
         }
-        let parent = (directory as NSString).deletingLastPathComponent
-        if !parent.isEmpty { try? fm.createDirectory(atPath: parent, withIntermediateDirectories: true) }
-        let staging = directory + ".partial-\(ProcessInfo.processInfo.processIdentifier)"
-        do {
-            try fm.createDirectory(atPath: staging, withIntermediateDirectories: false)
-            try result.checkpoint.save(to: staging + "/model.safetensors")
-            try AtomicFile.write(metricsCSV(result.history), to: staging + "/metrics.csv")
-            try AtomicFile.write(reportText(result), to: staging + "/classification_report.txt")
-            try AtomicFile.write(summaryJSON(result), to: staging + "/summary.json")
-            try AtomicFile.write(ReportWriter.lossSVG(result.history), to: staging + "/loss.svg")
-            try AtomicFile.write(ReportWriter.activationParametersSVG(result.history), to: staging + "/activation_params.svg")
-            try AtomicFile.write(ReportWriter.html(result), to: staging + "/report.html")
-            if rename(staging, directory) != 0 {
-                throw ArtifactError("\(directory): cannot create (\(String(cString: strerror(errno))))")
-            }
-        } catch {
-            try? fm.removeItem(atPath: staging)
-            if error is ArtifactError { throw error }
-            throw ArtifactError("\(directory): cannot write outputs (\(error.localizedDescription))")
-        }
+    }
+
+    /// The training state for --resume, and the metrics so far.
+    public static func writeState(_ state: TrainingState, to directory: String) throws {
+        try state.save(to: directory + "/" + TrainingState.fileName)
+        try AtomicFile.write(metricsCSV(state.history), to: directory + "/metrics.csv")
+    }
+
+    /// Every output of a finished (or interrupted) run.
+    public static func write(_ result: TrainingResult, to directory: String) throws {
+        try result.checkpoint.save(to: directory + "/model.safetensors")
+        try AtomicFile.write(metricsCSV(result.history), to: directory + "/metrics.csv")
+        try AtomicFile.write(reportText(result), to: directory + "/classification_report.txt")
+        try AtomicFile.write(summaryJSON(result), to: directory + "/summary.json")
+        try AtomicFile.write(ReportWriter.lossSVG(result.history), to: directory + "/loss.svg")
+        try AtomicFile.write(ReportWriter.activationParametersSVG(result.history), to: directory + "/activation_params.svg")
+        try AtomicFile.write(ReportWriter.html(result), to: directory + "/report.html")
     }
 
     static func metricsCSV(_ history: [EpochRecord]) -> String {
@@ -55,6 +54,7 @@ public enum RunWriter {
         object["config"] = result.summaryText
         object["class_labels"] = result.checkpoint.classLabels
         object["report_set"] = result.reportSet
+        object["interrupted"] = result.interrupted
         let data = (try? JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys])) ?? Data()
         return String(decoding: data, as: UTF8.self) + "\n"
     }

@@ -27,6 +27,9 @@ public final class Engine: @unchecked Sendable {
     private var shardGradients: UnsafeMutablePointer<UnsafePointer<Float>?>
     /// Time accounting (seconds): whole steps, and the all-reduce + optimizer part summed over workers.
     public private(set) var stepSeconds = 0.0
+    /// Steps timed in `stepSeconds` (since creation or the last `resetTimers`).
+    public private(set) var stepCount = 0
+    public private(set) var rowsProcessed = 0
     private let reduceSeconds: Buffer<Double>
 
     public init(model: Model, optimizer: OptimizerConfig, shards: Int, pool: WorkerPool, dropoutSeed: UInt64) {
@@ -55,6 +58,22 @@ public final class Engine: @unchecked Sendable {
     }
 
     public var gradientValues: [Float] { gradient.array }
+
+    /// The optimizer's state and the step counter, for checkpoints.
+    public var optimizerState: (first: [Float], second: [Float], steps: Int64) {
+        (optimizer.first.array, optimizer.second.array, optimizer.steps)
+    }
+
+    /// Continues from a checkpoint's optimizer state and step counter.
+    public func restore(optimizerFirst: [Float], optimizerSecond: [Float], optimizerSteps: Int64, step: UInt64) throws {
+        guard optimizerFirst.count == optimizer.first.count, optimizerSecond.count == optimizer.second.count else {
+            throw ArtifactError("the checkpoint's optimizer state does not fit this network and optimizer")
+        }
+        optimizer.first.pointer.update(from: optimizerFirst, count: optimizerFirst.count)
+        optimizer.second.pointer.update(from: optimizerSecond, count: optimizerSecond.count)
+        optimizer.steps = optimizerSteps
+        self.step = step
+    }
     var workspacesForTesting: [ShardWorkspace] { workspaces }
 
     // MARK: - Training
@@ -75,6 +94,8 @@ public final class Engine: @unchecked Sendable {
             self.runStep(worker: worker, features: features, labels: labels, indices: indices, update: update)
         }
         stepSeconds += Double(DispatchTime.now().uptimeNanoseconds - started) * 1e-9
+        stepCount += 1
+        rowsProcessed += n
         if update { optimizer.finishStep() }
         if config.batchNorm { batchesTracked += 1 }
         step += 1
@@ -95,6 +116,8 @@ public final class Engine: @unchecked Sendable {
 
     public func resetTimers() {
         stepSeconds = 0
+        stepCount = 0
+        rowsProcessed = 0
         reduceSeconds.fill(0)
         pool.resetTimers()
     }

@@ -24,6 +24,33 @@ public struct TrainingResult: Sendable {
     public var reportSet: String
     public var summary: [String: Double]
     public var summaryText: [String: String]
+    /// Stopped early (by `TrainingControl.shouldStop`).
+    public var interrupted = false
+}
+
+/// How the caller steers a run: progress callbacks, periodic state saving, early stop, resume.
+public struct TrainingControl {
+    public var onEpoch: (EpochRecord) -> Void = { _ in }
+    /// After each step: epoch, rows done in the epoch, rows per epoch, the step's loss.
+    public var onStep: (Int, Int, Int, Double) -> Void = { _, _, _, _ in }
+    /// Checked after every step; true stops the run after saving its state.
+    public var shouldStop: () -> Bool = { false }
+    public var saveState: (TrainingState) throws -> Void = { _ in }
+    /// Save the state every this many epochs (0: only at the end or when stopped).
+    public var checkpointEvery = 0
+    public var resume: TrainingState?
+    /// Stored in the state, so a resumed run can rebuild its settings.
+    public var arguments: [String] = []
+    public init() {}
+}
+
+/// Stopped during the first epoch: the state is saved (so --resume works), there is nothing to report.
+public struct InterruptedBeforeFirstEpoch: Error {}
+
+/// Training cannot go on (a non-finite loss). One line for the user.
+public struct TrainingError: Error, CustomStringConvertible {
+    public let description: String
+    public init(_ description: String) { self.description = description }
 }
 
 /// Loads the data, trains, evaluates: the whole of `train` but the flags and the files.
@@ -90,43 +117,73 @@ public final class TrainingRun {
                     activation: settings.activation, batchNorm: settings.batchNorm, dropout: settings.dropout)
     }
 
-    /// Trains for `settings.epochs`, calling `onEpoch` after each.
-    public func run(onEpoch: (EpochRecord) -> Void = { _ in }) throws -> TrainingResult {
+    /// Trains for `settings.epochs` (or continues `control.resume`), calling `control.onEpoch` after
+    /// each epoch, `control.onStep` after each step and `control.saveState` every
+    /// `control.checkpointEvery` epochs. Stops early, after a whole step, when `control.shouldStop`
+    /// says so; the result then has `interrupted` set.
+    public func run(control: TrainingControl = TrainingControl()) throws -> TrainingResult {
         var model = Model(config: modelConfig, seed: settings.seed)
-        if let initPath = settings.initPath {
+        if let resume = control.resume {
+            model = resume.checkpoint.model
+            guard model.config == modelConfig else { throw ConfigError("the checkpoint's network does not match its run's settings") }
+        } else if let initPath = settings.initPath {
             let (tensors, _) = try Checkpoint.read(path: initPath)
             try Checkpoint.assign(tensors, to: &model, source: initPath)
         }
         let pool = WorkerPool(threads: settings.threads)
         let engine = Engine(model: model, optimizer: settings.optimizer, shards: settings.shards, pool: pool,
                             dropoutSeed: settings.seed)
+        if let resume = control.resume {
+            try engine.restore(optimizerFirst: resume.optimizerFirst, optimizerSecond: resume.optimizerSecond,
+                               optimizerSteps: resume.optimizerSteps, step: resume.step)
+        }
         let n = train.rows
         let batch = min(settings.batchSize ?? n, n)
-        var order = Array(0..<n)
-        var shuffler = SplitMix64(seed: settings.seed ^ 0x5EED_5AFF_1E00)
-        var history: [EpochRecord] = []
+        var history = control.resume?.history ?? []
+        var epoch = (control.resume?.epochsCompleted ?? 0) + 1
+        var skipBatches = control.resume?.batchesInEpoch ?? 0
+        var lossSum = control.resume?.epochLossSum ?? 0
+        var correct = control.resume?.epochCorrect ?? 0
+        var interrupted = false
         let started = Date()
         var evalSeconds = 0.0
+
+        func state(batchesInEpoch: Int) -> TrainingState {
+            let optimizer = engine.optimizerState
+            return TrainingState(checkpoint: checkpoint(engine), optimizerFirst: optimizer.first, optimizerSecond: optimizer.second,
+                                 optimizerSteps: optimizer.steps, step: engine.step, epochsCompleted: epoch - 1,
+                                 batchesInEpoch: batchesInEpoch, epochLossSum: lossSum, epochCorrect: correct, history: history,
+                                 arguments: control.arguments)
+        }
+
         try train.features.withUnsafeBufferPointer { x in
             try train.labels.withUnsafeBufferPointer { y in
-                for epoch in 1...settings.epochs {
-                    if batch < n { order.shuffle(using: &shuffler) }
-                    var lossSum = 0.0, correct = 0
-                    var start = 0
+                while epoch <= settings.epochs {
+                    let order = epochOrder(epoch, rows: n, batch: batch)
+                    var start = 0, batchIndex = 0
                     while start < n {
                         var end = min(start + batch, n)
                         // BatchNorm cannot normalise a single row: fold a last batch of one into the previous.
                         if settings.batchNorm && n - end == 1 { end = n }
+                        defer { start = end; batchIndex += 1 }
+                        if batchIndex < skipBatches { continue }
                         let result = order[start..<end].withUnsafeBufferPointer { idx in
                             engine.trainStep(features: x.baseAddress!, labels: y.baseAddress!, indices: idx)
                         }
                         guard result.loss.isFinite else {
-                            throw ConfigError("the training loss became \(result.loss) at epoch \(epoch), step \(engine.step): lower --lr or standardise the features")
+                            throw TrainingError("the training loss became \(result.loss.isNaN ? "NaN" : "infinite") at epoch \(epoch), step \(batchIndex + 1) of the epoch "
+                                                + "(step \(engine.step) overall); lower --lr or standardise the features")
                         }
                         lossSum += result.loss * Double(end - start)
                         correct += result.correct
-                        start = end
+                        control.onStep(epoch, end, n, result.loss)
+                        if control.shouldStop() && end < n {
+                            try control.saveState(state(batchesInEpoch: batchIndex + 1))
+                            interrupted = true
+                            return
+                        }
                     }
+                    skipBatches = 0
                     var record = EpochRecord(epoch: epoch, trainLoss: lossSum / Double(n), trainAccuracy: Double(correct) / Double(n),
                                              testLoss: nil, testAccuracy: nil, activationParameters: activationParameters(engine))
                     if let test {
@@ -137,7 +194,18 @@ public final class TrainingRun {
                         record.testAccuracy = Double(e.correct) / Double(max(test.rows, 1))
                     }
                     history.append(record)
-                    onEpoch(record)
+                    control.onEpoch(record)
+                    epoch += 1
+                    lossSum = 0
+                    correct = 0
+                    let stopping = control.shouldStop()
+                    if stopping || epoch > settings.epochs || (control.checkpointEvery > 0 && (epoch - 1) % control.checkpointEvery == 0) {
+                        try control.saveState(state(batchesInEpoch: 0))
+                    }
+                    if stopping && epoch <= settings.epochs {
+                        interrupted = true
+                        return
+                    }
                 }
             }
         }
@@ -146,12 +214,12 @@ public final class TrainingRun {
         let final = evaluate(engine, reportSet)
         let report = ClassificationReport(classLabels: train.classLabels, truth: reportSet.labels, predicted: final.predictions)
         let fractions = engine.timeFractions
-        let last = history.last!
+        guard let last = history.last else { throw InterruptedBeforeFirstEpoch() }
         var summary: [String: Double] = loadInfo
         summary["test_accuracy"] = last.testAccuracy ?? report.accuracy
         summary["final_train_loss"] = last.trainLoss
         summary["final_test_loss"] = last.testLoss ?? final.loss
-        summary["epochs"] = Double(settings.epochs)
+        summary["epochs"] = Double(history.count)
         summary["train_rows"] = Double(n)
         summary["test_rows"] = Double(test?.rows ?? 0)
         summary["features"] = Double(train.featureCount)
@@ -160,14 +228,27 @@ public final class TrainingRun {
         summary["train_seconds"] = trainSeconds
         summary["step_seconds"] = engine.stepSeconds
         summary["eval_seconds"] = evalSeconds
-        summary["train_samples_per_second"] = Double(n * settings.epochs) / engine.stepSeconds
+        summary["train_samples_per_second"] = Double(engine.rowsProcessed) / engine.stepSeconds
         summary["barrier_fraction"] = fractions.barrier
         summary["allreduce_fraction"] = fractions.allReduce
         summary["parameters"] = Double(engine.layout.parameterCount)
-        let checkpoint = Checkpoint(model: engine.model, classLabels: train.classLabels, featureNames: train.featureNames,
-                                    standardizer: standardizer, runConfiguration: settings.description)
-        return TrainingResult(checkpoint: checkpoint, history: history, report: report,
-                              reportSet: test == nil ? "train" : "test", summary: summary, summaryText: settings.description)
+        return TrainingResult(checkpoint: checkpoint(engine), history: history, report: report,
+                              reportSet: test == nil ? "train" : "test", summary: summary, summaryText: settings.description,
+                              interrupted: interrupted)
+    }
+
+    private func checkpoint(_ engine: Engine) -> Checkpoint {
+        Checkpoint(model: engine.model, classLabels: train.classLabels, featureNames: train.featureNames,
+                   standardizer: standardizer, runConfiguration: settings.description.filter { $0.key != "threads" })
+    }
+
+    /// The row order of `epoch`: a pure function of (seed, epoch), so a resumed run sees the same.
+    private func epochOrder(_ epoch: Int, rows n: Int, batch: Int) -> [Int] {
+        var order = Array(0..<n)
+        guard batch < n else { return order }
+        var shuffler = SplitMix64(seed: (settings.seed ^ 0x5EED_5AFF_1E00) &+ UInt64(epoch) &* 0x9E37_79B9_7F4A_7C15)
+        order.shuffle(using: &shuffler)
+        return order
     }
 
     private func evaluate(_ engine: Engine, _ data: Dataset) -> Engine.Evaluation {

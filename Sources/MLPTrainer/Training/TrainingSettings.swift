@@ -53,7 +53,8 @@ public struct TrainingSettings: Sendable {
         return "note: BatchNorm right after the affine activation cancels alpha exactly and beta up to its sign, so their gradients are rounding noise and their \"learned\" values mean nothing (use --no-batchnorm or a nonlinear activation to learn them)"
     }
 
-    /// Settings as strings, for the checkpoint's metadata and summary.json.
+    /// Settings as strings, for summary.json and (without `threads`, which does not change the
+    /// result) the checkpoint's metadata, so any thread count writes the same model file.
     public var description: [String: String] {
         var d: [String: String] = [
             "hidden": hidden.map(String.init).joined(separator: ","),

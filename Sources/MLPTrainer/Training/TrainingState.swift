@@ -1,0 +1,90 @@
+import Foundation
+
+/// Everything needed to continue a run exactly where it stopped (`train --resume`): the model, the
+/// optimizer's state, the step counter that keys dropout, the position in the epoch and the metrics
+/// so far. Epoch orders are a pure function of (seed, epoch), so no generator state is needed.
+public struct TrainingState: Sendable {
+    public var checkpoint: Checkpoint
+    public var optimizerFirst: [Float]
+    public var optimizerSecond: [Float]
+    public var optimizerSteps: Int64
+    public var step: UInt64
+    /// Epochs finished, and mini-batches done of the next one (0 at an epoch boundary).
+    public var epochsCompleted: Int
+    public var batchesInEpoch: Int
+    /// The unfinished epoch's running sums (train loss x rows, correct rows).
+    public var epochLossSum: Double
+    public var epochCorrect: Int
+    public var history: [EpochRecord]
+    /// The command line that started the run, so `--resume` needs no flags.
+    public var arguments: [String]
+
+    static let fileName = "checkpoint.safetensors"
+
+    public func save(to path: String) throws {
+        var tensors = Checkpoint.tensors(of: checkpoint.model)
+        tensors["optimizer.first"] = .init(floats: optimizerFirst, shape: [optimizerFirst.count])
+        tensors["optimizer.second"] = .init(floats: optimizerSecond, shape: [optimizerSecond.count])
+        var metadata = checkpoint.metadata
+        let position: [String: String] = [
+            "optimizer_steps": String(optimizerSteps), "step": String(step), "epochs_completed": String(epochsCompleted),
+            "batches_in_epoch": String(batchesInEpoch), "epoch_loss_sum": String(epochLossSum.bitPattern),
+            "epoch_correct": String(epochCorrect),
+        ]
+        metadata["resume"] = jsonText(position)
+        metadata["arguments"] = jsonText(arguments)
+        metadata["history"] = Self.exactHistory(history)
+        try AtomicFile.write(Safetensors.encode(tensors, metadata: metadata), to: path)
+    }
+
+    public static func load(path: String) throws -> TrainingState {
+        var (tensors, metadata) = try Checkpoint.read(path: path)
+        guard let first = tensors.removeValue(forKey: "optimizer.first"), let second = tensors.removeValue(forKey: "optimizer.second"),
+              let positionText = metadata["resume"], let argumentsText = metadata["arguments"], let historyText = metadata["history"],
+              let position = try? JSONDecoder().decode([String: String].self, from: Data(positionText.utf8)),
+              let arguments = try? JSONDecoder().decode([String].self, from: Data(argumentsText.utf8)),
+              let optimizerSteps = position["optimizer_steps"].flatMap({ Int64($0) }), let step = position["step"].flatMap({ UInt64($0) }),
+              let epochs = position["epochs_completed"].flatMap({ Int($0) }), let batches = position["batches_in_epoch"].flatMap({ Int($0) }),
+              let lossBits = position["epoch_loss_sum"].flatMap({ UInt64($0) }), let correct = position["epoch_correct"].flatMap({ Int($0) })
+        else { throw ArtifactError("\(path): not a resumable checkpoint (written by an older or interrupted write?)") }
+        let checkpoint = try Checkpoint.load(path: path, tensors: tensors, metadata: metadata)
+        return TrainingState(checkpoint: checkpoint, optimizerFirst: first.floats, optimizerSecond: second.floats,
+                             optimizerSteps: optimizerSteps, step: step, epochsCompleted: epochs, batchesInEpoch: batches,
+                             epochLossSum: Double(bitPattern: lossBits), epochCorrect: correct,
+                             history: try parseHistory(historyText, path), arguments: arguments)
+    }
+
+    /// The history with every number as its exact bit pattern (hex), one epoch per line.
+    static func exactHistory(_ history: [EpochRecord]) -> String {
+        let names = history.first?.activationParameters.map(\.name) ?? []
+        var lines = [names.joined(separator: ",")]
+        for r in history {
+            var fields = [String(r.epoch), String(r.trainLoss.bitPattern, radix: 16), String(r.trainAccuracy.bitPattern, radix: 16),
+                          r.testLoss.map { String($0.bitPattern, radix: 16) } ?? "", r.testAccuracy.map { String($0.bitPattern, radix: 16) } ?? ""]
+            fields += r.activationParameters.map { String($0.value.bitPattern, radix: 16) }
+            lines.append(fields.joined(separator: ","))
+        }
+        return lines.joined(separator: "\n")
+    }
+
+    static func parseHistory(_ text: String, _ path: String) throws -> [EpochRecord] {
+        let lines = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        let names = lines[0].isEmpty ? [] : lines[0].split(separator: ",").map(String.init)
+        func double(_ s: Substring) throws -> Double? {
+            if s.isEmpty { return nil }
+            guard let bits = UInt64(s, radix: 16) else { throw ArtifactError("\(path): malformed history") }
+            return Double(bitPattern: bits)
+        }
+        return try lines.dropFirst().map { line in
+            let f = line.split(separator: ",", omittingEmptySubsequences: false)
+            guard f.count == 5 + names.count, let epoch = Int(f[0]), let trainLoss = try double(f[1]), let trainAccuracy = try double(f[2])
+            else { throw ArtifactError("\(path): malformed history") }
+            let params = try zip(names, f[5...]).map { name, value -> (name: String, value: Float) in
+                guard let bits = UInt32(value, radix: 16) else { throw ArtifactError("\(path): malformed history") }
+                return (name, Float(bitPattern: bits))
+            }
+            return EpochRecord(epoch: epoch, trainLoss: trainLoss, trainAccuracy: trainAccuracy, testLoss: try double(f[3]),
+                               testAccuracy: try double(f[4]), activationParameters: params)
+        }
+    }
+}

@@ -1,0 +1,87 @@
+import Foundation
+import MLPTrainer
+
+/// Training progress: on a terminal one live line (epoch, bar, loss, samples/s, ETA) redrawn at
+/// most ten times a second; otherwise a plain line per logged epoch; nothing with --quiet.
+final class Progress {
+    private let quiet: Bool
+    private let live: Bool
+    private let epochs: Int
+    private let logEvery: Int
+    private let started = Date()
+    private var lastDraw = Date.distantPast
+    private var rowsSeen = 0
+    private var lastRowsDone = 0
+    private var lineOpen = false
+
+    init(quiet: Bool, epochs: Int, logEvery: Int) {
+        self.quiet = quiet
+        live = isatty(STDOUT_FILENO) != 0
+        self.epochs = epochs
+        self.logEvery = logEvery
+    }
+
+    func step(epoch: Int, rowsDone: Int, rowsPerEpoch: Int, loss: Double) {
+        rowsSeen += rowsDone >= lastRowsDone ? rowsDone - lastRowsDone : rowsDone
+        lastRowsDone = rowsDone == rowsPerEpoch ? 0 : rowsDone
+        guard live, !quiet, Date().timeIntervalSince(lastDraw) >= 0.1 else { return }
+        lastDraw = Date()
+        let elapsed = Date().timeIntervalSince(started)
+        let fraction = (Double(epoch - 1) + Double(rowsDone) / Double(rowsPerEpoch)) / Double(epochs)
+        let width = 24
+        let filled = min(width, Int(fraction * Double(width)))
+        let bar = String(repeating: "#", count: filled) + String(repeating: ".", count: width - filled)
+        let rate = Double(rowsSeen) / max(elapsed, 1e-9)
+        let eta = fraction > 0 ? elapsed * (1 - fraction) / fraction : 0
+        let line = String(format: "epoch %d/%d [%@] loss %.4f  %.0f samples/s  ETA %@", epoch, epochs, bar, loss, rate, Self.clock(eta))
+        FileHandle.standardOutput.write(Data("\r\u{1B}[K\(line)".utf8))
+        lineOpen = true
+    }
+
+    func epoch(_ record: EpochRecord) {
+        guard !quiet, !live, record.epoch == 1 || record.epoch % logEvery == 0 || record.epoch == epochs else { return }
+        var line = String(format: "epoch %4d  train loss %.4f  acc %.4f", record.epoch, record.trainLoss, record.trainAccuracy)
+        if let testLoss = record.testLoss, let testAccuracy = record.testAccuracy {
+            line += String(format: "  test loss %.4f  acc %.4f", testLoss, testAccuracy)
+        }
+        clearLine()
+        print(line)
+    }
+
+    func finish() { clearLine() }
+
+    private func clearLine() {
+        if lineOpen {
+            FileHandle.standardOutput.write(Data("\r\u{1B}[K".utf8))
+            lineOpen = false
+        }
+    }
+
+    static func clock(_ seconds: Double) -> String {
+        let s = Int(seconds.rounded())
+        return s >= 3600 ? String(format: "%d:%02d:%02d", s / 3600, s / 60 % 60, s % 60) : String(format: "%d:%02d", s / 60, s % 60)
+    }
+}
+
+/// SIGINT and SIGTERM ask the run to stop after its current step (it then saves its state and
+/// outputs and exits with 130); a second signal ends the process at once.
+final class StopSignal: @unchecked Sendable {
+    private let lock = NSLock()
+    private var flag = false
+    private var sources: [DispatchSourceSignal] = []
+
+    init() {
+        for sig in [SIGINT, SIGTERM] {
+            signal(sig, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
+            source.setEventHandler { [unowned self] in
+                if self.requested { exit(130) }
+                self.lock.withLock { self.flag = true }
+            }
+            source.resume()
+            sources.append(source)
+        }
+    }
+
+    var requested: Bool { lock.withLock { flag } }
+}

@@ -1,0 +1,112 @@
+import Foundation
+import Testing
+@testable import MLPTrainer
+
+/// A run survives interruption: its saved state continues to exactly the model an uninterrupted
+/// run reaches (in-process, and through the CLI with real signals), and progress is reported in
+/// both terminal and log modes.
+@Suite struct ResumeAndSignalTests {
+    func settings() -> TrainingSettings {
+        var s = TrainingSettings()
+        s.data = .synthetic(rows: 500, features: 4, classes: 2)
+        s.hidden = [12, 6]
+        s.epochs = 4
+        s.batchSize = 60
+        s.threads = 2
+        s.shards = 3
+        s.seed = 5
+        return s
+    }
+
+    func modelBytes(_ result: TrainingResult) throws -> Data {
+        try Safetensors.encode(Checkpoint.tensors(of: result.checkpoint.model), metadata: result.checkpoint.metadata)
+    }
+
+    @Test(arguments: [3, 7, 9, 16])
+    func resumingAfterAnyStepEqualsTheUninterruptedRun(stopAfterSteps: Int) throws {
+        let whole = try TrainingRun(settings: settings()).run()
+        var saved: TrainingState?
+        var steps = 0
+        var control = TrainingControl()
+        control.onStep = { _, _, _, _ in steps += 1 }
+        control.shouldStop = { steps >= stopAfterSteps }
+        control.saveState = { saved = $0 }
+        let first = try? TrainingRun(settings: settings()).run(control: control)
+        #expect(first == nil || first!.interrupted)
+        // Round trip the state through its file, then continue with another thread count.
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("state-\(UUID()).safetensors").path
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        try saved!.save(to: path)
+        var resumeControl = TrainingControl()
+        resumeControl.resume = try TrainingState.load(path: path)
+        var s = settings()
+        s.threads = 1
+        let resumed = try TrainingRun(settings: s).run(control: resumeControl)
+        #expect(try modelBytes(resumed) == modelBytes(whole))
+        #expect(RunWriter.metricsCSV(resumed.history) == RunWriter.metricsCSV(whole.history))
+    }
+
+    @Test func sigintSavesEverythingAndResumeFinishesTheSameModel() throws {
+        let out = TrainCommandTests.temporaryPath("sigint"), reference = TrainCommandTests.temporaryPath("reference")
+        defer { for p in [out, reference] { try? FileManager.default.removeItem(atPath: p) } }
+        let arguments = ["--data", "synthetic:6000x4x2", "--epochs", "25", "--seed", "2", "--threads", "2", "--quiet"]
+        let process = Process()
+        process.executableURL = TrainCommandTests.binary
+        process.arguments = arguments + ["--out", out]
+        try process.run()
+        // Wait until the first state is saved (training is under way), then interrupt.
+        let deadline = Date().addingTimeInterval(60)
+        while !FileManager.default.fileExists(atPath: out + "/checkpoint.safetensors") && Date() < deadline { usleep(20_000) }
+        kill(process.processIdentifier, SIGINT)
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 130)
+        for file in ["checkpoint.safetensors", "model.safetensors", "metrics.csv", "report.html", "summary.json"] {
+            #expect(FileManager.default.fileExists(atPath: "\(out)/\(file)"), "\(file)")
+        }
+        let summary = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: out + "/summary.json"))) as! [String: Any]
+        #expect(summary["interrupted"] as? Bool == true)
+        #expect((summary["epochs"] as? Int ?? 25) < 25)
+        let resumed = try TrainCommandTests.run(["--resume", out, "--threads", "1", "--quiet"])
+        #expect(resumed.status == 0, "\(resumed.stderr)")
+        #expect(try TrainCommandTests.run(arguments + ["--out", reference]).status == 0)
+        #expect(FileManager.default.contents(atPath: out + "/model.safetensors") == FileManager.default.contents(atPath: reference + "/model.safetensors"))
+        #expect(FileManager.default.contents(atPath: out + "/metrics.csv") == FileManager.default.contents(atPath: reference + "/metrics.csv"))
+    }
+
+    @Test func nonFiniteLossStopsWithTheEpochAndStepAndLeavesNothingEmpty() throws {
+        let out = TrainCommandTests.temporaryPath("nan")
+        let r = try TrainCommandTests.run(["--optimizer", "sgd", "--lr", "1e30", "--epochs", "3", "--out", out, "--quiet"])
+        #expect(r.status != 0)
+        #expect(r.stderr.contains("the training loss became NaN at epoch 1, step"))
+        #expect(!FileManager.default.fileExists(atPath: out))
+    }
+
+    @Test func logModePrintsALinePerLoggedEpoch() throws {
+        let out = TrainCommandTests.temporaryPath("log")
+        defer { try? FileManager.default.removeItem(atPath: out) }
+        let r = try TrainCommandTests.run(["--epochs", "4", "--log-every", "2", "--out", out])
+        let epochLines = r.stdout.split(separator: "\n").filter { $0.hasPrefix("epoch ") }
+        #expect(epochLines.map { $0.split(separator: " ", omittingEmptySubsequences: true)[1] } == ["1", "2", "4"])
+        #expect(!r.stdout.contains("\r"))
+    }
+
+    @Test func terminalModeDrawsOneLiveLine() throws {
+        // `script` runs the command on a pseudo-terminal.
+        let out = TrainCommandTests.temporaryPath("tty")
+        defer { try? FileManager.default.removeItem(atPath: out) }
+        let command = ([TrainCommandTests.binary.path, "--data", "synthetic:60000x4x2", "--epochs", "3", "--out", out])
+            .map { "'\($0)'" }.joined(separator: " ")
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/script")
+        process.arguments = ["-qec", command, "/dev/null"]
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        try process.run()
+        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0)
+        #expect(output.contains("\r\u{1B}[Kepoch 1/3 ["))
+        #expect(output.contains("samples/s  ETA "))
+        #expect(!output.contains("epoch    1  train loss"))
+    }
+}
