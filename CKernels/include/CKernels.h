@@ -237,12 +237,13 @@ typedef struct {
     int status;
     int64_t line, column, text_begin, text_end, found_fields;
     // Distinct label texts (quotes removed, "" unescaped), in order of first appearance in the file:
-    // label i is label_text[label_offsets[i], label_offsets[i + 1]); label_first_line[i] is the line
-    // where it first appears. labels[r] (pass 2's output) indexes this table.
+    // label i is label_text[label_offsets[i], label_offsets[i + 1]); label_first_offset[i] is the byte
+    // offset of the line where it first appears (ck_csv_line_number gives its number). labels[r]
+    // (pass 2's output) indexes this table.
     int64_t label_count;
     char *label_text;
     int64_t *label_offsets;
-    int64_t *label_first_line;
+    int64_t *label_first_offset;
 } ck_csv_result;
 
 /// Number of chunks the spec cuts [begin, size) into.
