@@ -221,7 +221,7 @@ static const char *ck_csv_field(const char *p, const char *end, char delim, cons
             while (q < end && *q != '"' && *q != '\n') q++;
             if (q >= end || *q == '\n') {
                 *cb = p;
-                *ce = q;
+                *ce = q > p && q[-1] == '\r' ? q - 1 : q;
                 return NULL;
             }
             if (q + 1 < end && q[1] == '"') {
@@ -236,7 +236,13 @@ static const char *ck_csv_field(const char *p, const char *end, char delim, cons
         q++;
         while (q < end && ck_csv_space(*q, delim)) q++;
         if (q < end && *q == '\r' && (q + 1 == end || q[1] == '\n')) q++;
-        if (q < end && *q != delim && *q != '\n') return NULL;
+        if (q < end && *q != delim && *q != '\n') {
+            const char *nl = memchr(q, '\n', (size_t)(end - q));
+            if (!nl) nl = end;
+            *cb = p;
+            *ce = nl > q && nl[-1] == '\r' ? nl - 1 : nl;
+            return NULL;
+        }
         return q;
     }
     *quoted = 0;
@@ -259,7 +265,13 @@ int64_t ck_csv_split_line(const char *begin, const char *end, char delimiter, in
         const char *cb, *ce;
         int q = 0;
         const char *t = ck_csv_field(p, end, delimiter, &cb, &ce, &q);
-        if (!t) return -1;
+        if (!t) {
+            if (max_fields > 0) {
+                ranges[0] = cb - begin;
+                ranges[1] = ce - begin;
+            }
+            return -1 - n;
+        }
         if (n < max_fields) {
             ranges[2 * n] = cb - begin;
             ranges[2 * n + 1] = ce - begin;

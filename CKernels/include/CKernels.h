@@ -191,7 +191,8 @@ int64_t ck_csv_line_number(const char *data, int64_t offset);
 /// Writes the content of field i (spaces trimmed, quotes removed; a quoted field keeps its "" pairs)
 /// as offsets from `begin` into ranges[2i] (start) and ranges[2i + 1] (end), for i < max_fields, and
 /// quoted[i] = 1 for quoted fields when `quoted` is non-NULL. Returns the number of fields (which
-/// may exceed max_fields), or -1 when a quoted field is malformed.
+/// may exceed max_fields), or -1 - i when field i is a malformed quoted field (then ranges[0..1] hold
+/// its text from the opening quote to the line end).
 int64_t ck_csv_split_line(const char *begin, const char *end, char delimiter, int64_t *ranges,
                           uint8_t *quoted, int64_t max_fields);
 

@@ -149,21 +149,27 @@ private func lineBounds(_ data: UnsafePointer<CChar>, _ size: Int, _ begin: Int)
     return (size, size)
 }
 
-/// The fields of a line as strings (quotes removed, "" unescaped); nil when a quote is malformed.
-private func splitFields(_ data: UnsafePointer<CChar>, _ begin: Int, _ end: Int, _ delimiter: UInt8) -> [String]? {
+/// The fields of a line as strings (quotes removed, "" unescaped); for a malformed quoted field,
+/// `.failure` with its index and text.
+private struct MalformedField: Error { var index: Int; var text: String }
+private func splitFields(_ data: UnsafePointer<CChar>, _ begin: Int, _ end: Int, _ delimiter: UInt8) -> Result<[String], MalformedField> {
     var capacity = 64
     while true {
         var ranges = [Int64](repeating: 0, count: 2 * capacity)
         var quoted = [UInt8](repeating: 0, count: capacity)
         let n = Int(ck_csv_split_line(data + begin, data + end, CChar(bitPattern: delimiter), &ranges, &quoted, Int64(capacity)))
-        if n < 0 { return nil }
+        if n < 0 {
+            let text = String(decoding: UnsafeRawBufferPointer(start: data + begin + Int(ranges[0]),
+                                                               count: Int(ranges[1] - ranges[0])), as: UTF8.self)
+            return .failure(MalformedField(index: -1 - n, text: text))
+        }
         if n > capacity { capacity = n; continue }
-        return (0..<n).map { i in
+        return .success((0..<n).map { i in
             let a = Int(ranges[2 * i]), b = Int(ranges[2 * i + 1])
             let bytes = UnsafeRawBufferPointer(start: data + begin + a, count: b - a)
             let s = String(decoding: bytes, as: UTF8.self)
             return quoted[i] != 0 ? s.replacingOccurrences(of: "\"\"", with: "\"") : s
-        }
+        })
     }
 }
 
@@ -196,16 +202,17 @@ func parseCSV(path: String, data: UnsafePointer<CChar>, size: Int, options: CSVO
     }
     guard let first = nextNonBlank(from: pos) else { throw DataError("\(path): no data rows") }
     func fields(_ line: (begin: Int, end: Int, next: Int)) throws -> [String] {
-        guard let f = splitFields(data, line.begin, line.end, delimiter) else {
+        switch splitFields(data, line.begin, line.end, delimiter) {
+        case .success(let f): return f
+        case .failure(let bad):
             let n = ck_csv_line_number(data, Int64(line.begin))
-            throw DataError("\(path):\(n): malformed quoted field")
+            throw DataError("\(path):\(n):\(bad.index + 1): malformed quoted field \(bad.text)")
         }
-        return f
     }
     let firstFields = try fields(first)
     let targetIndexText = options.target.flatMap { Int($0) }
 
-    // Header detection.
+    // Header detection (trailing empty fields do not count).
     let hasHeader: Bool
     if let forced = options.hasHeader {
         hasHeader = forced
@@ -222,10 +229,13 @@ func parseCSV(path: String, data: UnsafePointer<CChar>, size: Int, options: CSVO
     guard let firstData = nextNonBlank(from: dataStart) else { throw DataError("\(path): no data rows") }
     let dataFields = hasHeader ? try fields(firstData) : firstFields
 
-    // Trailing columns that are empty on the first data row are dropped.
+    // Trailing columns that are empty on the first data row and have no name are dropped.
     let total = max(dataFields.count, header?.count ?? 0)
-    let emptyTail = (total - dataFields.count) + dataFields.reversed().prefix { $0.isEmpty }.count
-    let used = total - emptyTail
+    var used = total
+    while used > 0, used > dataFields.count || dataFields[used - 1].isEmpty,
+          used > (header?.count ?? 0) || header![used - 1].isEmpty {
+        used -= 1
+    }
     guard used >= 2 else {
         throw DataError("\(path): need at least two columns (features and a target), found \(used)")
     }
