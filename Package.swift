@@ -35,6 +35,7 @@ let package = Package(
     platforms: [.macOS(.v13)],
     products: [
         .executable(name: "train", targets: ["train"]),
+        .executable(name: "datagen", targets: ["datagen"]),
         .library(name: "MLPTrainer", targets: ["MLPTrainer"]),
     ],
     dependencies: [
@@ -51,6 +52,10 @@ let package = Package(
         .executableTarget(
             name: "train",
             dependencies: ["MLPTrainer", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+        ),
+        .executableTarget(
+            name: "datagen",
+            dependencies: ["MLPTrainer", "CKernels", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         .executableTarget(
             name: "bench",

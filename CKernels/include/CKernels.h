@@ -237,6 +237,117 @@ void ck_barrier_destroy(ck_barrier *b);
 /// before the call is visible to every thread after it.
 void ck_barrier_wait(ck_barrier *b);
 
+// MARK: - CSV parsing (parse_float.c, csv.c)
+// A CSV file is parsed in two passes over chunks cut at line starts, in parallel with OpenMP (it runs
+// while the worker pool is idle; `threads` is the team size). Pass 1 counts the rows of each chunk;
+// pass 2 parses each chunk straight into its rows of the final float32 matrix. The file is mapped
+// with mmap and each thread drops the pages it has consumed (madvise MADV_DONTNEED, every 4 MiB), so
+// resident memory stays near the matrix plus threads x 4 MiB however large the file.
+//
+// Lines end with LF or CRLF. A blank line (empty, or only CR) is skipped. A field is the text between
+// delimiters with spaces (and tabs, unless the delimiter is a tab) around it ignored; a field that
+// starts with '"' is quoted: it ends at the next lone '"' ("" inside stands for one quote) and may
+// contain the delimiter, but not a line break. Numbers follow ck_parse_float.
+
+/// Parses all of [begin, end) as a decimal number: optional sign ('+' or '-'), digits with an
+/// optional '.' (at least one digit, before or after the point: "5", "5.", ".5"), an optional exponent
+/// ('e' or 'E', optional sign, digits; huge exponents saturate to 0 or infinity). Also "inf",
+/// "infinity" and "nan" in any case, with a sign. No spaces, no hex.
+/// Writes *out = the correctly rounded float32 of the decimal value (round to nearest, ties to even),
+/// bit for bit what strtof returns (out-of-range values give +-inf and +-0, subnormals are exact).
+/// Returns 0 for a number (finite text; *out may be inf when it overflows float32), 1 for an
+/// inf/nan literal, -1 when the text is not a number (*out unchanged).
+int ck_parse_float(const char *begin, const char *end, float *out);
+
+/// Maps the file at `path` read-only. Returns its bytes and size (*size), or NULL with errno set.
+/// A zero-length file gives a non-NULL pointer that must not be read. Release with ck_csv_unmap.
+const char *ck_csv_map(const char *path, int64_t *size);
+void ck_csv_unmap(const char *data, int64_t size);
+
+/// 1 + the number of '\n' in data[0, offset): the 1-based line number of the line holding `offset`.
+int64_t ck_csv_line_number(const char *data, int64_t offset);
+
+/// Splits the line [begin, end) (without its line break; a trailing CR is ignored) into fields.
+/// Writes the content of field i (spaces trimmed, quotes removed; a quoted field keeps its "" pairs)
+/// as offsets from `begin` into ranges[2i] (start) and ranges[2i + 1] (end), for i < max_fields, and
+/// quoted[i] = 1 for quoted fields when `quoted` is non-NULL. Returns the number of fields (which
+/// may exceed max_fields), or -1 - i when field i is a malformed quoted field (then ranges[0..1] hold
+/// its text from the opening quote to the line end).
+int64_t ck_csv_split_line(const char *begin, const char *end, char delimiter, int64_t *ranges,
+                          uint8_t *quoted, int64_t max_fields);
+
+/// What to parse. Rows have `fields` fields, or any count in [min_fields, fields] when the columns
+/// from min_fields on are trailing columns that must be empty (a file whose lines end with ",,,").
+/// Column `target` (< min_fields, or -1 for none) is the label; the other columns below min_fields
+/// are the features, in order: features per row F = min_fields - (target >= 0).
+typedef struct {
+    const char *data;      // the whole file
+    int64_t size;
+    int64_t begin;         // offset of the first line to parse (after a BOM and a header); a line start
+    int64_t first_line;    // unused by the parser; for the caller's bookkeeping
+    int64_t fields;
+    int64_t min_fields;
+    int64_t target;
+    char delimiter;
+    int allow_nonfinite;   // accept inf/nan literals (else an error); overflow is always an error
+    int drop_invalid;      // skip rows with a missing or invalid value (counted) instead of failing
+    int threads;           // OpenMP team size (>= 1)
+    int64_t chunk_bytes;   // nominal chunk size; <= 0 picks one (1-64 MiB, ~8 chunks per thread).
+                           // Tests force tiny chunks: every chunk size gives the same result.
+} ck_csv_spec;
+
+typedef enum {
+    CK_CSV_OK = 0,
+    CK_CSV_ERR_NUMBER = 1,     // a feature field is not a number
+    CK_CSV_ERR_MISSING = 2,    // a feature or label field is empty
+    CK_CSV_ERR_NONFINITE = 3,  // inf/nan where allow_nonfinite is 0
+    CK_CSV_ERR_RANGE = 4,      // a finite number beyond float32's range
+    CK_CSV_ERR_TRAILING = 5,   // a value in a trailing column that is empty on the first row
+    CK_CSV_ERR_FIELDS = 6,     // wrong number of fields (always an error, even with drop_invalid)
+    CK_CSV_ERR_QUOTE = 7,      // malformed quoted field (always an error)
+    CK_CSV_ERR_LABELS = 8,     // more than 2^20 distinct labels
+    CK_CSV_ERR_MEMORY = 9,
+} ck_csv_status;
+
+typedef struct {
+    int64_t rows;          // rows written (after dropping invalid ones), row-major from row 0
+    int64_t invalid_rows;  // rows dropped (drop_invalid)
+    // The first error in file order (status != CK_CSV_OK): line (1-based), column (1-based field),
+    // offsets of the offending field's content [text_begin, text_end), and for CK_CSV_ERR_FIELDS the
+    // number of fields found.
+    int status;
+    int64_t line, column, text_begin, text_end, found_fields;
+    // Distinct label texts (quotes removed, "" unescaped), in order of first appearance in the file:
+    // label i is label_text[label_offsets[i], label_offsets[i + 1]); label_first_offset[i] is the byte
+    // offset of the line where it first appears (ck_csv_line_number gives its number). labels[r]
+    // (pass 2's output) indexes this table.
+    int64_t label_count;
+    char *label_text;
+    int64_t *label_offsets;
+    int64_t *label_first_offset;
+} ck_csv_result;
+
+/// Number of chunks the spec cuts [begin, size) into.
+int64_t ck_csv_chunk_count(const ck_csv_spec *spec);
+/// Pass 1: rows (non-blank lines) of each chunk into chunk_rows[ck_csv_chunk_count(spec)]. Returns
+/// the total, an upper bound of the rows pass 2 writes.
+int64_t ck_csv_count_rows(const ck_csv_spec *spec, int64_t *chunk_rows);
+/// Pass 2: parses into features[rows, F] and labels[rows] (labels may be NULL when target < 0),
+/// sized by pass 1's total; fills *result (free its tables with ck_csv_result_free). Returns the
+/// status. With drop_invalid, dropped rows are squeezed out: rows [0, result->rows) are valid.
+int ck_csv_parse(const ck_csv_spec *spec, const int64_t *chunk_rows, float *features,
+                 int32_t *labels, ck_csv_result *result);
+void ck_csv_result_free(ck_csv_result *result);
+
+/// Formats v (converted to double) as printf("%.18e") does, e.g. "8.692932128906250000e-01", into
+/// out (at least 32 bytes); returns the length. Exact for every finite float: a float's decimal
+/// expansion is computed with integer arithmetic, so the digits are printf's (glibc rounds exactly,
+/// ties to even). inf/nan print as "inf", "-inf", "nan".
+int ck_format_e18(float v, char *out);
+/// Shortest decimal text that parses back to v (like Swift's description, "%.9g" at most), into out
+/// (at least 32 bytes); returns the length.
+int ck_format_short(float v, char *out);
+
 #ifdef __cplusplus
 }
 #endif

@@ -19,6 +19,16 @@ struct Train: ParsableCommand {
     var target: String?
     @Flag(help: "The first line is data, not a header (default: auto-detect).")
     var noHeader = false
+    @Option(help: ArgumentHelp("Field separator: ',', ';' or tab. (default: ,)", valueName: "char"))
+    var delimiter: String = ","
+    @Flag(help: "Skip rows with a missing or invalid value (and report how many) instead of stopping.")
+    var dropInvalidRows = false
+    @Flag(help: "Accept inf and nan in features.")
+    var allowNonfinite = false
+    @Flag(help: "Keep a binary cache (.npy) of the parsed CSV next to it and reuse it while the CSV is unchanged.")
+    var cache = false
+    @Option(help: ArgumentHelp("Directory for the --cache files.", valueName: "dir"))
+    var cacheDir: String?
     @Option(help: ArgumentHelp("Evaluate on this CSV instead of splitting the data.", valueName: "path"))
     var testData: String?
     @Option(help: "Fraction of rows held out for testing (0 = none). (default: 0.2)")
@@ -197,8 +207,17 @@ struct Train: ParsableCommand {
         case let other?: throw ConfigError("unknown --preset '\(other)' (available: seed)")
         }
         s.data = try Self.parseData(data)
-        s.target = target
-        if noHeader { s.hasHeader = false }
+        s.csv.target = target
+        if noHeader { s.csv.hasHeader = false }
+        switch delimiter {
+        case ",", ";": s.csv.delimiter = UInt8(ascii: delimiter.unicodeScalars.first!)
+        case "tab", "\\t", "\t": s.csv.delimiter = UInt8(ascii: "\t")
+        default: throw ConfigError("--delimiter must be ',', ';' or tab, got '\(delimiter)'")
+        }
+        s.csv.dropInvalidRows = dropInvalidRows
+        s.csv.allowNonFinite = allowNonfinite
+        s.csv.cache = cache || cacheDir != nil
+        s.csv.cacheDirectory = cacheDir
         s.testData = testData
         if let testFraction {
             guard testFraction >= 0, testFraction < 1 else { throw ConfigError("--test-fraction must be in [0, 1), got \(testFraction)") }
@@ -264,6 +283,7 @@ struct Train: ParsableCommand {
         s.threads = threads ?? ProcessInfo.processInfo.activeProcessorCount
         guard s.threads >= 1, s.threads <= 1024 else { throw ConfigError("--threads must be in 1...1024, got \(s.threads)") }
         s.shards = shards ?? s.threads
+        s.csv.threads = s.threads
         guard s.shards >= 1, s.shards <= 4096 else { throw ConfigError("--shards must be in 1...4096, got \(s.shards)") }
         s.initPath = self.`init`
         guard logEvery >= 0 else { throw ConfigError("--log-every must be >= 0") }

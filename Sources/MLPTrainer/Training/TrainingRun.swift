@@ -223,6 +223,8 @@ public final class TrainingRun {
         summary["train_rows"] = Double(n)
         summary["test_rows"] = Double(test?.rows ?? 0)
         summary["features"] = Double(train.featureCount)
+        summary["rows"] = summary["rows"] ?? Double(train.rows + (test?.rows ?? 0))
+        summary["invalid_rows"] = summary["invalid_rows"] ?? 0
         summary["threads"] = Double(settings.threads)
         summary["shards"] = Double(settings.shards)
         summary["train_seconds"] = trainSeconds

@@ -6,8 +6,8 @@ public struct TrainingSettings: Sendable {
     }
 
     public var data: DataSource = .synthetic(rows: 4000, features: 4, classes: 2)
-    public var target: String?
-    public var hasHeader: Bool?
+    /// How CSV files are read (header, delimiter, target, invalid values, cache, parser threads).
+    public var csv = CSVOptions()
     public var testData: String?
     public var testFraction = 0.2
     public var splitSeed: UInt32 = 33
@@ -79,7 +79,7 @@ public struct TrainingSettings: Sendable {
         case let .synthetic(rows, features, classes): d["data"] = "synthetic:\(rows)x\(features)x\(classes)"
         case let .csv(path): d["data"] = path
         }
-        if let target { d["target"] = target }
+        if let target = csv.target { d["target"] = target }
         if let testData { d["test_data"] = testData }
         if let initPath { d["init"] = initPath }
         return d

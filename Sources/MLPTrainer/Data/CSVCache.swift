@@ -1,0 +1,193 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The binary cache of a parsed CSV file (`CSVOptions.cache`): three files next to the CSV (or in
+/// `cacheDirectory`, then with a hash of the CSV's absolute path in the names):
+/// - `NAME.features.npy`: float32 [rows, features], NumPy format 1.0, little endian, C order;
+/// - `NAME.labels.npy`: int32 [rows], class indices;
+/// - `NAME.cache.json`: feature names, class labels, the source's size and mtime, the options that
+///   shape the result, and the line where each class first appears.
+/// The JSON is written last and each file goes to a temporary name first and is renamed, so a reader
+/// sees a complete cache or none. A cache is used only when the source's size and mtime (ns) and the
+/// options match; otherwise the CSV is parsed again and the cache rewritten.
+enum CSVCache {
+    struct SourceInfo {
+        var path: String
+        var size: Int
+        var mtimeNanoseconds: Int
+    }
+
+    struct Meta: Codable, Equatable {
+        var version: Int
+        var source: String
+        var sourceSize: Int
+        var sourceMtimeNs: Int
+        var options: String
+        var rows: Int
+        var features: Int
+        var invalidRows: Int
+        var featureNames: [String]
+        var classLabels: [String]
+        var classFirstLines: [Int]
+
+        enum CodingKeys: String, CodingKey {
+            case version, source, options, rows, features
+            case sourceSize = "source_size", sourceMtimeNs = "source_mtime_ns", invalidRows = "invalid_rows"
+            case featureNames = "feature_names", classLabels = "class_labels", classFirstLines = "class_first_lines"
+        }
+    }
+
+    struct Loaded {
+        var dataset: Dataset
+        var invalidRows: Int
+        var firstLines: [Int]
+    }
+
+    static func absolute(_ path: String) -> String {
+        if path.hasPrefix("/") { return path }
+        return FileManager.default.currentDirectoryPath + "/" + path
+    }
+
+    /// The path prefix of the cache files of `source`.
+    static func base(source: SourceInfo, options: CSVOptions) -> String {
+        let abs = absolute(source.path)
+        let name = (abs as NSString).lastPathComponent
+        if let dir = options.cacheDirectory {
+            var h: UInt64 = 0xcbf2_9ce4_8422_2325
+            for b in abs.utf8 { h = (h ^ UInt64(b)) &* 0x100_0000_01b3 }
+            return dir + "/" + name + "-" + String(h >> 32, radix: 16)
+        }
+        return (abs as NSString).deletingLastPathComponent + "/" + name
+    }
+
+    /// Everything in the options that changes the parsed result.
+    static func fingerprint(_ o: CSVOptions) -> String {
+        let header = o.hasHeader.map { $0 ? "yes" : "no" } ?? "auto"
+        return "header=\(header);delimiter=\(o.delimiter);target=\(o.target ?? "<last>");"
+            + "drop=\(o.dropInvalidRows);nonfinite=\(o.allowNonFinite)"
+    }
+
+    static func load(source: SourceInfo, options: CSVOptions) -> Loaded? {
+        let base = base(source: source, options: options)
+        guard let json = FileManager.default.contents(atPath: base + ".cache.json"),
+              let meta = try? JSONDecoder().decode(Meta.self, from: json),
+              meta.version == 1, meta.sourceSize == source.size, meta.sourceMtimeNs == source.mtimeNanoseconds,
+              meta.options == fingerprint(options), meta.source == absolute(source.path),
+              meta.featureNames.count == meta.features, meta.classFirstLines.count == meta.classLabels.count
+        else { return nil }
+        guard let features: [Float] = readNPY(base + ".features.npy", descr: "<f4", shape: [meta.rows, meta.features]),
+              let labels: [Int32] = readNPY(base + ".labels.npy", descr: "<i4", shape: [meta.rows])
+        else { return nil }
+        let classes = Int32(meta.classLabels.count)
+        if labels.contains(where: { $0 < 0 || $0 >= classes }) { return nil }
+        let dataset = Dataset(features: features, labels: labels, featureNames: meta.featureNames,
+                              classLabels: meta.classLabels)
+        return Loaded(dataset: dataset, invalidRows: meta.invalidRows, firstLines: meta.classFirstLines)
+    }
+
+    /// Writes the cache; failures are ignored (the cache is an optimisation).
+    static func store(dataset: Dataset, invalidRows: Int, firstLines: [Int], source: SourceInfo, options: CSVOptions) {
+        let base = base(source: source, options: options)
+        if let dir = options.cacheDirectory {
+            try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        }
+        let meta = Meta(version: 1, source: absolute(source.path), sourceSize: source.size,
+                        sourceMtimeNs: source.mtimeNanoseconds, options: fingerprint(options), rows: dataset.rows,
+                        features: dataset.featureCount, invalidRows: invalidRows, featureNames: dataset.featureNames,
+                        classLabels: dataset.classLabels, classFirstLines: firstLines)
+        guard writeNPY(base + ".features.npy", descr: "<f4", shape: [dataset.rows, dataset.featureCount], dataset.features),
+              writeNPY(base + ".labels.npy", descr: "<i4", shape: [dataset.rows], dataset.labels)
+        else { return }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        guard let json = try? encoder.encode(meta) else { return }
+        _ = atomicWrite(base + ".cache.json") { fd in
+            json.withUnsafeBytes { writeAll(fd, $0.baseAddress!, $0.count) }
+        }
+    }
+
+    // MARK: - Files
+
+    static func writeAll(_ fd: Int32, _ p: UnsafeRawPointer, _ n: Int) -> Bool {
+        var done = 0
+        while done < n {
+            let w = write(fd, p + done, min(n - done, 1 << 30))
+            if w < 0 { if errno == EINTR { continue }; return false }
+            done += w
+        }
+        return true
+    }
+
+    static func readAll(_ fd: Int32, _ p: UnsafeMutableRawPointer, _ n: Int, offset: Int) -> Bool {
+        var done = 0
+        while done < n {
+            let r = pread(fd, p + done, min(n - done, 1 << 30), off_t(offset + done))
+            if r < 0 { if errno == EINTR { continue }; return false }
+            if r == 0 { return false }
+            done += r
+        }
+        return true
+    }
+
+    /// Writes through `body` into a temporary file next to `path`, then renames it over `path`.
+    static func atomicWrite(_ path: String, _ body: (Int32) -> Bool) -> Bool {
+        let tmp = path + ".tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        let fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        if fd < 0 { return false }
+        let ok = body(fd)
+        if close(fd) != 0 || !ok || rename(tmp, path) != 0 {
+            unlink(tmp)
+            return false
+        }
+        return true
+    }
+
+    static func npyHeader(descr: String, shape: [Int]) -> [UInt8] {
+        let shapeText = shape.count == 1 ? "(\(shape[0]),)" : "(" + shape.map(String.init).joined(separator: ", ") + ")"
+        var dict = "{'descr': '\(descr)', 'fortran_order': False, 'shape': \(shapeText), }"
+        // Magic (6) + version (2) + length (2) + dict + '\n', padded with spaces to 64 bytes.
+        let unpadded = 10 + dict.utf8.count + 1
+        dict += String(repeating: " ", count: (64 - unpadded % 64) % 64) + "\n"
+        let n = dict.utf8.count
+        return [0x93] + Array("NUMPY".utf8) + [1, 0, UInt8(n & 0xFF), UInt8(n >> 8)] + Array(dict.utf8)
+    }
+
+    static func writeNPY<T>(_ path: String, descr: String, shape: [Int], _ values: [T]) -> Bool {
+        let header = npyHeader(descr: descr, shape: shape)
+        return atomicWrite(path) { fd in
+            header.withUnsafeBytes { writeAll(fd, $0.baseAddress!, $0.count) }
+                && values.withUnsafeBytes { $0.count == 0 || writeAll(fd, $0.baseAddress!, $0.count) }
+        }
+    }
+
+    /// Reads a .npy file written by writeNPY (or NumPy) with exactly this dtype and shape, straight
+    /// into the array's storage; nil when it is missing or different.
+    static func readNPY<T>(_ path: String, descr: String, shape: [Int]) -> [T]? {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        if fd < 0 { return nil }
+        defer { close(fd) }
+        var head = [UInt8](repeating: 0, count: 10)
+        guard head.withUnsafeMutableBytes({ readAll(fd, $0.baseAddress!, 10, offset: 0) }),
+              head[0] == 0x93, Array(head[1..<6]) == Array("NUMPY".utf8), head[6] == 1
+        else { return nil }
+        let n = Int(head[8]) | Int(head[9]) << 8
+        var dictBytes = [UInt8](repeating: 0, count: n)
+        guard dictBytes.withUnsafeMutableBytes({ readAll(fd, $0.baseAddress!, n, offset: 10) }) else { return nil }
+        let dict = String(decoding: dictBytes, as: UTF8.self).replacingOccurrences(of: " ", with: "")
+        let shapeText = shape.count == 1 ? "(\(shape[0]),)" : "(" + shape.map(String.init).joined(separator: ",") + ")"
+        guard dict.contains("'descr':'\(descr)'"), dict.contains("'fortran_order':False"),
+              dict.contains("'shape':\(shapeText)") else { return nil }
+        let count = shape.reduce(1, *)
+        var st = stat()
+        guard fstat(fd, &st) == 0, Int(st.st_size) == 10 + n + count * MemoryLayout<T>.stride else { return nil }
+        var ok = true
+        let values = [T](unsafeUninitializedCapacity: max(count, 1)) { buf, initialized in
+            ok = count == 0 || readAll(fd, UnsafeMutableRawPointer(buf.baseAddress!), count * MemoryLayout<T>.stride,
+                                       offset: 10 + n)
+            initialized = ok ? count : 0
+        }
+        return ok ? values : nil
+    }
+}

@@ -1,0 +1,420 @@
+import CKernels
+import Foundation
+
+/// How to read a CSV file (see `loadCSV`).
+public struct CSVOptions: Sendable {
+    /// nil: auto-detect (the first non-blank line is a header when one of its fields, other than
+    /// the target's, is not a number); true/false force it (`--no-header` is false).
+    public var hasHeader: Bool?
+    /// ',' (default), ';' or '\t'.
+    public var delimiter: UInt8
+    /// The label column: a header name, or a 0-based column index as text. nil: the last column.
+    public var target: String?
+    /// Skip rows with a missing or invalid value and count them, instead of failing.
+    public var dropInvalidRows: Bool
+    /// Accept "inf"/"nan" in features (otherwise they are invalid values).
+    public var allowNonFinite: Bool
+    /// Parser threads (OpenMP team size).
+    public var threads: Int
+    /// Use and write a binary cache (NumPy .npy + JSON) of the parsed data.
+    public var cache: Bool
+    /// Where the cache goes; nil: next to the CSV file.
+    public var cacheDirectory: String?
+    /// Nominal chunk size in bytes for the parallel parser; 0 picks one. Tests force tiny chunks.
+    public var chunkBytes: Int
+
+    public init(hasHeader: Bool? = nil, delimiter: UInt8 = UInt8(ascii: ","), target: String? = nil,
+                dropInvalidRows: Bool = false, allowNonFinite: Bool = false,
+                threads: Int = ProcessInfo.processInfo.activeProcessorCount, cache: Bool = false,
+                cacheDirectory: String? = nil, chunkBytes: Int = 0) {
+        self.hasHeader = hasHeader
+        self.delimiter = delimiter
+        self.target = target
+        self.dropInvalidRows = dropInvalidRows
+        self.allowNonFinite = allowNonFinite
+        self.threads = max(1, threads)
+        self.cache = cache
+        self.cacheDirectory = cacheDirectory
+        self.chunkBytes = chunkBytes
+    }
+}
+
+/// What a load did (the trainer writes these into summary.json as load_seconds,
+/// load_mb_per_second, rows, features, invalid_rows).
+public struct LoadReport: Sendable, Equatable {
+    /// Wall time of the load (from opening the file to the finished Dataset; writing a cache is not
+    /// included).
+    public var seconds: Double
+    /// Size of the CSV file.
+    public var bytes: Int
+    /// bytes / seconds / 1e6.
+    public var megabytesPerSecond: Double
+    public var rows: Int
+    public var features: Int
+    /// Rows skipped because of a missing or invalid value (dropInvalidRows).
+    public var invalidRows: Int
+    /// The data came from the binary cache.
+    public var fromCache: Bool
+}
+
+/// A data problem, described in one line: `data.csv:17:3: invalid number "abc" in column 'skewness'`.
+public struct DataError: Error, CustomStringConvertible, Equatable {
+    public var description: String
+    public init(_ description: String) { self.description = description }
+}
+
+/// Loads a CSV file of features and a class label per row into a Dataset (see `CSVOptions`).
+///
+/// Format: LF or CRLF lines, an optional UTF-8 BOM, blank lines skipped, fields optionally quoted
+/// with '"' ("" inside a quoted field is a quote; quoted fields may not span lines), spaces around
+/// fields ignored. Trailing columns that are empty on the first data row (lines ending with ",,,")
+/// are dropped; a later value in such a column is an error. Without a header the features are named
+/// x1...xF (the target column is not counted), as in `SyntheticProblem`.
+///
+/// Labels: with `classLabels` (an evaluation set that must use the training set's classes) each
+/// label is mapped to its index there, and an unknown label is an error. Without it the classes are
+/// sorted as scikit-learn's LabelEncoder sorts them: numerically when every label is a number
+/// (printed canonically: "1.0" and "1" are class "1"), else by code point.
+public func loadCSV(path: String, options: CSVOptions, classLabels: [String]? = nil) throws -> (Dataset, LoadReport) {
+    let start = DispatchTime.now().uptimeNanoseconds
+    func elapsed() -> Double { Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9 }
+
+    var st = stat()
+    if stat(path, &st) != 0 {
+        throw DataError(errno == ENOENT ? "\(path): no such file" : "\(path): \(String(cString: strerror(errno)))")
+    }
+    let source = CSVCache.SourceInfo(path: path, size: Int(st.st_size),
+                                     mtimeNanoseconds: Int(st.st_mtim.tv_sec) * 1_000_000_000 + Int(st.st_mtim.tv_nsec))
+    if options.cache, let cached = CSVCache.load(source: source, options: options) {
+        let dataset = try applyClassLabels(cached.dataset, classLabels: classLabels, path: path) { label in
+            cached.firstLines[label]
+        }
+        let s = elapsed()
+        return (dataset, LoadReport(seconds: s, bytes: source.size, megabytesPerSecond: Double(source.size) / s / 1e6,
+                                    rows: dataset.rows, features: dataset.featureCount,
+                                    invalidRows: cached.invalidRows, fromCache: true))
+    }
+
+    var size: Int64 = 0
+    guard let data = ck_csv_map(path, &size) else {
+        throw DataError(errno == ENOENT ? "\(path): no such file" : "\(path): \(String(cString: strerror(errno)))")
+    }
+    defer { ck_csv_unmap(data, size) }
+    let parsed = try parseCSV(path: path, data: data, size: Int(size), options: options)
+
+    // Classes of this file, sorted; then the caller's classes when given.
+    let firstLine: (Int) -> Int = { Int(ck_csv_line_number(data, Int64($0))) }
+    var (dataset, ownFirstLines) = finishLabels(parsed)
+    if classLabels == nil, dataset.classCount < 2 {
+        let only = dataset.classLabels.first.map { "'\($0)'" } ?? "none"
+        throw DataError("\(path): only one class (\(only)); need at least two")
+    }
+    if options.cache {
+        let lines = ownFirstLines.map(firstLine)
+        CSVCache.store(dataset: dataset, invalidRows: parsed.invalidRows, firstLines: lines, source: source,
+                       options: options)
+        dataset = try applyClassLabels(dataset, classLabels: classLabels, path: path) { lines[$0] }
+    } else {
+        dataset = try applyClassLabels(dataset, classLabels: classLabels, path: path) { firstLine(ownFirstLines[$0]) }
+    }
+    ownFirstLines = []
+    let s = elapsed()
+    return (dataset, LoadReport(seconds: s, bytes: Int(size), megabytesPerSecond: Double(size) / s / 1e6,
+                                rows: dataset.rows, features: dataset.featureCount,
+                                invalidRows: parsed.invalidRows, fromCache: false))
+}
+
+// MARK: - Parsing
+
+/// The parser's output before the classes are ordered: labels index `labelTexts`.
+struct ParsedCSV {
+    var features: [Float]
+    var labels: [Int32]
+    var featureNames: [String]
+    var labelTexts: [String]
+    var labelFirstOffsets: [Int]
+    var invalidRows: Int
+}
+
+private func isBlankLine(_ data: UnsafePointer<CChar>, _ begin: Int, _ end: Int) -> Bool {
+    end == begin || (end == begin + 1 && data[begin] == 13)
+}
+
+/// [begin, end) of the line starting at `begin` (end excludes the '\n'), and the next line's start.
+private func lineBounds(_ data: UnsafePointer<CChar>, _ size: Int, _ begin: Int) -> (end: Int, next: Int) {
+    if let nl = memchr(data + begin, 10, size - begin) {
+        let e = UnsafeRawPointer(nl).assumingMemoryBound(to: CChar.self) - data
+        return (e, e + 1)
+    }
+    return (size, size)
+}
+
+/// The fields of a line as strings (quotes removed, "" unescaped); for a malformed quoted field,
+/// `.failure` with its index and text.
+private struct MalformedField: Error { var index: Int; var text: String }
+private func splitFields(_ data: UnsafePointer<CChar>, _ begin: Int, _ end: Int, _ delimiter: UInt8) -> Result<[String], MalformedField> {
+    var capacity = 64
+    while true {
+        var ranges = [Int64](repeating: 0, count: 2 * capacity)
+        var quoted = [UInt8](repeating: 0, count: capacity)
+        let n = Int(ck_csv_split_line(data + begin, data + end, CChar(bitPattern: delimiter), &ranges, &quoted, Int64(capacity)))
+        if n < 0 {
+            let text = String(decoding: UnsafeRawBufferPointer(start: data + begin + Int(ranges[0]),
+                                                               count: Int(ranges[1] - ranges[0])), as: UTF8.self)
+            return .failure(MalformedField(index: -1 - n, text: text))
+        }
+        if n > capacity { capacity = n; continue }
+        return .success((0..<n).map { i in
+            let a = Int(ranges[2 * i]), b = Int(ranges[2 * i + 1])
+            let bytes = UnsafeRawBufferPointer(start: data + begin + a, count: b - a)
+            let s = String(decoding: bytes, as: UTF8.self)
+            return quoted[i] != 0 ? s.replacingOccurrences(of: "\"\"", with: "\"") : s
+        })
+    }
+}
+
+private func isNumber(_ s: String) -> Bool {
+    var s = s
+    return s.withUTF8 { buf in
+        buf.withMemoryRebound(to: CChar.self) { c in
+            var v: Float = 0
+            return ck_parse_float(c.baseAddress!, c.baseAddress! + c.count, &v) >= 0
+        }
+    }
+}
+
+func parseCSV(path: String, data: UnsafePointer<CChar>, size: Int, options: CSVOptions) throws -> ParsedCSV {
+    let delimiter = options.delimiter
+    var pos = 0
+    if size >= 3, UInt8(bitPattern: data[0]) == 0xEF, UInt8(bitPattern: data[1]) == 0xBB,
+       UInt8(bitPattern: data[2]) == 0xBF {
+        pos = 3
+    }
+    // The first non-blank line, and the one after it.
+    func nextNonBlank(from start: Int) -> (begin: Int, end: Int, next: Int)? {
+        var p = start
+        while p < size {
+            let (e, n) = lineBounds(data, size, p)
+            if !isBlankLine(data, p, e) { return (p, e, n) }
+            p = n
+        }
+        return nil
+    }
+    guard let first = nextNonBlank(from: pos) else { throw DataError("\(path): no data rows") }
+    func fields(_ line: (begin: Int, end: Int, next: Int)) throws -> [String] {
+        switch splitFields(data, line.begin, line.end, delimiter) {
+        case .success(let f): return f
+        case .failure(let bad):
+            let n = ck_csv_line_number(data, Int64(line.begin))
+            throw DataError("\(path):\(n):\(bad.index + 1): malformed quoted field \(bad.text)")
+        }
+    }
+    let firstFields = try fields(first)
+    let targetIndexText = options.target.flatMap { Int($0) }
+
+    // Header detection (trailing empty fields do not count).
+    let hasHeader: Bool
+    if let forced = options.hasHeader {
+        hasHeader = forced
+    } else if options.target != nil && targetIndexText == nil {
+        hasHeader = true  // a target given by name needs a header
+    } else {
+        let trailingEmpty = firstFields.reversed().prefix { $0.isEmpty }.count
+        let used = firstFields.count - trailingEmpty
+        let t = targetIndexText ?? (used - 1)
+        hasHeader = firstFields.enumerated().contains { i, f in i < used && i != t && !f.isEmpty && !isNumber(f) }
+    }
+    let header: [String]? = hasHeader ? firstFields : nil
+    let dataStart = hasHeader ? first.next : first.begin
+    guard let firstData = nextNonBlank(from: dataStart) else { throw DataError("\(path): no data rows") }
+    let dataFields = hasHeader ? try fields(firstData) : firstFields
+
+    // Trailing columns that are empty on the first data row and have no name are dropped.
+    let total = max(dataFields.count, header?.count ?? 0)
+    var used = total
+    while used > 0, used > dataFields.count || dataFields[used - 1].isEmpty,
+          used > (header?.count ?? 0) || header![used - 1].isEmpty {
+        used -= 1
+    }
+    guard used >= 2 else {
+        throw DataError("\(path): need at least two columns (features and a target), found \(used)")
+    }
+
+    // The target column.
+    let target: Int
+    if let name = options.target {
+        if let header, let i = header.prefix(used).firstIndex(of: name) {
+            target = i
+        } else if let i = targetIndexText, i >= 0, i < used {
+            target = i
+        } else if let header {
+            throw DataError("\(path): unknown target column '\(name)' (columns: \(header.prefix(used).joined(separator: ", ")))")
+        } else {
+            throw DataError("\(path): unknown target column '\(name)' (no header: give a 0-based index below \(used))")
+        }
+    } else {
+        target = used - 1
+    }
+    let featureColumns = (0..<used).filter { $0 != target }
+    var featureNames: [String]
+    if let header {
+        featureNames = featureColumns.map { $0 < header.count && !header[$0].isEmpty ? header[$0] : "x\($0 + 1)" }
+    } else {
+        featureNames = featureColumns.indices.map { "x\($0 + 1)" }
+    }
+    func columnName(_ column: Int) -> String {  // 0-based file column
+        if column == target { return header.map { column < $0.count ? $0[column] : "target" } ?? "target" }
+        if let k = featureColumns.firstIndex(of: column) { return featureNames[k] }
+        return "\(column + 1)"
+    }
+
+    var spec = ck_csv_spec()
+    spec.data = data
+    spec.size = Int64(size)
+    spec.begin = Int64(firstData.begin)
+    spec.fields = Int64(total)
+    spec.min_fields = Int64(used)
+    spec.target = Int64(target)
+    spec.delimiter = CChar(bitPattern: delimiter)
+    spec.allow_nonfinite = options.allowNonFinite ? 1 : 0
+    spec.drop_invalid = options.dropInvalidRows ? 1 : 0
+    spec.threads = Int32(options.threads)
+    spec.chunk_bytes = Int64(options.chunkBytes)
+
+    let chunks = Int(ck_csv_chunk_count(&spec))
+    var chunkRows = [Int64](repeating: 0, count: max(chunks, 1))
+    let upper = Int(ck_csv_count_rows(&spec, &chunkRows))
+    let F = featureColumns.count
+    var result = ck_csv_result()
+    defer { ck_csv_result_free(&result) }
+    var status: Int32 = 0
+    var labels: [Int32] = []
+    let features = [Float](unsafeUninitializedCapacity: max(upper * F, 1)) { fbuf, fcount in
+        labels = [Int32](unsafeUninitializedCapacity: max(upper, 1)) { lbuf, lcount in
+            status = ck_csv_parse(&spec, chunkRows, fbuf.baseAddress, lbuf.baseAddress, &result)
+            lcount = status == 0 ? Int(result.rows) : 0
+        }
+        fcount = status == 0 ? Int(result.rows) * F : 0
+    }
+    if status != 0 {
+        let line = Int(result.line), col = Int(result.column)
+        let text = String(decoding: UnsafeRawBufferPointer(start: data + Int(result.text_begin),
+                                                           count: Int(result.text_end - result.text_begin)), as: UTF8.self)
+        let shown = text.count > 40 ? String(text.prefix(40)) + "..." : text
+        let name = columnName(col - 1)
+        switch Int(status) {
+        case Int(CK_CSV_ERR_NUMBER.rawValue):
+            throw DataError("\(path):\(line):\(col): invalid number \"\(shown)\" in column '\(name)'")
+        case Int(CK_CSV_ERR_MISSING.rawValue):
+            throw DataError("\(path):\(line):\(col): missing value in column '\(name)'")
+        case Int(CK_CSV_ERR_NONFINITE.rawValue):
+            throw DataError("\(path):\(line):\(col): non-finite value \"\(shown)\" in column '\(name)' (not allowed)")
+        case Int(CK_CSV_ERR_RANGE.rawValue):
+            throw DataError("\(path):\(line):\(col): number \"\(shown)\" out of float32 range in column '\(name)'")
+        case Int(CK_CSV_ERR_TRAILING.rawValue):
+            throw DataError("\(path):\(line):\(col): value \"\(shown)\" in column \(col), which is empty on the first data row")
+        case Int(CK_CSV_ERR_FIELDS.rawValue):
+            let expected = used == total ? "\(total)" : "\(used) to \(total)"
+            throw DataError("\(path):\(line): expected \(expected) fields, found \(result.found_fields)")
+        case Int(CK_CSV_ERR_QUOTE.rawValue):
+            throw DataError("\(path):\(line):\(col): malformed quoted field \(shown)")
+        case Int(CK_CSV_ERR_LABELS.rawValue):
+            throw DataError("\(path):\(line):\(col): too many distinct labels in column '\(name)' (is it a class column?)")
+        default:
+            throw DataError("\(path): out of memory while parsing")
+        }
+    }
+    if result.rows == 0 {
+        throw DataError(options.dropInvalidRows && result.invalid_rows > 0
+            ? "\(path): no data rows (all \(result.invalid_rows) rows have invalid values)"
+            : "\(path): no data rows")
+    }
+    var labelTexts: [String] = []
+    var firstOffsets: [Int] = []
+    for i in 0..<Int(result.label_count) {
+        let a = Int(result.label_offsets[i]), b = Int(result.label_offsets[i + 1])
+        labelTexts.append(String(decoding: UnsafeRawBufferPointer(start: result.label_text + a, count: b - a), as: UTF8.self))
+        firstOffsets.append(Int(result.label_first_offset[i]))
+    }
+    return ParsedCSV(features: features, labels: labels, featureNames: featureNames, labelTexts: labelTexts,
+                     labelFirstOffsets: firstOffsets, invalidRows: Int(result.invalid_rows))
+}
+
+// MARK: - Classes
+
+/// A label as a number when it is one (finite); for LabelEncoder-style numeric ordering.
+private func numericLabel(_ s: String) -> Double? {
+    guard let v = Double(s.trimmingCharacters(in: .whitespaces)), v.isFinite else { return nil }
+    return v
+}
+
+/// How a numeric label prints: "1" for 1.0, else the shortest round-trip form.
+func canonicalLabel(_ v: Double) -> String {
+    if v == v.rounded(), abs(v) < 9.007199254740992e15 { return String(Int64(v)) }
+    return "\(v)"
+}
+
+/// Orders the parsed label texts into classes; returns the dataset and, per class, the byte
+/// offset index of its first appearance (into parsed.labelFirstOffsets order: the offset itself).
+func finishLabels(_ parsed: ParsedCSV) -> (Dataset, [Int]) {
+    let texts = parsed.labelTexts
+    var classOf = [Int32](repeating: 0, count: texts.count)
+    var classNames: [String] = []
+    var firstOffsets: [Int] = []
+    let numbers = texts.map(numericLabel)
+    if !texts.isEmpty, numbers.allSatisfy({ $0 != nil }) {
+        let values = Array(Set(numbers.map { $0! })).sorted()
+        let index = Dictionary(uniqueKeysWithValues: values.enumerated().map { ($1, Int32($0)) })
+        classNames = values.map(canonicalLabel)
+        firstOffsets = [Int](repeating: Int.max, count: values.count)
+        for (i, v) in numbers.enumerated() {
+            let c = index[v!]!
+            classOf[i] = c
+            firstOffsets[Int(c)] = min(firstOffsets[Int(c)], parsed.labelFirstOffsets[i])
+        }
+    } else {
+        let order = texts.indices.sorted { texts[$0].utf8.lexicographicallyPrecedes(texts[$1].utf8) }
+        for (c, i) in order.enumerated() {
+            classOf[i] = Int32(c)
+            classNames.append(texts[i])
+            firstOffsets.append(parsed.labelFirstOffsets[i])
+        }
+    }
+    var labels = parsed.labels
+    labels.withUnsafeMutableBufferPointer { buf in
+        classOf.withUnsafeBufferPointer { map in
+            for r in buf.indices { buf[r] = map[Int(buf[r])] }
+        }
+    }
+    let dataset = Dataset(features: parsed.features, labels: labels, featureNames: parsed.featureNames,
+                          classLabels: classNames)
+    return (dataset, firstOffsets)
+}
+
+/// Maps a dataset's own classes onto `classLabels` (nil: unchanged). `firstLine(c)` is the line
+/// where class c first appears, for the error about a class the caller does not know.
+func applyClassLabels(_ dataset: Dataset, classLabels: [String]?, path: String,
+                      firstLine: (Int) -> Int?) throws -> Dataset {
+    guard let classLabels, classLabels != dataset.classLabels else { return dataset }
+    var lookup: [String: Int32] = [:]
+    var numericLookup: [Double: Int32] = [:]
+    for (i, name) in classLabels.enumerated() {
+        lookup[name] = lookup[name] ?? Int32(i)
+        if let v = numericLabel(name) { numericLookup[v] = numericLookup[v] ?? Int32(i) }
+    }
+    var map = [Int32](repeating: 0, count: dataset.classCount)
+    for (c, name) in dataset.classLabels.enumerated() {
+        if let i = lookup[name] ?? numericLabel(name).flatMap({ numericLookup[$0] }) {
+            map[c] = i
+        } else {
+            let at = firstLine(c).map { ":\($0)" } ?? ""
+            throw DataError("\(path)\(at): unknown label '\(name)' (classes: \(classLabels.joined(separator: ", ")))")
+        }
+    }
+    var out = dataset
+    out.classLabels = classLabels
+    out.labels.withUnsafeMutableBufferPointer { buf in
+        for r in buf.indices { buf[r] = map[Int(buf[r])] }
+    }
+    return out
+}

@@ -1,0 +1,121 @@
+// datagen: writes a synthetic classification CSV of any size, for benchmarks and for trying the
+// trainer without data. Values and labels come from MLPTrainer's SyntheticProblem, so a file with
+// --format higgs (exact %.18e of each float) loads to the trainer's built-in synthetic set.
+//
+//   swift run -c release datagen --rows 500000 --features 28 --label first --no-header --out /tmp/higgs.csv
+import ArgumentParser
+import CKernels
+import Dispatch
+import Foundation
+import MLPTrainer
+
+/// Per-thread output buffers and their lengths, shared with the formatting threads (each touches
+/// only its own slot).
+struct BlockBuffers: @unchecked Sendable {
+    let buffers: [UnsafeMutablePointer<CChar>]
+    let lengths: UnsafeMutablePointer<Int>
+}
+
+struct Datagen: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Write a synthetic classification CSV (SyntheticProblem values and labels).")
+
+    enum LabelPosition: String, ExpressibleByArgument { case first, last }
+    enum Format: String, ExpressibleByArgument {
+        case higgs  // every value as printf("%.18e"), like the UCI HIGGS file (labels too)
+        case short  // shortest text that reads back to the same float; integer labels
+    }
+
+    @Option(help: "Number of rows.") var rows: Int
+    @Option(help: "Number of features.") var features: Int = 28
+    @Option(help: "Number of classes (labels 0..classes-1).") var classes: Int = 2
+    @Option(help: "Seed of the synthetic problem.") var seed: UInt64 = 1
+    @Option(help: "Label column: first or last.") var label: LabelPosition = .last
+    @Flag(inversion: .prefixedNo, help: "Write a header line (label, x1..xF).") var header: Bool = true
+    @Option(help: "Number format: higgs (%.18e) or short.") var format: Format = .higgs
+    @Option(help: "Output file (written atomically: a temporary file renamed at the end).") var out: String
+    @Option(help: "Threads formatting row blocks.") var threads: Int = ProcessInfo.processInfo.activeProcessorCount
+
+    func validate() throws {
+        guard rows >= 0, features >= 1, classes >= 2, threads >= 1 else {
+            throw ValidationError("need rows >= 0, features >= 1, classes >= 2, threads >= 1")
+        }
+    }
+
+    func run() throws {
+        let start = DispatchTime.now().uptimeNanoseconds
+        let problem = SyntheticProblem(features: features, classes: classes, seed: seed)
+        let tmp = out + ".tmp-\(getpid())"
+        guard let file = fopen(tmp, "wb") else {
+            throw ValidationError("\(out): cannot write (\(String(cString: strerror(errno))))")
+        }
+        var ok = true
+        func write(_ bytes: UnsafeRawBufferPointer) {
+            if bytes.count > 0 && fwrite(bytes.baseAddress, 1, bytes.count, file) != bytes.count { ok = false }
+        }
+        if header {
+            let names = (1...features).map { "x\($0)" }
+            let line = (label == .first ? ["label"] + names : names + ["label"]).joined(separator: ",") + "\n"
+            Array(line.utf8).withUnsafeBytes { write($0) }
+        }
+        // Row blocks are formatted in parallel, `threads` at a time, and written in order.
+        let blockRows = 4096
+        let maxLine = (features + 1) * 32 + 1
+        let blocks = (rows + blockRows - 1) / blockRows
+        let buffers = (0..<threads).map { _ in UnsafeMutablePointer<CChar>.allocate(capacity: blockRows * maxLine) }
+        defer { buffers.forEach { $0.deallocate() } }
+        let shared = BlockBuffers(buffers: buffers, lengths: .allocate(capacity: threads))
+        defer { shared.lengths.deallocate() }
+        let (F, labelFirst, higgs) = (features, label == .first, format == .higgs)
+        var total = 0
+        var round = 0
+        while round * threads < blocks && ok {
+            let first = round * threads
+            let count = min(threads, blocks - first)
+            do {
+                DispatchQueue.concurrentPerform(iterations: count) { k in
+                    let block = first + k
+                    var p = shared.buffers[k]
+                    let x = UnsafeMutablePointer<Float>.allocate(capacity: F)
+                    defer { x.deallocate() }
+                    func put(_ v: Float) { p += Int(higgs ? ck_format_e18(v, p) : ck_format_short(v, p)) }
+                    for r in block * blockRows..<min(rows, (block + 1) * blockRows) {
+                        let y = problem.row(r, into: x)
+                        if labelFirst {
+                            put(Float(y))
+                            p.pointee = 44; p += 1
+                        }
+                        for j in 0..<F {
+                            put(x[j])
+                            if j < F - 1 || labelFirst { p.pointee = j < F - 1 ? 44 : 10; p += 1 }
+                        }
+                        if !labelFirst {
+                            p.pointee = 44; p += 1
+                            put(Float(y))
+                            p.pointee = 10; p += 1
+                        }
+                    }
+                    shared.lengths[k] = p - shared.buffers[k]
+                }
+            }
+            for k in 0..<count {
+                write(UnsafeRawBufferPointer(start: buffers[k], count: shared.lengths[k]))
+                total += shared.lengths[k]
+            }
+            round += 1
+        }
+        if fclose(file) != 0 { ok = false }
+        guard ok, rename(tmp, out) == 0 else {
+            unlink(tmp)
+            throw ValidationError("\(out): write failed (\(String(cString: strerror(errno))))")
+        }
+        let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        var attributes = stat()
+        let bytes = stat(out, &attributes) == 0 ? Int(attributes.st_size) : total
+        let line = String(format: "datagen: %d rows x %d features, %d classes -> %@ (%.1f MB) in %.2f s, %.0f MB/s\n",
+                          rows, features, classes, out, Double(bytes) / 1e6, seconds, Double(bytes) / seconds / 1e6)
+        FileHandle.standardError.write(line.data(using: .utf8)!)
+    }
+}
+
+Datagen.main()
