@@ -1,8 +1,9 @@
 import Foundation
 import MLPTrainer
 
-/// `bench csv FILE [threads]`: CSV -> float32 load throughput (median of 3), peak resident memory
-/// during a load, and the speed of reloading from the binary cache. Prints a table and one JSON line.
+/// `bench csv FILE [threads] [target]`: CSV -> float32 load throughput (median of 3), peak resident
+/// memory during a load, and the speed of reloading from the binary cache. Prints a table and one
+/// JSON line. The target column defaults to "0" (HIGGS and `datagen --label first`: label first).
 enum CSVBench {
     /// VmRSS and VmHWM of this process in bytes.
     static func memory() -> (rss: Int, hwm: Int) {
@@ -30,7 +31,8 @@ enum CSVBench {
             return
         }
         let threads = arguments.count > 1 ? Int(arguments[1]) ?? 1 : ProcessInfo.processInfo.activeProcessorCount
-        let options = CSVOptions(threads: threads)
+        let target = arguments.count > 2 ? arguments[2] : "0"
+        let options = CSVOptions(target: target, threads: threads)
         do {
             var times: [Double] = []
             var peakOverhead = Int.max
@@ -53,7 +55,7 @@ enum CSVBench {
             // Cache: write once, then reload (median of 3).
             let cacheDir = FileManager.default.temporaryDirectory.appendingPathComponent("csvbench-cache-\(getpid())").path
             defer { try? FileManager.default.removeItem(atPath: cacheDir) }
-            let cached = CSVOptions(threads: threads, cache: true, cacheDirectory: cacheDir)
+            let cached = CSVOptions(target: target, threads: threads, cache: true, cacheDirectory: cacheDir)
             _ = try loadCSV(path: path, options: cached)
             var cacheTimes: [Double] = []
             for _ in 0..<3 {
@@ -67,7 +69,7 @@ enum CSVBench {
             print("CSV load: \(path) (\(String(format: "%.1f", Double(report.bytes) / 1e6)) MB), \(threads) thread(s)")
             print(String(format: "  parse         %8.3f s  %7.0f MB/s   (runs: %@)", seconds, mbps,
                          times.map { String(format: "%.3f", $0) }.joined(separator: ", ")))
-            print("  rows          \(report.rows) x \(report.features) features, \(report.invalidRows) invalid")
+            print("  rows          \(report.rows) x \(report.features) features (target column \(target)), \(report.invalidRows) invalid")
             print("  matrix        \(mib(matrixBytes)); peak RSS above it while loading: \(mib(peakOverhead)) (budget 256 MiB)")
             print(String(format: "  cache reload  %8.4f s  %7.0f MB/s of CSV  (%.1fx faster than parsing)", cacheSeconds,
                          Double(report.bytes) / cacheSeconds / 1e6, seconds / cacheSeconds))

@@ -110,7 +110,7 @@ public func loadCSV(path: String, options: CSVOptions, classLabels: [String]? = 
         throw DataError("\(path): only one class (\(only)); need at least two")
     }
     if options.cache {
-        let lines = ownFirstLines.map(firstLine)
+        let lines = lineNumbers(data, offsets: ownFirstLines)
         CSVCache.store(dataset: dataset, invalidRows: parsed.invalidRows, firstLines: lines, source: source,
                        options: options)
         dataset = try applyClassLabels(dataset, classLabels: classLabels, path: path) { lines[$0] }
@@ -125,6 +125,18 @@ public func loadCSV(path: String, options: CSVOptions, classLabels: [String]? = 
 }
 
 // MARK: - Parsing
+
+/// The line numbers of byte offsets, in one pass over the text however many there are.
+private func lineNumbers(_ data: UnsafePointer<CChar>, offsets: [Int]) -> [Int] {
+    var lines = [Int](repeating: 0, count: offsets.count)
+    var line = 1, at = 0
+    for i in offsets.indices.sorted(by: { offsets[$0] < offsets[$1] }) {
+        line += Int(ck_csv_line_number(data + at, Int64(offsets[i] - at))) - 1
+        at = offsets[i]
+        lines[i] = line
+    }
+    return lines
+}
 
 /// The parser's output before the classes are ordered: labels index `labelTexts`.
 struct ParsedCSV {
