@@ -1,6 +1,6 @@
 // bench: throughput benchmarks that print a table a person can read and a JSON line a script can.
 // Usage: bench seed [CSV|synthetic:ROWS] [threads] [epochs] | wide THREADS [hidden] [batch] [shards]
-//        | gemm | activations [options]
+//        | activations [options] | csv FILE [threads] [target]
 import Foundation
 
 let arguments = Array(CommandLine.arguments.dropFirst())
@@ -10,8 +10,9 @@ do {
     case "seed": try TrainBench.seed(arguments: rest)
     case "wide": try TrainBench.wide(arguments: rest)
     case "activations": ActivationBench.run(arguments: rest)
+    case "csv": CSVBench.run(arguments: rest)
     default:
-        print("usage: bench seed [CSV|synthetic:ROWS] [threads] [epochs] | wide THREADS [hidden] [batch] [shards] | gemm | activations")
+        print("usage: bench seed [CSV|synthetic:ROWS] [threads] [epochs] | wide THREADS [hidden] [batch] [shards] | activations | csv FILE [threads] [target]")
         exit(2)
     }
 } catch {

@@ -76,8 +76,8 @@ struct Train: ParsableCommand {
     var out: String?
     @Option(help: "Print a progress line every N epochs (0: about ten lines).")
     var logEvery: Int = 0
-    @Option(help: "Save the training state (checkpoint.safetensors) every N epochs, for --resume; 0: only at the end or when interrupted.")
-    var checkpointEvery: Int = 1
+    @Option(help: "Save the training state (checkpoint.safetensors, for --resume) every N epochs; 0: every minute. It is also saved at the end and when interrupted.")
+    var checkpointEvery: Int = 0
     @Option(help: ArgumentHelp("Continue the run in this directory from its checkpoint, with its own settings (--epochs, --threads and --quiet may be given).", valueName: "dir"))
     var resume: String?
     @Flag(help: "Print nothing but errors (outputs are still written).")

@@ -49,7 +49,7 @@ import Testing
     @Test func sigintSavesEverythingAndResumeFinishesTheSameModel() throws {
         let out = TrainCommandTests.temporaryPath("sigint"), reference = TrainCommandTests.temporaryPath("reference")
         defer { for p in [out, reference] { try? FileManager.default.removeItem(atPath: p) } }
-        let arguments = ["--data", "synthetic:6000x4x2", "--epochs", "25", "--seed", "2", "--threads", "2", "--quiet"]
+        let arguments = ["--data", "synthetic:6000x4x2", "--epochs", "25", "--seed", "2", "--threads", "2", "--quiet", "--checkpoint-every", "1"]
         let process = Process()
         process.executableURL = TrainCommandTests.binary
         process.arguments = arguments + ["--out", out]

@@ -36,8 +36,10 @@ public struct TrainingControl {
     /// Checked after every step; true stops the run after saving its state.
     public var shouldStop: () -> Bool = { false }
     public var saveState: (TrainingState) throws -> Void = { _ in }
-    /// Save the state every this many epochs (0: only at the end or when stopped).
+    /// Save the state every this many epochs; 0: at the first epoch end after every
+    /// `checkpointSeconds` of training (and always at the end or when stopped).
     public var checkpointEvery = 0
+    public var checkpointSeconds: Double = 60
     public var resume: TrainingState?
     /// Stored in the state, so a resumed run can rebuild its settings.
     public var arguments: [String] = []
@@ -146,6 +148,7 @@ public final class TrainingRun {
         var correct = control.resume?.epochCorrect ?? 0
         var interrupted = false
         let started = Date()
+        var lastSave = started
         var evalSeconds = 0.0
 
         func state(batchesInEpoch: Int) -> TrainingState {
@@ -199,8 +202,11 @@ public final class TrainingRun {
                     lossSum = 0
                     correct = 0
                     let stopping = control.shouldStop()
-                    if stopping || epoch > settings.epochs || (control.checkpointEvery > 0 && (epoch - 1) % control.checkpointEvery == 0) {
+                    let due = control.checkpointEvery > 0 ? (epoch - 1) % control.checkpointEvery == 0
+                        : Date().timeIntervalSince(lastSave) >= control.checkpointSeconds
+                    if stopping || epoch > settings.epochs || due {
                         try control.saveState(state(batchesInEpoch: 0))
+                        lastSave = Date()
                     }
                     if stopping && epoch <= settings.epochs {
                         interrupted = true
