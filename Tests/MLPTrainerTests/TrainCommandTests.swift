@@ -105,6 +105,65 @@ import Testing
         #expect(!FileManager.default.fileExists(atPath: out))
     }
 
+    static func writeCSV(_ text: String) throws -> String {
+        let path = temporaryPath("data") + ".csv"
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+
+    static var banknote: String {
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/banknote.csv").path
+    }
+
+    @Test func seedPresetOnBanknoteMatchesPyTorchsAccuracy() throws {
+        // PyTorch's own run of the recipe reaches 0.975-0.989 on this split.
+        let out = Self.temporaryPath("seed")
+        defer { try? FileManager.default.removeItem(atPath: out) }
+        let r = try Self.run(["--data", Self.banknote, "--preset", "seed", "--threads", "1", "--out", out, "--quiet"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let summary = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: "\(out)/summary.json"))) as! [String: Any]
+        #expect(summary["train_rows"] as? Int == 1097 && summary["test_rows"] as? Int == 275)
+        #expect((summary["test_accuracy"] as! Double) >= 0.97)
+        let report = try String(contentsOfFile: "\(out)/classification_report.txt", encoding: .utf8)
+        #expect(report.contains("       155") && report.contains("       120"))  // the seed's test supports
+    }
+
+    @Test func stringLabelsAndTargetByName() throws {
+        var text = "label,a,b\n"
+        for i in 0..<60 { text += "\(i % 3 == 0 ? "spam" : "ham"),\(Double(i % 7) - 3),\(i % 3 == 0 ? 2.5 : -2.5)\n" }
+        let path = try Self.writeCSV(text)
+        let out = Self.temporaryPath("labels")
+        defer { for p in [path, out] { try? FileManager.default.removeItem(atPath: p) } }
+        let r = try Self.run(["--data", path, "--target", "label", "--epochs", "30", "--batch-size", "full", "--no-batchnorm",
+                              "--dropout", "0", "--lr", "0.05", "--threads", "1", "--out", out])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stdout.contains("classes ham, spam"))
+        #expect(r.stdout.contains("         ham     1.0000"))
+    }
+
+    @Test(arguments: [
+        ("a,b,class\n1,2,0\n3,4\n", ":3: expected 3 fields, found 2"),
+        ("a,b,class\n1,2,0\n3,x,1\n", ":3:2: invalid number \"x\" in column 'b'"),
+        ("a,b,class\n1,2,0\n3,4,0\n", "only one class ('0')"),
+        ("a,b,class\n", "no data rows"),
+    ])
+    func badCSVNamesFileLineAndColumn(text: String, mentions: String) throws {
+        let path = try Self.writeCSV(text)
+        let out = Self.temporaryPath("badcsv")
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let r = try Self.run(["--data", path, "--epochs", "1", "--out", out])
+        #expect(r.status != 0)
+        #expect(r.stderr.split(separator: "\n").count == 1 && r.stderr.contains(path) && r.stderr.contains(mentions), "stderr: \(r.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: out))
+    }
+
+    @Test func unknownTargetListsTheColumns() throws {
+        let path = try Self.writeCSV("a,b,class\n1,2,0\n3,4,1\n")
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let r = try Self.run(["--data", path, "--target", "label", "--epochs", "1", "--out", Self.temporaryPath("x")])
+        #expect(r.status != 0 && r.stderr.contains("unknown target column 'label'") && r.stderr.contains("a, b, class"), "\(r.stderr)")
+    }
+
     @Test func existingOutputDirectoryIsNotOverwritten() throws {
         let out = Self.temporaryPath("exists")
         try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: false)
