@@ -35,6 +35,7 @@ let package = Package(
     platforms: [.macOS(.v13)],
     products: [
         .executable(name: "train", targets: ["train"]),
+        .executable(name: "predict", targets: ["predict"]),
         .executable(name: "datagen", targets: ["datagen"]),
         .library(name: "MLPTrainer", targets: ["MLPTrainer"]),
     ],
@@ -51,6 +52,10 @@ let package = Package(
         .target(name: "MLPTrainer", dependencies: ["CKernels"]),
         .executableTarget(
             name: "train",
+            dependencies: ["MLPTrainer", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+        ),
+        .executableTarget(
+            name: "predict",
             dependencies: ["MLPTrainer", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         .executableTarget(

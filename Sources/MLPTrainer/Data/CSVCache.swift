@@ -65,7 +65,7 @@ enum CSVCache {
     /// Everything in the options that changes the parsed result.
     static func fingerprint(_ o: CSVOptions) -> String {
         let header = o.hasHeader.map { $0 ? "yes" : "no" } ?? "auto"
-        return "header=\(header);delimiter=\(o.delimiter);target=\(o.target ?? "<last>");"
+        return "header=\(header);delimiter=\(o.delimiter);target=\(o.noTarget ? "<none>" : o.target ?? "<last>");"
             + "drop=\(o.dropInvalidRows);nonfinite=\(o.allowNonFinite)"
     }
 

@@ -22,6 +22,9 @@ public struct CSVOptions: Sendable {
     public var cacheDirectory: String?
     /// Nominal chunk size in bytes for the parallel parser; 0 picks one. Tests force tiny chunks.
     public var chunkBytes: Int
+    /// The file has no label column (new data for `predict`): every column is a feature, the
+    /// dataset's labels are 0 and it has no classes.
+    public var noTarget = false
 
     public init(hasHeader: Bool? = nil, delimiter: UInt8 = UInt8(ascii: ","), target: String? = nil,
                 dropInvalidRows: Bool = false, allowNonFinite: Bool = false,
@@ -105,7 +108,7 @@ public func loadCSV(path: String, options: CSVOptions, classLabels: [String]? = 
     // Classes of this file, sorted; then the caller's classes when given.
     let firstLine: (Int) -> Int = { Int(ck_csv_line_number(data, Int64($0))) }
     var (dataset, ownFirstLines) = finishLabels(parsed)
-    if classLabels == nil, dataset.classCount < 2 {
+    if classLabels == nil, !options.noTarget, dataset.classCount < 2 {
         let only = dataset.classLabels.first.map { "'\($0)'" } ?? "none"
         throw DataError("\(path): only one class (\(only)); need at least two")
     }
@@ -122,6 +125,29 @@ public func loadCSV(path: String, options: CSVOptions, classLabels: [String]? = 
     return (dataset, LoadReport(seconds: s, bytes: Int(size), megabytesPerSecond: Double(size) / s / 1e6,
                                 rows: dataset.rows, features: dataset.featureCount,
                                 invalidRows: parsed.invalidRows, fromCache: false))
+}
+
+/// The number of columns of a CSV file's first non-blank line (trailing empty fields do not
+/// count): enough to tell whether a file for `predict` has its label column.
+public func csvColumnCount(path: String, options: CSVOptions) throws -> Int {
+    var size: Int64 = 0
+    guard let data = ck_csv_map(path, &size) else {
+        throw DataError(errno == ENOENT ? "\(path): no such file" : "\(path): \(String(cString: strerror(errno)))")
+    }
+    defer { ck_csv_unmap(data, size) }
+    var p = size >= 3 && UInt8(bitPattern: data[0]) == 0xEF && UInt8(bitPattern: data[1]) == 0xBB
+        && UInt8(bitPattern: data[2]) == 0xBF ? 3 : 0
+    while p < Int(size) {
+        let (end, next) = lineBounds(data, Int(size), p)
+        if !isBlankLine(data, p, end) {
+            guard case .success(let fields) = splitFields(data, p, end, options.delimiter) else {
+                throw DataError("\(path):\(ck_csv_line_number(data, Int64(p))): malformed quoted field")
+            }
+            return fields.count - fields.reversed().prefix { $0.isEmpty }.count
+        }
+        p = next
+    }
+    throw DataError("\(path): no data rows")
 }
 
 // MARK: - Parsing
@@ -233,7 +259,7 @@ func parseCSV(path: String, data: UnsafePointer<CChar>, size: Int, options: CSVO
     } else {
         let trailingEmpty = firstFields.reversed().prefix { $0.isEmpty }.count
         let used = firstFields.count - trailingEmpty
-        let t = targetIndexText ?? (used - 1)
+        let t = options.noTarget ? -1 : targetIndexText ?? (used - 1)
         hasHeader = firstFields.enumerated().contains { i, f in i < used && i != t && !f.isEmpty && !isNumber(f) }
     }
     let header: [String]? = hasHeader ? firstFields : nil
@@ -248,13 +274,15 @@ func parseCSV(path: String, data: UnsafePointer<CChar>, size: Int, options: CSVO
           used > (header?.count ?? 0) || header![used - 1].isEmpty {
         used -= 1
     }
-    guard used >= 2 else {
+    guard used >= (options.noTarget ? 1 : 2) else {
         throw DataError("\(path): need at least two columns (features and a target), found \(used)")
     }
 
     // The target column.
     let target: Int
-    if let name = options.target {
+    if options.noTarget {
+        target = -1
+    } else if let name = options.target {
         if let header, let i = header.prefix(used).firstIndex(of: name) {
             target = i
         } else if let i = targetIndexText, i >= 0, i < used {
@@ -303,6 +331,7 @@ func parseCSV(path: String, data: UnsafePointer<CChar>, size: Int, options: CSVO
     var labels: [Int32] = []
     let features = [Float](unsafeUninitializedCapacity: max(upper * F, 1)) { fbuf, fcount in
         labels = [Int32](unsafeUninitializedCapacity: max(upper, 1)) { lbuf, lcount in
+            if target < 0 { lbuf.initialize(repeating: 0) }
             status = ck_csv_parse(&spec, chunkRows, fbuf.baseAddress, lbuf.baseAddress, &result)
             lcount = status == 0 ? Int(result.rows) : 0
         }
@@ -370,6 +399,9 @@ func canonicalLabel(_ v: Double) -> String {
 /// offset index of its first appearance (into parsed.labelFirstOffsets order: the offset itself).
 func finishLabels(_ parsed: ParsedCSV) -> (Dataset, [Int]) {
     let texts = parsed.labelTexts
+    if texts.isEmpty {  // no label column (CSVOptions.noTarget)
+        return (Dataset(features: parsed.features, labels: parsed.labels, featureNames: parsed.featureNames, classLabels: []), [])
+    }
     var classOf = [Int32](repeating: 0, count: texts.count)
     var classNames: [String] = []
     var firstOffsets: [Int] = []

@@ -1,0 +1,97 @@
+import ArgumentParser
+import Foundation
+import MLPTrainer
+
+@main
+struct Predict: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "predict",
+        abstract: "Apply a trained model (model.safetensors from train) to a CSV file.",
+        discussion: """
+            Writes one row per input row: the predicted label (column 'predicted') and each class's \
+            probability (columns 'prob_<label>'). When the file also has the label column, prints the \
+            classification report. Example: predict --model runs/x/model.safetensors --data new.csv
+            """)
+
+    @Option(help: ArgumentHelp("The model (a model.safetensors written by train).", valueName: "path"))
+    var model: String
+    @Option(help: ArgumentHelp("CSV file with the model's feature columns, and optionally the label column.", valueName: "path"))
+    var data: String
+    @Option(help: ArgumentHelp("Where to write the predictions. (default: <data>.predictions.csv)", valueName: "path"))
+    var output: String?
+    @Option(help: "Label column, by name or 0-based index, when the file has one (default: the training run's, else the last).")
+    var target: String?
+    @Flag(help: "The first line is data, not a header (default: auto-detect).")
+    var noHeader = false
+    @Option(help: ArgumentHelp("Field separator: ',', ';' or tab. (default: ,)", valueName: "char"))
+    var delimiter: String = ","
+    @Option(help: "Threads. (default: the machine's active cores)")
+    var threads: Int?
+    @Flag(help: "Print nothing but errors.")
+    var quiet = false
+
+    static func main() {
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch {
+            if exitCode(for: error) == .success || error is ExitCode { exit(withError: error) }
+            let message = Self.message(for: error).split(separator: "\n").first.map(String.init) ?? "\(error)"
+            FileHandle.standardError.write(Data("predict: error: \(message)\n".utf8))
+            Foundation.exit(exitCode(for: error).rawValue)
+        }
+    }
+
+    func run() throws {
+        let threads = self.threads ?? ProcessInfo.processInfo.activeProcessorCount
+        guard threads >= 1, threads <= 1024 else { throw ValidationFailure("--threads must be in 1...1024, got \(threads)") }
+        var options = CSVOptions(threads: threads)
+        if noHeader { options.hasHeader = false }
+        switch delimiter {
+        case ",", ";": options.delimiter = UInt8(ascii: delimiter.unicodeScalars.first!)
+        case "tab", "\\t", "\t": options.delimiter = UInt8(ascii: "\t")
+        default: throw ValidationFailure("--delimiter must be ',', ';' or tab, got '\(delimiter)'")
+        }
+        let checkpoint = try Checkpoint.load(path: model)
+        let features = checkpoint.featureNames.count
+        let started = Date()
+        let columns = try csvColumnCount(path: data, options: options)
+        let labelled: Bool
+        switch columns {
+        case features + 1:
+            labelled = true
+            options.target = target ?? checkpoint.runConfiguration["target"]
+        case features where target == nil:
+            labelled = false
+            options.noTarget = true
+        default:
+            throw DataError("\(data): has \(columns) columns; the model needs its \(features) features (\(checkpoint.featureNames.joined(separator: ", "))), optionally with the label column")
+        }
+        let (dataset, load) = try loadCSV(path: data, options: options, classLabels: labelled ? checkpoint.classLabels : nil)
+        let predictor = Predictor(checkpoint: checkpoint, threads: threads)
+        try predictor.check(dataset, source: data)
+        let inferStarted = Date()
+        let result = predictor.predict(dataset)
+        let inferSeconds = Date().timeIntervalSince(inferStarted)
+        let destination = output ?? data + ".predictions.csv"
+        try AtomicFile.write(predictor.csv(result, threads: threads), to: destination)
+        let total = Date().timeIntervalSince(started)
+        if !quiet {
+            print(String(format: "%d rows: loaded in %.3f s, predicted in %.3f s, %.0f rows/s end to end; predictions in %@",
+                         dataset.rows, load.seconds, inferSeconds, Double(dataset.rows) / total, destination))
+            if labelled {
+                let report = ClassificationReport(classLabels: checkpoint.classLabels, truth: dataset.labels, predicted: result.predictions)
+                print("")
+                print(report.text())
+                print("Confusion matrix (rows: true class, columns: predicted)\n")
+                print(report.confusionText())
+            }
+        }
+    }
+}
+
+/// A bad flag value: one line for the user.
+struct ValidationFailure: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}

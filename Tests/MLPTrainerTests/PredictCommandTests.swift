@@ -1,0 +1,79 @@
+import Foundation
+import Testing
+
+/// The `predict` executable: predictions and probabilities, the report when labels are present,
+/// and the same report `train` printed for the same rows.
+@Suite struct PredictCommandTests {
+    static func run(_ arguments: [String]) throws -> TrainCommandTests.Outcome {
+        let process = Process()
+        process.executableURL = TrainCommandTests.binary.deletingLastPathComponent().appendingPathComponent("predict")
+        process.arguments = arguments
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        let stdout = out.fileHandleForReading.readDataToEndOfFile(), stderr = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return .init(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
+                     stderr: String(decoding: stderr, as: UTF8.self))
+    }
+
+    /// A model trained on all of banknote (no test split), so its report is on the training rows.
+    static let trained: String = {
+        let out = TrainCommandTests.temporaryPath("predict-model")
+        let r = try! TrainCommandTests.run(["--data", TrainCommandTests.banknote, "--epochs", "30", "--test-fraction", "0",
+                                            "--threads", "2", "--out", out, "--quiet"])
+        precondition(r.status == 0, r.stderr)
+        return out
+    }()
+
+    @Test func predictOnTheTrainingDataReproducesTrainsReport() throws {
+        let output = TrainCommandTests.temporaryPath("pred") + ".csv"
+        defer { try? FileManager.default.removeItem(atPath: output) }
+        let r = try Self.run(["--model", Self.trained + "/model.safetensors", "--data", TrainCommandTests.banknote, "--output", output])
+        #expect(r.status == 0, "\(r.stderr)")
+        let trainReport = try String(contentsOfFile: Self.trained + "/classification_report.txt", encoding: .utf8)
+        let table = trainReport.components(separatedBy: "\n\n").dropFirst().prefix(3).joined(separator: "\n\n")
+        #expect(!table.isEmpty && r.stdout.contains(table), "train:\n\(trainReport)\npredict:\n\(r.stdout)")
+        let lines = try String(contentsOfFile: output, encoding: .utf8).split(separator: "\n")
+        #expect(lines.count == 1373 && lines[0] == "predicted,prob_0,prob_1")
+        for line in lines.dropFirst() {
+            let f = line.split(separator: ",")
+            let p0 = Double(f[1])!, p1 = Double(f[2])!
+            #expect(abs(p0 + p1 - 1) < 1e-5)
+            #expect(f[0] == (p1 > p0 ? "1" : "0"))
+        }
+    }
+
+    @Test func unlabelledRowsGetPredictionsOnly() throws {
+        let text = try String(contentsOfFile: TrainCommandTests.banknote, encoding: .utf8)
+        let unlabelled = text.split(separator: "\n").map { $0.split(separator: ",").prefix(4).joined(separator: ",") }.joined(separator: "\n")
+        let input = try TrainCommandTests.writeCSV(unlabelled + "\n")
+        let output = input + ".out.csv"
+        defer { for p in [input, output] { try? FileManager.default.removeItem(atPath: p) } }
+        let r = try Self.run(["--model", Self.trained + "/model.safetensors", "--data", input, "--output", output, "--threads", "1"])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(!r.stdout.contains("precision"))
+        #expect(try String(contentsOfFile: output, encoding: .utf8).split(separator: "\n").count == 1373)
+    }
+
+    @Test(arguments: [
+        ("a,b\n1,2\n", "has 2 columns; the model needs its 4 features"),
+        ("variance,skewness,curtosis,entropy,class\n1,2,3,4,7\n", ":2: unknown label '7' (classes: 0, 1)"),
+        ("variance,skewness,curtosis,entropy,class\n1,2,x,4,1\n", ":2:3: invalid number \"x\""),
+        ("skewness,variance,curtosis,entropy\n1,2,3,4\n", "column 1 is 'skewness', the model's feature 1 is 'variance'"),
+    ])
+    func badInputIsOneLine(text: String, mentions: String) throws {
+        let input = try TrainCommandTests.writeCSV(text)
+        defer { try? FileManager.default.removeItem(atPath: input) }
+        let r = try Self.run(["--model", Self.trained + "/model.safetensors", "--data", input])
+        #expect(r.status != 0)
+        #expect(r.stderr.split(separator: "\n").count == 1 && r.stderr.contains(mentions), "\(r.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: input + ".predictions.csv"))
+    }
+
+    @Test func missingModelIsNamed() throws {
+        let r = try Self.run(["--model", "/nonexistent/model.safetensors", "--data", TrainCommandTests.banknote])
+        #expect(r.status != 0 && r.stderr.contains("/nonexistent/model.safetensors: no such file"))
+    }
+}
