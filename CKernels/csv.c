@@ -15,6 +15,14 @@
 #include <omp.h>
 #endif
 
+// OpenMP's idle workers spin for 200 ms after a parallel region by default; the trainer's own
+// worker pool starts right after a parse, so ours go to sleep at once instead.
+static void sleep_when_idle(void) {
+#ifdef _OPENMP
+    kmp_set_blocktime(0);
+#endif
+}
+
 #define CK_CSV_RELEASE_BYTES (4 << 20)  // drop consumed pages every 4 MiB
 #define CK_CSV_MAX_LABELS (1 << 20)
 
@@ -192,6 +200,7 @@ int64_t ck_csv_count_rows(const ck_csv_spec *s, int64_t *chunk_rows) {
     int64_t n = ck_csv_chunk_count(s), total = 0, next = 0;
     // Chunks are handed out in order through an atomic counter (a dynamic schedule without the
     // OpenMP runtime's dispatch calls, which differ between compiler and libomp versions).
+    sleep_when_idle();
 #pragma omp parallel num_threads(ck_csv_threads(s))
     for (;;) {
         int64_t i = __atomic_fetch_add(&next, 1, __ATOMIC_RELAXED);
@@ -622,6 +631,7 @@ int ck_csv_parse(const ck_csv_spec *s, const int64_t *chunk_rows, float *feature
     int64_t first_error_chunk = n;  // chunks after the first failed one need not run
     int64_t next = 0;
 
+    sleep_when_idle();
 #pragma omp parallel num_threads(threads)
     {
         int tid = 0;
@@ -697,6 +707,7 @@ int ck_csv_parse(const ck_csv_spec *s, const int64_t *chunk_rows, float *feature
         if (ok) {
             // Remap each chunk's rows with its thread's map.
             int64_t next_remap = 0;
+            sleep_when_idle();
 #pragma omp parallel num_threads(threads)
             for (;;) {
                 int64_t i = __atomic_fetch_add(&next_remap, 1, __ATOMIC_RELAXED);

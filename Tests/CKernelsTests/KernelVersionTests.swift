@@ -30,7 +30,7 @@ import Testing
     }
 
     @Test func batchNormVersionsAgree() {
-        for (rows, cols) in [(1, 1), (3, 7), (17, 33), (64, 5), (29, 100)] {
+        for (rows, cols) in [(1, 1), (3, 7), (17, 33), (64, 5), (37, 9), (100, 31), (29, 100)] {
             let x = random(rows * cols, seed: UInt64(rows * 100 + cols))
             let dy = random(rows * cols, seed: 99)
             let gamma = random(cols, seed: 5).map { $0 + 1.5 }, beta = random(cols, seed: 6)
@@ -47,6 +47,28 @@ import Testing
                 return y + dx + sdy.map(Float.init) + sdyx.map(Float.init)
             }
             for r in results.dropFirst() { #expect(close(r, results[0], 1e-4), "rows \(rows) cols \(cols)") }
+        }
+    }
+
+    @Test func narrowBatchNormMatchesAPlainLoop() {
+        // 37 rows x 9 channels: two 16-row pattern blocks and a 5-row remainder.
+        let rows = 37, cols = 9
+        let x = random(rows * cols, seed: 11)
+        var sum = [Double](repeating: 0, count: cols), sq = sum
+        ck_bn_partial_stats(x, Int64(rows), Int64(cols), &sum, &sq)
+        for c in 0..<cols {
+            let column = (0..<rows).map { Double(x[$0 * cols + c]) }
+            #expect(abs(sum[c] - column.reduce(0, +)) < 1e-9)
+            #expect(abs(sq[c] - column.map { $0 * $0 }.reduce(0, +)) < 1e-9)
+        }
+        let mean = random(cols, seed: 12), invstd = random(cols, seed: 13).map { $0 + 2 }
+        let gamma = random(cols, seed: 14), beta = random(cols, seed: 15)
+        var xhat = [Float](repeating: 0, count: rows * cols), y = xhat
+        ck_bn_forward(x, mean, invstd, gamma, beta, &xhat, &y, Int64(rows), Int64(cols))
+        for i in 0..<(rows * cols) {
+            let c = i % cols
+            #expect(abs(xhat[i] - (x[i] - mean[c]) * invstd[c]) < 1e-5)
+            #expect(abs(y[i] - (gamma[c] * xhat[i] + beta[c])) < 1e-5)
         }
     }
 

@@ -150,7 +150,7 @@ public final class Engine: @unchecked Sendable {
             let ws = workspaces[s]
             forwardOutput(ws)
             ws.correct = 0
-            ws.loss = ck_logsoftmax_nll(ws.logits.pointer, ws.labels.pointer, Int64(ws.rows), Int64(config.classes),
+            ws.loss = ck_logsoftmax_nll(ws.logits.pointer, ws.labelsIn, Int64(ws.rows), Int64(config.classes),
                                         nil, ws.dlogits.pointer, 1 / Float(n), &ws.correct)
             backwardOutput(ws)
         }
@@ -194,17 +194,24 @@ public final class Engine: @unchecked Sendable {
     private func gather(_ ws: ShardWorkspace, features: UnsafePointer<Float>, labels: UnsafePointer<Int32>,
                         indices: UnsafeBufferPointer<Int>) {
         let f = config.inputs
-        for i in 0..<ws.rows {
-            let row = indices[ws.row0 + i]
+        let mine = UnsafeBufferPointer(rebasing: indices[ws.row0..<(ws.row0 + ws.rows)])
+        if let first = mine.first, mine.last! - first == ws.rows - 1, zip(mine, mine.dropFirst()).allSatisfy({ $1 == $0 + 1 }) {
+            ws.rowsIn = features + first * f
+            ws.labelsIn = labels + first
+            return
+        }
+        for (i, row) in mine.enumerated() {
             (ws.input.pointer + i * f).update(from: features + row * f, count: f)
             ws.labels[i] = labels[row]
         }
+        ws.rowsIn = UnsafePointer(ws.input.pointer)
+        ws.labelsIn = UnsafePointer(ws.labels.pointer)
     }
 
     // MARK: Layers: a forward and a backward per block, over flat buffers
 
-    private func blockInput(_ ws: ShardWorkspace, _ l: Int) -> UnsafeMutablePointer<Float> {
-        l == 0 ? ws.input.pointer : ws.blockOut[l - 1].pointer
+    private func blockInput(_ ws: ShardWorkspace, _ l: Int) -> UnsafePointer<Float> {
+        l == 0 ? ws.rowsIn! : UnsafePointer(ws.blockOut[l - 1].pointer)
     }
 
     private func forwardLinearActivation(_ l: Int, _ ws: ShardWorkspace) {
@@ -354,11 +361,11 @@ public final class Engine: @unchecked Sendable {
                 while start < mine.upperBound {
                     ws.rows = min(blockRows, mine.upperBound - start)
                     let f = self.config.inputs, k = self.config.classes
-                    ws.input.pointer.update(from: features + start * f, count: ws.rows * f)
-                    ws.labels.pointer.update(from: labels + start, count: ws.rows)
+                    ws.rowsIn = features + start * f
+                    ws.labelsIn = labels + start
                     self.inferLogits(ws, stats: stats)
                     var correct: Int64 = 0
-                    losses[worker] += ck_logsoftmax_nll(ws.logits.pointer, ws.labels.pointer, Int64(ws.rows), Int64(k),
+                    losses[worker] += ck_logsoftmax_nll(ws.logits.pointer, ws.labelsIn, Int64(ws.rows), Int64(k),
                                                         logProbabilities.map { $0 + start * k }, nil, 0, &correct)
                     corrects[worker] += Int(correct)
                     for r in 0..<ws.rows {

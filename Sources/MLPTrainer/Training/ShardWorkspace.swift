@@ -8,6 +8,10 @@ final class ShardWorkspace: @unchecked Sendable {
 
     let input: Buffer<Float>
     let labels: Buffer<Int32>
+    /// The rows this step reads: the data set's own rows when the shard's rows are consecutive
+    /// there (no copy), else `input` and `labels` after a gather.
+    var rowsIn: UnsafePointer<Float>?
+    var labelsIn: UnsafePointer<Int32>?
     /// Per hidden block: Linear output (activation input), activation output, BatchNorm's xhat,
     /// block output (after BatchNorm and dropout; the next block's input).
     let linearOut: [Buffer<Float>], activationOut: [Buffer<Float>], normalized: [Buffer<Float>], blockOut: [Buffer<Float>]
@@ -31,8 +35,9 @@ final class ShardWorkspace: @unchecked Sendable {
         self.capacity = capacity
         let widths = config.hidden
         let maxWidth = config.sizes.max() ?? 1
-        input = Buffer(count: capacity * config.inputs)
-        labels = Buffer(count: capacity, zero: 0)
+        // Evaluation reads its rows in place (they are consecutive): no gather buffers.
+        input = Buffer(count: training ? capacity * config.inputs : 0)
+        labels = Buffer(count: training ? capacity : 0, zero: 0)
         linearOut = widths.map { Buffer(count: capacity * $0) }
         activationOut = widths.map { Buffer(count: capacity * $0) }
         normalized = widths.map { Buffer(count: training && config.batchNorm ? capacity * $0 : 0) }
