@@ -162,10 +162,13 @@ static void sgemm_packed(const gemm_blocking *g, int trans_a, int trans_b, int64
 //   dot product along K of contiguous rows of A and B, vectorised along K.
 typedef enum { PATH_PACKED, PATH_DIRECT, PATH_DOT } gemm_path;
 
-static gemm_path choose_path(int trans_a, int trans_b, int64_t M, int64_t N, int64_t K) {
+/// `direct_max_n`: up to this N the direct path beats packing at any M and K (measured: 48 with
+/// AVX-512's 32 registers and mask registers, 16 with AVX2).
+static gemm_path choose_path(int trans_a, int trans_b, int64_t M, int64_t N, int64_t K,
+                             int64_t direct_max_n) {
     if (trans_b && !trans_a && N <= 4 && K >= 32) return PATH_DOT;
     if (trans_b && K * N > 16384) return PATH_PACKED;
-    if (N <= 48 || M <= 8 || K <= 16) return PATH_DIRECT;
+    if (N <= direct_max_n || M <= 8 || K <= 16) return PATH_DIRECT;
     return PATH_PACKED;
 }
 
@@ -240,10 +243,166 @@ static const gemm_blocking blocking_avx2 = {
     .kernel = ukernel_avx2, .pack_a = pack_a_avx2, .pack_b = pack_b_avx2,
 };
 
+// MARK: - AVX2 small products (the AVX-512 ones below with 8 lanes and 16 registers)
+
+/// Lanes [0, n) of 8 set, n clamped to [0, 8].
+CK_TARGET_AVX2 static inline __m256i mask8(int64_t n) {
+    return avx2_tail_mask(n < 0 ? 0 : n > 8 ? 8 : n);
+}
+
+/// One MRD x (8*NVD) tile of the direct product (see direct512_body) at (i0, j0). AVX2 masks live in vector
+/// registers (16 in all) and masked stores are slow on AMD, so only edge tiles (MASKED) use them.
+CK_TARGET_AVX2 CK_INLINE void direct256_tile(const int MRD, const int NVD, const int KU,
+                                             const int MASKED, int64_t i0, int64_t j0, int64_t M,
+                                             int64_t N, int64_t K, float alpha, const float *A,
+                                             int64_t a_rs, int64_t a_cs, const float *B,
+                                             int64_t ldb, float beta, float *C, int64_t ldc) {
+    __m256i mask[2];
+    for (int v = 0; v < NVD; v++) mask[v] = MASKED ? mask8(N - j0 - 8 * v) : _mm256_set1_epi32(-1);
+    const float *arow[12];
+    for (int i = 0; i < MRD; i++) arow[i] = A + (i0 + i < M ? i0 + i : M - 1) * a_rs;
+    __m256 acc[4][12][2];
+    for (int u = 0; u < KU; u++)
+        for (int i = 0; i < MRD; i++)
+            for (int v = 0; v < NVD; v++) acc[u][i][v] = _mm256_setzero_ps();
+    int64_t k = 0;
+    for (; k + KU <= K; k += KU)
+        for (int u = 0; u < KU; u++) {
+            __m256 bv[2];
+            for (int v = 0; v < NVD; v++) {
+                const float *p = B + (k + u) * ldb + j0 + 8 * v;
+                bv[v] = MASKED ? _mm256_maskload_ps(p, mask[v]) : _mm256_loadu_ps(p);
+            }
+            for (int i = 0; i < MRD; i++) {
+                __m256 ai = _mm256_broadcast_ss(arow[i] + (k + u) * a_cs);
+                for (int v = 0; v < NVD; v++) acc[u][i][v] = _mm256_fmadd_ps(ai, bv[v], acc[u][i][v]);
+            }
+        }
+    for (; k < K; k++)
+        for (int v = 0; v < NVD; v++) {
+            const float *p = B + k * ldb + j0 + 8 * v;
+            __m256 bk = MASKED ? _mm256_maskload_ps(p, mask[v]) : _mm256_loadu_ps(p);
+            for (int i = 0; i < MRD; i++)
+                acc[0][i][v] = _mm256_fmadd_ps(_mm256_broadcast_ss(arow[i] + k * a_cs), bk, acc[0][i][v]);
+        }
+    for (int u = 1; u < KU; u++)
+        for (int i = 0; i < MRD; i++)
+            for (int v = 0; v < NVD; v++) acc[0][i][v] = _mm256_add_ps(acc[0][i][v], acc[u][i][v]);
+    __m256 va = _mm256_set1_ps(alpha), vb = _mm256_set1_ps(beta);
+    // All old values of C before the first store, as in direct512_body.
+    _Alignas(32) float old_c[12][16];
+    if (beta != 0.0f)
+        for (int i = 0; i < MRD && i0 + i < M; i++)
+            for (int v = 0; v < NVD; v++) {
+                const float *p = C + (i0 + i) * ldc + j0 + 8 * v;
+                _mm256_store_ps(old_c[i] + 8 * v, MASKED ? _mm256_maskload_ps(p, mask[v]) : _mm256_loadu_ps(p));
+            }
+    for (int i = 0; i < MRD && i0 + i < M; i++)
+        for (int v = 0; v < NVD; v++) {
+            __m256 r = _mm256_mul_ps(va, acc[0][i][v]);
+            if (beta != 0.0f) r = _mm256_fmadd_ps(vb, _mm256_load_ps(old_c[i] + 8 * v), r);
+            float *p = C + (i0 + i) * ldc + j0 + 8 * v;
+            if (MASKED) _mm256_maskstore_ps(p, mask[v], r);
+            else _mm256_storeu_ps(p, r);
+        }
+}
+
+CK_TARGET_AVX2 CK_INLINE void direct256_body(const int MRD, const int NVD, const int KU, int64_t M,
+                                             int64_t N, int64_t K, float alpha, const float *A,
+                                             int64_t a_rs, int64_t a_cs, const float *B,
+                                             int64_t ldb, float beta, float *C, int64_t ldc) {
+    for (int64_t j0 = 0; j0 < N; j0 += 8 * NVD)
+        for (int64_t i0 = 0; i0 < M; i0 += MRD) {
+            if (j0 + 8 * NVD <= N)
+                direct256_tile(MRD, NVD, KU, 0, i0, j0, M, N, K, alpha, A, a_rs, a_cs, B, ldb, beta, C, ldc);
+            else
+                direct256_tile(MRD, NVD, KU, 1, i0, j0, M, N, K, alpha, A, a_rs, a_cs, B, ldb, beta, C, ldc);
+        }
+}
+
+#define DIRECT256(MRD, NVD, KU)                                                                    \
+    CK_TARGET_AVX2 static void direct256_##MRD##x##NVD##x##KU(                                     \
+        int64_t M, int64_t N, int64_t K, float alpha, const float *A, int64_t a_rs, int64_t a_cs, \
+        const float *B, int64_t ldb, float beta, float *C, int64_t ldc) {                         \
+        direct256_body(MRD, NVD, KU, M, N, K, alpha, A, a_rs, a_cs, B, ldb, beta, C, ldc);        \
+    }
+DIRECT256(12, 1, 1)
+DIRECT256(6, 2, 1)
+DIRECT256(2, 1, 4)
+DIRECT256(2, 2, 2)
+#undef DIRECT256
+
+CK_TARGET_AVX2 CK_INLINE void dot256_body(const int NB, int64_t M, int64_t K, float alpha,
+                                          const float *A, int64_t lda, const float *B, int64_t ldb,
+                                          float beta, float *C, int64_t ldc) {
+    for (int64_t i0 = 0; i0 < M; i0 += 3) {
+        const float *arow[3];
+        for (int i = 0; i < 3; i++) arow[i] = A + (i0 + i < M ? i0 + i : M - 1) * lda;
+        __m256 acc[3][4];
+        for (int i = 0; i < 3; i++)
+            for (int j = 0; j < NB; j++) acc[i][j] = _mm256_setzero_ps();
+        for (int64_t k = 0; k < K; k += 8) {
+            __m256i m = mask8(K - k);
+            __m256 bv[4];
+            for (int j = 0; j < NB; j++) bv[j] = _mm256_maskload_ps(B + j * ldb + k, m);
+            for (int i = 0; i < 3; i++) {
+                __m256 ai = _mm256_maskload_ps(arow[i] + k, m);
+                for (int j = 0; j < NB; j++) acc[i][j] = _mm256_fmadd_ps(ai, bv[j], acc[i][j]);
+            }
+        }
+        for (int i = 0; i < 3 && i0 + i < M; i++)
+            for (int j = 0; j < NB; j++) {
+                float *p = C + (i0 + i) * ldc + j;
+                float r = alpha * ck_hsum256(acc[i][j]);
+                *p = beta == 0.0f ? r : r + beta * *p;
+            }
+    }
+}
+
+#define DOT256(NB)                                                                                 \
+    CK_TARGET_AVX2 static void dot256_##NB(int64_t M, int64_t K, float alpha, const float *A,      \
+                                           int64_t lda, const float *B, int64_t ldb, float beta,   \
+                                           float *C, int64_t ldc) {                                \
+        dot256_body(NB, M, K, alpha, A, lda, B, ldb, beta, C, ldc);                                \
+    }
+DOT256(1)
+DOT256(2)
+DOT256(3)
+DOT256(4)
+#undef DOT256
+
+static void small_avx2(gemm_path path, int trans_a, int trans_b, int64_t M, int64_t N, int64_t K,
+                       float alpha, const float *A, int64_t lda, const float *B, int64_t ldb,
+                       float beta, float *C, int64_t ldc) {
+    if (path == PATH_DOT) {
+        void (*dot[])(int64_t, int64_t, float, const float *, int64_t, const float *, int64_t, float,
+                      float *, int64_t) = {dot256_1, dot256_2, dot256_3, dot256_4};
+        dot[N - 1](M, K, alpha, A, lda, B, ldb, beta, C, ldc);
+        return;
+    }
+    if (trans_b) {
+        B = transpose_small_b(K, N, B, ldb);
+        ldb = N;
+    }
+    int64_t a_rs = trans_a ? 1 : lda, a_cs = trans_a ? lda : 1;
+    if (M < 6) {
+        if (N <= 8) direct256_2x1x4(M, N, K, alpha, A, a_rs, a_cs, B, ldb, beta, C, ldc);
+        else direct256_2x2x2(M, N, K, alpha, A, a_rs, a_cs, B, ldb, beta, C, ldc);
+    } else if (N <= 8) {
+        direct256_12x1x1(M, N, K, alpha, A, a_rs, a_cs, B, ldb, beta, C, ldc);
+    } else {
+        direct256_6x2x1(M, N, K, alpha, A, a_rs, a_cs, B, ldb, beta, C, ldc);
+    }
+}
+
 static void sgemm_avx2(int trans_a, int trans_b, int64_t M, int64_t N, int64_t K, float alpha,
                        const float *A, int64_t lda, const float *B, int64_t ldb, float beta,
                        float *C, int64_t ldc) {
-    sgemm_packed(&blocking_avx2, trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+    gemm_path path = choose_path(trans_a, trans_b, M, N, K, 16);
+    if (path != PATH_PACKED)
+        small_avx2(path, trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+    else
+        sgemm_packed(&blocking_avx2, trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
 }
 
 // MARK: - AVX-512: MR x 32 micro-kernel
@@ -448,7 +607,7 @@ static void small_avx512(gemm_path path, int trans_a, int trans_b, int64_t M, in
 static void sgemm_avx512(int trans_a, int trans_b, int64_t M, int64_t N, int64_t K, float alpha,
                          const float *A, int64_t lda, const float *B, int64_t ldb, float beta,
                          float *C, int64_t ldc) {
-    gemm_path path = choose_path(trans_a, trans_b, M, N, K);
+    gemm_path path = choose_path(trans_a, trans_b, M, N, K, 48);
     if (path != PATH_PACKED)
         small_avx512(path, trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
     else
