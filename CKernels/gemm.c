@@ -302,8 +302,14 @@ CK_TARGET_AVX2 CK_INLINE void direct256_tile(const int MRD, const int NVD, const
             __m256 r = _mm256_mul_ps(va, acc[0][i][v]);
             if (beta != 0.0f) r = _mm256_fmadd_ps(vb, _mm256_load_ps(old_c[i] + 8 * v), r);
             float *p = C + (i0 + i) * ldc + j0 + 8 * v;
-            if (MASKED) _mm256_maskstore_ps(p, mask[v], r);
-            else _mm256_storeu_ps(p, r);
+            if (MASKED) {
+                // vmaskmovps stores are microcoded on AMD; a few scalar stores are faster.
+                _Alignas(32) float row[8];
+                _mm256_store_ps(row, r);
+                for (int64_t j = 0; j < 8 && j0 + 8 * v + j < N; j++) p[j] = row[j];
+            } else {
+                _mm256_storeu_ps(p, r);
+            }
         }
 }
 
@@ -311,8 +317,10 @@ CK_TARGET_AVX2 CK_INLINE void direct256_body(const int MRD, const int NVD, const
                                              int64_t N, int64_t K, float alpha, const float *A,
                                              int64_t a_rs, int64_t a_cs, const float *B,
                                              int64_t ldb, float beta, float *C, int64_t ldc) {
-    for (int64_t j0 = 0; j0 < N; j0 += 8 * NVD)
-        for (int64_t i0 = 0; i0 < M; i0 += MRD) {
+    // Row tiles outermost: C is written in address order (column strips of C write far slower
+    // when it spills out of L2).
+    for (int64_t i0 = 0; i0 < M; i0 += MRD)
+        for (int64_t j0 = 0; j0 < N; j0 += 8 * NVD) {
             if (j0 + 8 * NVD <= N)
                 direct256_tile(MRD, NVD, KU, 0, i0, j0, M, N, K, alpha, A, a_rs, a_cs, B, ldb, beta, C, ldc);
             else
@@ -469,13 +477,15 @@ CK_TARGET_AVX512 CK_INLINE void direct512_body(const int MRD, const int NVD, con
                               int64_t K, float alpha, const float *A, int64_t a_rs, int64_t a_cs,
                               const float *B, int64_t ldb, float beta, float *C, int64_t ldc) {
     __m512 va = _mm512_set1_ps(alpha), vb = _mm512_set1_ps(beta);
-    for (int64_t j0 = 0; j0 < N; j0 += 16 * NVD) {
-        __mmask16 mask[4];
-        for (int v = 0; v < NVD; v++) mask[v] = mask16(N - j0 - 16 * v);
-        for (int64_t i0 = 0; i0 < M; i0 += MRD) {
-            const float *arow[12];
+    // Row tiles outermost: C is written in address order (column strips of C write far slower
+    // when it spills out of L2).
+    for (int64_t i0 = 0; i0 < M; i0 += MRD) {
+        for (int64_t j0 = 0; j0 < N; j0 += 16 * NVD) {
+            __mmask16 mask[4];
+            for (int v = 0; v < NVD; v++) mask[v] = mask16(N - j0 - 16 * v);
+            const float *arow[16];
             for (int i = 0; i < MRD; i++) arow[i] = A + (i0 + i < M ? i0 + i : M - 1) * a_rs;
-            __m512 acc[4][12][4];
+            __m512 acc[4][16][4];
             for (int u = 0; u < KU; u++)
                 for (int i = 0; i < MRD; i++)
                     for (int v = 0; v < NVD; v++) acc[u][i][v] = _mm512_setzero_ps();
@@ -502,7 +512,7 @@ CK_TARGET_AVX512 CK_INLINE void direct512_body(const int MRD, const int NVD, con
             // Narrow rows: a masked load of row i+1 overlaps the masked store to row i, and such a
             // load waits for the store to retire (no forwarding). So C's old values are all read
             // (into a stack tile) before the first store.
-            _Alignas(64) float old_c[12][64];
+            _Alignas(64) float old_c[16][64];
             if (beta != 0.0f)
                 for (int i = 0; i < MRD && i0 + i < M; i++)
                     for (int v = 0; v < NVD; v++)
@@ -524,8 +534,9 @@ CK_TARGET_AVX512 CK_INLINE void direct512_body(const int MRD, const int NVD, con
         const float *B, int64_t ldb, float beta, float *C, int64_t ldc) {                         \
         direct512_body(MRD, NVD, KU, M, N, K, alpha, A, a_rs, a_cs, B, ldb, beta, C, ldc);        \
     }
-DIRECT512(12, 1, 1)
-DIRECT512(12, 2, 1)
+DIRECT512(16, 1, 1)
+DIRECT512(6, 1, 4)
+DIRECT512(6, 2, 2)
 DIRECT512(8, 3, 1)
 DIRECT512(6, 4, 1)
 DIRECT512(2, 1, 4)
@@ -588,15 +599,18 @@ static void small_avx512(gemm_path path, int trans_a, int trans_b, int64_t M, in
     }
     int64_t a_rs = trans_a ? 1 : lda, a_cs = trans_a ? lda : 1;
     int64_t nv = (N + 15) / 16;
-    if (M < 6) {
-        // Few rows: 2-row tiles with split accumulators over k.
+    if (M < 6 || (M <= 16 && K >= 64)) {
+        // Few rows: 2-row tiles with split accumulators over k, so no FMA goes to a padding row.
         if (nv == 1) direct512_2x1x4(M, N, K, alpha, A, a_rs, a_cs, B, ldb, beta, C, ldc);
         else if (nv == 2) direct512_2x2x4(M, N, K, alpha, A, a_rs, a_cs, B, ldb, beta, C, ldc);
         else direct512_2x4x2(M, N, K, alpha, A, a_rs, a_cs, B, ldb, beta, C, ldc);
     } else if (nv == 1) {
-        direct512_12x1x1(M, N, K, alpha, A, a_rs, a_cs, B, ldb, beta, C, ldc);
+        // Tiles over many rows of A at once run slower at long K than fewer rows with split
+        // accumulators (measured on Zen 4).
+        if (K >= 32) direct512_6x1x4(M, N, K, alpha, A, a_rs, a_cs, B, ldb, beta, C, ldc);
+        else direct512_16x1x1(M, N, K, alpha, A, a_rs, a_cs, B, ldb, beta, C, ldc);
     } else if (nv == 2) {
-        direct512_12x2x1(M, N, K, alpha, A, a_rs, a_cs, B, ldb, beta, C, ldc);
+        direct512_6x2x2(M, N, K, alpha, A, a_rs, a_cs, B, ldb, beta, C, ldc);
     } else if (nv == 3) {
         direct512_8x3x1(M, N, K, alpha, A, a_rs, a_cs, B, ldb, beta, C, ldc);
     } else {
