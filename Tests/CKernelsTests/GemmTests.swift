@@ -111,13 +111,14 @@ private func check(_ c: GemmCase, rng: inout Rng) {
         }
     }
 
-    @Test func edgeSizesAroundTiles() {
-        // Every M and N around the register tiles (6x16, 14x32) and a K that is not a multiple of 4.
+    @Test func packedTileEdges() {
+        // M and N around multiples of the register tiles (6x16, 12x32), large enough for the packed
+        // path (N > 48, M > 8, K > 16, and K * N > 16384 when B is transposed).
         var rng = Rng(state: 42)
-        for m in [1, 5, 6, 7, 13, 14, 15, 28, 29] {
-            for n in [1, 2, 15, 16, 17, 31, 32, 33, 47] {
+        for m in [11, 12, 13, 23, 24, 25] {
+            for n in [49, 63, 64, 65, 95, 97] {
                 let t = rng.next()
-                check(GemmCase(transA: t & 1 != 0, transB: t & 2 != 0, m: m, n: n, k: 7,
+                check(GemmCase(transA: t & 1 != 0, transB: t & 2 != 0, m: m, n: n, k: 261,
                                alpha: 1, beta: t & 4 != 0 ? 0 : 0.5, pad: Int(t % 5)),
                       rng: &rng)
             }
