@@ -239,7 +239,7 @@ CK_TARGET_AVX2 static void pack_b_avx2(int64_t kc, int64_t nc, const float *B, i
 }
 
 static const gemm_blocking blocking_avx2 = {
-    .MR = MR2, .NR = NR2, .MC = 168, .KC = 256, .NC = 4096,
+    .MR = MR2, .NR = NR2, .MC = 96, .KC = 512, .NC = 4096,
     .kernel = ukernel_avx2, .pack_a = pack_a_avx2, .pack_b = pack_b_avx2,
 };
 
