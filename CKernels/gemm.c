@@ -186,9 +186,10 @@ static const float *transpose_small_b(int64_t K, int64_t N, const float *B, int6
 
 enum { MR2 = 6, NV2 = 2, NR2 = 8 * NV2 };
 
-/// Lane mask for the first n (0..8) of 8 lanes, for maskload/maskstore.
-CK_TARGET_AVX2 static inline __m256i avx2_tail_mask(int64_t n) {
-    return _mm256_cmpgt_epi32(_mm256_set1_epi32((int)n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+/// Lanes [0, n) of 8 set (n clamped to [0, 8]), for maskload/maskstore.
+CK_TARGET_AVX2 static inline __m256i mask8(int64_t n) {
+    int lanes = n < 0 ? 0 : n > 8 ? 8 : (int)n;
+    return _mm256_cmpgt_epi32(_mm256_set1_epi32(lanes), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
 }
 
 CK_TARGET_AVX2 static void ukernel_avx2(int64_t kc, const float *restrict a, const float *restrict b,
@@ -217,7 +218,7 @@ CK_TARGET_AVX2 static void ukernel_avx2(int64_t kc, const float *restrict a, con
         return;
     }
     __m256i mask[NV2];
-    for (int v = 0; v < NV2; v++) mask[v] = avx2_tail_mask(n - 8 * v < 0 ? 0 : n - 8 * v > 8 ? 8 : n - 8 * v);
+    for (int v = 0; v < NV2; v++) mask[v] = mask8(n - 8 * v);
     for (int i = 0; i < MR2; i++) {
         if (i >= m) break;
         for (int v = 0; v < NV2; v++) {
@@ -243,15 +244,12 @@ static const gemm_blocking blocking_avx2 = {
     .kernel = ukernel_avx2, .pack_a = pack_a_avx2, .pack_b = pack_b_avx2,
 };
 
-// MARK: - AVX2 small products (the AVX-512 ones below with 8 lanes and 16 registers)
+// MARK: - AVX2 small products (as the AVX-512 ones further down, with 8 lanes and 16 registers)
 
-/// Lanes [0, n) of 8 set, n clamped to [0, 8].
-CK_TARGET_AVX2 static inline __m256i mask8(int64_t n) {
-    return avx2_tail_mask(n < 0 ? 0 : n > 8 ? 8 : n);
-}
-
-/// One MRD x (8*NVD) tile of the direct product (see direct512_body) at (i0, j0). AVX2 masks live in vector
-/// registers (16 in all) and masked stores are slow on AMD, so only edge tiles (MASKED) use them.
+/// One MRD x (8*NVD) tile at (i0, j0) of C = alpha * op(A) * B + beta * C, op(A)(i,k) at
+/// A[i*a_rs + k*a_cs], B row-major; KU accumulator sets over k hide the FMA latency of small
+/// tiles; missing rows of the last row tile re-read row M-1 and are not stored. AVX2 masks take
+/// vector registers (16 in all), so only edge tiles (MASKED) use them.
 CK_TARGET_AVX2 CK_INLINE void direct256_tile(const int MRD, const int NVD, const int KU,
                                              const int MASKED, int64_t i0, int64_t j0, int64_t M,
                                              int64_t N, int64_t K, float alpha, const float *A,
@@ -289,7 +287,7 @@ CK_TARGET_AVX2 CK_INLINE void direct256_tile(const int MRD, const int NVD, const
         for (int i = 0; i < MRD; i++)
             for (int v = 0; v < NVD; v++) acc[0][i][v] = _mm256_add_ps(acc[0][i][v], acc[u][i][v]);
     __m256 va = _mm256_set1_ps(alpha), vb = _mm256_set1_ps(beta);
-    // All old values of C before the first store, as in direct512_body.
+    // All old values of C are read before the first store: see direct512_body.
     _Alignas(32) float old_c[12][16];
     if (beta != 0.0f)
         for (int i = 0; i < MRD && i0 + i < M; i++)
@@ -334,7 +332,7 @@ CK_TARGET_AVX2 CK_INLINE void direct256_body(const int MRD, const int NVD, const
         const float *B, int64_t ldb, float beta, float *C, int64_t ldc) {                         \
         direct256_body(MRD, NVD, KU, M, N, K, alpha, A, a_rs, a_cs, B, ldb, beta, C, ldc);        \
     }
-DIRECT256(12, 1, 1)
+DIRECT256(6, 1, 2)
 DIRECT256(6, 2, 1)
 DIRECT256(2, 1, 4)
 DIRECT256(2, 2, 2)
@@ -393,11 +391,11 @@ static void small_avx2(gemm_path path, int trans_a, int trans_b, int64_t M, int6
         ldb = N;
     }
     int64_t a_rs = trans_a ? 1 : lda, a_cs = trans_a ? lda : 1;
-    if (M < 6) {
+    if (M < 6 || (M <= 16 && K >= 64)) {
         if (N <= 8) direct256_2x1x4(M, N, K, alpha, A, a_rs, a_cs, B, ldb, beta, C, ldc);
         else direct256_2x2x2(M, N, K, alpha, A, a_rs, a_cs, B, ldb, beta, C, ldc);
     } else if (N <= 8) {
-        direct256_12x1x1(M, N, K, alpha, A, a_rs, a_cs, B, ldb, beta, C, ldc);
+        direct256_6x1x2(M, N, K, alpha, A, a_rs, a_cs, B, ldb, beta, C, ldc);
     } else {
         direct256_6x2x1(M, N, K, alpha, A, a_rs, a_cs, B, ldb, beta, C, ldc);
     }
@@ -419,6 +417,11 @@ static void sgemm_avx2(int trans_a, int trans_b, int64_t M, int64_t N, int64_t K
 
 enum { MR5 = 12, NV5 = 2, NR5 = 16 * NV5 };
 
+/// Mask of the first n lanes, n clamped to [0, 16].
+static inline __mmask16 mask16(int64_t n) {
+    return n >= 16 ? (__mmask16)0xFFFF : n <= 0 ? (__mmask16)0 : ck_tail_mask16(n);
+}
+
 CK_TARGET_AVX512 static void ukernel_avx512(int64_t kc, const float *restrict a,
                                             const float *restrict b, float *c, int64_t ldc,
                                             float alpha, float beta, int64_t m, int64_t n) {
@@ -435,10 +438,7 @@ CK_TARGET_AVX512 static void ukernel_avx512(int64_t kc, const float *restrict a,
     }
     __m512 va = _mm512_set1_ps(alpha), vb = _mm512_set1_ps(beta);
     __mmask16 mask[NV5];
-    for (int v = 0; v < NV5; v++) {
-        int64_t left = n - 16 * v;
-        mask[v] = left >= 16 ? (__mmask16)0xFFFF : left <= 0 ? 0 : ck_tail_mask16(left);
-    }
+    for (int v = 0; v < NV5; v++) mask[v] = mask16(n - 16 * v);
     for (int i = 0; i < MR5; i++) {
         if (i >= m) break;
         for (int v = 0; v < NV5; v++) {
@@ -466,18 +466,15 @@ static const gemm_blocking blocking_avx512 = {
 
 // MARK: - AVX-512 small products
 
-/// Mask of the first n lanes, n clamped to [0, 16].
-static inline __mmask16 mask16(int64_t n) {
-    return n >= 16 ? (__mmask16)0xFFFF : n <= 0 ? (__mmask16)0 : ck_tail_mask16(n);
-}
-
 /// C = alpha * op(A) * B + beta * C with op(A)(i,k) = A[i*a_rs + k*a_cs] and B row-major (ldb).
 /// Tiles of MRD rows x NVD vectors; KU independent accumulator sets over k hide the FMA latency
 /// when the tile is small. The last row tile re-reads row M-1 for its missing rows (no branches
 /// in the k loop, no reads past A) and does not store them.
-CK_TARGET_AVX512 CK_INLINE void direct512_body(const int MRD, const int NVD, const int KU, int64_t M, int64_t N,
-                              int64_t K, float alpha, const float *A, int64_t a_rs, int64_t a_cs,
-                              const float *B, int64_t ldb, float beta, float *C, int64_t ldc) {
+CK_TARGET_AVX512 CK_INLINE void direct512_body(const int MRD, const int NVD, const int KU,
+                                               int64_t M, int64_t N, int64_t K, float alpha,
+                                               const float *A, int64_t a_rs, int64_t a_cs,
+                                               const float *B, int64_t ldb, float beta, float *C,
+                                               int64_t ldc) {
     __m512 va = _mm512_set1_ps(alpha), vb = _mm512_set1_ps(beta);
     // Row tiles outermost: C is written in address order (column strips of C write far slower
     // when it spills out of L2).
@@ -547,9 +544,9 @@ DIRECT512(2, 4, 2)
 #undef DIRECT512
 
 /// C = alpha * A * B^T + beta * C for NB (<= 4) columns: 4 rows x NB dot products along K at once.
-CK_TARGET_AVX512 CK_INLINE void dot512_body(const int NB, int64_t M, int64_t K, float alpha, const float *A,
-                           int64_t lda, const float *B, int64_t ldb, float beta, float *C,
-                           int64_t ldc) {
+CK_TARGET_AVX512 CK_INLINE void dot512_body(const int NB, int64_t M, int64_t K, float alpha,
+                                            const float *A, int64_t lda, const float *B,
+                                            int64_t ldb, float beta, float *C, int64_t ldc) {
     for (int64_t i0 = 0; i0 < M; i0 += 4) {
         const float *arow[4];
         for (int i = 0; i < 4; i++) arow[i] = A + (i0 + i < M ? i0 + i : M - 1) * lda;
