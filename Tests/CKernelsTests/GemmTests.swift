@@ -153,6 +153,15 @@ private func check(_ c: GemmCase, rng: inout Rng) {
             check(GemmCase(transA: false, transB: false, m: 9, n: 20, k: 0, alpha: alpha, beta: beta, pad: 2), rng: &rng)
             check(GemmCase(transA: true, transB: true, m: 9, n: 20, k: 5, alpha: alpha, beta: beta, pad: 1), rng: &rng)
         }
+        // With alpha = 0, A and B are not read: NaNs there do not reach C.
+        let nans = [Float](repeating: .nan, count: 40 * 40)
+        for isa in supportedISAs() {
+            ck_isa_force(isa)
+            var c = (0..<30 * 40).map { Float($0) }
+            ck_sgemm(0, 1, 30, 40, 40, 0, nans, 40, nans, 40, 0.5, &c, 40)
+            #expect(c == (0..<30 * 40).map { Float($0) * 0.5 }, "\(String(cString: ck_isa_name(isa)))")
+        }
+        ck_isa_force(ck_isa_best())
     }
 
     @Test func linearForwardAndBackward() {
