@@ -230,13 +230,69 @@ CK_TARGET_AVX2 static void ukernel_avx2(int64_t kc, const float *restrict a, con
     }
 }
 
+/// Interleaves 8 or MR2 (6) rows of 8 floats: dst[t*dst_stride + r] = src[r*src_stride + t], as an
+/// 8x8 transpose in registers (see interleave16_avx512 for why).
+CK_TARGET_AVX2 static inline void interleave8_avx2(const float *src, int64_t src_stride, int rows,
+                                                   float *dst, int64_t dst_stride) {
+    __m256 r[8], t[8], u[8];
+    for (int i = 0; i < 8; i++) r[i] = i < rows ? _mm256_loadu_ps(src + i * src_stride) : _mm256_setzero_ps();
+    for (int i = 0; i < 8; i += 2) {
+        t[i] = _mm256_unpacklo_ps(r[i], r[i + 1]);
+        t[i + 1] = _mm256_unpackhi_ps(r[i], r[i + 1]);
+    }
+    for (int i = 0; i < 8; i += 4)
+        for (int h = 0; h < 2; h++) {
+            u[i + 2 * h] = _mm256_shuffle_ps(t[i + h], t[i + h + 2], _MM_SHUFFLE(1, 0, 1, 0));
+            u[i + 2 * h + 1] = _mm256_shuffle_ps(t[i + h], t[i + h + 2], _MM_SHUFFLE(3, 2, 3, 2));
+        }
+    // u[j] (rows 0..3) and u[4+j] (rows 4..7) hold column j in their low 128-bit halves and
+    // column 4+j in their high halves.
+    for (int c = 0; c < 8; c++) {
+        __m256 col = c < 4 ? _mm256_permute2f128_ps(u[c], u[4 + c], 0x20)
+                           : _mm256_permute2f128_ps(u[c - 4], u[c], 0x31);
+        float *p = dst + c * dst_stride;
+        if (rows == 8) {
+            _mm256_storeu_ps(p, col);
+        } else {
+            // 6 rows: 4 + 2 lanes (no vmaskmovps, which is slow on AMD).
+            _mm_storeu_ps(p, _mm256_castps256_ps128(col));
+            _mm_storel_pi((__m64 *)(p + 4), _mm256_extractf128_ps(col, 1));
+        }
+    }
+}
+
 CK_TARGET_AVX2 static void pack_a_avx2(int64_t mc, int64_t kc, const float *A, int64_t rs, int64_t cs,
                                        float *restrict dst) {
-    pack_a_body(MR2, mc, kc, A, rs, cs, dst);
+    if (cs != 1) {
+        pack_a_body(MR2, mc, kc, A, rs, cs, dst);  // A^T: already a contiguous copy per k
+        return;
+    }
+    int64_t full = mc / MR2 * MR2;
+    for (int64_t i0 = 0; i0 < full; i0 += MR2, dst += MR2 * kc) {
+        int64_t k = 0;
+        for (; k + 8 <= kc; k += 8) interleave8_avx2(A + i0 * rs + k, rs, MR2, dst + k * MR2, MR2);
+        for (; k < kc; k++)
+            for (int i = 0; i < MR2; i++) dst[k * MR2 + i] = A[(i0 + i) * rs + k];
+    }
+    if (full < mc) pack_a_body(MR2, mc - full, kc, A + full * rs, rs, cs, dst);
 }
+
 CK_TARGET_AVX2 static void pack_b_avx2(int64_t kc, int64_t nc, const float *B, int64_t rs, int64_t cs,
                                        float *restrict dst) {
-    pack_b_body(NR2, kc, nc, B, rs, cs, dst);
+    if (rs != 1) {
+        pack_b_body(NR2, kc, nc, B, rs, cs, dst);  // B not transposed: a contiguous copy per k
+        return;
+    }
+    int64_t full = nc / NR2 * NR2;
+    for (int64_t j0 = 0; j0 < full; j0 += NR2, dst += NR2 * kc) {
+        int64_t k = 0;
+        for (; k + 8 <= kc; k += 8)
+            for (int h = 0; h < NR2; h += 8)
+                interleave8_avx2(B + (j0 + h) * cs + k, cs, 8, dst + k * NR2 + h, NR2);
+        for (; k < kc; k++)
+            for (int j = 0; j < NR2; j++) dst[k * NR2 + j] = B[(j0 + j) * cs + k];
+    }
+    if (full < nc) pack_b_body(NR2, kc, nc - full, B + full * cs, rs, cs, dst);
 }
 
 static const gemm_blocking blocking_avx2 = {
