@@ -261,36 +261,46 @@ CK_TARGET_AVX2 static inline void interleave8_avx2(const float *src, int64_t src
     }
 }
 
+// Full panels by vector code, as pack_a_avx512 / pack_b_avx512.
 CK_TARGET_AVX2 static void pack_a_avx2(int64_t mc, int64_t kc, const float *A, int64_t rs, int64_t cs,
                                        float *restrict dst) {
-    if (cs != 1) {
-        pack_a_body(MR2, mc, kc, A, rs, cs, dst);  // A^T: already a contiguous copy per k
-        return;
-    }
     int64_t full = mc / MR2 * MR2;
     for (int64_t i0 = 0; i0 < full; i0 += MR2, dst += MR2 * kc) {
+        const float *src = A + i0 * rs;
+        if (rs == 1) {
+            // A^T: each k is a contiguous run of MR2 = 6 rows (4 + 2 lanes).
+            for (int64_t k = 0; k < kc; k++) {
+                _mm_storeu_ps(dst + k * MR2, _mm_loadu_ps(src + k * cs));
+                _mm_storel_pi((__m64 *)(dst + k * MR2 + 4), _mm_loadl_pi(_mm_setzero_ps(), (const __m64 *)(src + k * cs + 4)));
+            }
+            continue;
+        }
         int64_t k = 0;
-        for (; k + 8 <= kc; k += 8) interleave8_avx2(A + i0 * rs + k, rs, MR2, dst + k * MR2, MR2);
+        for (; k + 8 <= kc; k += 8) interleave8_avx2(src + k, rs, MR2, dst + k * MR2, MR2);
         for (; k < kc; k++)
-            for (int i = 0; i < MR2; i++) dst[k * MR2 + i] = A[(i0 + i) * rs + k];
+            for (int i = 0; i < MR2; i++) dst[k * MR2 + i] = src[i * rs + k];
     }
     if (full < mc) pack_a_body(MR2, mc - full, kc, A + full * rs, rs, cs, dst);
 }
 
 CK_TARGET_AVX2 static void pack_b_avx2(int64_t kc, int64_t nc, const float *B, int64_t rs, int64_t cs,
                                        float *restrict dst) {
-    if (rs != 1) {
-        pack_b_body(NR2, kc, nc, B, rs, cs, dst);  // B not transposed: a contiguous copy per k
-        return;
-    }
     int64_t full = nc / NR2 * NR2;
     for (int64_t j0 = 0; j0 < full; j0 += NR2, dst += NR2 * kc) {
+        const float *src = B + j0 * cs;
+        if (cs == 1) {
+            // B not transposed: each k is a contiguous run of NR2 columns.
+            for (int64_t k = 0; k < kc; k++)
+                for (int v = 0; v < NV2; v++)
+                    _mm256_store_ps(dst + k * NR2 + 8 * v, _mm256_loadu_ps(src + k * rs + 8 * v));
+            continue;
+        }
         int64_t k = 0;
         for (; k + 8 <= kc; k += 8)
             for (int h = 0; h < NR2; h += 8)
-                interleave8_avx2(B + (j0 + h) * cs + k, cs, 8, dst + k * NR2 + h, NR2);
+                interleave8_avx2(src + h * cs + k, cs, 8, dst + k * NR2 + h, NR2);
         for (; k < kc; k++)
-            for (int j = 0; j < NR2; j++) dst[k * NR2 + j] = B[(j0 + j) * cs + k];
+            for (int j = 0; j < NR2; j++) dst[k * NR2 + j] = src[j * cs + k];
     }
     if (full < nc) pack_b_body(NR2, kc, nc - full, B + full * cs, rs, cs, dst);
 }
@@ -539,36 +549,46 @@ CK_TARGET_AVX512 static inline void interleave16_avx512(const float *src, int64_
     }
 }
 
+// Full panels by vector code (the generic loops compile to a memcpy call per k or to scalar
+// gathers); the partial last panel by the generic body.
 CK_TARGET_AVX512 static void pack_a_avx512(int64_t mc, int64_t kc, const float *A, int64_t rs,
                                            int64_t cs, float *restrict dst) {
-    if (cs != 1) {
-        pack_a_body(MR5, mc, kc, A, rs, cs, dst);  // A^T: already a contiguous copy per k
-        return;
-    }
     int64_t full = mc / MR5 * MR5;
+    __mmask16 panel = mask16(MR5);
     for (int64_t i0 = 0; i0 < full; i0 += MR5, dst += MR5 * kc) {
+        const float *src = A + i0 * rs;
+        if (rs == 1) {
+            // A^T: each k is a contiguous run of MR5 rows.
+            for (int64_t k = 0; k < kc; k++)
+                _mm512_mask_storeu_ps(dst + k * MR5, panel, _mm512_maskz_loadu_ps(panel, src + k * cs));
+            continue;
+        }
         int64_t k = 0;
-        for (; k + 16 <= kc; k += 16) interleave16_avx512(A + i0 * rs + k, rs, MR5, dst + k * MR5, MR5);
+        for (; k + 16 <= kc; k += 16) interleave16_avx512(src + k, rs, MR5, dst + k * MR5, MR5);
         for (; k < kc; k++)
-            for (int i = 0; i < MR5; i++) dst[k * MR5 + i] = A[(i0 + i) * rs + k];
+            for (int i = 0; i < MR5; i++) dst[k * MR5 + i] = src[i * rs + k];
     }
     if (full < mc) pack_a_body(MR5, mc - full, kc, A + full * rs, rs, cs, dst);
 }
 
 CK_TARGET_AVX512 static void pack_b_avx512(int64_t kc, int64_t nc, const float *B, int64_t rs,
                                            int64_t cs, float *restrict dst) {
-    if (rs != 1) {
-        pack_b_body(NR5, kc, nc, B, rs, cs, dst);  // B not transposed: a contiguous copy per k
-        return;
-    }
     int64_t full = nc / NR5 * NR5;
     for (int64_t j0 = 0; j0 < full; j0 += NR5, dst += NR5 * kc) {
+        const float *src = B + j0 * cs;
+        if (cs == 1) {
+            // B not transposed: each k is a contiguous run of NR5 columns.
+            for (int64_t k = 0; k < kc; k++)
+                for (int v = 0; v < NV5; v++)
+                    _mm512_store_ps(dst + k * NR5 + 16 * v, _mm512_loadu_ps(src + k * rs + 16 * v));
+            continue;
+        }
         int64_t k = 0;
         for (; k + 16 <= kc; k += 16)
             for (int h = 0; h < NR5; h += 16)
-                interleave16_avx512(B + (j0 + h) * cs + k, cs, 16, dst + k * NR5 + h, NR5);
+                interleave16_avx512(src + h * cs + k, cs, 16, dst + k * NR5 + h, NR5);
         for (; k < kc; k++)
-            for (int j = 0; j < NR5; j++) dst[k * NR5 + j] = B[(j0 + j) * cs + k];
+            for (int j = 0; j < NR5; j++) dst[k * NR5 + j] = src[j * cs + k];
     }
     if (full < nc) pack_b_body(NR5, kc, nc - full, B + full * cs, rs, cs, dst);
 }
