@@ -55,49 +55,25 @@ static float *pack_buffer_get(pack_buffer *buf, size_t floats) {
     return buf->ptr;
 }
 
-// MARK: - Packing (bodies inlined into each ISA's driver, so MR/NR are constants there)
+// MARK: - Packing of partial panels (full panels: each ISA's vector code below)
 
-/// Packs op(A)[0:mc, 0:kc] (element (i,k) at A[i*rs + k*cs]) into MR-high micro-panels, each
-/// stored k-major (MR values per k); rows past mc are zero so the micro-kernel needs no row tests.
-CK_INLINE void pack_a_body(const int64_t MR, int64_t mc, int64_t kc, const float *A, int64_t rs,
-                           int64_t cs, float *restrict dst) {
-    for (int64_t i0 = 0; i0 < mc; i0 += MR, dst += MR * kc) {
-        int64_t mr = mc - i0 < MR ? mc - i0 : MR;
-        const float *src = A + i0 * rs;
-        if (mr < MR) memset(dst, 0, (size_t)(MR * kc) * sizeof(float));
-        if (rs == 1) {
-            // op(A) = A^T: each k is a contiguous run of rows.
-            for (int64_t k = 0; k < kc; k++)
-                for (int64_t i = 0; i < mr; i++) dst[k * MR + i] = src[k * cs + i];
-        } else if (mr == MR) {
-            for (int64_t k = 0; k < kc; k++)
-                for (int64_t i = 0; i < MR; i++) dst[k * MR + i] = src[i * rs + k];
-        } else {
-            for (int64_t i = 0; i < mr; i++)
-                for (int64_t k = 0; k < kc; k++) dst[k * MR + i] = src[i * rs + k];
-        }
-    }
+/// Packs the last, partial micro-panel of op(A): rows [0, mr) (mr < MR) by kc columns, element
+/// (i,k) at A[i*rs + k*cs], k-major with MR values per k; rows mr..MR-1 are zero, so the
+/// micro-kernel needs no row tests.
+static void pack_a_tail(int64_t MR, int64_t mr, int64_t kc, const float *A, int64_t rs,
+                        int64_t cs, float *restrict dst) {
+    memset(dst, 0, (size_t)(MR * kc) * sizeof(float));
+    for (int64_t i = 0; i < mr; i++)
+        for (int64_t k = 0; k < kc; k++) dst[k * MR + i] = A[i * rs + k * cs];
 }
 
-/// Packs op(B)[0:kc, 0:nc] (element (k,j) at B[k*rs + j*cs]) into NR-wide micro-panels, each
-/// stored k-major (NR values per k); columns past nc are zero.
-CK_INLINE void pack_b_body(const int64_t NR, int64_t kc, int64_t nc, const float *B, int64_t rs,
-                           int64_t cs, float *restrict dst) {
-    for (int64_t j0 = 0; j0 < nc; j0 += NR, dst += NR * kc) {
-        int64_t nr = nc - j0 < NR ? nc - j0 : NR;
-        const float *src = B + j0 * cs;
-        if (nr < NR) memset(dst, 0, (size_t)(NR * kc) * sizeof(float));
-        if (cs == 1) {
-            for (int64_t k = 0; k < kc; k++)
-                for (int64_t j = 0; j < nr; j++) dst[k * NR + j] = src[k * rs + j];
-        } else if (nr == NR) {
-            for (int64_t k = 0; k < kc; k++)
-                for (int64_t j = 0; j < NR; j++) dst[k * NR + j] = src[j * cs + k];
-        } else {
-            for (int64_t j = 0; j < nr; j++)
-                for (int64_t k = 0; k < kc; k++) dst[k * NR + j] = src[j * cs + k];
-        }
-    }
+/// Packs the last, partial micro-panel of op(B): columns [0, nr) (nr < NR) by kc rows, element
+/// (k,j) at B[k*rs + j*cs], k-major with NR values per k; columns nr..NR-1 are zero.
+static void pack_b_tail(int64_t NR, int64_t kc, int64_t nr, const float *B, int64_t rs,
+                        int64_t cs, float *restrict dst) {
+    memset(dst, 0, (size_t)(NR * kc) * sizeof(float));
+    for (int64_t j = 0; j < nr; j++)
+        for (int64_t k = 0; k < kc; k++) dst[k * NR + j] = B[k * rs + j * cs];
 }
 
 // MARK: - Blocked driver
@@ -280,7 +256,7 @@ CK_TARGET_AVX2 static void pack_a_avx2(int64_t mc, int64_t kc, const float *A, i
         for (; k < kc; k++)
             for (int i = 0; i < MR2; i++) dst[k * MR2 + i] = src[i * rs + k];
     }
-    if (full < mc) pack_a_body(MR2, mc - full, kc, A + full * rs, rs, cs, dst);
+    if (full < mc) pack_a_tail(MR2, mc - full, kc, A + full * rs, rs, cs, dst);
 }
 
 CK_TARGET_AVX2 static void pack_b_avx2(int64_t kc, int64_t nc, const float *B, int64_t rs, int64_t cs,
@@ -302,7 +278,7 @@ CK_TARGET_AVX2 static void pack_b_avx2(int64_t kc, int64_t nc, const float *B, i
         for (; k < kc; k++)
             for (int j = 0; j < NR2; j++) dst[k * NR2 + j] = src[j * cs + k];
     }
-    if (full < nc) pack_b_body(NR2, kc, nc - full, B + full * cs, rs, cs, dst);
+    if (full < nc) pack_b_tail(NR2, kc, nc - full, B + full * cs, rs, cs, dst);
 }
 
 static const gemm_blocking blocking_avx2 = {
@@ -549,8 +525,8 @@ CK_TARGET_AVX512 static inline void interleave16_avx512(const float *src, int64_
     }
 }
 
-// Full panels by vector code (the generic loops compile to a memcpy call per k or to scalar
-// gathers); the partial last panel by the generic body.
+// Full panels by vector code (plain loops compile to a memcpy call per k or to scalar gathers);
+// the partial last panel by pack_a_tail / pack_b_tail.
 CK_TARGET_AVX512 static void pack_a_avx512(int64_t mc, int64_t kc, const float *A, int64_t rs,
                                            int64_t cs, float *restrict dst) {
     int64_t full = mc / MR5 * MR5;
@@ -568,7 +544,7 @@ CK_TARGET_AVX512 static void pack_a_avx512(int64_t mc, int64_t kc, const float *
         for (; k < kc; k++)
             for (int i = 0; i < MR5; i++) dst[k * MR5 + i] = src[i * rs + k];
     }
-    if (full < mc) pack_a_body(MR5, mc - full, kc, A + full * rs, rs, cs, dst);
+    if (full < mc) pack_a_tail(MR5, mc - full, kc, A + full * rs, rs, cs, dst);
 }
 
 CK_TARGET_AVX512 static void pack_b_avx512(int64_t kc, int64_t nc, const float *B, int64_t rs,
@@ -590,7 +566,7 @@ CK_TARGET_AVX512 static void pack_b_avx512(int64_t kc, int64_t nc, const float *
         for (; k < kc; k++)
             for (int j = 0; j < NR5; j++) dst[k * NR5 + j] = src[j * cs + k];
     }
-    if (full < nc) pack_b_body(NR5, kc, nc - full, B + full * cs, rs, cs, dst);
+    if (full < nc) pack_b_tail(NR5, kc, nc - full, B + full * cs, rs, cs, dst);
 }
 
 static const gemm_blocking blocking_avx512 = {
