@@ -247,7 +247,8 @@ CK_TARGET_AVX2 static void pack_a_avx2(int64_t mc, int64_t kc, const float *A, i
             // A^T: each k is a contiguous run of MR2 = 6 rows (4 + 2 lanes).
             for (int64_t k = 0; k < kc; k++) {
                 _mm_storeu_ps(dst + k * MR2, _mm_loadu_ps(src + k * cs));
-                _mm_storel_pi((__m64 *)(dst + k * MR2 + 4), _mm_loadl_pi(_mm_setzero_ps(), (const __m64 *)(src + k * cs + 4)));
+                __m128 last2 = _mm_loadl_pi(_mm_setzero_ps(), (const __m64 *)(src + k * cs + 4));
+                _mm_storel_pi((__m64 *)(dst + k * MR2 + 4), last2);
             }
             continue;
         }
