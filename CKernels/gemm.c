@@ -55,49 +55,25 @@ static float *pack_buffer_get(pack_buffer *buf, size_t floats) {
     return buf->ptr;
 }
 
-// MARK: - Packing (bodies inlined into each ISA's driver, so MR/NR are constants there)
+// MARK: - Packing of partial panels (full panels: each ISA's vector code below)
 
-/// Packs op(A)[0:mc, 0:kc] (element (i,k) at A[i*rs + k*cs]) into MR-high micro-panels, each
-/// stored k-major (MR values per k); rows past mc are zero so the micro-kernel needs no row tests.
-CK_INLINE void pack_a_body(const int64_t MR, int64_t mc, int64_t kc, const float *A, int64_t rs,
-                           int64_t cs, float *restrict dst) {
-    for (int64_t i0 = 0; i0 < mc; i0 += MR, dst += MR * kc) {
-        int64_t mr = mc - i0 < MR ? mc - i0 : MR;
-        const float *src = A + i0 * rs;
-        if (mr < MR) memset(dst, 0, (size_t)(MR * kc) * sizeof(float));
-        if (rs == 1) {
-            // op(A) = A^T: each k is a contiguous run of rows.
-            for (int64_t k = 0; k < kc; k++)
-                for (int64_t i = 0; i < mr; i++) dst[k * MR + i] = src[k * cs + i];
-        } else if (mr == MR) {
-            for (int64_t k = 0; k < kc; k++)
-                for (int64_t i = 0; i < MR; i++) dst[k * MR + i] = src[i * rs + k];
-        } else {
-            for (int64_t i = 0; i < mr; i++)
-                for (int64_t k = 0; k < kc; k++) dst[k * MR + i] = src[i * rs + k];
-        }
-    }
+/// Packs the last, partial micro-panel of op(A): rows [0, mr) (mr < MR) by kc columns, element
+/// (i,k) at A[i*rs + k*cs], k-major with MR values per k; rows mr..MR-1 are zero, so the
+/// micro-kernel needs no row tests.
+static void pack_a_tail(int64_t MR, int64_t mr, int64_t kc, const float *A, int64_t rs,
+                        int64_t cs, float *restrict dst) {
+    memset(dst, 0, (size_t)(MR * kc) * sizeof(float));
+    for (int64_t i = 0; i < mr; i++)
+        for (int64_t k = 0; k < kc; k++) dst[k * MR + i] = A[i * rs + k * cs];
 }
 
-/// Packs op(B)[0:kc, 0:nc] (element (k,j) at B[k*rs + j*cs]) into NR-wide micro-panels, each
-/// stored k-major (NR values per k); columns past nc are zero.
-CK_INLINE void pack_b_body(const int64_t NR, int64_t kc, int64_t nc, const float *B, int64_t rs,
-                           int64_t cs, float *restrict dst) {
-    for (int64_t j0 = 0; j0 < nc; j0 += NR, dst += NR * kc) {
-        int64_t nr = nc - j0 < NR ? nc - j0 : NR;
-        const float *src = B + j0 * cs;
-        if (nr < NR) memset(dst, 0, (size_t)(NR * kc) * sizeof(float));
-        if (cs == 1) {
-            for (int64_t k = 0; k < kc; k++)
-                for (int64_t j = 0; j < nr; j++) dst[k * NR + j] = src[k * rs + j];
-        } else if (nr == NR) {
-            for (int64_t k = 0; k < kc; k++)
-                for (int64_t j = 0; j < NR; j++) dst[k * NR + j] = src[j * cs + k];
-        } else {
-            for (int64_t j = 0; j < nr; j++)
-                for (int64_t k = 0; k < kc; k++) dst[k * NR + j] = src[j * cs + k];
-        }
-    }
+/// Packs the last, partial micro-panel of op(B): columns [0, nr) (nr < NR) by kc rows, element
+/// (k,j) at B[k*rs + j*cs], k-major with NR values per k; columns nr..NR-1 are zero.
+static void pack_b_tail(int64_t NR, int64_t kc, int64_t nr, const float *B, int64_t rs,
+                        int64_t cs, float *restrict dst) {
+    memset(dst, 0, (size_t)(NR * kc) * sizeof(float));
+    for (int64_t j = 0; j < nr; j++)
+        for (int64_t k = 0; k < kc; k++) dst[k * NR + j] = B[k * rs + j * cs];
 }
 
 // MARK: - Blocked driver
@@ -162,10 +138,13 @@ static void sgemm_packed(const gemm_blocking *g, int trans_a, int trans_b, int64
 //   dot product along K of contiguous rows of A and B, vectorised along K.
 typedef enum { PATH_PACKED, PATH_DIRECT, PATH_DOT } gemm_path;
 
-static gemm_path choose_path(int trans_a, int trans_b, int64_t M, int64_t N, int64_t K) {
+/// `direct_max_n`: up to this N the direct path beats packing at any M and K (measured: 48 with
+/// AVX-512's 32 registers and mask registers, 16 with AVX2).
+static gemm_path choose_path(int trans_a, int trans_b, int64_t M, int64_t N, int64_t K,
+                             int64_t direct_max_n) {
     if (trans_b && !trans_a && N <= 4 && K >= 32) return PATH_DOT;
     if (trans_b && K * N > 16384) return PATH_PACKED;
-    if (N <= 48 || M <= 8 || K <= 16) return PATH_DIRECT;
+    if (N <= direct_max_n || M <= 8 || K <= 16) return PATH_DIRECT;
     return PATH_PACKED;
 }
 
@@ -183,9 +162,10 @@ static const float *transpose_small_b(int64_t K, int64_t N, const float *B, int6
 
 enum { MR2 = 6, NV2 = 2, NR2 = 8 * NV2 };
 
-/// Lane mask for the first n (0..8) of 8 lanes, for maskload/maskstore.
-CK_TARGET_AVX2 static inline __m256i avx2_tail_mask(int64_t n) {
-    return _mm256_cmpgt_epi32(_mm256_set1_epi32((int)n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+/// Lanes [0, n) of 8 set (n clamped to [0, 8]), for maskload/maskstore.
+CK_TARGET_AVX2 static inline __m256i mask8(int64_t n) {
+    int lanes = n < 0 ? 0 : n > 8 ? 8 : (int)n;
+    return _mm256_cmpgt_epi32(_mm256_set1_epi32(lanes), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
 }
 
 CK_TARGET_AVX2 static void ukernel_avx2(int64_t kc, const float *restrict a, const float *restrict b,
@@ -214,7 +194,7 @@ CK_TARGET_AVX2 static void ukernel_avx2(int64_t kc, const float *restrict a, con
         return;
     }
     __m256i mask[NV2];
-    for (int v = 0; v < NV2; v++) mask[v] = avx2_tail_mask(n - 8 * v < 0 ? 0 : n - 8 * v > 8 ? 8 : n - 8 * v);
+    for (int v = 0; v < NV2; v++) mask[v] = mask8(n - 8 * v);
     for (int i = 0; i < MR2; i++) {
         if (i >= m) break;
         for (int v = 0; v < NV2; v++) {
@@ -226,29 +206,264 @@ CK_TARGET_AVX2 static void ukernel_avx2(int64_t kc, const float *restrict a, con
     }
 }
 
+/// Interleaves 8 or MR2 (6) rows of 8 floats: dst[t*dst_stride + r] = src[r*src_stride + t], as an
+/// 8x8 transpose in registers (see interleave16_avx512 for why).
+CK_TARGET_AVX2 static inline void interleave8_avx2(const float *src, int64_t src_stride, int rows,
+                                                   float *dst, int64_t dst_stride) {
+    __m256 r[8], t[8], u[8];
+    for (int i = 0; i < 8; i++) r[i] = i < rows ? _mm256_loadu_ps(src + i * src_stride) : _mm256_setzero_ps();
+    for (int i = 0; i < 8; i += 2) {
+        t[i] = _mm256_unpacklo_ps(r[i], r[i + 1]);
+        t[i + 1] = _mm256_unpackhi_ps(r[i], r[i + 1]);
+    }
+    for (int i = 0; i < 8; i += 4)
+        for (int h = 0; h < 2; h++) {
+            u[i + 2 * h] = _mm256_shuffle_ps(t[i + h], t[i + h + 2], _MM_SHUFFLE(1, 0, 1, 0));
+            u[i + 2 * h + 1] = _mm256_shuffle_ps(t[i + h], t[i + h + 2], _MM_SHUFFLE(3, 2, 3, 2));
+        }
+    // u[j] (rows 0..3) and u[4+j] (rows 4..7) hold column j in their low 128-bit halves and
+    // column 4+j in their high halves.
+    for (int c = 0; c < 8; c++) {
+        __m256 col = c < 4 ? _mm256_permute2f128_ps(u[c], u[4 + c], 0x20)
+                           : _mm256_permute2f128_ps(u[c - 4], u[c], 0x31);
+        float *p = dst + c * dst_stride;
+        if (rows == 8) {
+            _mm256_storeu_ps(p, col);
+        } else {
+            // 6 rows: 4 + 2 lanes (no vmaskmovps, which is slow on AMD).
+            _mm_storeu_ps(p, _mm256_castps256_ps128(col));
+            _mm_storel_pi((__m64 *)(p + 4), _mm256_extractf128_ps(col, 1));
+        }
+    }
+}
+
+// Full panels by vector code, as pack_a_avx512 / pack_b_avx512.
 CK_TARGET_AVX2 static void pack_a_avx2(int64_t mc, int64_t kc, const float *A, int64_t rs, int64_t cs,
                                        float *restrict dst) {
-    pack_a_body(MR2, mc, kc, A, rs, cs, dst);
+    int64_t full = mc / MR2 * MR2;
+    for (int64_t i0 = 0; i0 < full; i0 += MR2, dst += MR2 * kc) {
+        const float *src = A + i0 * rs;
+        if (rs == 1) {
+            // A^T: each k is a contiguous run of MR2 = 6 rows (4 + 2 lanes).
+            for (int64_t k = 0; k < kc; k++) {
+                _mm_storeu_ps(dst + k * MR2, _mm_loadu_ps(src + k * cs));
+                __m128 last2 = _mm_loadl_pi(_mm_setzero_ps(), (const __m64 *)(src + k * cs + 4));
+                _mm_storel_pi((__m64 *)(dst + k * MR2 + 4), last2);
+            }
+            continue;
+        }
+        int64_t k = 0;
+        for (; k + 8 <= kc; k += 8) interleave8_avx2(src + k, rs, MR2, dst + k * MR2, MR2);
+        for (; k < kc; k++)
+            for (int i = 0; i < MR2; i++) dst[k * MR2 + i] = src[i * rs + k];
+    }
+    if (full < mc) pack_a_tail(MR2, mc - full, kc, A + full * rs, rs, cs, dst);
 }
+
 CK_TARGET_AVX2 static void pack_b_avx2(int64_t kc, int64_t nc, const float *B, int64_t rs, int64_t cs,
                                        float *restrict dst) {
-    pack_b_body(NR2, kc, nc, B, rs, cs, dst);
+    int64_t full = nc / NR2 * NR2;
+    for (int64_t j0 = 0; j0 < full; j0 += NR2, dst += NR2 * kc) {
+        const float *src = B + j0 * cs;
+        if (cs == 1) {
+            // B not transposed: each k is a contiguous run of NR2 columns.
+            for (int64_t k = 0; k < kc; k++)
+                for (int v = 0; v < NV2; v++)
+                    _mm256_store_ps(dst + k * NR2 + 8 * v, _mm256_loadu_ps(src + k * rs + 8 * v));
+            continue;
+        }
+        int64_t k = 0;
+        for (; k + 8 <= kc; k += 8)
+            for (int h = 0; h < NR2; h += 8)
+                interleave8_avx2(src + h * cs + k, cs, 8, dst + k * NR2 + h, NR2);
+        for (; k < kc; k++)
+            for (int j = 0; j < NR2; j++) dst[k * NR2 + j] = src[j * cs + k];
+    }
+    if (full < nc) pack_b_tail(NR2, kc, nc - full, B + full * cs, rs, cs, dst);
 }
 
 static const gemm_blocking blocking_avx2 = {
-    .MR = MR2, .NR = NR2, .MC = 168, .KC = 256, .NC = 4096,
+    .MR = MR2, .NR = NR2, .MC = 96, .KC = 512, .NC = 4096,
     .kernel = ukernel_avx2, .pack_a = pack_a_avx2, .pack_b = pack_b_avx2,
 };
+
+// MARK: - AVX2 small products (as the AVX-512 ones further down, with 8 lanes and 16 registers)
+
+/// One MRD x (8*NVD) tile at (i0, j0) of C = alpha * op(A) * B + beta * C, op(A)(i,k) at
+/// A[i*a_rs + k*a_cs], B row-major; KU accumulator sets over k hide the FMA latency of small
+/// tiles; missing rows of the last row tile re-read row M-1 and are not stored. AVX2 masks take
+/// vector registers (16 in all), so only edge tiles (MASKED) use them.
+CK_TARGET_AVX2 CK_INLINE void direct256_tile(const int MRD, const int NVD, const int KU,
+                                             const int MASKED, int64_t i0, int64_t j0, int64_t M,
+                                             int64_t N, int64_t K, float alpha, const float *A,
+                                             int64_t a_rs, int64_t a_cs, const float *B,
+                                             int64_t ldb, float beta, float *C, int64_t ldc) {
+    __m256i mask[2];
+    for (int v = 0; v < NVD; v++) mask[v] = MASKED ? mask8(N - j0 - 8 * v) : _mm256_set1_epi32(-1);
+    const float *arow[12];
+    for (int i = 0; i < MRD; i++) arow[i] = A + (i0 + i < M ? i0 + i : M - 1) * a_rs;
+    __m256 acc[4][12][2];
+    for (int u = 0; u < KU; u++)
+        for (int i = 0; i < MRD; i++)
+            for (int v = 0; v < NVD; v++) acc[u][i][v] = _mm256_setzero_ps();
+    int64_t k = 0;
+    for (; k + KU <= K; k += KU)
+        for (int u = 0; u < KU; u++) {
+            __m256 bv[2];
+            for (int v = 0; v < NVD; v++) {
+                const float *p = B + (k + u) * ldb + j0 + 8 * v;
+                bv[v] = MASKED ? _mm256_maskload_ps(p, mask[v]) : _mm256_loadu_ps(p);
+            }
+            for (int i = 0; i < MRD; i++) {
+                __m256 ai = _mm256_broadcast_ss(arow[i] + (k + u) * a_cs);
+                for (int v = 0; v < NVD; v++) acc[u][i][v] = _mm256_fmadd_ps(ai, bv[v], acc[u][i][v]);
+            }
+        }
+    for (; k < K; k++)
+        for (int v = 0; v < NVD; v++) {
+            const float *p = B + k * ldb + j0 + 8 * v;
+            __m256 bk = MASKED ? _mm256_maskload_ps(p, mask[v]) : _mm256_loadu_ps(p);
+            for (int i = 0; i < MRD; i++)
+                acc[0][i][v] = _mm256_fmadd_ps(_mm256_broadcast_ss(arow[i] + k * a_cs), bk, acc[0][i][v]);
+        }
+    for (int u = 1; u < KU; u++)
+        for (int i = 0; i < MRD; i++)
+            for (int v = 0; v < NVD; v++) acc[0][i][v] = _mm256_add_ps(acc[0][i][v], acc[u][i][v]);
+    __m256 va = _mm256_set1_ps(alpha), vb = _mm256_set1_ps(beta);
+    // All old values of C are read before the first store: see direct512_body.
+    _Alignas(32) float old_c[12][16];
+    if (beta != 0.0f)
+        for (int i = 0; i < MRD && i0 + i < M; i++)
+            for (int v = 0; v < NVD; v++) {
+                const float *p = C + (i0 + i) * ldc + j0 + 8 * v;
+                _mm256_store_ps(old_c[i] + 8 * v, MASKED ? _mm256_maskload_ps(p, mask[v]) : _mm256_loadu_ps(p));
+            }
+    for (int i = 0; i < MRD && i0 + i < M; i++)
+        for (int v = 0; v < NVD; v++) {
+            __m256 r = _mm256_mul_ps(va, acc[0][i][v]);
+            if (beta != 0.0f) r = _mm256_fmadd_ps(vb, _mm256_load_ps(old_c[i] + 8 * v), r);
+            float *p = C + (i0 + i) * ldc + j0 + 8 * v;
+            if (MASKED) {
+                // vmaskmovps stores are microcoded on AMD; a few scalar stores are faster.
+                _Alignas(32) float row[8];
+                _mm256_store_ps(row, r);
+                for (int64_t j = 0; j < 8 && j0 + 8 * v + j < N; j++) p[j] = row[j];
+            } else {
+                _mm256_storeu_ps(p, r);
+            }
+        }
+}
+
+CK_TARGET_AVX2 CK_INLINE void direct256_body(const int MRD, const int NVD, const int KU, int64_t M,
+                                             int64_t N, int64_t K, float alpha, const float *A,
+                                             int64_t a_rs, int64_t a_cs, const float *B,
+                                             int64_t ldb, float beta, float *C, int64_t ldc) {
+    // Row tiles outermost: C is written in address order (column strips of C write far slower
+    // when it spills out of L2).
+    for (int64_t i0 = 0; i0 < M; i0 += MRD)
+        for (int64_t j0 = 0; j0 < N; j0 += 8 * NVD) {
+            if (j0 + 8 * NVD <= N)
+                direct256_tile(MRD, NVD, KU, 0, i0, j0, M, N, K, alpha, A, a_rs, a_cs, B, ldb, beta, C, ldc);
+            else
+                direct256_tile(MRD, NVD, KU, 1, i0, j0, M, N, K, alpha, A, a_rs, a_cs, B, ldb, beta, C, ldc);
+        }
+}
+
+#define DIRECT256(MRD, NVD, KU)                                                                    \
+    CK_TARGET_AVX2 static void direct256_##MRD##x##NVD##x##KU(                                     \
+        int64_t M, int64_t N, int64_t K, float alpha, const float *A, int64_t a_rs, int64_t a_cs, \
+        const float *B, int64_t ldb, float beta, float *C, int64_t ldc) {                         \
+        direct256_body(MRD, NVD, KU, M, N, K, alpha, A, a_rs, a_cs, B, ldb, beta, C, ldc);        \
+    }
+DIRECT256(6, 1, 2)
+DIRECT256(6, 2, 1)
+DIRECT256(2, 1, 4)
+DIRECT256(2, 2, 2)
+#undef DIRECT256
+
+CK_TARGET_AVX2 CK_INLINE void dot256_body(const int NB, int64_t M, int64_t K, float alpha,
+                                          const float *A, int64_t lda, const float *B, int64_t ldb,
+                                          float beta, float *C, int64_t ldc) {
+    for (int64_t i0 = 0; i0 < M; i0 += 3) {
+        const float *arow[3];
+        for (int i = 0; i < 3; i++) arow[i] = A + (i0 + i < M ? i0 + i : M - 1) * lda;
+        __m256 acc[3][4];
+        for (int i = 0; i < 3; i++)
+            for (int j = 0; j < NB; j++) acc[i][j] = _mm256_setzero_ps();
+        for (int64_t k = 0; k < K; k += 8) {
+            __m256i m = mask8(K - k);
+            __m256 bv[4];
+            for (int j = 0; j < NB; j++) bv[j] = _mm256_maskload_ps(B + j * ldb + k, m);
+            for (int i = 0; i < 3; i++) {
+                __m256 ai = _mm256_maskload_ps(arow[i] + k, m);
+                for (int j = 0; j < NB; j++) acc[i][j] = _mm256_fmadd_ps(ai, bv[j], acc[i][j]);
+            }
+        }
+        for (int i = 0; i < 3 && i0 + i < M; i++)
+            for (int j = 0; j < NB; j++) {
+                float *p = C + (i0 + i) * ldc + j;
+                float r = alpha * ck_hsum256(acc[i][j]);
+                *p = beta == 0.0f ? r : r + beta * *p;
+            }
+    }
+}
+
+#define DOT256(NB)                                                                                 \
+    CK_TARGET_AVX2 static void dot256_##NB(int64_t M, int64_t K, float alpha, const float *A,      \
+                                           int64_t lda, const float *B, int64_t ldb, float beta,   \
+                                           float *C, int64_t ldc) {                                \
+        dot256_body(NB, M, K, alpha, A, lda, B, ldb, beta, C, ldc);                                \
+    }
+DOT256(1)
+DOT256(2)
+DOT256(3)
+DOT256(4)
+#undef DOT256
+
+static void small_avx2(gemm_path path, int trans_a, int trans_b, int64_t M, int64_t N, int64_t K,
+                       float alpha, const float *A, int64_t lda, const float *B, int64_t ldb,
+                       float beta, float *C, int64_t ldc) {
+    if (path == PATH_DOT) {
+        void (*dot[])(int64_t, int64_t, float, const float *, int64_t, const float *, int64_t, float,
+                      float *, int64_t) = {dot256_1, dot256_2, dot256_3, dot256_4};
+        dot[N - 1](M, K, alpha, A, lda, B, ldb, beta, C, ldc);
+        return;
+    }
+    if (trans_b) {
+        B = transpose_small_b(K, N, B, ldb);
+        ldb = N;
+    }
+    int64_t a_rs = trans_a ? 1 : lda, a_cs = trans_a ? lda : 1;
+    if (M < 6 || (M <= 16 && K >= 64)) {
+        if (N <= 8) direct256_2x1x4(M, N, K, alpha, A, a_rs, a_cs, B, ldb, beta, C, ldc);
+        else direct256_2x2x2(M, N, K, alpha, A, a_rs, a_cs, B, ldb, beta, C, ldc);
+    } else if (N <= 8) {
+        direct256_6x1x2(M, N, K, alpha, A, a_rs, a_cs, B, ldb, beta, C, ldc);
+    } else {
+        direct256_6x2x1(M, N, K, alpha, A, a_rs, a_cs, B, ldb, beta, C, ldc);
+    }
+}
 
 static void sgemm_avx2(int trans_a, int trans_b, int64_t M, int64_t N, int64_t K, float alpha,
                        const float *A, int64_t lda, const float *B, int64_t ldb, float beta,
                        float *C, int64_t ldc) {
-    sgemm_packed(&blocking_avx2, trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+    gemm_path path = choose_path(trans_a, trans_b, M, N, K, 16);
+    if (path != PATH_PACKED)
+        small_avx2(path, trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+    else
+        sgemm_packed(&blocking_avx2, trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
 }
 
-// MARK: - AVX-512: MR x 32 micro-kernel
+// MARK: - AVX-512: 12 x 32 micro-kernel (24 accumulators + 2 B vectors of 32 zmm)
+// Measured on Zen 4 against 14x32, 8x48 and 6x64 at several MC/KC: 12x32 with KC = 512 was the
+// fastest at 1024^3 and at the trainer's 512-wide layers (long KC halves the passes over C).
 
-enum { MR5 = 14, NV5 = 2, NR5 = 16 * NV5 };
+enum { MR5 = 12, NV5 = 2, NR5 = 16 * NV5 };
+
+/// Mask of the first n lanes, n clamped to [0, 16].
+static inline __mmask16 mask16(int64_t n) {
+    return n >= 16 ? (__mmask16)0xFFFF : n <= 0 ? (__mmask16)0 : ck_tail_mask16(n);
+}
 
 CK_TARGET_AVX512 static void ukernel_avx512(int64_t kc, const float *restrict a,
                                             const float *restrict b, float *c, int64_t ldc,
@@ -266,10 +481,7 @@ CK_TARGET_AVX512 static void ukernel_avx512(int64_t kc, const float *restrict a,
     }
     __m512 va = _mm512_set1_ps(alpha), vb = _mm512_set1_ps(beta);
     __mmask16 mask[NV5];
-    for (int v = 0; v < NV5; v++) {
-        int64_t left = n - 16 * v;
-        mask[v] = left >= 16 ? (__mmask16)0xFFFF : left <= 0 ? 0 : ck_tail_mask16(left);
-    }
+    for (int v = 0; v < NV5; v++) mask[v] = mask16(n - 16 * v);
     for (int i = 0; i < MR5; i++) {
         if (i >= m) break;
         for (int v = 0; v < NV5; v++) {
@@ -281,42 +493,109 @@ CK_TARGET_AVX512 static void ukernel_avx512(int64_t kc, const float *restrict a,
     }
 }
 
+/// Interleaves `rows` (<= 16) rows of 16 floats: dst[t*dst_stride + r] = src[r*src_stride + t]
+/// for t < 16, r < rows, as a 16x16 transpose in registers (lanes past `rows` are not written).
+/// Packing A (not transposed) and B^T is this interleave, which element by element took 4-9% of
+/// a 512..1024-sized product.
+CK_TARGET_AVX512 static inline void interleave16_avx512(const float *src, int64_t src_stride,
+                                                        int rows, float *dst, int64_t dst_stride) {
+    __m512 r[16], t[16];
+    for (int i = 0; i < 16; i++) r[i] = i < rows ? _mm512_loadu_ps(src + i * src_stride) : _mm512_setzero_ps();
+    // Pairs, then quads of rows: afterwards lane group L of r[4g + j] is column 4L + j of rows 4g..4g+3.
+    for (int i = 0; i < 16; i += 2) {
+        t[i] = _mm512_unpacklo_ps(r[i], r[i + 1]);
+        t[i + 1] = _mm512_unpackhi_ps(r[i], r[i + 1]);
+    }
+    for (int i = 0; i < 16; i += 4)
+        for (int h = 0; h < 2; h++) {
+            __m512d lo = _mm512_castps_pd(t[i + h]), hi = _mm512_castps_pd(t[i + h + 2]);
+            r[i + 2 * h] = _mm512_castpd_ps(_mm512_unpacklo_pd(lo, hi));
+            r[i + 2 * h + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(lo, hi));
+        }
+    // Then a 4x4 transpose of 128-bit lane groups across r[j], r[4+j], r[8+j], r[12+j].
+    __mmask16 mask = mask16(rows);
+    for (int j = 0; j < 4; j++) {
+        __m512 u0 = _mm512_shuffle_f32x4(r[j], r[4 + j], _MM_SHUFFLE(1, 0, 1, 0));
+        __m512 u1 = _mm512_shuffle_f32x4(r[j], r[4 + j], _MM_SHUFFLE(3, 2, 3, 2));
+        __m512 u2 = _mm512_shuffle_f32x4(r[8 + j], r[12 + j], _MM_SHUFFLE(1, 0, 1, 0));
+        __m512 u3 = _mm512_shuffle_f32x4(r[8 + j], r[12 + j], _MM_SHUFFLE(3, 2, 3, 2));
+        _mm512_mask_storeu_ps(dst + (0 + j) * dst_stride, mask, _mm512_shuffle_f32x4(u0, u2, _MM_SHUFFLE(2, 0, 2, 0)));
+        _mm512_mask_storeu_ps(dst + (4 + j) * dst_stride, mask, _mm512_shuffle_f32x4(u0, u2, _MM_SHUFFLE(3, 1, 3, 1)));
+        _mm512_mask_storeu_ps(dst + (8 + j) * dst_stride, mask, _mm512_shuffle_f32x4(u1, u3, _MM_SHUFFLE(2, 0, 2, 0)));
+        _mm512_mask_storeu_ps(dst + (12 + j) * dst_stride, mask, _mm512_shuffle_f32x4(u1, u3, _MM_SHUFFLE(3, 1, 3, 1)));
+    }
+}
+
+// Full panels by vector code (plain loops compile to a memcpy call per k or to scalar gathers);
+// the partial last panel by pack_a_tail / pack_b_tail.
 CK_TARGET_AVX512 static void pack_a_avx512(int64_t mc, int64_t kc, const float *A, int64_t rs,
                                            int64_t cs, float *restrict dst) {
-    pack_a_body(MR5, mc, kc, A, rs, cs, dst);
+    int64_t full = mc / MR5 * MR5;
+    __mmask16 panel = mask16(MR5);
+    for (int64_t i0 = 0; i0 < full; i0 += MR5, dst += MR5 * kc) {
+        const float *src = A + i0 * rs;
+        if (rs == 1) {
+            // A^T: each k is a contiguous run of MR5 rows.
+            for (int64_t k = 0; k < kc; k++)
+                _mm512_mask_storeu_ps(dst + k * MR5, panel, _mm512_maskz_loadu_ps(panel, src + k * cs));
+            continue;
+        }
+        int64_t k = 0;
+        for (; k + 16 <= kc; k += 16) interleave16_avx512(src + k, rs, MR5, dst + k * MR5, MR5);
+        for (; k < kc; k++)
+            for (int i = 0; i < MR5; i++) dst[k * MR5 + i] = src[i * rs + k];
+    }
+    if (full < mc) pack_a_tail(MR5, mc - full, kc, A + full * rs, rs, cs, dst);
 }
+
 CK_TARGET_AVX512 static void pack_b_avx512(int64_t kc, int64_t nc, const float *B, int64_t rs,
                                            int64_t cs, float *restrict dst) {
-    pack_b_body(NR5, kc, nc, B, rs, cs, dst);
+    int64_t full = nc / NR5 * NR5;
+    for (int64_t j0 = 0; j0 < full; j0 += NR5, dst += NR5 * kc) {
+        const float *src = B + j0 * cs;
+        if (cs == 1) {
+            // B not transposed: each k is a contiguous run of NR5 columns.
+            for (int64_t k = 0; k < kc; k++)
+                for (int v = 0; v < NV5; v++)
+                    _mm512_store_ps(dst + k * NR5 + 16 * v, _mm512_loadu_ps(src + k * rs + 16 * v));
+            continue;
+        }
+        int64_t k = 0;
+        for (; k + 16 <= kc; k += 16)
+            for (int h = 0; h < NR5; h += 16)
+                interleave16_avx512(src + h * cs + k, cs, 16, dst + k * NR5 + h, NR5);
+        for (; k < kc; k++)
+            for (int j = 0; j < NR5; j++) dst[k * NR5 + j] = src[j * cs + k];
+    }
+    if (full < nc) pack_b_tail(NR5, kc, nc - full, B + full * cs, rs, cs, dst);
 }
 
 static const gemm_blocking blocking_avx512 = {
-    .MR = MR5, .NR = NR5, .MC = 168, .KC = 256, .NC = 4096,
+    .MR = MR5, .NR = NR5, .MC = 96, .KC = 512, .NC = 4096,
     .kernel = ukernel_avx512, .pack_a = pack_a_avx512, .pack_b = pack_b_avx512,
 };
 
 // MARK: - AVX-512 small products
 
-/// Mask of the first n lanes, n clamped to [0, 16].
-static inline __mmask16 mask16(int64_t n) {
-    return n >= 16 ? (__mmask16)0xFFFF : n <= 0 ? (__mmask16)0 : ck_tail_mask16(n);
-}
-
 /// C = alpha * op(A) * B + beta * C with op(A)(i,k) = A[i*a_rs + k*a_cs] and B row-major (ldb).
 /// Tiles of MRD rows x NVD vectors; KU independent accumulator sets over k hide the FMA latency
 /// when the tile is small. The last row tile re-reads row M-1 for its missing rows (no branches
 /// in the k loop, no reads past A) and does not store them.
-CK_TARGET_AVX512 CK_INLINE void direct512_body(const int MRD, const int NVD, const int KU, int64_t M, int64_t N,
-                              int64_t K, float alpha, const float *A, int64_t a_rs, int64_t a_cs,
-                              const float *B, int64_t ldb, float beta, float *C, int64_t ldc) {
+CK_TARGET_AVX512 CK_INLINE void direct512_body(const int MRD, const int NVD, const int KU,
+                                               int64_t M, int64_t N, int64_t K, float alpha,
+                                               const float *A, int64_t a_rs, int64_t a_cs,
+                                               const float *B, int64_t ldb, float beta, float *C,
+                                               int64_t ldc) {
     __m512 va = _mm512_set1_ps(alpha), vb = _mm512_set1_ps(beta);
-    for (int64_t j0 = 0; j0 < N; j0 += 16 * NVD) {
-        __mmask16 mask[4];
-        for (int v = 0; v < NVD; v++) mask[v] = mask16(N - j0 - 16 * v);
-        for (int64_t i0 = 0; i0 < M; i0 += MRD) {
-            const float *arow[12];
+    // Row tiles outermost: C is written in address order (column strips of C write far slower
+    // when it spills out of L2).
+    for (int64_t i0 = 0; i0 < M; i0 += MRD) {
+        for (int64_t j0 = 0; j0 < N; j0 += 16 * NVD) {
+            __mmask16 mask[4];
+            for (int v = 0; v < NVD; v++) mask[v] = mask16(N - j0 - 16 * v);
+            const float *arow[16];
             for (int i = 0; i < MRD; i++) arow[i] = A + (i0 + i < M ? i0 + i : M - 1) * a_rs;
-            __m512 acc[4][12][4];
+            __m512 acc[4][16][4];
             for (int u = 0; u < KU; u++)
                 for (int i = 0; i < MRD; i++)
                     for (int v = 0; v < NVD; v++) acc[u][i][v] = _mm512_setzero_ps();
@@ -343,7 +622,7 @@ CK_TARGET_AVX512 CK_INLINE void direct512_body(const int MRD, const int NVD, con
             // Narrow rows: a masked load of row i+1 overlaps the masked store to row i, and such a
             // load waits for the store to retire (no forwarding). So C's old values are all read
             // (into a stack tile) before the first store.
-            _Alignas(64) float old_c[12][64];
+            _Alignas(64) float old_c[16][64];
             if (beta != 0.0f)
                 for (int i = 0; i < MRD && i0 + i < M; i++)
                     for (int v = 0; v < NVD; v++)
@@ -365,8 +644,9 @@ CK_TARGET_AVX512 CK_INLINE void direct512_body(const int MRD, const int NVD, con
         const float *B, int64_t ldb, float beta, float *C, int64_t ldc) {                         \
         direct512_body(MRD, NVD, KU, M, N, K, alpha, A, a_rs, a_cs, B, ldb, beta, C, ldc);        \
     }
-DIRECT512(12, 1, 1)
-DIRECT512(12, 2, 1)
+DIRECT512(16, 1, 1)
+DIRECT512(6, 1, 4)
+DIRECT512(6, 2, 2)
 DIRECT512(8, 3, 1)
 DIRECT512(6, 4, 1)
 DIRECT512(2, 1, 4)
@@ -375,9 +655,9 @@ DIRECT512(2, 4, 2)
 #undef DIRECT512
 
 /// C = alpha * A * B^T + beta * C for NB (<= 4) columns: 4 rows x NB dot products along K at once.
-CK_TARGET_AVX512 CK_INLINE void dot512_body(const int NB, int64_t M, int64_t K, float alpha, const float *A,
-                           int64_t lda, const float *B, int64_t ldb, float beta, float *C,
-                           int64_t ldc) {
+CK_TARGET_AVX512 CK_INLINE void dot512_body(const int NB, int64_t M, int64_t K, float alpha,
+                                            const float *A, int64_t lda, const float *B,
+                                            int64_t ldb, float beta, float *C, int64_t ldc) {
     for (int64_t i0 = 0; i0 < M; i0 += 4) {
         const float *arow[4];
         for (int i = 0; i < 4; i++) arow[i] = A + (i0 + i < M ? i0 + i : M - 1) * lda;
@@ -429,15 +709,18 @@ static void small_avx512(gemm_path path, int trans_a, int trans_b, int64_t M, in
     }
     int64_t a_rs = trans_a ? 1 : lda, a_cs = trans_a ? lda : 1;
     int64_t nv = (N + 15) / 16;
-    if (M < 6) {
-        // Few rows: 2-row tiles with split accumulators over k.
+    if (M < 6 || (M <= 16 && K >= 64)) {
+        // Few rows: 2-row tiles with split accumulators over k, so no FMA goes to a padding row.
         if (nv == 1) direct512_2x1x4(M, N, K, alpha, A, a_rs, a_cs, B, ldb, beta, C, ldc);
         else if (nv == 2) direct512_2x2x4(M, N, K, alpha, A, a_rs, a_cs, B, ldb, beta, C, ldc);
         else direct512_2x4x2(M, N, K, alpha, A, a_rs, a_cs, B, ldb, beta, C, ldc);
     } else if (nv == 1) {
-        direct512_12x1x1(M, N, K, alpha, A, a_rs, a_cs, B, ldb, beta, C, ldc);
+        // Tiles over many rows of A at once run slower at long K than fewer rows with split
+        // accumulators (measured on Zen 4).
+        if (K >= 32) direct512_6x1x4(M, N, K, alpha, A, a_rs, a_cs, B, ldb, beta, C, ldc);
+        else direct512_16x1x1(M, N, K, alpha, A, a_rs, a_cs, B, ldb, beta, C, ldc);
     } else if (nv == 2) {
-        direct512_12x2x1(M, N, K, alpha, A, a_rs, a_cs, B, ldb, beta, C, ldc);
+        direct512_6x2x2(M, N, K, alpha, A, a_rs, a_cs, B, ldb, beta, C, ldc);
     } else if (nv == 3) {
         direct512_8x3x1(M, N, K, alpha, A, a_rs, a_cs, B, ldb, beta, C, ldc);
     } else {
@@ -448,7 +731,7 @@ static void small_avx512(gemm_path path, int trans_a, int trans_b, int64_t M, in
 static void sgemm_avx512(int trans_a, int trans_b, int64_t M, int64_t N, int64_t K, float alpha,
                          const float *A, int64_t lda, const float *B, int64_t ldb, float beta,
                          float *C, int64_t ldc) {
-    gemm_path path = choose_path(trans_a, trans_b, M, N, K);
+    gemm_path path = choose_path(trans_a, trans_b, M, N, K, 48);
     if (path != PATH_PACKED)
         small_avx512(path, trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
     else
@@ -473,10 +756,30 @@ void ck_sgemm(int trans_a, int trans_b, int64_t M, int64_t N, int64_t K, float a
     CK_DISPATCH(sgemm, (trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc));
 }
 
+// MARK: - Linear layer
+
+// Plain loops the compiler vectorises along the channels for each ISA; each column sum adds rows in
+// order, so db is the same for every ISA.
+CK_INLINE void bias_rows_body(float *restrict Y, const float *restrict b, int64_t n, int64_t out) {
+    for (int64_t r = 0; r < n; r++)
+        for (int64_t j = 0; j < out; j++) Y[r * out + j] = b[j];
+}
+CK_VERSIONS(bias_rows, (float *restrict Y, const float *restrict b, int64_t n, int64_t out),
+            (Y, b, n, out))
+
+CK_INLINE void column_sums_body(const float *restrict dY, float *restrict db, int64_t n,
+                                int64_t out) {
+    for (int64_t r = 0; r < n; r++)
+        for (int64_t j = 0; j < out; j++) db[j] += dY[r * out + j];
+}
+CK_VERSIONS(column_sums, (const float *restrict dY, float *restrict db, int64_t n, int64_t out),
+            (dY, db, n, out))
+
 void ck_linear_forward(const float *X, const float *W, const float *b, float *Y, int64_t n,
                        int64_t in, int64_t out) {
     if (b) {
-        for (int64_t r = 0; r < n; r++) memcpy(Y + r * out, b, (size_t)out * sizeof(float));
+        // Y starts as the bias in every row and the product accumulates onto it (beta = 1).
+        CK_DISPATCH(bias_rows, (Y, b, n, out));
         ck_sgemm(0, 1, n, out, in, 1.0f, X, in, W, in, 1.0f, Y, out);
     } else {
         ck_sgemm(0, 1, n, out, in, 1.0f, X, in, W, in, 0.0f, Y, out);
@@ -487,7 +790,5 @@ void ck_linear_backward(const float *X, const float *W, const float *dY, float *
                         float *db, int64_t n, int64_t in, int64_t out) {
     if (dX) ck_sgemm(0, 0, n, in, out, 1.0f, dY, out, W, in, 0.0f, dX, in);
     ck_sgemm(1, 0, out, in, n, 1.0f, dY, out, X, in, 1.0f, dW, in);
-    if (db)
-        for (int64_t r = 0; r < n; r++)
-            for (int64_t j = 0; j < out; j++) db[j] += dY[r * out + j];
+    if (db) CK_DISPATCH(column_sums, (dY, db, n, out));
 }

@@ -43,8 +43,11 @@ const char *ck_isa_name(ck_isa isa);
 
 /// C[M,N] = alpha * op(A) * op(B) + beta * C, op(X) = X or X^T (trans_a / trans_b nonzero).
 /// A is M x K (trans_a = 0, leading dimension lda) or K x M (trans_a = 1); B is K x N or N x K.
-/// beta = 0 means C is written without being read (NaNs in C do not propagate). Any M, N, K >= 0.
-/// Blocked and packed (BLIS style) around a SIMD micro-kernel. Single-threaded.
+/// beta = 0 means C is written without being read (NaNs in C do not propagate); alpha = 0 or K = 0
+/// reads neither A nor B. Any M, N, K >= 0.
+/// Blocked and packed (BLIS style) around a SIMD micro-kernel; products with a tiny dimension skip
+/// the packing. Packing buffers are per thread, grown to the largest block seen and kept for the
+/// thread's lifetime (no allocation on the hot path). Single-threaded.
 void ck_sgemm(int trans_a, int trans_b, int64_t M, int64_t N, int64_t K, float alpha,
               const float *A, int64_t lda, const float *B, int64_t ldb, float beta,
               float *C, int64_t ldc);

@@ -111,13 +111,14 @@ private func check(_ c: GemmCase, rng: inout Rng) {
         }
     }
 
-    @Test func edgeSizesAroundTiles() {
-        // Every M and N around the register tiles (6x16, 14x32) and a K that is not a multiple of 4.
+    @Test func packedTileEdges() {
+        // M and N around multiples of the register tiles (6x16, 12x32), large enough for the packed
+        // path (N > 48, M > 8, K > 16, and K * N > 16384 when B is transposed).
         var rng = Rng(state: 42)
-        for m in [1, 5, 6, 7, 13, 14, 15, 28, 29] {
-            for n in [1, 2, 15, 16, 17, 31, 32, 33, 47] {
+        for m in [11, 12, 13, 23, 24, 25] {
+            for n in [49, 63, 64, 65, 95, 97] {
                 let t = rng.next()
-                check(GemmCase(transA: t & 1 != 0, transB: t & 2 != 0, m: m, n: n, k: 7,
+                check(GemmCase(transA: t & 1 != 0, transB: t & 2 != 0, m: m, n: n, k: 261,
                                alpha: 1, beta: t & 4 != 0 ? 0 : 0.5, pad: Int(t % 5)),
                       rng: &rng)
             }
@@ -152,6 +153,15 @@ private func check(_ c: GemmCase, rng: inout Rng) {
             check(GemmCase(transA: false, transB: false, m: 9, n: 20, k: 0, alpha: alpha, beta: beta, pad: 2), rng: &rng)
             check(GemmCase(transA: true, transB: true, m: 9, n: 20, k: 5, alpha: alpha, beta: beta, pad: 1), rng: &rng)
         }
+        // With alpha = 0, A and B are not read: NaNs there do not reach C.
+        let nans = [Float](repeating: .nan, count: 40 * 40)
+        for isa in supportedISAs() {
+            ck_isa_force(isa)
+            var c = (0..<30 * 40).map { Float($0) }
+            ck_sgemm(0, 1, 30, 40, 40, 0, nans, 40, nans, 40, 0.5, &c, 40)
+            #expect(c == (0..<30 * 40).map { Float($0) * 0.5 }, "\(String(cString: ck_isa_name(isa)))")
+        }
+        ck_isa_force(ck_isa_best())
     }
 
     @Test func linearForwardAndBackward() {
