@@ -758,10 +758,24 @@ void ck_sgemm(int trans_a, int trans_b, int64_t M, int64_t N, int64_t K, float a
 
 // MARK: - Linear layer
 
-// Plain loops the compiler vectorises along the channels for each ISA; each column sum adds rows in
-// order, so db is the same for every ISA.
+// Plain loops the compiler vectorises for each ISA. Rows narrower than NARROW_OUT channels (the seed's
+// widths are 2 to 9) would waste most of each vector, so those run flat over blocks of PATTERN_ROWS
+// rows, whose length is a multiple of 16 floats. Each column sum adds in a fixed order, so db is the
+// same for every ISA.
+enum { PATTERN_ROWS = 16, NARROW_OUT = 32 };
+
 CK_INLINE void bias_rows_body(float *restrict Y, const float *restrict b, int64_t n, int64_t out) {
-    for (int64_t r = 0; r < n; r++)
+    int64_t r = 0;
+    if (out < NARROW_OUT && n >= PATTERN_ROWS) {
+        float pattern[PATTERN_ROWS * NARROW_OUT];
+        const int64_t block = PATTERN_ROWS * out;
+        for (int64_t j = 0; j < block; j++) pattern[j] = b[j % out];
+        for (; r + PATTERN_ROWS <= n; r += PATTERN_ROWS) {
+            float *restrict y = Y + r * out;
+            for (int64_t j = 0; j < block; j++) y[j] = pattern[j];
+        }
+    }
+    for (; r < n; r++)
         for (int64_t j = 0; j < out; j++) Y[r * out + j] = b[j];
 }
 CK_VERSIONS(bias_rows, (float *restrict Y, const float *restrict b, int64_t n, int64_t out),
@@ -769,7 +783,17 @@ CK_VERSIONS(bias_rows, (float *restrict Y, const float *restrict b, int64_t n, i
 
 CK_INLINE void column_sums_body(const float *restrict dY, float *restrict db, int64_t n,
                                 int64_t out) {
-    for (int64_t r = 0; r < n; r++)
+    int64_t r = 0;
+    if (out < NARROW_OUT && n >= PATTERN_ROWS) {
+        float acc[PATTERN_ROWS * NARROW_OUT] = {0};
+        const int64_t block = PATTERN_ROWS * out;
+        for (; r + PATTERN_ROWS <= n; r += PATTERN_ROWS) {
+            const float *restrict g = dY + r * out;
+            for (int64_t j = 0; j < block; j++) acc[j] += g[j];
+        }
+        for (int64_t j = 0; j < block; j++) db[j % out] += acc[j];
+    }
+    for (; r < n; r++)
         for (int64_t j = 0; j < out; j++) db[j] += dY[r * out + j];
 }
 CK_VERSIONS(column_sums, (const float *restrict dY, float *restrict db, int64_t n, int64_t out),
