@@ -14,7 +14,9 @@ static ck_isa detect(void) {
 
 // -1 until first use; a benign race (every thread computes the same value).
 static int best_isa = -1;
-static int active_isa = -1;
+// Per thread, so a test that forces a version on its thread does not change the kernels other
+// threads (other tests, a training run's workers) are using.
+static _Thread_local int active_isa = -1;
 
 ck_isa ck_isa_best(void) {
     if (best_isa < 0) best_isa = (int)detect();

@@ -31,10 +31,10 @@ typedef enum {
 ck_isa ck_isa_best(void);
 /// 1 when this CPU can run `isa`.
 int ck_isa_supported(ck_isa isa);
-/// The instruction set kernels use now (initially ck_isa_best()).
+/// The instruction set kernels called from this thread use (initially ck_isa_best()).
 ck_isa ck_isa_active(void);
-/// Makes kernels use `isa` (clamped to what the CPU supports); returns the one now active.
-/// Meant for tests and benchmarks that compare versions; not thread-safe against running kernels.
+/// Makes kernels called from this thread use `isa` (clamped to what the CPU supports); returns the
+/// one now active. For tests and benchmarks that compare versions; other threads are unaffected.
 ck_isa ck_isa_force(ck_isa isa);
 /// "scalar", "avx2", "avx512".
 const char *ck_isa_name(ck_isa isa);

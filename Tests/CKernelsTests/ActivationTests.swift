@@ -1,7 +1,7 @@
 // Activation kernels: PyTorch fixtures, every instruction set against the scalar reference on odd
 // shapes, finite differences for dx and every parameter gradient, per-channel layouts.
-// ck_isa_force is process-global, so the whole suite runs serialized and each test restores the
-// best instruction set when it is done.
+// ck_isa_force applies to the calling thread; the suite runs serialized and each test restores
+// the best instruction set when it is done.
 import CKernels
 import Foundation
 import Testing

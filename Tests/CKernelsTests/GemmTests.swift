@@ -91,7 +91,7 @@ private func check(_ c: GemmCase, rng: inout Rng) {
     ck_isa_force(ck_isa_best())
 }
 
-/// Everything that forces an ISA (a process-wide setting) runs serially inside this suite.
+/// Everything that forces an ISA (a per-thread setting) runs serially inside this suite.
 @Suite(.serialized) struct GemmTests {
     static let sizes = [0, 1, 2, 3, 5, 7, 13, 16, 17, 31, 33, 64, 65, 100]
     static let scalars: [(Float, Float)] = [(1, 0), (1, 1), (-0.5, 0), (2, 0.75), (0.25, -1)]

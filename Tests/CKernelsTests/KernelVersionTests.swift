@@ -3,8 +3,8 @@ import Foundation
 import Testing
 
 /// Every dispatched version of the BatchNorm, dropout, optimizer and reduction kernels against the
-/// scalar reference, on odd sizes that leave SIMD tails. ck_isa_force is process-wide, so all
-/// version switching happens inside one serialized suite.
+/// scalar reference, on odd sizes that leave SIMD tails. ck_isa_force applies to the calling
+/// thread, so each test switches versions inside its own synchronous body.
 @Suite(.serialized) struct KernelVersionTests {
     static let isas = [CK_ISA_SCALAR, CK_ISA_AVX2, CK_ISA_AVX512].filter { ck_isa_supported($0) != 0 }
 
