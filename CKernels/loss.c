@@ -1,10 +1,14 @@
 // Fused log-softmax + NLL: one pass per row computes the log-probabilities, the loss and the
-// gradient of the loss with respect to the logits.
+// gradient of the loss with respect to the logits. The vector versions take 16 (AVX-512) or 8 (AVX2)
+// rows at a time, one lane per row (a row has only a handful of classes), with vecmath.h's exp and
+// log; the scalar reference uses libm.
 #include <math.h>
 #include "internal.h"
+#include "vecmath.h"
 
-double ck_logsoftmax_nll(const float *logits, const int32_t *labels, int64_t rows, int64_t classes,
-                         float *logprobs, float *dlogits, float scale, int64_t *correct) {
+// Rows [0, rows) of the contract; returns the summed loss, adds to *correct.
+static double nll_rows_scalar(const float *logits, const int32_t *labels, int64_t rows, int64_t classes,
+                              float *logprobs, float *dlogits, float scale, int64_t *correct) {
     double total = 0.0;
     for (int64_t r = 0; r < rows; r++) {
         const float *z = logits + r * classes;
@@ -17,7 +21,7 @@ double ck_logsoftmax_nll(const float *logits, const int32_t *labels, int64_t row
         float lse = mx + logf(s);
         int32_t y = labels[r];
         if (correct && arg == y) (*correct)++;
-        total -= (double)(z[y] - lse);
+        total += (double)(lse - z[y]);
         if (logprobs)
             for (int64_t k = 0; k < classes; k++) logprobs[r * classes + k] = z[k] - lse;
         if (dlogits) {
@@ -27,4 +31,111 @@ double ck_logsoftmax_nll(const float *logits, const int32_t *labels, int64_t row
         }
     }
     return total;
+}
+
+#if CK_HAVE_X86
+// One body for both widths: VEC, LANES and the intrinsics differ, the algorithm does not.
+#define NLL_VECTOR_BODY(LANES, VEC, IVEC, SETLANES, SET1I, SET1, MULLO, ADDI, LOADI, GATHER, SUB,               \
+                        EXP, LOG, ADD, MUL, STORE, ARGMAX_UPDATE, COUNT_EQUAL, SCATTER_OR_STORE, SUB_AT_LABEL)  \
+    double total = 0.0;                                                                                   \
+    const IVEC stride = MULLO(SETLANES, SET1I((int)classes));                                             \
+    int64_t r = 0;                                                                                        \
+    for (; r + LANES <= rows; r += LANES) {                                                               \
+        const float *z = logits + r * classes;                                                            \
+        const IVEC y = LOADI(labels + r);                                                                 \
+        VEC mx = GATHER(z, stride);                                                                       \
+        IVEC arg = SET1I(0);                                                                              \
+        for (int64_t k = 1; k < classes; k++) {                                                           \
+            VEC v = GATHER(z, ADDI(stride, SET1I((int)k)));                                               \
+            ARGMAX_UPDATE(mx, arg, v, k);                                                                 \
+        }                                                                                                 \
+        VEC s = SET1(0.0f);                                                                               \
+        for (int64_t k = 0; k < classes; k++) s = ADD(s, EXP(SUB(GATHER(z, ADDI(stride, SET1I((int)k))), mx))); \
+        const VEC lse = ADD(mx, LOG(s));                                                                  \
+        float loss[LANES];                                                                                \
+        STORE(loss, SUB(lse, GATHER(z, ADDI(stride, y))));                                                \
+        for (int i = 0; i < LANES; i++) total += (double)loss[i];                                         \
+        if (correct) *correct += COUNT_EQUAL(arg, y);                                                     \
+        for (int64_t k = 0; k < classes; k++) {                                                           \
+            const IVEC at = ADDI(stride, SET1I((int)k));                                                  \
+            VEC zk = GATHER(z, at);                                                                       \
+            if (logprobs) SCATTER_OR_STORE(logprobs + r * classes, at, SUB(zk, lse));                     \
+            if (dlogits) {                                                                                \
+                VEC d = MUL(EXP(SUB(zk, lse)), SET1(scale));                                              \
+                SCATTER_OR_STORE(dlogits + r * classes, at, SUB_AT_LABEL(d, y, k));                       \
+            }                                                                                             \
+        }                                                                                                 \
+    }                                                                                                     \
+    return total + nll_rows_scalar(logits + r * classes, labels + r, rows - r, classes,                   \
+                                   logprobs ? logprobs + r * classes : NULL,                              \
+                                   dlogits ? dlogits + r * classes : NULL, scale, correct);
+
+// AVX-512 helpers.
+#define A512_GATHER(base, idx) _mm512_i32gather_ps(idx, base, 4)
+#define A512_ARGMAX(mx, arg, v, k)                                         \
+    do {                                                                   \
+        __mmask16 gt = _mm512_cmp_ps_mask(v, mx, _CMP_GT_OQ);              \
+        mx = _mm512_mask_mov_ps(mx, gt, v);                                \
+        arg = _mm512_mask_mov_epi32(arg, gt, _mm512_set1_epi32((int)(k))); \
+    } while (0)
+#define A512_COUNT(a, b) __builtin_popcount(_mm512_cmpeq_epi32_mask(a, b))
+#define A512_SCATTER(base, idx, v) _mm512_i32scatter_ps(base, idx, v, 4)
+#define A512_SUB_AT_LABEL(d, y, k) \
+    _mm512_mask_sub_ps(d, _mm512_cmpeq_epi32_mask(y, _mm512_set1_epi32((int)(k))), d, _mm512_set1_ps(scale))
+#define A512_LANES _mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0)
+#define A512_LOADI(p) _mm512_loadu_si512((const void *)(p))
+
+CK_TARGET_AVX512 static double nll_avx512(const float *logits, const int32_t *labels, int64_t rows,
+                                          int64_t classes, float *logprobs, float *dlogits, float scale,
+                                          int64_t *correct) {
+    NLL_VECTOR_BODY(16, __m512, __m512i, A512_LANES, _mm512_set1_epi32, _mm512_set1_ps, _mm512_mullo_epi32,
+                    _mm512_add_epi32, A512_LOADI, A512_GATHER, _mm512_sub_ps, ck_exp16, ck_log16, _mm512_add_ps,
+                    _mm512_mul_ps, _mm512_storeu_ps, A512_ARGMAX, A512_COUNT, A512_SCATTER, A512_SUB_AT_LABEL)
+}
+
+// AVX2 helpers (no scatter: lanes are stored one by one).
+#define A256_GATHER(base, idx) _mm256_i32gather_ps(base, idx, 4)
+#define A256_ARGMAX(mx, arg, v, k)                                                             \
+    do {                                                                                       \
+        __m256 gt = _mm256_cmp_ps(v, mx, _CMP_GT_OQ);                                          \
+        mx = _mm256_blendv_ps(mx, v, gt);                                                      \
+        arg = _mm256_blendv_epi8(arg, _mm256_set1_epi32((int)(k)), _mm256_castps_si256(gt));  \
+    } while (0)
+#define A256_COUNT(a, b) __builtin_popcount(_mm256_movemask_ps(_mm256_castsi256_ps(_mm256_cmpeq_epi32(a, b))))
+#define A256_SCATTER(base, idx, v)                                   \
+    do {                                                             \
+        float lanes_[8];                                             \
+        int idx_[8];                                                 \
+        _mm256_storeu_ps(lanes_, v);                                 \
+        _mm256_storeu_si256((__m256i *)idx_, idx);                   \
+        for (int i_ = 0; i_ < 8; i_++) (base)[idx_[i_]] = lanes_[i_]; \
+    } while (0)
+#define A256_SUB_AT_LABEL(d, y, k)                                                                      \
+    _mm256_sub_ps(d, _mm256_and_ps(_mm256_castsi256_ps(_mm256_cmpeq_epi32(y, _mm256_set1_epi32((int)(k)))), \
+                                   _mm256_set1_ps(scale)))
+#define A256_LANES _mm256_set_epi32(7, 6, 5, 4, 3, 2, 1, 0)
+#define A256_LOADI(p) _mm256_loadu_si256((const __m256i *)(p))
+
+CK_TARGET_AVX2 static double nll_avx2(const float *logits, const int32_t *labels, int64_t rows,
+                                      int64_t classes, float *logprobs, float *dlogits, float scale,
+                                      int64_t *correct) {
+    NLL_VECTOR_BODY(8, __m256, __m256i, A256_LANES, _mm256_set1_epi32, _mm256_set1_ps, _mm256_mullo_epi32,
+                    _mm256_add_epi32, A256_LOADI, A256_GATHER, _mm256_sub_ps, ck_exp8, ck_log8, _mm256_add_ps,
+                    _mm256_mul_ps, _mm256_storeu_ps, A256_ARGMAX, A256_COUNT, A256_SCATTER, A256_SUB_AT_LABEL)
+}
+#endif
+
+double ck_logsoftmax_nll(const float *logits, const int32_t *labels, int64_t rows, int64_t classes,
+                         float *logprobs, float *dlogits, float scale, int64_t *correct) {
+    // Gathers index with 32-bit offsets: very large blocks take the scalar path.
+    if (rows * classes >= (int64_t)1 << 31)
+        return nll_rows_scalar(logits, labels, rows, classes, logprobs, dlogits, scale, correct);
+#if CK_HAVE_X86
+    switch (ck_isa_active()) {
+    case CK_ISA_AVX512: return nll_avx512(logits, labels, rows, classes, logprobs, dlogits, scale, correct);
+    case CK_ISA_AVX2: return nll_avx2(logits, labels, rows, classes, logprobs, dlogits, scale, correct);
+    default: break;
+    }
+#endif
+    return nll_rows_scalar(logits, labels, rows, classes, logprobs, dlogits, scale, correct);
 }

@@ -143,6 +143,20 @@ import Testing
         #expect(results[0][0] == 0 && results[0][76] == 0)
     }
 
+    @Test func lossVersionsAgree() {
+        for (rows, classes) in [(1, 2), (15, 2), (16, 2), (37, 3), (33, 1), (50, 7)] {
+            let logits = random(rows * classes, seed: UInt64(rows * 10 + classes)).map { $0 * 8 }
+            let labels = (0..<rows).map { Int32(($0 * 7 + 3) % classes) }
+            let results = versions { () -> [Float] in
+                var lp = [Float](repeating: 0, count: rows * classes), d = lp
+                var correct: Int64 = 0
+                let loss = ck_logsoftmax_nll(logits, labels, Int64(rows), Int64(classes), &lp, &d, 0.25, &correct)
+                return lp + d + [Float(loss), Float(correct)]
+            }
+            for r in results.dropFirst() { #expect(close(r, results[0], 1e-5), "rows \(rows) classes \(classes)") }
+        }
+    }
+
     @Test func logSoftmaxNLL() {
         // Two rows, three classes; row 0 label 2, row 1 label 0.
         let logits: [Float] = [1, 2, 3, 0, 0, 0]

@@ -40,6 +40,24 @@ import Testing
         #expect(abs(lossOne - lossFour) < 1e-4)
     }
 
+    @Test func evaluationDoesNotDependOnTheThreadCount() throws {
+        let config = ModelConfig(inputs: 6, hidden: [16, 8], classes: 3, activation: try ActivationSpec(parsing: "gelu"),
+                                 batchNorm: true, dropout: 0)
+        let model = Model(config: config, seed: 4)
+        let data = SyntheticProblem(features: 6, classes: 3, seed: 8).dataset(rows: 5000)
+        func evaluate(_ threads: Int) -> (Double, [Int32], [Float]) {
+            let engine = Engine(model: model, optimizer: OptimizerConfig(), shards: 1, pool: WorkerPool(threads: threads), dropoutSeed: 0)
+            var logprobs = [Float](repeating: 0, count: data.rows * 3)
+            let e = engine.evaluate(features: data.features, labels: data.labels, rows: data.rows, logProbabilities: &logprobs)
+            return (e.loss, e.predictions, logprobs)
+        }
+        let one = evaluate(1)
+        for threads in [2, 3, 7] {
+            let other = evaluate(threads)
+            #expect(other.0 == one.0 && other.1 == one.1 && other.2 == one.2, "threads \(threads)")
+        }
+    }
+
     @Test func manyShortRunsFindNoRace() throws {
         let reference = try train(threads: 1, shards: 3, epochs: 1)
         for round in 0..<20 {

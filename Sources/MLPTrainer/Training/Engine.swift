@@ -342,7 +342,10 @@ public final class Engine: @unchecked Sendable {
     /// is given (rows x classes) it receives the log-probabilities.
     public func evaluate(features: UnsafePointer<Float>, labels: UnsafePointer<Int32>, rows: Int,
                          logProbabilities: UnsafeMutablePointer<Float>? = nil) -> Evaluation {
+        // Fixed blocks of rows, whoever runs them, and block sums added in block order: the figures
+        // do not depend on the thread count.
         let blockRows = 1024
+        let blocks = (rows + blockRows - 1) / blockRows
         if evalWorkspaces.count != pool.threads {
             evalWorkspaces = (0..<pool.threads).map { _ in
                 ShardWorkspace(config: config, capacity: blockRows, parameterCount: 0, training: false)
@@ -350,36 +353,34 @@ public final class Engine: @unchecked Sendable {
         }
         let stats = evalStatistics()
         var predictions = [Int32](repeating: 0, count: rows)
-        let losses = Buffer<Double>(count: pool.threads)
-        let corrects = Buffer<Int>(count: pool.threads, zero: 0)
+        let losses = Buffer<Double>(count: blocks)
+        let corrects = Buffer<Int>(count: blocks, zero: 0)
         predictions.withUnsafeMutableBufferPointer { predicted in
             let predicted = predicted.baseAddress!
             pool.run { worker in
                 let ws = self.evalWorkspaces[worker]
-                let mine = self.pool.range(of: rows, for: worker)
-                var start = mine.lowerBound
-                while start < mine.upperBound {
-                    ws.rows = min(blockRows, mine.upperBound - start)
-                    let f = self.config.inputs, k = self.config.classes
+                let f = self.config.inputs, k = self.config.classes
+                for block in self.pool.range(of: blocks, for: worker) {
+                    let start = block * blockRows
+                    ws.rows = min(blockRows, rows - start)
                     ws.rowsIn = features + start * f
                     ws.labelsIn = labels + start
                     self.inferLogits(ws, stats: stats)
                     var correct: Int64 = 0
-                    losses[worker] += ck_logsoftmax_nll(ws.logits.pointer, ws.labelsIn, Int64(ws.rows), Int64(k),
-                                                        logProbabilities.map { $0 + start * k }, nil, 0, &correct)
-                    corrects[worker] += Int(correct)
+                    losses[block] = ck_logsoftmax_nll(ws.logits.pointer, ws.labelsIn, Int64(ws.rows), Int64(k),
+                                                      logProbabilities.map { $0 + start * k }, nil, 0, &correct)
+                    corrects[block] = Int(correct)
                     for r in 0..<ws.rows {
                         let z = ws.logits.pointer + r * k
                         var best = 0
                         for c in 1..<k where z[c] > z[best] { best = c }
                         predicted[start + r] = Int32(best)
                     }
-                    start += ws.rows
                 }
             }
         }
         var loss = 0.0, correct = 0
-        for t in 0..<pool.threads { loss += losses[t]; correct += corrects[t] }
+        for b in 0..<blocks { loss += losses[b]; correct += corrects[b] }
         return Evaluation(loss: rows > 0 ? loss / Double(rows) : 0, correct: correct, predictions: predictions)
     }
 

@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# Every figure in BENCHMARKS.md, ours and the anchors', side by side in one run.
+# Usage: Benchmarks/scripts/run_all.sh SHARED_DIR PYTHON WORKDIR
+#   SHARED_DIR: the project's shared/ (anchors and banknote.csv); PYTHON: the anchors' venv python
+#   (see SHARED_DIR/anchors/README.md); WORKDIR: where the generated CSV files go (~8 GB).
+set -euo pipefail
+shared=${1:?usage: run_all.sh SHARED_DIR PYTHON WORKDIR}
+python=${2:?}
+work=${3:?}
+bench=.build/release/bench
+mkdir -p "$work"
+swift build -c release >/dev/null
+peak() { /usr/bin/time -f "peak RSS %M KiB" "$@"; }
+
+echo "## seed recipe, banknote, 300 epochs"
+for t in 1 2; do
+  $bench seed "$shared/data/banknote.csv" $t | head -1
+  "$python" "$shared/anchors/torch_seed.py" "$shared/data/banknote.csv" $t | tail -1
+done
+
+echo "## seed network, 1,000,000 synthetic rows (800,000 train), full batch"
+for t in 1 2 4; do $bench seed synthetic:1000000 $t 3 | head -1; done
+for t in 1 2; do "$python" Benchmarks/anchors/torch_seed_rows.py 800000 $t 3; done
+
+echo "## wide 28-512-512-512-2, batch 1024"
+for t in 1 2 4; do $bench wide $t | head -1; done
+for t in 1 2; do "$python" "$shared/anchors/torch_wide.py" $t; done
+
+echo "## GEMM"
+$bench gemm
+OPENBLAS_NUM_THREADS=1 env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE "$python" "$shared/anchors/sgemm.py"
+
+echo "## activations"
+$bench activations
+
+echo "## CSV, 500,000 HIGGS-shaped rows"
+[ -f "$work/higgs500k.csv" ] || .build/release/datagen --rows 500000 --label first --no-header --out "$work/higgs500k.csv"
+for t in 1 2; do
+  peak $bench csv "$work/higgs500k.csv" $t
+  POLARS_MAX_THREADS=$t "$python" "$shared/anchors/csv_read.py" "$work/higgs500k.csv" $t
+done
+
+echo "## datagen"
+time .build/release/datagen --rows 500000 --label first --no-header --out "$work/datagen-speed.csv"
+rm -f "$work/datagen-speed.csv"
+
+echo "## 5,000,000 rows end to end: load + one epoch of the wide network, and of the seed network"
+[ -f "$work/higgs5m.csv" ] || .build/release/datagen --rows 5000000 --label first --no-header --out "$work/higgs5m.csv"
+peak .build/release/train --data "$work/higgs5m.csv" --target 0 --hidden 512,512,512 --batch-size 1024 --epochs 1 \
+  --test-fraction 0 --quiet --out "$work/run5m-$$"
+grep -E '"(load_seconds|load_mb_per_second|train_seconds|train_samples_per_second)"' "$work/run5m-$$/summary.json"
+
+echo "## predict, 5,000,000 rows of the seed network"
+[ -f "$work/seed5m.csv" ] || .build/release/datagen --rows 5000000 --features 4 --format short --out "$work/seed5m.csv"
+.build/release/train --data "$shared/data/banknote.csv" --preset seed --quiet --out "$work/seedmodel-$$"
+cut -d, -f1-4 "$work/seed5m.csv" | sed '1s/.*/variance,skewness,curtosis,entropy/' > "$work/seed5m-features.csv"
+for t in 1 2; do
+  peak .build/release/predict --model "$work/seedmodel-$$/model.safetensors" --data "$work/seed5m-features.csv" \
+    --output "$work/pred5m.csv" --threads $t
+done
