@@ -4,9 +4,9 @@ import MLPTrainer
 /// Training throughput, measured as the PyTorch anchors measure it (../shared/anchors): optimizer
 /// steps only, no evaluation, after a warm-up.
 enum TrainBench {
-    /// `bench seed [CSV|synthetic:ROWS] [threads] [epochs]`: the seed recipe (4-8-9-5-4-2, affine,
-    /// BatchNorm, dropout 0.4, Adam, full batch of the 80% split), 300 epochs by default; ms per
-    /// epoch, median of 5 runs.
+    /// `bench seed [CSV|synthetic:ROWS] [threads] [epochs] [batch]`: the seed recipe (4-8-9-5-4-2,
+    /// affine, BatchNorm, dropout 0.4, Adam, full batch of the 80% split unless `batch` is given),
+    /// 300 epochs by default; ms per epoch, median of 5 runs.
     static func seed(arguments: [String]) throws {
         var settings = TrainingSettings.seedPreset
         switch arguments.first {
@@ -19,17 +19,19 @@ enum TrainBench {
         settings.shards = settings.threads
         let epochs = arguments.count > 2 ? Int(arguments[2])! : 300
         let run = try TrainingRun(settings: settings)
-        _ = try timeSteps(run, steps: 1, batch: run.train.rows)
+        let batch = arguments.count > 3 ? Int(arguments[3])! : run.train.rows
+        let steps = (run.train.rows + batch - 1) / batch
+        _ = try timeSteps(run, steps: 1, batch: batch)
         var times: [Double] = []
         for _ in 0..<5 {
-            let seconds = try timeSteps(run, steps: epochs, batch: run.train.rows)
+            let seconds = try timeSteps(run, steps: epochs * steps, batch: batch)
             times.append(seconds / Double(epochs) * 1000)
         }
         let ms = median(times)
-        print(String(format: "seed recipe: %d rows, threads=%d: %.4f ms/epoch (median of 5: %@), %.0f samples/s",
-                     run.train.rows, settings.threads, ms, times.map { String(format: "%.4f", $0) }.joined(separator: " "),
+        print(String(format: "seed recipe: %d rows, batch %d, threads=%d: %.4f ms/epoch (median of 5: %@), %.0f samples/s",
+                     run.train.rows, batch, settings.threads, ms, times.map { String(format: "%.4f", $0) }.joined(separator: " "),
                      Double(run.train.rows) / ms * 1000))
-        print("{\"bench\":\"seed\",\"threads\":\(settings.threads),\"rows\":\(run.train.rows),\"ms_per_epoch\":\(ms)}")
+        print("{\"bench\":\"seed\",\"threads\":\(settings.threads),\"rows\":\(run.train.rows),\"batch\":\(batch),\"ms_per_epoch\":\(ms)}")
     }
 
     /// `bench wide THREADS [hidden] [batch] [shards]`: 28-H-H-H-2 with the seed's blocks, Adam, on
@@ -72,12 +74,13 @@ enum TrainBench {
         let engine = engine ?? makeEngine(run)
         let n = run.train.rows
         let order = Array(0..<n)
+        let stepsPerEpoch = (n + batch - 1) / batch
         let started = DispatchTime.now().uptimeNanoseconds
         run.train.features.withUnsafeBufferPointer { x in
             run.train.labels.withUnsafeBufferPointer { y in
                 order.withUnsafeBufferPointer { idx in
                     for s in 0..<steps {
-                        let start = (s * batch) % n
+                        let start = (s % stepsPerEpoch) * batch
                         let slice = UnsafeBufferPointer(rebasing: idx[start..<min(start + batch, n)])
                         engine.trainStep(features: x.baseAddress!, labels: y.baseAddress!, indices: slice)
                     }

@@ -25,6 +25,10 @@ public final class Engine: @unchecked Sendable {
     private var workspaces: [ShardWorkspace] = []
     private var evalWorkspaces: [ShardWorkspace] = []
     private var shardGradients: UnsafeMutablePointer<UnsafePointer<Float>?>
+    /// BatchNorm partial sums of every shard, by kind, block and shard: plain pointers, so combining
+    /// them at a barrier touches no reference counts shared between threads.
+    private enum Partial: Int, CaseIterable { case sum, sumSquares, sumDy, sumDyXhat }
+    private var partials: UnsafeMutablePointer<UnsafeMutablePointer<Double>>
     /// Time accounting (seconds): whole steps, and the all-reduce + optimizer part summed over workers.
     public private(set) var stepSeconds = 0.0
     /// Steps timed in `stepSeconds` (since creation or the last `resetTimers`).
@@ -47,10 +51,14 @@ public final class Engine: @unchecked Sendable {
         self.optimizer = OptimizerState(config: optimizer, parameterCount: model.parameters.count)
         self.dropoutSeed = dropoutSeed
         shardGradients = .allocate(capacity: shards)
+        partials = .allocate(capacity: Partial.allCases.count * model.config.hidden.count * shards)
         reduceSeconds = Buffer(count: pool.threads)
     }
 
-    deinit { shardGradients.deallocate() }
+    deinit {
+        shardGradients.deallocate()
+        partials.deallocate()
+    }
 
     /// The current model (copies the parameters out).
     public var model: Model {
@@ -128,7 +136,16 @@ public final class Engine: @unchecked Sendable {
             workspaces = (0..<shards).map { _ in
                 ShardWorkspace(config: config, capacity: capacity, parameterCount: layout.parameterCount, training: true)
             }
-            for s in 0..<shards { shardGradients[s] = UnsafePointer(workspaces[s].gradient.pointer) }
+            for s in 0..<shards {
+                let ws = workspaces[s]
+                shardGradients[s] = UnsafePointer(ws.gradient.pointer)
+                for l in config.hidden.indices {
+                    partials[partialIndex(.sum, l, s)] = ws.sum[l].pointer
+                    partials[partialIndex(.sumSquares, l, s)] = ws.sumSquares[l].pointer
+                    partials[partialIndex(.sumDy, l, s)] = ws.sumDy[l].pointer
+                    partials[partialIndex(.sumDyXhat, l, s)] = ws.sumDyXhat[l].pointer
+                }
+            }
         }
         for s in 0..<shards {
             workspaces[s].row0 = n * s / shards
@@ -239,8 +256,8 @@ public final class Engine: @unchecked Sendable {
             pool.barrier(worker)
             for s in mine {
                 let ws = workspaces[s]
-                combine(\.sum, l, into: ws.totalA)
-                combine(\.sumSquares, l, into: ws.totalB)
+                combine(.sum, l, into: ws.totalA.pointer)
+                combine(.sumSquares, l, into: ws.totalB.pointer)
                 let updatesRunning = s == 0
                 ck_bn_finish_stats(ws.totalA.pointer, ws.totalB.pointer, Int64(n), width, config.bnEpsilon, config.bnMomentum,
                                    ws.mean[l].pointer, ws.invstd[l].pointer,
@@ -262,12 +279,17 @@ public final class Engine: @unchecked Sendable {
         }
     }
 
+    private func partialIndex(_ kind: Partial, _ l: Int, _ s: Int) -> Int {
+        (kind.rawValue * config.hidden.count + l) * shards + s
+    }
+
     /// Sums a per-shard partial of block `l` over all shards, in shard order.
-    private func combine(_ partial: KeyPath<ShardWorkspace, [Buffer<Double>]>, _ l: Int, into total: Buffer<Double>) {
+    private func combine(_ kind: Partial, _ l: Int, into total: UnsafeMutablePointer<Double>) {
         let width = config.hidden[l]
-        total.pointer.update(from: workspaces[0][keyPath: partial][l].pointer, count: width)
+        let base = partials + partialIndex(kind, l, 0)
+        total.update(from: base[0], count: width)
         for s in 1..<shards {
-            let part = workspaces[s][keyPath: partial][l].pointer
+            let part = base[s]
             for c in 0..<width { total[c] += part[c] }
         }
     }
@@ -311,8 +333,8 @@ public final class Engine: @unchecked Sendable {
             pool.barrier(worker)
             for s in mine {
                 let ws = workspaces[s]
-                combine(\.sumDy, l, into: ws.totalA)
-                combine(\.sumDyXhat, l, into: ws.totalB)
+                combine(.sumDy, l, into: ws.totalA.pointer)
+                combine(.sumDyXhat, l, into: ws.totalB.pointer)
                 ck_bn_backward_input(ws.gradientA.pointer, ws.normalized[l].pointer, p + block.bnWeight, ws.invstd[l].pointer,
                                      ws.totalA.pointer, ws.totalB.pointer, Int64(n), ws.gradientA.pointer, Int64(ws.rows), width)
             }
