@@ -77,8 +77,9 @@ enum CSVCache {
               meta.options == fingerprint(options), meta.source == absolute(source.path),
               meta.featureNames.count == meta.features, meta.classFirstLines.count == meta.classLabels.count
         else { return nil }
-        guard let features: [Float] = readNPY(base + ".features.npy", descr: "<f4", shape: [meta.rows, meta.features]),
-              let labels: [Int32] = readNPY(base + ".labels.npy", descr: "<i4", shape: [meta.rows])
+        guard let features: [Float] = readNPY(base + ".features.npy", descr: "<f4", shape: [meta.rows, meta.features],
+                                              threads: options.threads),
+              let labels: [Int32] = readNPY(base + ".labels.npy", descr: "<i4", shape: [meta.rows], threads: options.threads)
         else { return nil }
         let classes = Int32(meta.classLabels.count)
         if labels.contains(where: { $0 < 0 || $0 >= classes }) { return nil }
@@ -164,7 +165,9 @@ enum CSVCache {
 
     /// Reads a .npy file written by writeNPY (or NumPy) with exactly this dtype and shape, straight
     /// into the array's storage; nil when it is missing or different.
-    static func readNPY<T>(_ path: String, descr: String, shape: [Int]) -> [T]? {
+    /// Reads an .npy file straight into the array, in `threads` parallel slices (the copy from the
+    /// page cache and the first touch of the array's pages are the cost).
+    static func readNPY<T>(_ path: String, descr: String, shape: [Int], threads: Int) -> [T]? {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         if fd < 0 { return nil }
         defer { close(fd) }
@@ -182,12 +185,21 @@ enum CSVCache {
         let count = shape.reduce(1, *)
         var st = stat()
         guard fstat(fd, &st) == 0, Int(st.st_size) == 10 + n + count * MemoryLayout<T>.stride else { return nil }
-        var ok = true
+        let bytes = count * MemoryLayout<T>.stride
+        let slices = bytes >= 1 << 24 ? max(1, threads) : 1
+        let failed = UnsafeMutablePointer<Bool>.allocate(capacity: slices)
+        failed.initialize(repeating: false, count: slices)
+        defer { failed.deallocate() }
         let values = [T](unsafeUninitializedCapacity: max(count, 1)) { buf, initialized in
-            ok = count == 0 || readAll(fd, UnsafeMutableRawPointer(buf.baseAddress!), count * MemoryLayout<T>.stride,
-                                       offset: 10 + n)
-            initialized = ok ? count : 0
+            // Each slice writes only its own bytes and its own flag.
+            nonisolated(unsafe) let base = UnsafeMutableRawPointer(buf.baseAddress!)
+            nonisolated(unsafe) let failed = failed
+            DispatchQueue.concurrentPerform(iterations: slices) { i in
+                let begin = bytes * i / slices, end = bytes * (i + 1) / slices
+                failed[i] = end > begin && !readAll(fd, base + begin, end - begin, offset: 10 + n + begin)
+            }
+            initialized = (0..<slices).contains { failed[$0] } ? 0 : count
         }
-        return ok ? values : nil
+        return values.count == count ? values : nil
     }
 }
