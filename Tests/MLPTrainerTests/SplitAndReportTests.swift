@@ -13,6 +13,19 @@ import Testing
         #expect(Set(split.train + split.test) == Set(0..<1372))
     }
 
+    @Test func splittingInPlaceKeepsEveryRowOnceInFileOrder() {
+        let data = SyntheticProblem(features: 3, classes: 2, seed: 2).dataset(rows: 50)
+        let held = [45, 3, 17, 0, 49]
+        let (kept, heldOut) = data.split(holdingOut: held)
+        func row(_ d: Dataset, _ r: Int) -> [Float] { Array(d.features[(r * 3)..<(r * 3 + 3)]) }
+        #expect(kept.rows == 45 && heldOut.rows == 5)
+        #expect((0..<5).map { row(heldOut, $0) } == [0, 3, 17, 45, 49].map { row(data, $0) })
+        let keptRows = (0..<50).filter { !held.contains($0) }
+        #expect((0..<45).map { row(kept, $0) } == keptRows.map { row(data, $0) })
+        #expect(kept.labels == keptRows.map { data.labels[$0] })
+        #expect(heldOut.labels == [0, 3, 17, 45, 49].map { data.labels[$0] })
+    }
+
     @Test func mersenneTwisterReferenceOutput() {
         // The first outputs of MT19937 seeded with 5489 (the reference implementation's default).
         var mt = MersenneTwister(seed: 5489)

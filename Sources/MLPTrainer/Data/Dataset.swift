@@ -21,19 +21,37 @@ public struct Dataset: Sendable {
         self.classLabels = classLabels
     }
 
-    /// The rows at `indices`, in that order.
-    public func subset(_ indices: [Int]) -> Dataset {
-        let f = featureCount
-        var x = [Float](repeating: 0, count: indices.count * f)
-        var y = [Int32](repeating: 0, count: indices.count)
-        features.withUnsafeBufferPointer { src in
-            x.withUnsafeMutableBufferPointer { dst in
-                for (i, r) in indices.enumerated() {
-                    for j in 0..<f { dst[i * f + j] = src[r * f + j] }
-                    y[i] = labels[r]
+    /// Splits off the rows in `held` (row indices) as a second data set; both keep the file's row
+    /// order. The kept rows are compacted in place in one sequential pass and only the held rows
+    /// are copied, so peak memory is the data set plus the held part, not twice the data set.
+    public consuming func split(holdingOut held: [Int]) -> (kept: Dataset, held: Dataset) {
+        let f = featureCount, n = rows
+        var isHeld = [Bool](repeating: false, count: n)
+        for r in held { isHeld[r] = true }
+        var heldFeatures = [Float](), heldLabels = [Int32]()
+        heldFeatures.reserveCapacity(held.count * f)
+        heldLabels.reserveCapacity(held.count)
+        var kept = 0
+        features.withUnsafeMutableBufferPointer { x in
+            labels.withUnsafeMutableBufferPointer { y in
+                for r in 0..<n {
+                    let source = UnsafeBufferPointer(rebasing: x[(r * f)..<((r + 1) * f)])
+                    if isHeld[r] {
+                        heldFeatures.append(contentsOf: source)
+                        heldLabels.append(y[r])
+                    } else {
+                        if kept != r {
+                            (x.baseAddress! + kept * f).update(from: source.baseAddress!, count: f)
+                            y[kept] = y[r]
+                        }
+                        kept += 1
+                    }
                 }
             }
         }
-        return Dataset(features: x, labels: y, featureNames: featureNames, classLabels: classLabels)
+        features.removeLast((n - kept) * f)
+        labels.removeLast(n - kept)
+        let heldOut = Dataset(features: heldFeatures, labels: heldLabels, featureNames: featureNames, classLabels: classLabels)
+        return (self, heldOut)
     }
 }

@@ -1,7 +1,8 @@
 /// scikit-learn's `train_test_split(..., test_size=f, random_state=seed)` exactly: NumPy's legacy
 /// RandomState(seed).permutation(n) (MT19937 + its bounded-integer Fisher-Yates), the first
 /// ceil(f * n) indices for the test set and the rest for training. So `--split-seed 33` gives the
-/// seed's own 1,097/275 bank-note split, row for row.
+/// seed's own 1,097/275 bank-note split: the same rows in each part. (The trainer keeps each part
+/// in file order; scikit-learn orders them by the permutation.)
 public enum TrainTestSplit {
     public static func split(rows: Int, testFraction: Double, seed: UInt32) -> (train: [Int], test: [Int]) {
         let testCount = Int((testFraction * Double(rows)).rounded(.up))

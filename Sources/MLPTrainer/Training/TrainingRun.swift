@@ -89,8 +89,7 @@ public final class TrainingRun {
             guard !split.train.isEmpty, !split.test.isEmpty else {
                 throw ConfigError("\(full.rows) rows are too few to split with --test-fraction \(settings.testFraction)")
             }
-            train = full.subset(split.train)
-            test = full.subset(split.test)
+            (train, test) = (consume full).split(holdingOut: split.test)
         } else {
             train = full
             test = nil
