@@ -47,42 +47,50 @@ public final class Predictor {
     }
 
     /// The predictions as CSV (`predicted`, then `prob_<label>` per class), formatted on every
-    /// thread in blocks of rows and joined in order.
+    /// thread in blocks of rows straight into one buffer per block, joined in order.
     public func csv(_ output: Output, threads: Int) -> Data {
         let labels = checkpoint.classLabels
         let k = labels.count
         let rows = output.predictions.count
-        let header = Data((["predicted"] + labels.map { "prob_\(csvField($0))" }).joined(separator: ",").utf8 + [10])
+        var data = Data((["predicted"] + labels.map { "prob_\(csvField($0))" }).joined(separator: ",").utf8 + [10])
         let blocks = max(1, min(rows / 4096, threads * 8))
-        var parts = [Data](repeating: Data(), count: blocks)
         let labelBytes = labels.map { Array(csvField($0).utf8) }
+        // A row is at most the longest label, k numbers of at most 16 characters and k + 1 separators.
+        let rowBytes = (labelBytes.map(\.count).max() ?? 0) + k * 17 + 1
+        let lengths = Buffer<Int>(count: blocks, zero: 0)
         let pool = WorkerPool(threads: threads)
-        parts.withUnsafeMutableBufferPointer { parts in
+        // ck_format_short may use up to 32 bytes of room for a number: slack after the last one.
+        var storage = (0..<blocks).map { b in [UInt8](repeating: 0, count: (rows * (b + 1) / blocks - rows * b / blocks) * rowBytes + 32) }
+        storage.withUnsafeMutableBufferPointer { storage in
             output.probabilities.withUnsafeBufferPointer { probabilities in
                 output.predictions.withUnsafeBufferPointer { predictions in
-                    let parts = parts, probabilities = probabilities, predictions = predictions
+                    nonisolated(unsafe) let storage = storage, probabilities = probabilities, predictions = predictions
                     pool.run { worker in
-                        var number = [CChar](repeating: 0, count: 32)
                         for block in pool.range(of: blocks, for: worker) {
-                            var bytes: [UInt8] = []
-                            let range = (rows * block / blocks)..<(rows * (block + 1) / blocks)
-                            bytes.reserveCapacity(range.count * (8 + 12 * k))
-                            for r in range {
-                                bytes += labelBytes[Int(predictions[r])]
-                                for c in 0..<k {
-                                    bytes.append(44)
-                                    let n = Int(ck_format_short(probabilities[r * k + c], &number))
-                                    for i in 0..<n { bytes.append(UInt8(bitPattern: number[i])) }
+                            storage[block].withUnsafeMutableBufferPointer { out in
+                                var at = 0
+                                for r in (rows * block / blocks)..<(rows * (block + 1) / blocks) {
+                                    for byte in labelBytes[Int(predictions[r])] { out[at] = byte; at += 1 }
+                                    for c in 0..<k {
+                                        out[at] = 44
+                                        at += 1
+                                        (out.baseAddress! + at).withMemoryRebound(to: CChar.self, capacity: 32) { text in
+                                            at += Int(ck_format_short(probabilities[r * k + c], text))
+                                        }
+                                    }
+                                    out[at] = 10
+                                    at += 1
                                 }
-                                bytes.append(10)
+                                lengths[block] = at
                             }
-                            parts[block] = Data(bytes)
                         }
                     }
                 }
             }
         }
-        return parts.reduce(into: header) { $0.append($1) }
+        data.reserveCapacity(data.count + (0..<blocks).reduce(0) { $0 + lengths[$1] })
+        for b in 0..<blocks { storage[b].withUnsafeBufferPointer { data.append($0.baseAddress!, count: lengths[b]) } }
+        return data
     }
 }
 
