@@ -21,10 +21,12 @@ enum TrainBench {
         let run = try TrainingRun(settings: settings)
         let batch = arguments.count > 3 ? Int(arguments[3])! : run.train.rows
         let steps = (run.train.rows + batch - 1) / batch
-        _ = try timeSteps(run, steps: 1, batch: batch)
+        // One engine, warmed up: its buffers are allocated and touched before the timing.
+        let engine = makeEngine(run)
+        _ = try timeSteps(run, steps: 1, batch: batch, engine: engine)
         var times: [Double] = []
         for _ in 0..<5 {
-            let seconds = try timeSteps(run, steps: epochs * steps, batch: batch)
+            let seconds = try timeSteps(run, steps: epochs * steps, batch: batch, engine: engine)
             times.append(seconds / Double(epochs) * 1000)
         }
         let ms = median(times)
