@@ -207,11 +207,15 @@ public enum ReportWriter {
             ("step_seconds", "time in training steps"),
             ("eval_seconds", "time evaluating the test set"),
             ("load_seconds", "time loading the data"),
+            ("load_mb_per_second", "CSV parsing speed"),
+            ("load_from_cache", "data read from the --cache"),
+            ("rows", "rows in the data file"),
+            ("invalid_rows", "rows skipped as invalid"),
             ("train_samples_per_second", "training throughput"),
             ("threads", "threads"),
             ("shards", "shards per mini-batch"),
             ("barrier_fraction", "share of step time waiting at barriers"),
-            ("allreduce_fraction", "share of step time in the all-reduce"),
+            ("allreduce_fraction", "share of step time in the all-reduce and optimizer"),
             ("train_rows", "training rows"),
             ("test_rows", "test rows"),
             ("features", "features"),
@@ -237,6 +241,8 @@ public enum ReportWriter {
     static func format(_ key: String, _ v: Double) -> String {
         guard v.isFinite else { return "\(v)" }
         if key.hasSuffix("_seconds") { return seconds(v) }
+        if key == "load_mb_per_second" { return String(format: "%.0f MB/s", v) }
+        if key == "load_from_cache" { return v != 0 ? "yes" : "no" }
         if key.hasSuffix("_per_second") { return grouped(v) + " samples/s" }
         if key.hasSuffix("_fraction") { return String(format: "%.1f %%", v * 100) }
         if key.hasSuffix("accuracy") || key.hasSuffix("loss") { return String(format: "%.4f", v) }
