@@ -27,6 +27,8 @@ struct Predict: ParsableCommand {
     var delimiter: String = ","
     @Option(help: "Threads. (default: the machine's active cores)")
     var threads: Int?
+    @Option(help: "Read the file in windows of this many MiB (memory holds one window's rows).")
+    var windowMegabytes: Int = 64
     @Flag(help: "Print nothing but errors.")
     var quiet = false
 
@@ -52,6 +54,9 @@ struct Predict: ParsableCommand {
         case "tab", "\\t", "\t": options.delimiter = UInt8(ascii: "\t")
         default: throw ValidationFailure("--delimiter must be ',', ';' or tab, got '\(delimiter)'")
         }
+        guard windowMegabytes >= 1, windowMegabytes <= 1 << 20 else {
+            throw ValidationFailure("--window-megabytes must be in 1...1048576, got \(windowMegabytes)")
+        }
         let checkpoint = try Checkpoint.load(path: model)
         let features = checkpoint.featureNames.count
         let started = Date()
@@ -67,20 +72,31 @@ struct Predict: ParsableCommand {
         default:
             throw DataError("\(data): has \(columns) columns; the model needs its \(features) features (\(checkpoint.featureNames.joined(separator: ", "))), optionally with the label column")
         }
-        let (dataset, load) = try loadCSV(path: data, options: options, classLabels: labelled ? checkpoint.classLabels : nil)
+        // Window by window: memory holds one window's rows and predictions, whatever the file's size.
         let predictor = Predictor(checkpoint: checkpoint, threads: threads)
-        try predictor.check(dataset, source: data)
-        let inferStarted = Date()
-        let result = predictor.predict(dataset)
-        let inferSeconds = Date().timeIntervalSince(inferStarted)
         let destination = output ?? data + ".predictions.csv"
-        try AtomicFile.write(predictor.csv(result, threads: threads), to: destination)
+        var truth: [Int32] = [], predicted: [Int32] = []
+        var rows = 0
+        try AtomicFile.write(to: destination) { file in
+            try file.write(contentsOf: predictor.csvHeader())
+            try forEachCSVWindow(path: data, options: options, classLabels: labelled ? checkpoint.classLabels : nil,
+                                 windowBytes: windowMegabytes << 20) { window in
+                try predictor.check(window, source: data)
+                let result = predictor.predict(window)
+                try file.write(contentsOf: predictor.csvRows(result))
+                rows += window.rows
+                if labelled {
+                    truth += window.labels
+                    predicted += result.predictions
+                }
+            }
+        }
         let total = Date().timeIntervalSince(started)
         if !quiet {
-            print(String(format: "%d rows: loaded in %.3f s, predicted in %.3f s, %.0f rows/s end to end; predictions in %@",
-                         dataset.rows, load.seconds, inferSeconds, Double(dataset.rows) / total, destination))
+            print(String(format: "%d rows in %.3f s, %.0f rows/s end to end; predictions in %@", rows, total,
+                         Double(rows) / total, destination))
             if labelled {
-                let report = ClassificationReport(classLabels: checkpoint.classLabels, truth: dataset.labels, predicted: result.predictions)
+                let report = ClassificationReport(classLabels: checkpoint.classLabels, truth: truth, predicted: predicted)
                 print("")
                 print(report.text())
                 print("Confusion matrix (rows: true class, columns: predicted)\n")

@@ -1,4 +1,5 @@
 import Foundation
+import MLPTrainer
 import Testing
 
 /// The `predict` executable: predictions and probabilities, the report when labels are present,
@@ -70,6 +71,31 @@ import Testing
         #expect(r.status != 0)
         #expect(r.stderr.split(separator: "\n").count == 1 && r.stderr.contains(mentions), "\(r.stderr)")
         #expect(!FileManager.default.fileExists(atPath: input + ".predictions.csv"))
+    }
+
+    @Test func windowsCoverEveryRowOnceAndErrorsNameTheFilesLine() throws {
+        var text = "a,b,class\n"
+        for i in 0..<3000 { text += "\(i),\(i % 7),\(i % 2)\n" }
+        let path = try TrainCommandTests.writeCSV(text)
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        var firstColumn: [Float] = [], labels: [Int32] = []
+        var windows = 0
+        try forEachCSVWindow(path: path, options: CSVOptions(threads: 2), classLabels: ["0", "1"], windowBytes: 1000) { window in
+            firstColumn += stride(from: 0, to: window.features.count, by: 2).map { window.features[$0] }
+            labels += window.labels
+            windows += 1
+        }
+        #expect(windows > 20)
+        #expect(firstColumn == (0..<3000).map(Float.init))
+        #expect(labels == (0..<3000).map { Int32($0 % 2) })
+        let bad = try TrainCommandTests.writeCSV(text + "3000,x,1\n")
+        defer { try? FileManager.default.removeItem(atPath: bad) }
+        do {
+            try forEachCSVWindow(path: bad, options: CSVOptions(threads: 2), classLabels: ["0", "1"], windowBytes: 1000) { _ in }
+            Issue.record("no error")
+        } catch {
+            #expect("\(error)" == "\(bad):3002:2: invalid number \"x\" in column 'b'")
+        }
     }
 
     @Test func missingModelIsNamed() throws {

@@ -17,6 +17,27 @@ public enum AtomicFile {
         }
     }
 
+    /// Streams into the temporary file through `body`, then renames it into place; on an error the
+    /// temporary file is removed and the destination left as it was.
+    public static func write(to path: String, _ body: (FileHandle) throws -> Void) throws {
+        let temporary = path + ".tmp-\(ProcessInfo.processInfo.processIdentifier)"
+        guard FileManager.default.createFile(atPath: temporary, contents: nil),
+              let handle = FileHandle(forWritingAtPath: temporary) else {
+            throw ArtifactError("\(path): cannot write (\(String(cString: strerror(errno))))")
+        }
+        do {
+            try body(handle)
+            try handle.close()
+            if rename(temporary, path) != 0 {
+                throw ArtifactError("\(path): cannot write (\(String(cString: strerror(errno))))")
+            }
+        } catch {
+            try? handle.close()
+            try? FileManager.default.removeItem(atPath: temporary)
+            throw error
+        }
+    }
+
     public static func write(_ text: String, to path: String) throws {
         try write(Data(text.utf8), to: path)
     }

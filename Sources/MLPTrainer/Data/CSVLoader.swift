@@ -150,6 +150,33 @@ public func csvColumnCount(path: String, options: CSVOptions) throws -> Int {
     throw DataError("\(path): no data rows")
 }
 
+/// Loads a CSV file window by window (about `windowBytes` of text each, cut at line starts) and
+/// hands each window's rows to `body` in file order, so memory holds one window's rows, not the
+/// file's. For files without a label column (`options.noTarget`) or with the classes of a model
+/// (`classLabels`). Errors name the file's own line numbers.
+public func forEachCSVWindow(path: String, options: CSVOptions, classLabels: [String]?, windowBytes: Int,
+                             _ body: (Dataset) throws -> Void) throws {
+    var size: Int64 = 0
+    guard let data = ck_csv_map(path, &size) else {
+        throw DataError(errno == ENOENT ? "\(path): no such file" : "\(path): \(String(cString: strerror(errno)))")
+    }
+    defer { ck_csv_unmap(data, size) }
+    var start = 0, sawRows = false
+    while start < Int(size) {
+        var end = min(start + max(windowBytes, 1), Int(size))
+        if end < Int(size) { end = lineBounds(data, Int(size), end).next }  // the next line start
+        let parsed = try parseCSV(path: path, data: data, size: Int(size), options: options, window: start..<end)
+        start = end
+        if parsed.labels.isEmpty { continue }
+        sawRows = true
+        let (own, firstOffsets) = finishLabels(parsed)
+        try body(try applyClassLabels(own, classLabels: classLabels, path: path) {
+            Int(ck_csv_line_number(data, Int64(firstOffsets[$0])))
+        })
+    }
+    if !sawRows { throw DataError("\(path): no data rows") }
+}
+
 // MARK: - Parsing
 
 /// The line numbers of byte offsets, in one pass over the text however many there are.
@@ -221,7 +248,11 @@ private func isNumber(_ s: String) -> Bool {
     }
 }
 
-func parseCSV(path: String, data: UnsafePointer<CChar>, size: Int, options: CSVOptions) throws -> ParsedCSV {
+/// `window`: parse only the rows of the lines that start in this byte range of the file (its ends
+/// are line starts); the header and the column layout still come from the file's first lines, and
+/// an empty window is no error.
+func parseCSV(path: String, data: UnsafePointer<CChar>, size: Int, options: CSVOptions,
+              window: Range<Int>? = nil) throws -> ParsedCSV {
     let delimiter = options.delimiter
     var pos = 0
     if size >= 3, UInt8(bitPattern: data[0]) == 0xEF, UInt8(bitPattern: data[1]) == 0xBB,
@@ -310,8 +341,8 @@ func parseCSV(path: String, data: UnsafePointer<CChar>, size: Int, options: CSVO
 
     var spec = ck_csv_spec()
     spec.data = data
-    spec.size = Int64(size)
-    spec.begin = Int64(firstData.begin)
+    spec.size = Int64(window?.upperBound ?? size)
+    spec.begin = Int64(max(firstData.begin, window?.lowerBound ?? 0))
     spec.fields = Int64(total)
     spec.min_fields = Int64(used)
     spec.target = Int64(target)
@@ -365,7 +396,7 @@ func parseCSV(path: String, data: UnsafePointer<CChar>, size: Int, options: CSVO
             throw DataError("\(path): out of memory while parsing")
         }
     }
-    if result.rows == 0 {
+    if result.rows == 0 && window == nil {
         throw DataError(options.dropInvalidRows && result.invalid_rows > 0
             ? "\(path): no data rows (all \(result.invalid_rows) rows have invalid values)"
             : "\(path): no data rows")

@@ -46,19 +46,24 @@ public final class Predictor {
         return Output(predictions: evaluation.predictions, probabilities: logProbabilities)
     }
 
-    /// The predictions as CSV (`predicted`, then `prob_<label>` per class), formatted on every
-    /// thread in blocks of rows straight into one buffer per block, joined in order.
-    public func csv(_ output: Output, threads: Int) -> Data {
+    /// The predictions file's header: `predicted`, then `prob_<label>` per class.
+    public func csvHeader() -> Data {
+        Data((["predicted"] + checkpoint.classLabels.map { "prob_\(csvField($0))" }).joined(separator: ",").utf8 + [10])
+    }
+
+    /// The predictions as CSV rows (see `csvHeader`), formatted on every thread in blocks of rows
+    /// straight into one buffer per block, joined in order.
+    public func csvRows(_ output: Output) -> Data {
+        let pool = engine.pool, threads = pool.threads
         let labels = checkpoint.classLabels
         let k = labels.count
         let rows = output.predictions.count
-        var data = Data((["predicted"] + labels.map { "prob_\(csvField($0))" }).joined(separator: ",").utf8 + [10])
+        var data = Data()
         let blocks = max(1, min(rows / 4096, threads * 8))
         let labelBytes = labels.map { Array(csvField($0).utf8) }
         // A row is at most the longest label, k numbers of at most 16 characters and k + 1 separators.
         let rowBytes = (labelBytes.map(\.count).max() ?? 0) + k * 17 + 1
         let lengths = Buffer<Int>(count: blocks, zero: 0)
-        let pool = WorkerPool(threads: threads)
         // ck_format_short may use up to 32 bytes of room for a number: slack after the last one.
         var storage = (0..<blocks).map { b in [UInt8](repeating: 0, count: (rows * (b + 1) / blocks - rows * b / blocks) * rowBytes + 32) }
         storage.withUnsafeMutableBufferPointer { storage in
