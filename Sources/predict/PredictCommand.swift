@@ -49,11 +49,7 @@ struct Predict: ParsableCommand {
         guard threads >= 1, threads <= 1024 else { throw ValidationFailure("--threads must be in 1...1024, got \(threads)") }
         var options = CSVOptions(threads: threads)
         if noHeader { options.hasHeader = false }
-        switch delimiter {
-        case ",", ";": options.delimiter = UInt8(ascii: delimiter.unicodeScalars.first!)
-        case "tab", "\\t", "\t": options.delimiter = UInt8(ascii: "\t")
-        default: throw ValidationFailure("--delimiter must be ',', ';' or tab, got '\(delimiter)'")
-        }
+        options.delimiter = try CSVOptions.delimiter(parsing: delimiter)
         guard windowMegabytes >= 1, windowMegabytes <= 1 << 20 else {
             throw ValidationFailure("--window-megabytes must be in 1...1048576, got \(windowMegabytes)")
         }

@@ -209,11 +209,7 @@ struct Train: ParsableCommand {
         s.data = try Self.parseData(data)
         s.csv.target = target
         if noHeader { s.csv.hasHeader = false }
-        switch delimiter {
-        case ",", ";": s.csv.delimiter = UInt8(ascii: delimiter.unicodeScalars.first!)
-        case "tab", "\\t", "\t": s.csv.delimiter = UInt8(ascii: "\t")
-        default: throw ConfigError("--delimiter must be ',', ';' or tab, got '\(delimiter)'")
-        }
+        s.csv.delimiter = try CSVOptions.delimiter(parsing: delimiter)
         s.csv.dropInvalidRows = dropInvalidRows
         s.csv.allowNonFinite = allowNonfinite
         s.csv.cache = cache || cacheDir != nil

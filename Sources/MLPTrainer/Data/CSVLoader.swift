@@ -42,6 +42,17 @@ public struct CSVOptions: Sendable {
     }
 }
 
+extension CSVOptions {
+    /// The byte of a `--delimiter` value: ",", ";", or a tab ("tab", "\\t" or a tab character).
+    public static func delimiter(parsing text: String) throws -> UInt8 {
+        switch text {
+        case ",", ";": return UInt8(ascii: text.unicodeScalars.first!)
+        case "tab", "\\t", "\t": return UInt8(ascii: "\t")
+        default: throw ConfigError("--delimiter must be ',', ';' or tab, got '\(text)'")
+        }
+    }
+}
+
 /// What a load did (the trainer writes these into summary.json as load_seconds,
 /// load_mb_per_second, rows, features, invalid_rows).
 public struct LoadReport: Sendable, Equatable {
