@@ -1,4 +1,5 @@
 // Run-time CPU dispatch: detect once, let tests force a lower level.
+#include <stdatomic.h>
 #include "internal.h"
 
 static ck_isa detect(void) {
@@ -12,15 +13,19 @@ static ck_isa detect(void) {
     return CK_ISA_SCALAR;
 }
 
-// -1 until first use; a benign race (every thread computes the same value).
-static int best_isa = -1;
+// -1 until first use. Threads may detect concurrently; they all store the same value.
+static _Atomic int best_isa = -1;
 // Per thread, so a test that forces a version on its thread does not change the kernels other
 // threads (other tests, a training run's workers) are using.
 static _Thread_local int active_isa = -1;
 
 ck_isa ck_isa_best(void) {
-    if (best_isa < 0) best_isa = (int)detect();
-    return (ck_isa)best_isa;
+    int best = atomic_load_explicit(&best_isa, memory_order_relaxed);
+    if (best < 0) {
+        best = (int)detect();
+        atomic_store_explicit(&best_isa, best, memory_order_relaxed);
+    }
+    return (ck_isa)best;
 }
 
 int ck_isa_supported(ck_isa isa) { return (int)isa <= (int)ck_isa_best(); }

@@ -157,6 +157,25 @@ import Testing
         #expect(!FileManager.default.fileExists(atPath: out))
     }
 
+    @Test func explicitTestDataIsEvaluatedWithTheTrainingClasses() throws {
+        var train = "a,b,class\n", test = "a,b,class\n"
+        for i in 0..<80 { train += "\(i % 9),\(i % 5),\(i % 2 == 0 ? "even" : "odd")\n" }
+        for i in 0..<20 { test += "\(i % 9),\(i % 4),\(i % 2 == 0 ? "even" : "odd")\n" }
+        let trainPath = try Self.writeCSV(train), testPath = try Self.writeCSV(test)
+        let badPath = try Self.writeCSV("a,b,class\n1,2,even\n3,4,prime\n")
+        let narrowPath = try Self.writeCSV("a,class\n1,even\n2,odd\n")
+        let out = Self.temporaryPath("testdata")
+        defer { for p in [trainPath, testPath, badPath, narrowPath, out] { try? FileManager.default.removeItem(atPath: p) } }
+        let r = try Self.run(["--data", trainPath, "--test-data", testPath, "--epochs", "2", "--quiet", "--out", out])
+        #expect(r.status == 0, "\(r.stderr)")
+        let summary = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: "\(out)/summary.json"))) as! [String: Any]
+        #expect(summary["train_rows"] as? Int == 80 && summary["test_rows"] as? Int == 20)
+        let unknown = try Self.run(["--data", trainPath, "--test-data", badPath, "--epochs", "1", "--out", Self.temporaryPath("x")])
+        #expect(unknown.status != 0 && unknown.stderr.contains("\(badPath):3: unknown label 'prime' (classes: even, odd)"), "\(unknown.stderr)")
+        let narrow = try Self.run(["--data", trainPath, "--test-data", narrowPath, "--epochs", "1", "--out", Self.temporaryPath("x")])
+        #expect(narrow.status != 0 && narrow.stderr.contains("has 1 features, the training data 2"), "\(narrow.stderr)")
+    }
+
     @Test func unknownTargetListsTheColumns() throws {
         let path = try Self.writeCSV("a,b,class\n1,2,0\n3,4,1\n")
         defer { try? FileManager.default.removeItem(atPath: path) }

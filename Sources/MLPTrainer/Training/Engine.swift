@@ -31,10 +31,11 @@ public final class Engine: @unchecked Sendable {
     private var partials: UnsafeMutablePointer<UnsafeMutablePointer<Double>>
     /// Time accounting (seconds): whole steps, and the all-reduce + optimizer part summed over workers.
     public private(set) var stepSeconds = 0.0
-    /// Steps timed in `stepSeconds` (since creation or the last `resetTimers`).
-    public private(set) var stepCount = 0
+    /// Rows the timed steps processed.
     public private(set) var rowsProcessed = 0
     private let reduceSeconds: Buffer<Double>
+    /// Parameters that must stay positive (ISRU's alpha): raised to the floor after each step.
+    private let positiveParameters: [Range<Int>]
 
     public init(model: Model, optimizer: OptimizerConfig, shards: Int, pool: WorkerPool, dropoutSeed: UInt64) {
         precondition(shards >= 1)
@@ -53,6 +54,8 @@ public final class Engine: @unchecked Sendable {
         shardGradients = .allocate(capacity: shards)
         partials = .allocate(capacity: Partial.allCases.count * model.config.hidden.count * shards)
         reduceSeconds = Buffer(count: pool.threads)
+        positiveParameters = model.config.activation.kind.name != "isru" ? []
+            : model.layout.blocks.prefix(model.config.hidden.count).map { $0.activation..<($0.activation + $0.activationCount) }
     }
 
     deinit {
@@ -82,6 +85,7 @@ public final class Engine: @unchecked Sendable {
         optimizer.steps = optimizerSteps
         self.step = step
     }
+
     var workspacesForTesting: [ShardWorkspace] { workspaces }
 
     // MARK: - Training
@@ -102,7 +106,6 @@ public final class Engine: @unchecked Sendable {
             self.runStep(worker: worker, features: features, labels: labels, indices: indices, update: update)
         }
         stepSeconds += Double(DispatchTime.now().uptimeNanoseconds - started) * 1e-9
-        stepCount += 1
         rowsProcessed += n
         if update { optimizer.finishStep() }
         if config.batchNorm { batchesTracked += 1 }
@@ -120,14 +123,6 @@ public final class Engine: @unchecked Sendable {
         var reduce = 0.0
         for t in 0..<pool.threads { reduce += reduceSeconds[t] }
         return (pool.barrierSeconds / workers / stepSeconds, reduce / workers / stepSeconds)
-    }
-
-    public func resetTimers() {
-        stepSeconds = 0
-        stepCount = 0
-        rowsProcessed = 0
-        reduceSeconds.fill(0)
-        pool.resetTimers()
     }
 
     private func prepareWorkspaces(batch n: Int) {
@@ -186,11 +181,6 @@ public final class Engine: @unchecked Sendable {
         reduceSeconds[worker] += Double(DispatchTime.now().uptimeNanoseconds - t0) * 1e-9
     }
 
-    /// Parameters that must stay positive (ISRU's alpha): raised to the floor after each step.
-    private lazy var positiveParameters: [Range<Int>] = {
-        guard config.activation.kind.name == "isru" else { return [] }
-        return layout.blocks.prefix(config.hidden.count).map { $0.activation..<($0.activation + $0.activationCount) }
-    }()
 
     private func clampPositiveParameters(_ chunk: Range<Int>) {
         for range in positiveParameters where range.overlaps(chunk) {

@@ -81,9 +81,8 @@ public final class WorkerPool: @unchecked Sendable {
         shared.barrierSeconds[worker] += Double(DispatchTime.now().uptimeNanoseconds - t0) * 1e-9
     }
 
-    /// Total seconds spent waiting at inner barriers, summed over workers, since the last reset.
+    /// Total seconds spent waiting at inner barriers, summed over workers.
     public var barrierSeconds: Double { shared.barrierSeconds.reduce(0, +) }
-    public func resetTimers() { shared.barrierSeconds.update(repeating: 0) }
 
     /// The contiguous part of 0..<count that `worker` handles (shards, rows or parameter chunks).
     public func range(of count: Int, for worker: Int) -> Range<Int> {
