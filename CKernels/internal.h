@@ -5,7 +5,7 @@
 #include "include/CKernels.h"
 
 // Each kernel family compiles one function per instruction set with these attributes, so the
-// binary runs on any x86-64 (no -march=native) and picks the best version at run time.
+// binary runs on any x86-64 (no host-specific -march flag) and picks the best version at run time.
 #if defined(__x86_64__)
 #define CK_HAVE_X86 1
 #define CK_TARGET_AVX2 __attribute__((target("avx2,fma")))
