@@ -180,6 +180,12 @@ struct Train: ParsableCommand {
 
     /// `--resume DIR`: the run's own command line, with --epochs, --threads and --quiet from this one.
     private func resumeRun(_ directory: String) throws {
+        let allowed: Set<String> = ["--resume", "--epochs", "--threads", "--quiet"]
+        if let other = CommandLine.arguments.dropFirst().first(where: {
+            $0.hasPrefix("--") && !allowed.contains(String($0.split(separator: "=", maxSplits: 1)[0]))
+        }) {
+            throw ConfigError("--resume continues with the run's own settings; only --epochs, --threads and --quiet may be given, not \(other)")
+        }
         let path = directory + "/checkpoint.safetensors"
         guard FileManager.default.fileExists(atPath: path) else {
             throw ConfigError("\(directory): no checkpoint.safetensors to resume from")
