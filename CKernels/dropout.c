@@ -23,12 +23,16 @@ CK_INLINE uint32_t fmix32(uint32_t h) {
     return h ^ (h >> 16);
 }
 
-// Element (row, col) of a layer with `cols` columns has the counter row * cols + col; two keyed
-// rounds mix its low and high halves. 24 random bits are compared with p scaled to 2^24: the keep
-// probability is 1 - p to within 2^-24.
+// Element (row, col) of a layer with `cols` columns has the counter row * cols + col. Its high half
+// is folded into a 32-bit key once per 2^32 elements; each element then costs one keyed round on
+// the low half (a bijection, so distinct elements never share a draw within a key). 24 random bits
+// are compared with p scaled to 2^24: the keep probability is 1 - p to within 2^-24.
+CK_INLINE uint32_t block_key(uint64_t key, uint64_t counter) {
+    return (uint32_t)key ^ fmix32((uint32_t)(counter >> 32) ^ (uint32_t)(key >> 32));
+}
+
 CK_INLINE int keep_bit(uint64_t key, uint64_t counter, uint32_t threshold) {
-    uint32_t h = fmix32(fmix32((uint32_t)counter ^ (uint32_t)key) ^ (uint32_t)(counter >> 32) ^ (uint32_t)(key >> 32));
-    return (h >> 8) >= threshold;
+    return (fmix32((uint32_t)counter ^ block_key(key, counter)) >> 8) >= threshold;
 }
 
 static uint32_t keep_threshold(float p) { return (uint32_t)((double)p * 16777216.0); }
@@ -45,8 +49,7 @@ CK_INLINE void dropout_apply_body(const float *x, float *y, int64_t n, uint32_t 
     int64_t i = 0;
     while (i < n) {
         uint64_t counter = first + (uint64_t)i;
-        uint32_t lo = (uint32_t)counter, high = (uint32_t)(counter >> 32) ^ (uint32_t)(key >> 32);
-        uint32_t low_key = (uint32_t)key;
+        uint32_t lo = (uint32_t)counter, k = block_key(key, counter);
         int64_t block = (int64_t)(0x100000000ull - lo);  // elements before the high half changes
         int64_t end = n - i < block ? n : i + block;
         const float *xs = x + i;
@@ -54,8 +57,7 @@ CK_INLINE void dropout_apply_body(const float *x, float *y, int64_t n, uint32_t 
         int64_t count = end - i;
         CK_INPLACE_SAFE
         for (int64_t j = 0; j < count; j++) {
-            uint32_t h = fmix32(fmix32((lo + (uint32_t)j) ^ low_key) ^ high);
-            ys[j] = (h >> 8) >= threshold ? xs[j] * scale : 0.0f;
+            ys[j] = (fmix32((lo + (uint32_t)j) ^ k) >> 8) >= threshold ? xs[j] * scale : 0.0f;
         }
         i = end;
     }
