@@ -132,6 +132,7 @@ struct Train: ParsableCommand {
         say("training: \(settings.optimizer.kind.rawValue) lr \(settings.optimizer.learningRate), \(settings.epochs) epochs, "
             + "batch \(settings.batchSize.map(String.init) ?? "full"), \(settings.threads) threads, \(settings.shards) shards, "
             + "standardize \(settings.standardize ? "on" : "off")")
+        if let note = settings.linearNetworkNote { say(note) }
         if let note = settings.cancelledParametersNote { say(note) }
         if let state { say("resuming \(outDirectory) after epoch \(state.epochsCompleted)\(state.batchesInEpoch > 0 ? " and \(state.batchesInEpoch) batches" : "")") }
         if state == nil { try RunWriter.create(outDirectory) }

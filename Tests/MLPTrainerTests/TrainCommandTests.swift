@@ -44,6 +44,7 @@ import Testing
         #expect(r.status == 0, "\(r.stderr)")
         #expect(r.stdout.contains("precision    recall  f1-score   support"))
         #expect(r.stdout.contains("note: BatchNorm right after the affine activation cancels alpha"))
+        #expect(r.stdout.contains("note: with the affine activation the whole network is a linear classifier"))
         for file in ["model.safetensors", "metrics.csv", "classification_report.txt", "summary.json"] {
             #expect(FileManager.default.fileExists(atPath: "\(out)/\(file)"), "\(file)")
         }

@@ -53,6 +53,13 @@ public struct TrainingSettings: Sendable {
         return "note: BatchNorm right after the affine activation cancels alpha exactly and beta up to its sign, so their gradients are rounding noise and their \"learned\" values mean nothing (use --no-batchnorm or a nonlinear activation to learn them)"
     }
 
+    /// A one-line note for the affine activation: every layer is then affine, so the whole network
+    /// is a linear classifier, however deep.
+    public var linearNetworkNote: String? {
+        guard activation.kind.name == "affine" else { return nil }
+        return "note: with the affine activation the whole network is a linear classifier; for nonlinear class boundaries use e.g. --activation swish"
+    }
+
     /// Settings as strings, for summary.json and (without `threads`, which does not change the
     /// result) the checkpoint's metadata, so any thread count writes the same model file.
     public var description: [String: String] {
