@@ -232,9 +232,10 @@ void ck_sum_arrays(const float *const *parts, int64_t count, float *out, int64_t
 
 typedef struct ck_barrier ck_barrier;
 
-/// A barrier for `parties` threads that spins `spin` times before sleeping on a futex (use 0 when
-/// there are more threads than cores). Reusable: every wait is a new round.
-ck_barrier *ck_barrier_create(int parties, int spin);
+/// A barrier for `parties` threads. A waiter checks `spin` times before it sleeps on a futex,
+/// pausing between checks, or with `yield` nonzero giving its core away (sched_yield: for more
+/// threads than cores). Reusable: every wait is a new round.
+ck_barrier *ck_barrier_create(int parties, int spin, int yield);
 void ck_barrier_destroy(ck_barrier *b);
 /// Returns once all parties have called it in this round. Full memory barrier: what a thread wrote
 /// before the call is visible to every thread after it.

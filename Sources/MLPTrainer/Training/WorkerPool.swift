@@ -18,10 +18,10 @@ public final class WorkerPool: @unchecked Sendable {
         /// Seconds each worker waited in `barrier`: written by that worker only.
         let barrierSeconds: UnsafeMutableBufferPointer<Double>
 
-        init(threads: Int, spin: Int32) {
-            start = ck_barrier_create(Int32(threads), spin)
-            finish = ck_barrier_create(Int32(threads), spin)
-            inner = ck_barrier_create(Int32(threads), spin)
+        init(threads: Int, spin: Int32, yield: Bool) {
+            start = ck_barrier_create(Int32(threads), spin, yield ? 1 : 0)
+            finish = ck_barrier_create(Int32(threads), spin, yield ? 1 : 0)
+            inner = ck_barrier_create(Int32(threads), spin, yield ? 1 : 0)
             barrierSeconds = .allocate(capacity: threads)
             barrierSeconds.initialize(repeating: 0)
         }
@@ -46,9 +46,11 @@ public final class WorkerPool: @unchecked Sendable {
     public init(threads: Int) {
         precondition(threads >= 1)
         self.threads = threads
-        // Spin only when every worker has a core; oversubscribed workers must sleep at once.
+        // With a core per worker, waiting workers spin; oversubscribed, they yield their core to the
+        // workers still computing (spinning would take it from them), then sleep.
         let cores = ProcessInfo.processInfo.activeProcessorCount
-        shared = Shared(threads: threads, spin: threads <= cores ? 20_000 : 0)
+        shared = threads <= cores ? Shared(threads: threads, spin: 20_000, yield: false)
+            : Shared(threads: threads, spin: 200, yield: true)
         for worker in 1..<threads {
             let shared = self.shared
             let thread = Thread { shared.loop(worker) }
