@@ -158,10 +158,11 @@ public final class TrainingRun {
                                  arguments: control.arguments)
         }
 
+        let fullBatchOrder = batch < n ? [] : Array(0..<n)
         try train.features.withUnsafeBufferPointer { x in
             try train.labels.withUnsafeBufferPointer { y in
                 while epoch <= settings.epochs {
-                    let order = epochOrder(epoch, rows: n, batch: batch)
+                    let order = batch < n ? epochOrder(epoch, rows: n) : fullBatchOrder
                     var start = 0, batchIndex = 0
                     while start < n {
                         var end = min(start + batch, n)
@@ -249,10 +250,10 @@ public final class TrainingRun {
                    standardizer: standardizer, runConfiguration: settings.description.filter { $0.key != "threads" })
     }
 
-    /// The row order of `epoch`: a pure function of (seed, epoch), so a resumed run sees the same.
-    private func epochOrder(_ epoch: Int, rows n: Int, batch: Int) -> [Int] {
+    /// The row order of `epoch` for mini-batches: a pure function of (seed, epoch), so a resumed run
+    /// sees the same. (A full batch keeps the file order, built once.)
+    private func epochOrder(_ epoch: Int, rows n: Int) -> [Int] {
         var order = Array(0..<n)
-        guard batch < n else { return order }
         var shuffler = SplitMix64(seed: (settings.seed ^ 0x5EED_5AFF_1E00) &+ UInt64(epoch) &* 0x9E37_79B9_7F4A_7C15)
         order.shuffle(using: &shuffler)
         return order
