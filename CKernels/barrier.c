@@ -1,7 +1,8 @@
-// A reusable barrier for the worker pool. A training step passes two barriers per BatchNorm layer,
-// so waits are short: with a core per thread a waiter spins; with more threads than cores it yields
-// its core to the threads still working. Only after that does it sleep on a futex, and the last
-// arrival makes the wake-up system call only when someone sleeps.
+// The worker pool's synchronisation: a reusable barrier and a per-worker start gate. A training step
+// passes two barriers per BatchNorm layer, so waits are short: with a core per thread a waiter spins;
+// with more threads than cores it yields its core to the threads still working. Only after that does
+// it sleep on a futex, and the last arrival (or the opener) makes the wake-up system call only when
+// someone sleeps.
 #include <sched.h>
 #include <limits.h>
 #include <linux/futex.h>
@@ -42,19 +43,13 @@ ck_barrier *ck_barrier_create(int parties, int spin, int yield) {
 
 void ck_barrier_destroy(ck_barrier *b) { free(b); }
 
-void ck_barrier_wait(ck_barrier *b) {
-    unsigned gen = atomic_load_explicit(&b->generation, memory_order_acquire);
-    if (atomic_fetch_add_explicit(&b->arrived, 1, memory_order_acq_rel) + 1 == (unsigned)b->parties) {
-        atomic_store_explicit(&b->arrived, 0, memory_order_relaxed);
-        // Sequentially consistent with the sleepers' count below: either this load sees a
-        // sleeper, or that sleeper's own load sees the new generation and does not sleep.
-        atomic_fetch_add_explicit(&b->generation, 1, memory_order_seq_cst);
-        if (atomic_load_explicit(&b->sleepers, memory_order_seq_cst) > 0) futex_wake_all(&b->generation);
-        return;
-    }
-    for (int i = 0; i < b->spin; i++) {
-        if (atomic_load_explicit(&b->generation, memory_order_acquire) != gen) return;
-        if (b->yield) {
+void ck_barrier_set_parties(ck_barrier *b, int parties) { b->parties = parties; }
+
+/// Spins (or yields) up to `spin` times while `*word` is `seen`; true if it changed meanwhile.
+static int poll_word(atomic_uint *word, unsigned seen, int spin, int yield) {
+    for (int i = 0; i < spin; i++) {
+        if (atomic_load_explicit(word, memory_order_acquire) != seen) return 1;
+        if (yield) {
             sched_yield();
         } else {
 #if CK_HAVE_X86
@@ -62,7 +57,57 @@ void ck_barrier_wait(ck_barrier *b) {
 #endif
         }
     }
-    atomic_fetch_add_explicit(&b->sleepers, 1, memory_order_seq_cst);
-    while (atomic_load_explicit(&b->generation, memory_order_seq_cst) == gen) futex_wait(&b->generation, gen);
-    atomic_fetch_sub_explicit(&b->sleepers, 1, memory_order_relaxed);
+    return 0;
+}
+
+/// Sleeps on `*word` until it is no longer `seen`, counted in `*sleepers` so wakers know to call.
+static void sleep_on_word(atomic_uint *word, atomic_uint *sleepers, unsigned seen) {
+    atomic_fetch_add_explicit(sleepers, 1, memory_order_seq_cst);
+    while (atomic_load_explicit(word, memory_order_seq_cst) == seen) futex_wait(word, seen);
+    atomic_fetch_sub_explicit(sleepers, 1, memory_order_relaxed);
+}
+
+/// Moves `*word` on and wakes its sleepers, if any. Sequentially consistent with the sleepers'
+/// count: either this load sees a sleeper, or that sleeper's own load sees the new value.
+static void advance_word(atomic_uint *word, atomic_uint *sleepers) {
+    atomic_fetch_add_explicit(word, 1, memory_order_seq_cst);
+    if (atomic_load_explicit(sleepers, memory_order_seq_cst) > 0) futex_wake_all(word);
+}
+
+void ck_barrier_wait(ck_barrier *b) {
+    unsigned gen = atomic_load_explicit(&b->generation, memory_order_acquire);
+    if (atomic_fetch_add_explicit(&b->arrived, 1, memory_order_acq_rel) + 1 == (unsigned)b->parties) {
+        atomic_store_explicit(&b->arrived, 0, memory_order_relaxed);
+        advance_word(&b->generation, &b->sleepers);
+        return;
+    }
+    if (poll_word(&b->generation, gen, b->spin, b->yield)) return;
+    sleep_on_word(&b->generation, &b->sleepers, gen);
+}
+
+struct ck_gate {
+    _Alignas(64) atomic_uint opened;
+    _Alignas(64) atomic_uint sleepers;
+    int spin;
+    int yield;
+};
+
+ck_gate *ck_gate_create(int spin, int yield) {
+    ck_gate *g = aligned_alloc(64, sizeof(ck_gate));
+    if (!g) return NULL;
+    atomic_init(&g->opened, 0);
+    atomic_init(&g->sleepers, 0);
+    g->spin = spin;
+    g->yield = yield;
+    return g;
+}
+
+void ck_gate_destroy(ck_gate *g) { free(g); }
+
+void ck_gate_open(ck_gate *g) { advance_word(&g->opened, &g->sleepers); }
+
+void ck_gate_wait(ck_gate *g, unsigned *passed) {
+    unsigned seen = *passed;
+    if (!poll_word(&g->opened, seen, g->spin, g->yield)) sleep_on_word(&g->opened, &g->sleepers, seen);
+    *passed = seen + 1;
 }

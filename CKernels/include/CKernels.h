@@ -240,6 +240,19 @@ void ck_barrier_destroy(ck_barrier *b);
 /// Returns once all parties have called it in this round. Full memory barrier: what a thread wrote
 /// before the call is visible to every thread after it.
 void ck_barrier_wait(ck_barrier *b);
+/// Sets the number of parties of the next rounds. Only while no thread waits on `b` (the pool
+/// calls it between runs; the workers learn of it through their gate, which orders memory).
+void ck_barrier_set_parties(ck_barrier *b, int parties);
+
+/// A gate one thread waits at until another opens it: how the pool starts only the workers a run
+/// needs, while the others keep sleeping. Same spin/yield/futex waiting as the barrier.
+typedef struct ck_gate ck_gate;
+ck_gate *ck_gate_create(int spin, int yield);
+void ck_gate_destroy(ck_gate *g);
+/// Lets the waiter through (once per call). Release: what the opener wrote is visible to it.
+void ck_gate_open(ck_gate *g);
+/// Waits until the gate has been opened more often than `*passed` says, then counts one pass.
+void ck_gate_wait(ck_gate *g, unsigned *passed);
 
 // MARK: - CSV parsing (parse_float.c, csv.c)
 // A CSV file is parsed in two passes over chunks cut at line starts, in parallel with OpenMP (it runs

@@ -6,7 +6,8 @@ import Foundation
 /// layer, meeting at a barrier at each BatchNorm (whose statistics are combined from every shard's
 /// partial sums in shard order), then all-reduce the shard gradients in shard order and apply the
 /// optimizer, each worker on its own chunk of the parameter buffer. The arithmetic depends on S,
-/// never on the number of threads.
+/// never on the number of threads, nor on how many of them run a step (`WorkerCountTuner` picks
+/// that for speed).
 public final class Engine: @unchecked Sendable {
     public let config: ModelConfig
     public let layout: ParameterLayout
@@ -29,8 +30,13 @@ public final class Engine: @unchecked Sendable {
     /// them at a barrier touches no reference counts shared between threads.
     private enum Partial: Int, CaseIterable { case sum, sumSquares, sumDy, sumDyXhat }
     private var partials: UnsafeMutablePointer<UnsafeMutablePointer<Double>>
-    /// Time accounting (seconds): whole steps, and the all-reduce + optimizer part summed over workers.
+    /// Time accounting (seconds): whole steps, the same weighted by the workers that ran them, and the
+    /// all-reduce + optimizer part summed over workers.
     public private(set) var stepSeconds = 0.0
+    private var workerSeconds = 0.0
+    /// Runs every step on this many workers instead of the tuner's choice (tests, benchmarks).
+    public var fixedWorkers: Int?
+    private var tuner: WorkerCountTuner
     /// Rows the timed steps processed.
     public private(set) var rowsProcessed = 0
     private let reduceSeconds: Buffer<Double>
@@ -54,6 +60,7 @@ public final class Engine: @unchecked Sendable {
         shardGradients = .allocate(capacity: shards)
         partials = .allocate(capacity: Partial.allCases.count * model.config.hidden.count * shards)
         reduceSeconds = Buffer(count: pool.threads)
+        tuner = WorkerCountTuner(maxWorkers: min(pool.usefulWorkers, shards))
         positiveParameters = model.config.activation.kind.name != "isru" ? []
             : model.layout.blocks.prefix(model.config.hidden.count).map { $0.activation..<($0.activation + $0.activationCount) }
     }
@@ -101,11 +108,15 @@ public final class Engine: @unchecked Sendable {
                           update: Bool = true) -> StepResult {
         let n = indices.count
         prepareWorkspaces(batch: n)
+        let workers = fixedWorkers ?? tuner.workers(rows: n)
         let started = DispatchTime.now().uptimeNanoseconds
-        pool.run { worker in
+        pool.run(workers: min(workers, shards)) { worker in
             self.runStep(worker: worker, features: features, labels: labels, indices: indices, update: update)
         }
-        stepSeconds += Double(DispatchTime.now().uptimeNanoseconds - started) * 1e-9
+        let seconds = Double(DispatchTime.now().uptimeNanoseconds - started) * 1e-9
+        tuner.record(rows: n, workers: workers, seconds: seconds)
+        stepSeconds += seconds
+        workerSeconds += seconds * Double(pool.activeWorkers)
         rowsProcessed += n
         if update { optimizer.finishStep() }
         if config.batchNorm { batchesTracked += 1 }
@@ -116,14 +127,16 @@ public final class Engine: @unchecked Sendable {
     }
 
     /// Fraction of the accumulated step time spent waiting at barriers and in the all-reduce (+ the
-    /// optimizer, fused with it), averaged over workers.
+    /// optimizer, fused with it), averaged over the workers that ran the steps.
     public var timeFractions: (barrier: Double, allReduce: Double) {
-        guard stepSeconds > 0 else { return (0, 0) }
-        let workers = Double(pool.threads)
+        guard workerSeconds > 0 else { return (0, 0) }
         var reduce = 0.0
         for t in 0..<pool.threads { reduce += reduceSeconds[t] }
-        return (pool.barrierSeconds / workers / stepSeconds, reduce / workers / stepSeconds)
+        return (pool.barrierSeconds / workerSeconds, reduce / workerSeconds)
     }
+
+    /// The worker count chosen for steps of `rows` rows (nil while still measuring).
+    public func chosenWorkers(rows: Int) -> Int? { fixedWorkers ?? tuner.chosen(rows: rows) }
 
     private func prepareWorkspaces(batch n: Int) {
         let capacity = (n + shards - 1) / shards
@@ -350,7 +363,7 @@ public final class Engine: @unchecked Sendable {
         public var predictions: [Int32]
     }
 
-    /// Evaluates `rows` rows (all threads, each on its own block of rows). When `logProbabilities`
+    /// Evaluates `rows` rows (the useful workers, each on its own blocks of rows). When `logProbabilities`
     /// is given (rows x classes) it receives the log-probabilities.
     public func evaluate(features: UnsafePointer<Float>, labels: UnsafePointer<Int32>, rows: Int,
                          logProbabilities: UnsafeMutablePointer<Float>? = nil) -> Evaluation {
@@ -369,7 +382,7 @@ public final class Engine: @unchecked Sendable {
         let corrects = Buffer<Int>(count: blocks, zero: 0)
         predictions.withUnsafeMutableBufferPointer { predicted in
             let predicted = predicted.baseAddress!
-            pool.run { worker in
+            pool.run(workers: min(blocks, pool.usefulWorkers)) { worker in
                 let ws = self.evalWorkspaces[worker]
                 let f = self.config.inputs, k = self.config.classes
                 for block in self.pool.range(of: blocks, for: worker) {

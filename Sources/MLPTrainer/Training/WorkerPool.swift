@@ -1,25 +1,31 @@
 import CKernels
 import Foundation
 
-/// A fixed set of threads created once per run (DESIGN.md: no thread is created per step). The
-/// calling thread takes part as worker 0, so `run` with one thread is a plain call.
+/// A fixed set of threads created once per run: no thread is created per step. The
+/// calling thread takes part as worker 0, so a run on one worker is a plain call.
 ///
-/// `run(body)` executes `body(worker)` on every worker and returns when all have finished; inside,
-/// `barrier(worker)` makes every worker wait for the others (between the phases of a step).
+/// `run(workers: k, body)` executes `body(worker)` on workers 0..<k and returns when all have
+/// finished; the other threads sleep at their own gate, so a small job wakes nobody. Inside,
+/// `barrier(worker)` makes the k workers wait for each other (between the phases of a step).
 public final class WorkerPool: @unchecked Sendable {
     public let threads: Int
+    /// Workers that can compute at the same time: no more than the threads, nor the cores.
+    public let usefulWorkers: Int
+    /// Workers of the current (or last) run.
+    public private(set) var activeWorkers = 1
     private let shared: Shared
 
     /// What the threads see. They hold it strongly, so it outlives the pool until they have exited.
     private final class Shared: @unchecked Sendable {
-        let start: OpaquePointer, finish: OpaquePointer, inner: OpaquePointer
+        let gates: [OpaquePointer]
+        let finish: OpaquePointer, inner: OpaquePointer
         var job: ((Int) -> Void)?
         var stopping = false
         /// Seconds each worker waited in `barrier`: written by that worker only.
         let barrierSeconds: UnsafeMutableBufferPointer<Double>
 
         init(threads: Int, spin: Int32, yield: Bool) {
-            start = ck_barrier_create(Int32(threads), spin, yield ? 1 : 0)
+            gates = (0..<threads).map { _ in ck_gate_create(spin, yield ? 1 : 0) }
             finish = ck_barrier_create(Int32(threads), spin, yield ? 1 : 0)
             inner = ck_barrier_create(Int32(threads), spin, yield ? 1 : 0)
             barrierSeconds = .allocate(capacity: threads)
@@ -27,15 +33,16 @@ public final class WorkerPool: @unchecked Sendable {
         }
 
         deinit {
-            ck_barrier_destroy(start)
+            gates.forEach { ck_gate_destroy($0) }
             ck_barrier_destroy(finish)
             ck_barrier_destroy(inner)
             barrierSeconds.deallocate()
         }
 
         func loop(_ worker: Int) {
+            var passed: UInt32 = 0
             while true {
-                ck_barrier_wait(start)
+                ck_gate_wait(gates[worker], &passed)
                 if stopping { return }
                 job?(worker)
                 ck_barrier_wait(finish)
@@ -49,6 +56,7 @@ public final class WorkerPool: @unchecked Sendable {
         // With a core per worker, waiting workers spin; oversubscribed, they yield their core to the
         // workers still computing (spinning would take it from them), then sleep.
         let cores = ProcessInfo.processInfo.activeProcessorCount
+        usefulWorkers = min(threads, cores)
         shared = threads <= cores ? Shared(threads: threads, spin: 20_000, yield: false)
             : Shared(threads: threads, spin: 200, yield: true)
         for worker in 1..<threads {
@@ -60,24 +68,32 @@ public final class WorkerPool: @unchecked Sendable {
     }
 
     deinit {
-        guard threads > 1 else { return }
         shared.stopping = true
-        ck_barrier_wait(shared.start)
+        for worker in 1..<threads { ck_gate_open(shared.gates[worker]) }
     }
 
-    /// Runs `body(worker)` on workers 0..<threads and waits for all of them.
-    public func run(_ body: @escaping (Int) -> Void) {
-        guard threads > 1 else { body(0); return }
+    /// Runs `body(worker)` on workers 0..<workers (at most `threads`) and waits for all of them.
+    public func run(workers: Int, _ body: @escaping (Int) -> Void) {
+        let k = max(1, min(workers, threads))
+        activeWorkers = k
+        guard k > 1 else { body(0); return }
+        ck_barrier_set_parties(shared.finish, Int32(k))
+        ck_barrier_set_parties(shared.inner, Int32(k))
         shared.job = body
-        ck_barrier_wait(shared.start)
+        for worker in 1..<k { ck_gate_open(shared.gates[worker]) }
         body(0)
         ck_barrier_wait(shared.finish)
         shared.job = nil
     }
 
-    /// Inside `run`: waits until every worker has reached this point.
+    /// Runs `body(worker)` on every worker that can compute at once (`usefulWorkers`).
+    public func run(_ body: @escaping (Int) -> Void) {
+        run(workers: usefulWorkers, body)
+    }
+
+    /// Inside `run`: waits until every worker of the run has reached this point.
     public func barrier(_ worker: Int) {
-        guard threads > 1 else { return }
+        guard activeWorkers > 1 else { return }
         let t0 = DispatchTime.now().uptimeNanoseconds
         ck_barrier_wait(shared.inner)
         shared.barrierSeconds[worker] += Double(DispatchTime.now().uptimeNanoseconds - t0) * 1e-9
@@ -86,8 +102,9 @@ public final class WorkerPool: @unchecked Sendable {
     /// Total seconds spent waiting at inner barriers, summed over workers.
     public var barrierSeconds: Double { shared.barrierSeconds.reduce(0, +) }
 
-    /// The contiguous part of 0..<count that `worker` handles (shards, rows or parameter chunks).
+    /// The contiguous part of 0..<count that `worker` handles in the current run (shards, rows or
+    /// parameter chunks).
     public func range(of count: Int, for worker: Int) -> Range<Int> {
-        (count * worker / threads)..<(count * (worker + 1) / threads)
+        (count * worker / activeWorkers)..<(count * (worker + 1) / activeWorkers)
     }
 }
