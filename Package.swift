@@ -49,7 +49,9 @@ let package = Package(
             cSettings: [.unsafeFlags(kernelFlags)],
             linkerSettings: kernelLinker + [.linkedLibrary("m")]
         ),
-        .target(name: "MLPTrainer", dependencies: ["CKernels"]),
+        // -O in every configuration, as the kernels' -O3: `swift run train` (a debug build) trains as
+        // fast as a release build. The last -O flag wins over SwiftPM's debug -Onone.
+        .target(name: "MLPTrainer", dependencies: ["CKernels"], swiftSettings: [.unsafeFlags(["-O"])]),
         .executableTarget(
             name: "train",
             dependencies: ["MLPTrainer", .product(name: "ArgumentParser", package: "swift-argument-parser")]

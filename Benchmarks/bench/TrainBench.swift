@@ -16,10 +16,10 @@ enum TrainBench {
         case let path?: settings.data = .csv(path: path)
         }
         settings.threads = arguments.count > 1 ? Int(arguments[1])! : 1
-        settings.shards = settings.threads
         let epochs = arguments.count > 2 ? Int(arguments[2])! : 300
+        if arguments.count > 3 { settings.batchSize = Int(arguments[3])! }
         let run = try TrainingRun(settings: settings)
-        let batch = arguments.count > 3 ? Int(arguments[3])! : run.train.rows
+        let batch = min(settings.batchSize ?? run.train.rows, run.train.rows)
         let steps = (run.train.rows + batch - 1) / batch
         // One engine, warmed up: its buffers are allocated and touched before the timing.
         let engine = makeEngine(run)
@@ -36,7 +36,8 @@ enum TrainBench {
         print("{\"bench\":\"seed\",\"threads\":\(settings.threads),\"rows\":\(run.train.rows),\"batch\":\(batch),\"ms_per_epoch\":\(ms)}")
     }
 
-    /// `bench wide THREADS [hidden] [batch] [shards]`: 28-H-H-H-2 with the seed's blocks, Adam, on
+    /// `bench wide THREADS [hidden] [batch] [shards]` (shards: train's default for the batch unless
+    /// given): 28-H-H-H-2 with the seed's blocks, Adam, on
     /// synthetic HIGGS-shaped rows; samples/s over about 5 seconds, as torch_wide.py.
     static func wide(arguments: [String]) throws {
         let threads = arguments.count > 0 ? Int(arguments[0])! : 1
@@ -48,7 +49,8 @@ enum TrainBench {
         settings.hidden = [hidden, hidden, hidden]
         settings.dropout = 0.4
         settings.threads = threads
-        settings.shards = arguments.count > 3 ? Int(arguments[3])! : threads
+        settings.batchSize = batch
+        settings.shards = arguments.count > 3 ? Int(arguments[3])! : nil
         let run = try TrainingRun(settings: settings)
         _ = try timeSteps(run, steps: 5, batch: batch)
         var steps = 0
@@ -62,12 +64,12 @@ enum TrainBench {
         }
         let rate = Double(steps * batch) / seconds
         print(String(format: "wide 28-%d-%d-%d-2, batch %d, threads=%d shards=%d: %.0f samples/s (barrier %.1f%%, all-reduce+optimizer %.1f%% of step)",
-                     hidden, hidden, hidden, batch, threads, settings.shards, rate, fractions.barrier * 100, fractions.allReduce * 100))
-        print("{\"bench\":\"wide\",\"threads\":\(threads),\"shards\":\(settings.shards),\"hidden\":\(hidden),\"batch\":\(batch),\"samples_per_second\":\(rate),\"barrier_fraction\":\(fractions.barrier),\"allreduce_fraction\":\(fractions.allReduce)}")
+                     hidden, hidden, hidden, batch, threads, run.shards, rate, fractions.barrier * 100, fractions.allReduce * 100))
+        print("{\"bench\":\"wide\",\"threads\":\(threads),\"shards\":\(run.shards),\"hidden\":\(hidden),\"batch\":\(batch),\"samples_per_second\":\(rate),\"barrier_fraction\":\(fractions.barrier),\"allreduce_fraction\":\(fractions.allReduce)}")
     }
 
     static func makeEngine(_ run: TrainingRun) -> Engine {
-        Engine(model: Model(config: run.modelConfig, seed: 0), optimizer: run.settings.optimizer, shards: run.settings.shards,
+        Engine(model: Model(config: run.modelConfig, seed: 0), optimizer: run.settings.optimizer, shards: run.shards,
                pool: WorkerPool(threads: run.settings.threads), dropoutSeed: 0)
     }
 

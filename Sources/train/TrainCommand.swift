@@ -40,7 +40,7 @@ struct Train: ParsableCommand {
 
     @Option(help: ArgumentHelp("Hidden layer widths. (default: 8,9,5,4)", valueName: "w1,w2,..."))
     var hidden: String?
-    @Option(help: ArgumentHelp("Activation and initial parameter values. (default: affine:alpha=0,beta=1)",
+    @Option(help: ArgumentHelp("Activation and initial parameter values. (default: swish:beta=1)",
                                valueName: "name[:param=value,...]"))
     var activation: String?
     @Option(help: ArgumentHelp("Activation parameters per layer (scalar) or per channel (channel). (default: scalar)",
@@ -66,9 +66,9 @@ struct Train: ParsableCommand {
     @Option(help: ArgumentHelp("Rows per mini-batch, or full. (default: 64)", valueName: "n|full"))
     var batchSize: String?
 
-    @Option(help: "Worker threads. (default: the machine's active cores)")
+    @Option(help: "Worker threads; a step runs on as many as pay for themselves, and any count gives the same model. (default: the machine's active cores)")
     var threads: Int?
-    @Option(help: "Shards per mini-batch; with the same seed and shards, any --threads gives the same model. (default: --threads)")
+    @Option(help: "Shards per mini-batch: the model depends on the seed and the shards, never on --threads. (default: one per 128 rows of the batch, more rows for a small network, at most 64)")
     var shards: Int?
     @Option(help: ArgumentHelp("Start from these weights (a model.safetensors of the same network).", valueName: "path"))
     var `init`: String?
@@ -130,7 +130,7 @@ struct Train: ParsableCommand {
         say("model: \(config.sizes.map(String.init).joined(separator: "-")), activation \(config.activation.description)"
             + "\(config.activation.perChannel ? " per channel" : ""), batchnorm \(config.batchNorm ? "on" : "off"), dropout \(config.dropout)")
         say("training: \(settings.optimizer.kind.rawValue) lr \(settings.optimizer.learningRate), \(settings.epochs) epochs, "
-            + "batch \(settings.batchSize.map(String.init) ?? "full"), \(settings.threads) threads, \(settings.shards) shards, "
+            + "batch \(settings.batchSize.map(String.init) ?? "full"), \(settings.threads) threads, \(run.shards) shards, "
             + "standardize \(settings.standardize ? "on" : "off")")
         if let note = settings.linearNetworkNote { say(note) }
         if let note = settings.cancelledParametersNote { say(note) }
@@ -285,9 +285,11 @@ struct Train: ParsableCommand {
         }
         s.threads = threads ?? ProcessInfo.processInfo.activeProcessorCount
         guard s.threads >= 1, s.threads <= 1024 else { throw ConfigError("--threads must be in 1...1024, got \(s.threads)") }
-        s.shards = shards ?? s.threads
         s.csv.threads = s.threads
-        guard s.shards >= 1, s.shards <= 4096 else { throw ConfigError("--shards must be in 1...4096, got \(s.shards)") }
+        if let shards {
+            guard shards >= 1, shards <= 4096 else { throw ConfigError("--shards must be in 1...4096, got \(shards)") }
+            s.shards = shards
+        }
         s.initPath = self.`init`
         guard logEvery >= 0 else { throw ConfigError("--log-every must be >= 0") }
         guard checkpointEvery >= 0 else { throw ConfigError("--checkpoint-every must be >= 0") }

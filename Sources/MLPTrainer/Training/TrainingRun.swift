@@ -57,7 +57,9 @@ public struct TrainingError: Error, CustomStringConvertible {
 
 /// Loads the data, trains, evaluates: the whole of `train` but the flags and the files.
 public final class TrainingRun {
+    /// The run's settings, with the shard count resolved (`shards` is never nil here).
     public let settings: TrainingSettings
+    public let shards: Int
     public private(set) var train: Dataset
     public private(set) var test: Dataset?
     public let standardizer: Standardizer?
@@ -67,7 +69,6 @@ public final class TrainingRun {
     /// Loads and splits the data and checks the configuration against it; throws (with one line for
     /// the user) before anything is written.
     public init(settings: TrainingSettings) throws {
-        self.settings = settings
         let started = Date()
         var info: [String: Double] = [:]
         var full: Dataset
@@ -97,9 +98,15 @@ public final class TrainingRun {
         guard train.classCount >= 2 else {
             throw ConfigError("the training data has only one class ('\(train.classLabels.first ?? "")'); need at least two")
         }
-        if settings.batchNorm && min(settings.batchSize ?? train.rows, train.rows) < 2 {
+        let batch = min(settings.batchSize ?? train.rows, train.rows)
+        if settings.batchNorm && batch < 2 {
             throw ConfigError("BatchNorm needs batches of at least 2 rows")
         }
+        var resolved = settings
+        resolved.shards = settings.shards
+            ?? ShardLayout.defaultShards(batchRows: batch, network: Self.modelConfig(settings, train))
+        shards = resolved.shards!
+        self.settings = resolved
         if settings.standardize {
             let s = Standardizer(fitting: train)
             s.apply(to: &train)
@@ -113,7 +120,9 @@ public final class TrainingRun {
         loadInfo = info
     }
 
-    public var modelConfig: ModelConfig {
+    public var modelConfig: ModelConfig { Self.modelConfig(settings, train) }
+
+    private static func modelConfig(_ settings: TrainingSettings, _ train: Dataset) -> ModelConfig {
         ModelConfig(inputs: train.featureCount, hidden: settings.hidden, classes: train.classCount,
                     activation: settings.activation, batchNorm: settings.batchNorm, dropout: settings.dropout)
     }
@@ -132,7 +141,7 @@ public final class TrainingRun {
             try Checkpoint.assign(tensors, to: &model, source: initPath)
         }
         let pool = WorkerPool(threads: settings.threads)
-        let engine = Engine(model: model, optimizer: settings.optimizer, shards: settings.shards, pool: pool,
+        let engine = Engine(model: model, optimizer: settings.optimizer, shards: shards, pool: pool,
                             dropoutSeed: settings.seed)
         if let resume = control.resume {
             try engine.restore(optimizerFirst: resume.optimizerFirst, optimizerSecond: resume.optimizerSecond,
@@ -232,7 +241,8 @@ public final class TrainingRun {
         summary["rows"] = summary["rows"] ?? Double(train.rows + (test?.rows ?? 0))
         summary["invalid_rows"] = summary["invalid_rows"] ?? 0
         summary["threads"] = Double(settings.threads)
-        summary["shards"] = Double(settings.shards)
+        summary["shards"] = Double(shards)
+        summary["step_workers"] = Double(engine.chosenWorkers(rows: batch) ?? pool.usefulWorkers)
         summary["train_seconds"] = trainSeconds
         summary["step_seconds"] = engine.stepSeconds
         summary["eval_seconds"] = evalSeconds
