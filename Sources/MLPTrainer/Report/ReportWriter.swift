@@ -203,9 +203,10 @@ public enum ReportWriter {
 
     static func timingTable(_ summary: [String: Double]) -> String {
         let known: [(String, String)] = [
-            ("train_seconds", "training time (all epochs, with evaluation)"),
+            ("train_seconds", "training time (all epochs, with evaluation, without checkpoint writes)"),
             ("step_seconds", "time in training steps"),
             ("eval_seconds", "time evaluating the test set"),
+            ("checkpoint_seconds", "time writing checkpoints"),
             ("load_seconds", "time loading the data"),
             ("load_mb_per_second", "CSV parsing speed"),
             ("load_from_cache", "data read from the --cache"),
@@ -214,6 +215,7 @@ public enum ReportWriter {
             ("train_samples_per_second", "training throughput"),
             ("threads", "threads"),
             ("shards", "shards per mini-batch"),
+            ("step_workers", "workers a step ran on (measured fastest)"),
             ("barrier_fraction", "share of step time waiting at barriers"),
             ("allreduce_fraction", "share of step time in the all-reduce and optimizer"),
             ("train_rows", "training rows"),

@@ -360,13 +360,15 @@ public final class Engine: @unchecked Sendable {
     public struct Evaluation {
         public var loss: Double
         public var correct: Int
+        /// Each row's predicted class (empty when not asked for).
         public var predictions: [Int32]
     }
 
     /// Evaluates `rows` rows (the useful workers, each on its own blocks of rows). When `logProbabilities`
-    /// is given (rows x classes) it receives the log-probabilities.
+    /// is given (rows x classes) it receives the log-probabilities; `predictions: false` skips the
+    /// per-row classes (the per-epoch evaluation needs only the loss and the count right).
     public func evaluate(features: UnsafePointer<Float>, labels: UnsafePointer<Int32>, rows: Int,
-                         logProbabilities: UnsafeMutablePointer<Float>? = nil) -> Evaluation {
+                         logProbabilities: UnsafeMutablePointer<Float>? = nil, predictions wantPredictions: Bool = true) -> Evaluation {
         // Fixed blocks of rows, whoever runs them, and block sums added in block order: the figures
         // do not depend on the thread count.
         let blockRows = 1024
@@ -377,11 +379,11 @@ public final class Engine: @unchecked Sendable {
             }
         }
         let stats = evalStatistics()
-        var predictions = [Int32](repeating: 0, count: rows)
+        var predictions = [Int32](repeating: 0, count: wantPredictions ? rows : 0)
         let losses = Buffer<Double>(count: blocks)
         let corrects = Buffer<Int>(count: blocks, zero: 0)
         predictions.withUnsafeMutableBufferPointer { predicted in
-            let predicted = predicted.baseAddress!
+            let predicted = wantPredictions ? predicted.baseAddress : nil
             pool.run(workers: min(blocks, pool.usefulWorkers)) { worker in
                 let ws = self.evalWorkspaces[worker]
                 let f = self.config.inputs, k = self.config.classes
@@ -395,6 +397,7 @@ public final class Engine: @unchecked Sendable {
                     losses[block] = ck_logsoftmax_nll(ws.logits.pointer, ws.labelsIn, Int64(ws.rows), Int64(k),
                                                       logProbabilities.map { $0 + start * k }, nil, 0, &correct)
                     corrects[block] = Int(correct)
+                    guard let predicted else { continue }
                     for r in 0..<ws.rows {
                         let z = ws.logits.pointer + r * k
                         var best = 0

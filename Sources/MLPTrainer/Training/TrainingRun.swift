@@ -158,6 +158,13 @@ public final class TrainingRun {
         let started = Date()
         var lastSave = started
         var evalSeconds = 0.0
+        // Writing checkpoints is I/O, not training: timed apart and left out of train_seconds.
+        var checkpointSeconds = 0.0
+        func save(_ state: @autoclosure () -> TrainingState) throws {
+            let t0 = Date()
+            try control.saveState(state())
+            checkpointSeconds += Date().timeIntervalSince(t0)
+        }
 
         func state(batchesInEpoch: Int) -> TrainingState {
             let optimizer = engine.optimizerState
@@ -190,7 +197,7 @@ public final class TrainingRun {
                         correct += result.correct
                         control.onStep(epoch, end, n, result.loss)
                         if control.shouldStop() && end < n {
-                            try control.saveState(state(batchesInEpoch: batchIndex + 1))
+                            try save(state(batchesInEpoch: batchIndex + 1))
                             interrupted = true
                             return
                         }
@@ -200,7 +207,7 @@ public final class TrainingRun {
                                              testLoss: nil, testAccuracy: nil, activationParameters: activationParameters(engine))
                     if let test {
                         let t0 = Date()
-                        let e = evaluate(engine, test)
+                        let e = evaluate(engine, test, predictions: false)
                         evalSeconds += Date().timeIntervalSince(t0)
                         record.testLoss = e.loss
                         record.testAccuracy = Double(e.correct) / Double(max(test.rows, 1))
@@ -214,7 +221,7 @@ public final class TrainingRun {
                     let due = control.checkpointEvery > 0 ? (epoch - 1) % control.checkpointEvery == 0
                         : Date().timeIntervalSince(lastSave) >= control.checkpointSeconds
                     if stopping || epoch > settings.epochs || due {
-                        try control.saveState(state(batchesInEpoch: 0))
+                        try save(state(batchesInEpoch: 0))
                         lastSave = Date()
                     }
                     if stopping && epoch <= settings.epochs {
@@ -224,7 +231,7 @@ public final class TrainingRun {
                 }
             }
         }
-        let trainSeconds = Date().timeIntervalSince(started)
+        let trainSeconds = Date().timeIntervalSince(started) - checkpointSeconds
         let reportSet = test ?? train
         let final = evaluate(engine, reportSet)
         let report = ClassificationReport(classLabels: train.classLabels, truth: reportSet.labels, predicted: final.predictions)
@@ -246,6 +253,7 @@ public final class TrainingRun {
         summary["train_seconds"] = trainSeconds
         summary["step_seconds"] = engine.stepSeconds
         summary["eval_seconds"] = evalSeconds
+        summary["checkpoint_seconds"] = checkpointSeconds
         summary["train_samples_per_second"] = Double(engine.rowsProcessed) / engine.stepSeconds
         summary["barrier_fraction"] = fractions.barrier
         summary["allreduce_fraction"] = fractions.allReduce
@@ -269,10 +277,10 @@ public final class TrainingRun {
         return order
     }
 
-    private func evaluate(_ engine: Engine, _ data: Dataset) -> Engine.Evaluation {
+    private func evaluate(_ engine: Engine, _ data: Dataset, predictions: Bool = true) -> Engine.Evaluation {
         data.features.withUnsafeBufferPointer { x in
             data.labels.withUnsafeBufferPointer { y in
-                engine.evaluate(features: x.baseAddress!, labels: y.baseAddress!, rows: data.rows)
+                engine.evaluate(features: x.baseAddress!, labels: y.baseAddress!, rows: data.rows, predictions: predictions)
             }
         }
     }
