@@ -1,6 +1,7 @@
 // datagen: writes a synthetic classification CSV of any size, for benchmarks and for trying the
-// trainer without data. Values and labels come from MLPTrainer's SyntheticProblem, so a file with
-// --format higgs (exact %.18e of each float) loads to the trainer's built-in synthetic set.
+// trainer without data. Values and labels come from MLPTrainer's SyntheticProblem (classes balanced,
+// or in the shares --class-weights asks for), so a file with --format higgs (exact %.18e of each
+// float; labels are integers in every format) loads to the trainer's built-in synthetic set.
 //
 //   swift run -c release datagen --rows 500000 --features 28 --label first --no-header --out /tmp/higgs.csv
 import ArgumentParser
@@ -22,13 +23,16 @@ struct Datagen: ParsableCommand {
 
     enum LabelPosition: String, ExpressibleByArgument { case first, last }
     enum Format: String, ExpressibleByArgument {
-        case higgs  // every value as printf("%.18e"), like the UCI HIGGS file (labels too)
-        case short  // shortest text that reads back to the same float; integer labels
+        case higgs  // every feature as printf("%.18e"), like the UCI HIGGS file
+        case short  // shortest text that reads back to the same float
     }
 
     @Option(help: "Number of rows.") var rows: Int
     @Option(help: "Number of features.") var features: Int = 28
-    @Option(help: "Number of classes (labels 0..classes-1).") var classes: Int = 2
+    @Option(help: "Number of classes (integer labels 0..classes-1).") var classes: Int = 2
+    @Option(help: "Class shares in proportion to these weights, one per class, e.g. 1,1,8 (default: equal shares).",
+            transform: Datagen.weights)
+    var classWeights: [Double]?
     @Option(help: "Seed of the synthetic problem.") var seed: UInt64 = 1
     @Option(help: "Label column: first or last.") var label: LabelPosition = .last
     @Flag(inversion: .prefixedNo, help: "Write a header line (label, x1..xF).") var header: Bool = true
@@ -37,14 +41,30 @@ struct Datagen: ParsableCommand {
     @Option(help: "Threads formatting row blocks.") var threads: Int = ProcessInfo.processInfo.activeProcessorCount
 
     func validate() throws {
-        guard rows >= 0, features >= 1, classes >= 2, threads >= 1 else {
-            throw ValidationError("need rows >= 0, features >= 1, classes >= 2, threads >= 1")
+        guard rows >= 0, features >= 1, (2...Self.maxClasses).contains(classes), threads >= 1 else {
+            throw ValidationError("need rows >= 0, features >= 1, classes 2...\(Self.maxClasses), threads >= 1")
         }
+        if let classWeights, classWeights.count != classes {
+            throw ValidationError("--class-weights has \(classWeights.count) weights for \(classes) classes")
+        }
+    }
+
+    static let powersOfTen: [Int32] = (0..<10).map { Int32(pow(10.0, Double($0))) }
+
+    /// The balancing sample (SyntheticProblem.balanceRows) needs many rows per class.
+    static let maxClasses = 64
+
+    static func weights(_ text: String) throws -> [Double] {
+        let weights = text.split(separator: ",", omittingEmptySubsequences: false).map { Double($0.trimmingCharacters(in: .whitespaces)) }
+        guard weights.allSatisfy({ $0.map { $0 > 0 && $0.isFinite } ?? false }) else {
+            throw ValidationError("--class-weights: need positive numbers separated by commas, got '\(text)'")
+        }
+        return weights.map { $0! }
     }
 
     func run() throws {
         let start = DispatchTime.now().uptimeNanoseconds
-        let problem = SyntheticProblem(features: features, classes: classes, seed: seed)
+        let problem = SyntheticProblem(features: features, classes: classes, seed: seed, classWeights: classWeights)
         let tmp = out + ".tmp-\(getpid())"
         guard let file = fopen(tmp, "wb") else {
             throw ValidationError("\(out): cannot write (\(String(cString: strerror(errno))))")
@@ -79,10 +99,20 @@ struct Datagen: ParsableCommand {
                     let x = UnsafeMutablePointer<Float>.allocate(capacity: F)
                     defer { x.deallocate() }
                     func put(_ v: Float) { p += Int(higgs ? ck_format_e18(v, p) : ck_format_short(v, p)) }
+                    func putLabel(_ y: Int32) {  // decimal digits
+                        var digits = 1
+                        while digits < 10 && y >= Self.powersOfTen[digits] { digits += 1 }
+                        var rest = y
+                        for i in stride(from: digits - 1, through: 0, by: -1) {
+                            p[i] = CChar(48 + rest % 10)
+                            rest /= 10
+                        }
+                        p += digits
+                    }
                     for r in block * blockRows..<min(rows, (block + 1) * blockRows) {
                         let y = problem.row(r, into: x)
                         if labelFirst {
-                            put(Float(y))
+                            putLabel(y)
                             p.pointee = 44; p += 1
                         }
                         for j in 0..<F {
@@ -91,7 +121,7 @@ struct Datagen: ParsableCommand {
                         }
                         if !labelFirst {
                             p.pointee = 44; p += 1
-                            put(Float(y))
+                            putLabel(y)
                             p.pointee = 10; p += 1
                         }
                     }

@@ -6,17 +6,7 @@ import Testing
 /// and the same report `train` printed for the same rows.
 @Suite struct PredictCommandTests {
     static func run(_ arguments: [String]) throws -> TrainCommandTests.Outcome {
-        let process = Process()
-        process.executableURL = TrainCommandTests.binary.deletingLastPathComponent().appendingPathComponent("predict")
-        process.arguments = arguments
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        let stdout = out.fileHandleForReading.readDataToEndOfFile(), stderr = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return .init(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
-                     stderr: String(decoding: stderr, as: UTF8.self))
+        try Executable.run("predict", arguments)
     }
 
     /// A model trained on all of banknote (no test split), so its report is on the training rows.

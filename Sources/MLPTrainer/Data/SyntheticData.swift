@@ -2,20 +2,35 @@ import Foundation
 
 /// A synthetic classification problem that a linear model cannot solve: features are standard
 /// normal, and the class of a row is the argmax over classes of a random quadratic score
-/// sum_j a[k][j] * x_j^2 + b[k][j] * x_j * x_{j+1}. Every value is a pure function of
+/// sum_j a[k][j] * x_j^2 + b[k][j] * x_j * x_{j+1} plus a per-class offset. The scores are even in
+/// x (x and -x get the same class), so no linear boundary beats chance by much. The offsets balance
+/// the classes: fitted (ClassBalance) on the first `balanceRows` rows so that each class gets its
+/// share (uniform, or `classWeights` normalised), for every seed. Every value is a pure function of
 /// (seed, row, column), so any range of rows can be generated on its own, in any order.
 public struct SyntheticProblem: Sendable {
     public let features: Int
     public let classes: Int
     public let seed: UInt64
+    /// The share of rows each class is given (sums to 1).
+    public let shares: [Double]
     private let a: [Double]
     private let b: [Double]
+    private var offsets: [Double]
 
-    public init(features: Int, classes: Int, seed: UInt64) {
+    /// Rows the class offsets are fitted on: the shares on any other rows are within about
+    /// 0.5 points (one standard error at a share of one half) of the target.
+    public static let balanceRows = 8192
+
+    /// `classWeights`: one positive weight per class, the classes' shares in proportion (default: equal).
+    public init(features: Int, classes: Int, seed: UInt64, classWeights: [Double]? = nil) {
         precondition(features >= 1 && classes >= 2)
+        let weights = classWeights ?? [Double](repeating: 1, count: classes)
+        precondition(weights.count == classes && weights.allSatisfy { $0 > 0 && $0.isFinite })
         self.features = features
         self.classes = classes
         self.seed = seed
+        let total = weights.reduce(0, +)
+        shares = weights.map { $0 / total }
         var a = [Double](), b = [Double]()
         for k in 0..<classes {
             for j in 0..<features {
@@ -25,6 +40,8 @@ public struct SyntheticProblem: Sendable {
         }
         self.a = a
         self.b = b
+        offsets = [Double](repeating: 0, count: classes)
+        offsets = ClassBalance.offsets(scores: quadraticScores(rows: Self.balanceRows), classes: classes, shares: shares)
     }
 
     /// The features of `row` into `out` (count `features`), and its class.
@@ -33,12 +50,7 @@ public struct SyntheticProblem: Sendable {
         var best = 0
         var bestScore = -Double.infinity
         for k in 0..<classes {
-            var score = 0.0
-            for j in 0..<features {
-                let x = Double(out[j])
-                let next = Double(out[(j + 1) % features])
-                score += a[k * features + j] * x * x + b[k * features + j] * x * next
-            }
+            let score = offsets[k] + quadraticScore(k, out)
             if score > bestScore { bestScore = score; best = k }
         }
         return Int32(best)
@@ -53,6 +65,29 @@ public struct SyntheticProblem: Sendable {
         }
         return Dataset(features: x, labels: y, featureNames: (1...features).map { "x\($0)" },
                        classLabels: (0..<classes).map(String.init))
+    }
+
+    /// Class k's score without its offset.
+    private func quadraticScore(_ k: Int, _ x: UnsafePointer<Float>) -> Double {
+        var score = 0.0
+        for j in 0..<features {
+            let value = Double(x[j])
+            let next = Double(x[(j + 1) % features])
+            score += a[k * features + j] * value * value + b[k * features + j] * value * next
+        }
+        return score
+    }
+
+    /// rows x classes scores of the first `rows` rows, without offsets.
+    private func quadraticScores(rows: Int) -> [Double] {
+        var scores = [Double](repeating: 0, count: rows * classes)
+        let x = UnsafeMutablePointer<Float>.allocate(capacity: features)
+        defer { x.deallocate() }
+        for r in 0..<rows {
+            for j in 0..<features { x[j] = Float(normal(r, j)) }
+            for k in 0..<classes { scores[r * classes + k] = quadraticScore(k, x) }
+        }
+        return scores
     }
 
     private func normal(_ row: Int, _ col: Int) -> Double {

@@ -1,0 +1,38 @@
+import Foundation
+import Testing
+@testable import MLPTrainer
+
+/// The `datagen` executable as a user runs it: integer labels in every format, the same rows as
+/// the library's SyntheticProblem, --class-weights and its errors.
+@Suite struct DatagenCommandTests {
+    static func generate(_ arguments: [String]) throws -> (TrainCommandTests.Outcome, [Substring]) {
+        let out = TrainCommandTests.temporaryPath("datagen") + ".csv"
+        defer { try? FileManager.default.removeItem(atPath: out) }
+        let r = try Executable.run("datagen", arguments + ["--out", out])
+        let text = (try? String(contentsOfFile: out, encoding: .utf8)) ?? ""
+        return (r, text.split(separator: "\n"))
+    }
+
+    @Test(arguments: ["higgs", "short"])
+    func labelsAreIntegersAndMatchTheLibrary(format: String) throws {
+        let (r, lines) = try Self.generate(["--rows", "300", "--features", "3", "--classes", "3", "--seed", "4", "--format", format])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(lines.first == "x1,x2,x3,label" && lines.count == 301)
+        let expected = SyntheticProblem(features: 3, classes: 3, seed: 4).dataset(rows: 300).labels
+        #expect(lines.dropFirst().map { $0.split(separator: ",").last! } == expected.map { Substring(String($0)) })
+    }
+
+    @Test func classWeightsAskForAnImbalance() throws {
+        let (r, lines) = try Self.generate(["--rows", "2000", "--features", "5", "--class-weights", "9,1", "--label", "first", "--no-header"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let ones = lines.filter { $0.hasPrefix("1,") }.count
+        #expect(abs(Double(ones) / 2000 - 0.1) <= 0.03, "\(ones) of 2000 rows are class 1")
+    }
+
+    @Test func badClassWeightsAreRefused() throws {
+        let (wrongCount, _) = try Self.generate(["--rows", "10", "--classes", "3", "--class-weights", "1,2"])
+        #expect(wrongCount.status != 0 && wrongCount.stderr.contains("--class-weights has 2 weights for 3 classes"))
+        let (negative, _) = try Self.generate(["--rows", "10", "--class-weights", "1,-2"])
+        #expect(negative.status != 0 && negative.stderr.contains("need positive numbers"))
+    }
+}
