@@ -37,6 +37,7 @@ let package = Package(
         .executable(name: "train", targets: ["train"]),
         .executable(name: "predict", targets: ["predict"]),
         .executable(name: "datagen", targets: ["datagen"]),
+        .executable(name: "bench", targets: ["bench"]),
         .library(name: "MLPTrainer", targets: ["MLPTrainer"]),
     ],
     dependencies: [
@@ -66,7 +67,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "bench",
-            dependencies: ["MLPTrainer", "CKernels"],
+            dependencies: ["MLPTrainer", "CKernels", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Benchmarks/bench"
         ),
         .testTarget(name: "CKernelsTests", dependencies: ["CKernels"], exclude: ["Fixtures"]),

@@ -1,22 +1,17 @@
-// bench: throughput benchmarks that print a table a person can read and a JSON line a script can.
-// Usage: bench seed [CSV|synthetic:ROWS] [threads] [epochs] | wide THREADS [hidden] [batch] [shards]
-//        | gemm [options] | activations [options] | csv FILE [threads] [target]
-import Foundation
+// bench: throughput benchmarks that print a table a person can read, or with --json one JSON object
+// per result that a script can (README.md, "Benchmark your server", lists the fields).
+import ArgumentParser
 
-let arguments = Array(CommandLine.arguments.dropFirst())
-let rest = Array(arguments.dropFirst())
-do {
-    switch arguments.first {
-    case "seed": try TrainBench.seed(arguments: rest)
-    case "wide": try TrainBench.wide(arguments: rest)
-    case "gemm": GemmBench.run(arguments: rest)
-    case "activations": ActivationBench.run(arguments: rest)
-    case "csv": CSVBench.run(arguments: rest)
-    default:
-        print("usage: bench seed [CSV|synthetic:ROWS] [threads] [epochs] | wide THREADS [hidden] [batch] [shards] | gemm | activations | csv FILE [threads] [target]")
-        exit(2)
-    }
-} catch {
-    FileHandle.standardError.write(Data("bench: \(error)\n".utf8))
-    exit(1)
+struct Bench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Throughput benchmarks of the trainer and its kernels.",
+        discussion: """
+            Every subcommand first prints a machine line (CPU model, logical CPUs, kernel instruction set, \
+            OpenMP runtime, commit), then a table; figures are medians of --repeat timed runs after --warmup \
+            untimed ones. With --json it prints instead one JSON object per line per result, each with \
+            "bench" (the subcommand), "machine" (the machine line's fields) and the result's fields.
+            """,
+        subcommands: [Scaling.self, Wide.self, Seed.self, Gemm.self, Activations.self, CSVLoad.self])
 }
+
+Bench.main()

@@ -39,6 +39,12 @@ ck_isa ck_isa_force(ck_isa isa);
 /// "scalar", "avx2", "avx512".
 const char *ck_isa_name(ck_isa isa);
 
+// MARK: - OpenMP runtime (openmp_info.c)
+
+/// "OpenMP <_OPENMP date> (<runtime library path>), <N> threads by default", or "none (built without
+/// OpenMP)". The text is static; not thread-safe on first use.
+const char *ck_openmp_runtime(void);
+
 // MARK: - GEMM (gemm.c)
 
 /// C[M,N] = alpha * op(A) * op(B) + beta * C, op(X) = X or X^T (trans_a / trans_b nonzero).

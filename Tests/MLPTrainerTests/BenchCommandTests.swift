@@ -1,0 +1,58 @@
+import Foundation
+import Testing
+
+/// The `bench` executable at tiny sizes: the machine line, JSON objects with the fields README.md
+/// documents ("Benchmark your server"), and the scaling sweep with its plot.
+@Suite struct BenchCommandTests {
+    static let tiny = ["--hidden", "8,8", "--batch-size", "64", "--steps", "2", "--repeat", "1", "--warmup", "0"]
+    static let machineFields: Set = ["cpu", "logical_cpus", "isa", "openmp", "commit"]
+    static let throughputFields: Set = ["bench", "machine", "threads", "shards", "workers", "network", "batch_size", "rows",
+                                        "samples_per_second", "runs_samples_per_second", "barrier_fraction", "allreduce_fraction"]
+
+    /// Each stdout line as a JSON object.
+    static func objects(_ stdout: String) throws -> [[String: Any]] {
+        try stdout.split(separator: "\n").map { try JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any] }
+    }
+
+    @Test func scalingSweepsThreadCountsAndPlotsSpeedUp() throws {
+        let plot = TrainCommandTests.temporaryPath("scaling") + ".svg"
+        defer { try? FileManager.default.removeItem(atPath: plot) }
+        let r = try Executable.run("bench", ["scaling", "--threads", "1,2", "--json", "--plot", plot] + Self.tiny)
+        #expect(r.status == 0, "\(r.stderr)")
+        let points = try Self.objects(r.stdout)
+        #expect(points.map { $0["threads"] as? Int } == [1, 2])
+        for point in points {
+            #expect(Set(point.keys) == Self.throughputFields.union(["ranks", "speedup", "ideal_speedup", "efficiency"]))
+            #expect(Set((point["machine"] as? [String: Any] ?? [:]).keys) == Self.machineFields)
+            #expect(point["bench"] as? String == "scaling" && point["ranks"] as? Int == 1)
+            #expect(point["network"] as? String == "28-8-8-2" && (point["samples_per_second"] as? Double ?? 0) > 0)
+        }
+        #expect(points[0]["speedup"] as? Double == 1 && points[1]["ideal_speedup"] as? Double == 2)
+        let svg = try String(contentsOfFile: plot, encoding: .utf8)
+        #expect(svg.hasPrefix("<svg") && svg.contains("data-series=\"measured\"") && svg.contains("data-values=\"1,1 2,2\""))
+    }
+
+    @Test func tablesStartWithTheMachineLine() throws {
+        let r = try Executable.run("bench", ["scaling", "--threads", "1"] + Self.tiny)
+        #expect(r.status == 0, "\(r.stderr)")
+        let lines = r.stdout.split(separator: "\n")
+        #expect(lines.first?.hasPrefix("machine: ") == true && lines[0].contains("logical CPUs, kernels ")
+                && lines[0].contains("OpenMP") && lines[0].contains(", commit "))
+        #expect(lines.contains { $0.hasPrefix("ranks threads shards workers*   samples/s  speed-up") })
+    }
+
+    @Test func wideAndSeedWriteTheirDocumentedFields() throws {
+        let wide = try Executable.run("bench", ["wide", "--threads", "2", "--json"] + Self.tiny)
+        #expect(wide.status == 0, "\(wide.stderr)")
+        #expect(try Self.objects(wide.stdout).map { Set($0.keys) } == [Self.throughputFields])
+        let seed = try Executable.run("bench", ["seed", "--epochs", "2", "--json", "--repeat", "1"])
+        #expect(seed.status == 0, "\(seed.stderr)")
+        #expect(try Self.objects(seed.stdout).map { Set($0.keys) } == [["bench", "machine", "threads", "shards", "rows", "batch_size",
+                                                                       "epochs", "ms_per_epoch", "runs_ms_per_epoch", "samples_per_second"]])
+    }
+
+    @Test func badArgumentsAreRefusedWithUsage() throws {
+        let r = try Executable.run("bench", ["scaling", "--threads", "0,2"])
+        #expect(r.status != 0 && r.stderr.contains("expected positive integers separated by commas, got '0,2'"))
+    }
+}
