@@ -41,8 +41,13 @@ import Testing
     }
 
     @Test func balancingFindsOffsetsForGivenScores() {
-        // Class 1 always scores 3 more than class 0: without offsets it wins every row.
-        let scores = (0..<1000).flatMap { r in [Double(r % 97), Double(r % 97) + 3 + Double(r % 13) / 13] }
+        // Class 1 always scores 3 to 4 more than class 0 (a different margin on every row): without
+        // offsets it wins every row.
+        var scores: [Double] = []
+        for r in 0..<1000 {
+            let base = Double(r % 97)
+            scores += [base, base + 3 + Double(r * 7919 % 1000) / 1000]
+        }
         #expect(ClassBalance.shares(scores: scores, classes: 2, offsets: [0, 0]) == [0, 1])
         let offsets = ClassBalance.offsets(scores: scores, classes: 2, shares: [0.3, 0.7])
         let shares = ClassBalance.shares(scores: scores, classes: 2, offsets: offsets)
