@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# Every figure in BENCHMARKS.md, ours and the anchors', side by side in one run.
+# Every figure in BENCHMARKS.md, ours and the anchors', side by side in one run. Ours are also
+# written as JSON lines to WORKDIR/results.jsonl, from which Benchmarks/scripts/tables.sh rewrites
+# BENCHMARKS.md's generated tables at the end.
 # Usage: Benchmarks/scripts/run_all.sh SHARED_DIR PYTHON WORKDIR
 #   SHARED_DIR: the project's shared/ (anchors and banknote.csv); PYTHON: the anchors' venv python
 #   (see SHARED_DIR/anchors/README.md); WORKDIR: where the generated CSV files go (~8 GB).
@@ -7,36 +9,42 @@ set -euo pipefail
 shared=${1:?usage: run_all.sh SHARED_DIR PYTHON WORKDIR}
 python=${2:?}
 work=${3:?}
-bench=.build/release/bench
 mkdir -p "$work"
+results="$work/results.jsonl"
+: > "$results"
+# One of our benchmarks: its JSON results saved, and printed.
+bench() { .build/release/bench "$@" --json | tee -a "$results"; }
 swift build -c release >/dev/null
 peak() { /usr/bin/time -f "peak RSS %M KiB" "$@"; }
 
 echo "## seed recipe, banknote, 300 epochs"
 for t in 1 2; do
-  $bench seed "$shared/data/banknote.csv" $t | head -1
+  bench seed --data "$shared/data/banknote.csv" --threads $t
   "$python" "$shared/anchors/torch_seed.py" "$shared/data/banknote.csv" $t | tail -1
 done
 
 echo "## seed network, 1,000,000 synthetic rows (800,000 train), full batch"
-for t in 1 2 4; do $bench seed synthetic:1000000 $t 3 | head -1; done
+for t in 1 2 4; do bench seed --data synthetic:1000000 --threads $t --epochs 3; done
 for t in 1 2; do "$python" Benchmarks/anchors/torch_seed_rows.py 800000 $t 3; done
 
 echo "## wide 28-512-512-512-2, batch 1024"
-for t in 1 2 4; do $bench wide $t | head -1; done
+for t in 1 2 4; do bench wide --threads $t; done
 for t in 1 2; do "$python" "$shared/anchors/torch_wide.py" $t; done
 
+echo "## scaling of the wide network, 1 to all cores"
+bench scaling --plot "$work/scaling.svg"
+
 echo "## GEMM"
-$bench gemm
+bench gemm
 OPENBLAS_NUM_THREADS=1 env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE "$python" "$shared/anchors/sgemm.py"
 
 echo "## activations"
-$bench activations
+bench activations
 
 echo "## CSV, 500,000 HIGGS-shaped rows"
 [ -f "$work/higgs500k.csv" ] || .build/release/datagen --rows 500000 --label first --no-header --out "$work/higgs500k.csv"
 for t in 1 2; do
-  peak $bench csv "$work/higgs500k.csv" $t
+  peak .build/release/bench csv "$work/higgs500k.csv" --threads $t --json | tee -a "$results"
   POLARS_MAX_THREADS=$t "$python" "$shared/anchors/csv_read.py" "$work/higgs500k.csv" $t
 done
 
@@ -58,3 +66,5 @@ for t in 1 2; do
   peak .build/release/predict --model "$work/seedmodel-$$/model.safetensors" --data "$work/seed5m-features.csv" \
     --output "$work/pred5m.csv" --threads $t
 done
+
+Benchmarks/scripts/tables.sh "$results" BENCHMARKS.md
