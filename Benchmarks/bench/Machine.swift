@@ -27,8 +27,9 @@ struct Machine: Codable {
             ?? "unknown CPU"
     }
 
-    /// The commit of the checkout this binary was built from (its sources are where the compiler saw
-    /// them), "+dirty" with uncommitted changes to tracked files; "unknown" without git.
+    /// The commit of the checkout this binary was built from (found where the compiler saw its
+    /// sources), "+dirty" with uncommitted changes to tracked files; "unknown" without git. Read at
+    /// run time (SwiftPM has no build-time defines without a plugin): rebuild after checking out.
     private static func sourceCommit() -> String {
         let directory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().path
         guard let commit = git(["-C", directory, "rev-parse", "--short=12", "HEAD"]) else { return "unknown" }
