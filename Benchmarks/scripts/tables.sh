@@ -18,9 +18,9 @@ table() {
     map(select(.bench == $kind)) as $rows
     | ($rows[0].machine | "Machine: \(.cpu), \(.logical_cpus) logical CPUs, kernels \(.isa), \(.openmp), commit \(.commit).\n"),
       if $kind == "scaling" then
-        "| ranks | threads | samples/s | speed-up | ideal | efficiency | barrier | all-reduce + optimizer |",
-        "|---|---|---|---|---|---|---|---|",
-        ($rows[] | "| \(.ranks) | \(.threads) | \(.samples_per_second | thousands) | \(.speedup | num(2))x | \(.ideal_speedup)x | \(.efficiency | pct) | \(.barrier_fraction | pct) | \(.allreduce_fraction | pct) |")
+        "| ranks | threads | shards | workers | samples/s | speed-up | ideal | efficiency | barrier | all-reduce + optimizer |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+        ($rows[] | "| \(.ranks) | \(.threads) | \(.shards) | \(.workers // "-") | \(.samples_per_second | thousands) | \(.speedup | num(2))x | \(.ideal_speedup)x | \(.efficiency | pct) | \(.barrier_fraction | pct) | \(.allreduce_fraction | pct) |")
       elif $kind == "wide" then
         "| network | threads | shards | samples/s | barrier | all-reduce + optimizer |", "|---|---|---|---|---|---|",
         ($rows[] | "| \(.network) | \(.threads) | \(.shards) | \(.samples_per_second | thousands) | \(.barrier_fraction | pct) | \(.allreduce_fraction | pct) |")
