@@ -11,12 +11,12 @@ struct Activations: ParsableCommand {
             Bytes counted: forward reads x and writes y (8 bytes per element); backward reads x and dy and \
             writes dx (12 bytes per element); memcpy of n floats moves 8n bytes. JSON fields per activation \
             and size: activation, isa, rows, cols, forward_s, backward_s, forward_gbs, backward_gbs, \
-            elements_per_s, gbs, copy_gbs, vs_copy, vs_affine.
+            elements_per_s, gbs, copy_gbs, vs_copy, vs_affine (null without affine).
             """)
 
     @OptionGroup var options: BenchOptions
     @Option(help: "Matrix shapes, rows x cols.") var sizes = "1024x512,8192x1024"
-    @Option(help: "Force an instruction set: scalar, avx2, avx512 (default: the best one).") var isa: String?
+    @Option(help: "Force an instruction set: scalar, avx2, avx512 (default: the best one).") var isa: InstructionSet?
     @Option(help: "Only these activations, by name (e.g. swish,srelu).") var only: String?
 
     struct Case {
@@ -32,7 +32,9 @@ struct Activations: ParsableCommand {
         var forwardS: Double, backwardS: Double
         var forwardGbs: Double, backwardGbs: Double
         var elementsPerS: Double, gbs: Double
-        var copyGbs: Double, vsCopy: Double, vsAffine: Double
+        var copyGbs: Double, vsCopy: Double
+        /// Time against affine's at the same size; null when affine was not measured (--only).
+        var vsAffine: Nullable<Double>
     }
 
     static func cases() -> [Case] {
@@ -62,7 +64,7 @@ struct Activations: ParsableCommand {
             guard p.count == 2, p.allSatisfy({ $0 >= 1 }) else { throw ValidationError("--sizes: bad shape '\(text)'") }
             return (rows: p[0], cols: p[1])
         }
-        if let isa { _ = ck_isa_force(isa == "scalar" ? CK_ISA_SCALAR : isa == "avx2" ? CK_ISA_AVX2 : CK_ISA_AVX512) }
+        if let isa { _ = ck_isa_force(isa.kernels) }
         let isaName = String(cString: ck_isa_name(ck_isa_active()))
         let wanted = only.map { Set($0.split(separator: ",").map(String.init)) }
         let reporter = Reporter(bench: "activations", options: options)
@@ -99,9 +101,9 @@ struct Activations: ParsableCommand {
                 let r = Result(activation: c.label, isa: isaName, rows: rows, cols: cols, forwardS: forward, backwardS: backward,
                                forwardGbs: 8 * Double(n) / forward / 1e9, backwardGbs: 12 * Double(n) / backward / 1e9,
                                elementsPerS: Double(n) / both, gbs: gbs, copyGbs: copyGbs, vsCopy: gbs / copyGbs,
-                               vsAffine: affineSeconds.map { both / $0 } ?? .nan)
+                               vsAffine: Nullable(value: affineSeconds.map { both / $0 }))
                 reporter.result(r, line: c.label.rightPadded(14) + fixed(r.forwardGbs, 9) + fixed(r.backwardGbs, 10)
-                    + fixed(r.elementsPerS / 1e9, 17, 2) + fixed(gbs, 14) + fixed(r.vsCopy, 8, 2) + "x" + fixed(r.vsAffine, 14, 2) + "x")
+                    + fixed(r.elementsPerS / 1e9, 17, 2) + fixed(gbs, 14) + fixed(r.vsCopy, 8, 2) + "x" + (r.vsAffine.value.map { fixed($0, 14, 2) + "x" } ?? "-".leftPadded(15)))
             }
         }
     }

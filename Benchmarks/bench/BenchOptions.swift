@@ -1,4 +1,5 @@
 import ArgumentParser
+import CKernels
 
 /// The options every subcommand has.
 struct BenchOptions: ParsableArguments {
@@ -11,5 +12,18 @@ struct BenchOptions: ParsableArguments {
 
     func validate() throws {
         guard repeats >= 1, warmup >= 0 else { throw ValidationError("need --repeat >= 1 and --warmup >= 0") }
+    }
+}
+
+/// A kernel instruction set by its name (CKernels' ck_isa_name).
+enum InstructionSet: String, CaseIterable, ExpressibleByArgument {
+    case scalar, avx2, avx512
+
+    var kernels: ck_isa {
+        switch self {
+        case .scalar: CK_ISA_SCALAR
+        case .avx2: CK_ISA_AVX2
+        case .avx512: CK_ISA_AVX512
+        }
     }
 }

@@ -27,6 +27,10 @@ struct CSVLoad: ParsableCommand {
         var cacheSeconds: Double, cacheSpeedup: Double
     }
 
+    func validate() throws {
+        guard threads >= 1 else { throw ValidationError("need --threads >= 1") }
+    }
+
     /// VmRSS and VmHWM of this process in bytes.
     static func memory() -> (rss: Int, hwm: Int) {
         guard let text = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return (0, 0) }

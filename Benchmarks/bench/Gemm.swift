@@ -8,8 +8,9 @@ struct Gemm: ParsableCommand {
         discussion: "JSON fields per shape and instruction set: isa, group, shape, m, n, k, gflops, runs_gflops.")
 
     @OptionGroup var options: BenchOptions
-    @Option(help: "Instruction sets: avx2, avx512, scalar (slow at 1024^3), all (default: every SIMD set the CPU has).")
-    var isa = "avx2,avx512"
+    @Option(help: "Instruction sets: avx2, avx512, scalar (slow at 1024^3), all (default: every SIMD set the CPU has).",
+            transform: Gemm.instructionSets)
+    var isa: [InstructionSet] = [.avx2, .avx512]
     @Flag(help: "One row count per network instead of three.") var quick = false
 
     struct Shape {
@@ -25,6 +26,14 @@ struct Gemm: ParsableCommand {
         var m: Int, n: Int, k: Int
         var gflops: Double
         var runsGflops: [Double]
+    }
+
+    static func instructionSets(_ text: String) throws -> [InstructionSet] {
+        if text == "all" { return InstructionSet.allCases }
+        return try text.split(separator: ",").map {
+            guard let set = InstructionSet(rawValue: String($0)) else { throw ValidationError("--isa: unknown instruction set '\($0)'") }
+            return set
+        }
     }
 
     /// The Linear layer's three products for `rows` samples, `inF` -> `outF` features:
@@ -69,10 +78,7 @@ struct Gemm: ParsableCommand {
     }
 
     func run() throws {
-        let all = [CK_ISA_SCALAR, CK_ISA_AVX2, CK_ISA_AVX512]
-        let wanted = Set(isa.split(separator: ",").map(String.init))
-        let isas = all.filter { wanted.contains("all") || wanted.contains(String(cString: ck_isa_name($0))) }
-            .filter { ck_isa_supported($0) != 0 }
+        let isas = isa.map(\.kernels).filter { ck_isa_supported($0) != 0 }
         let names = isas.map { String(cString: ck_isa_name($0)) }
         let reporter = Reporter(bench: "gemm", options: options)
         reporter.line("ck_sgemm, 1 thread, GFLOP/s (median of \(options.repeats))")

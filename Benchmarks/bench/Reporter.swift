@@ -28,7 +28,6 @@ struct Reporter {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         encoder.keyEncodingStrategy = .convertToSnakeCase
-        encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
         let data = try! encoder.encode(Record(bench: bench, machine: Machine.current, fields: fields))
         print(String(decoding: data, as: UTF8.self))
     }

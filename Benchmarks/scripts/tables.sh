@@ -32,7 +32,7 @@ table() {
         ($rows[] | "| \(.group) | \(.shape) | \(.isa) | \(.gflops | num(1)) |")
       elif $kind == "activations" then
         "| activation | size | isa | GB/s | vs copy | time vs affine |", "|---|---|---|---|---|---|",
-        ($rows[] | "| \(.activation) | \(.rows)x\(.cols) | \(.isa) | \(.gbs | num(1)) | \(.vs_copy | num(2))x | \(.vs_affine | num(2))x |")
+        ($rows[] | "| \(.activation) | \(.rows)x\(.cols) | \(.isa) | \(.gbs | num(1)) | \(.vs_copy | num(2))x | \(if .vs_affine then (.vs_affine | num(2)) + "x" else "-" end) |")
       elif $kind == "csv" then
         "| threads | MB | MB/s | peak RSS above the matrix | cache reload speed-up |", "|---|---|---|---|---|",
         ($rows[] | "| \(.threads) | \(.bytes / 1e6 | num(1)) | \(.load_mb_per_second | thousands) | \(.peak_rss_overhead_bytes / 1048576 | num(1)) MiB | \(.cache_speedup | num(1))x |")
