@@ -49,9 +49,8 @@ struct Datagen: ParsableCommand {
         }
     }
 
-    static let powersOfTen: [Int32] = (0..<10).map { Int32(pow(10.0, Double($0))) }
-
-    /// The balancing sample (SyntheticProblem.balanceRows) needs many rows per class.
+    /// The balancing sample (SyntheticProblem.balanceRows) needs many rows per class; labels are
+    /// then at most two digits.
     static let maxClasses = 64
 
     static func weights(_ text: String) throws -> [Double] {
@@ -99,15 +98,9 @@ struct Datagen: ParsableCommand {
                     let x = UnsafeMutablePointer<Float>.allocate(capacity: F)
                     defer { x.deallocate() }
                     func put(_ v: Float) { p += Int(higgs ? ck_format_e18(v, p) : ck_format_short(v, p)) }
-                    func putLabel(_ y: Int32) {  // decimal digits
-                        var digits = 1
-                        while digits < 10 && y >= Self.powersOfTen[digits] { digits += 1 }
-                        var rest = y
-                        for i in stride(from: digits - 1, through: 0, by: -1) {
-                            p[i] = CChar(48 + rest % 10)
-                            rest /= 10
-                        }
-                        p += digits
+                    func putLabel(_ y: Int32) {  // below maxClasses: one or two decimal digits
+                        if y >= 10 { p.pointee = CChar(48 + y / 10); p += 1 }
+                        p.pointee = CChar(48 + y % 10); p += 1
                     }
                     for r in block * blockRows..<min(rows, (block + 1) * blockRows) {
                         let y = problem.row(r, into: x)

@@ -15,10 +15,12 @@ import Testing
 
     @Test(arguments: ["higgs", "short"])
     func labelsAreIntegersAndMatchTheLibrary(format: String) throws {
-        let (r, lines) = try Self.generate(["--rows", "300", "--features", "3", "--classes", "3", "--seed", "4", "--format", format])
+        // 12 classes: one- and two-digit labels.
+        let (r, lines) = try Self.generate(["--rows", "600", "--features", "3", "--classes", "12", "--seed", "4", "--format", format])
         #expect(r.status == 0, "\(r.stderr)")
-        #expect(lines.first == "x1,x2,x3,label" && lines.count == 301)
-        let expected = SyntheticProblem(features: 3, classes: 3, seed: 4).dataset(rows: 300).labels
+        #expect(lines.first == "x1,x2,x3,label" && lines.count == 601)
+        let expected = SyntheticProblem(features: 3, classes: 12, seed: 4).dataset(rows: 600).labels
+        #expect(Set(expected) == Set(0..<12))
         #expect(lines.dropFirst().map { $0.split(separator: ",").last! } == expected.map { Substring(String($0)) })
     }
 
