@@ -46,6 +46,10 @@ import Testing
     /// The largest |probability difference| between the graph and `Predictor`, and whether the labels agree.
     static func compare(_ checkpoint: Checkpoint) throws -> (diff: Float, sameLabels: Bool) {
         let model = try Onnx_ModelProto(serializedBytes: try ONNXExport.data(checkpoint))
+        let used = Set(model.graph.node.flatMap(\.input))
+        #expect(model.graph.initializer.allSatisfy { used.contains($0.name) }, "every initializer is used")
+        let defined = model.graph.node.flatMap(\.output) + model.graph.initializer.map(\.name)
+        #expect(Set(defined).count == defined.count, "every value is defined once (SSA)")
         let values = try ONNXInterpreter(graph: model.graph).run(["features": .init(shape: [rows.count, 3], floats: rows.values)])
         let data = Dataset(features: rows.values, labels: [Int32](repeating: 0, count: rows.count), featureNames: features, classLabels: labels)
         let expected = Predictor(checkpoint: checkpoint, threads: 1).predict(data)

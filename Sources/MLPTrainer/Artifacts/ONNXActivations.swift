@@ -53,25 +53,23 @@ extension ONNXGraphBuilder {
     }
 
     /// Soft exponential, by the sign of alpha (a per-channel alpha of mixed signs selects per channel):
-    /// a > 0: a + expm1(a x) / a;  a = 0: x;  a < 0: -ln(max(1 - a (x + a), CK_ACT_SOFTEXP_MIN_LOG_ARG)) / a.
+    /// a > 0: a + expm1(a x) / a;  a = 0: a + x;  a < 0: -ln(max(1 - a (x + a), CK_ACT_SOFTEXP_MIN_LOG_ARG)) / a.
     private mutating func softexp(_ x: String, alpha a: String, values: [Float], out: String) -> String {
         let hasPositive = values.contains { $0 > 0 }, hasZero = values.contains { $0 == 0 }, hasNegative = values.contains { $0 < 0 }
-        let zero = scalar("zero", 0)
         var result: String?
-        if hasPositive {
-            let name = hasZero || hasNegative ? "\(out).positive" : out
-            let grown = node("Mul", [expm1(node("Mul", [a, x], "\(out).alpha_x"), "\(out)"), node("Reciprocal", [a], "\(out).inverse_alpha")],
-                             "\(out).expm1_over_alpha")
-            result = node("Add", [a, grown], name)
-        }
-        if hasZero {
-            let name = hasNegative ? "\(out).nonnegative" : out
-            result = result.map { node("Where", [node("Equal", [a, zero], "\(out).alpha_is_zero"), x, $0], name) }
-                ?? node("Identity", [x], name)
+        if hasPositive || hasZero {  // a + expm1(a x) / a, or a + x where a = 0 (as the kernel)
+            var inner = x
+            if hasPositive {
+                let expm1OverAlpha = node("Mul", [expm1(node("Mul", [a, x], "\(out).alpha_x"), out),
+                                                  node("Reciprocal", [a], "\(out).inverse_alpha")], "\(out).expm1_over_alpha")
+                inner = hasZero ? node("Where", [node("Equal", [a, scalar("zero", 0)], "\(out).alpha_is_zero"), x, expm1OverAlpha],
+                                       "\(out).growth") : expm1OverAlpha
+            }
+            result = node("Add", [a, inner], hasNegative ? "\(out).nonnegative" : out)
         }
         if hasNegative {
             let negative = softexpNegative(x, alpha: a, out: result == nil ? out : "\(out).negative", prefix: out)
-            result = result.map { node("Where", [node("Less", [a, zero], "\(out).alpha_is_negative"), negative, $0], out) } ?? negative
+            result = result.map { node("Where", [node("Less", [a, scalar("zero", 0)], "\(out).alpha_is_negative"), negative, $0], out) } ?? negative
         }
         return result!
     }
@@ -85,6 +83,6 @@ extension ONNXGraphBuilder {
         let small = node("LessOrEqual", [node("Abs", [w], "\(prefix).abs_w"), scalar("quarter", 0.25)], "\(prefix).small_w")
         let ln = node("Where", [small, log1pOfNegation(w: w, u: u, prefix), node("Log", [clamped], "\(prefix).log_u_clamped")],
                       "\(prefix).ln")
-        return node("Mul", [ln, node("Neg", [node("Reciprocal", [a], "\(prefix).inv_alpha")], "\(prefix).minus_inv_alpha")], out)
+        return node("Mul", [ln, node("Neg", [node("Reciprocal", [a], "\(prefix).inverse_alpha_negative")], "\(prefix).minus_inv_alpha")], out)
     }
 }

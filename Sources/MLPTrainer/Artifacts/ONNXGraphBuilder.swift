@@ -115,22 +115,22 @@ struct ONNXGraphBuilder {
     /// expm1(t) without cancellation near 0 (Kahan's trick): with u = exp(t) rounded,
     /// (u - 1) t / ln(u), exactly t where u == 1 and -1 where u - 1 == -1. Node names start with `prefix`.
     mutating func expm1(_ t: String, _ prefix: String) -> String {
-        let one = scalar("one", 1), minusOne = scalar("minus_one", -1)
-        let u = node("Exp", [t], "\(prefix).exp")
-        let um1 = node("Sub", [u, one], "\(prefix).exp_minus_one")
-        let ratio = node("Div", [t, node("Log", [u], "\(prefix).log_exp")], "\(prefix).t_over_log")
-        let corrected = node("Mul", [um1, ratio], "\(prefix).kahan")
-        let nearZero = node("Where", [node("Equal", [u, one], "\(prefix).exp_is_one"), t, corrected], "\(prefix).near_zero")
-        return node("Where", [node("Equal", [um1, minusOne], "\(prefix).underflow"), minusOne, nearZero], "\(prefix).expm1")
+        let one = scalar("one", 1), minusOne = scalar("minus_one", -1), name = "\(prefix).expm1"
+        let u = node("Exp", [t], "\(name).exp")
+        let um1 = node("Sub", [u, one], "\(name).exp_minus_one")
+        let ratio = node("Div", [t, node("Log", [u], "\(name).log_exp")], "\(name).t_over_log")
+        let corrected = node("Mul", [um1, ratio], "\(name).kahan")
+        let nearZero = node("Where", [node("Equal", [u, one], "\(name).exp_is_one"), t, corrected], "\(name).near_zero")
+        return node("Where", [node("Equal", [um1, minusOne], "\(name).underflow"), minusOne, nearZero], name)
     }
 
     /// ln(u) for u = 1 - w rounded, accurate for small |w| (Kahan's trick): ln(u) w / (1 - u), and
     /// -w where u == 1. Node names start with `prefix`.
     mutating func log1pOfNegation(w: String, u: String, _ prefix: String) -> String {
-        let one = scalar("one", 1)
-        let negW = node("Neg", [w], "\(prefix).minus_w")
-        let ratio = node("Div", [w, node("Sub", [one, u], "\(prefix).one_minus_u")], "\(prefix).w_over_one_minus_u")
-        let corrected = node("Mul", [node("Log", [u], "\(prefix).log_u"), ratio], "\(prefix).kahan")
-        return node("Where", [node("Equal", [u, one], "\(prefix).u_is_one"), negW, corrected], "\(prefix).log1p")
+        let one = scalar("one", 1), name = "\(prefix).log1p"
+        let negW = node("Neg", [w], "\(name).minus_w")
+        let ratio = node("Div", [w, node("Sub", [one, u], "\(name).one_minus_u")], "\(name).w_over_one_minus_u")
+        let corrected = node("Mul", [node("Log", [u], "\(name).log_u"), ratio], "\(name).kahan")
+        return node("Where", [node("Equal", [u, one], "\(name).u_is_one"), negW, corrected], name)
     }
 }
