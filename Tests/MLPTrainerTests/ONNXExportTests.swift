@@ -75,8 +75,8 @@ import Testing
 
     /// Soft exponential's three branches and their per-channel mix, and the clamp of ln's argument
     /// (alpha = -0.6 clamps 1 - a (x + a) at 1e-6 for pre-activations x below about -1.07, which the
-    /// unstandardised rows reach).
-    @Test(arguments: [[Float(0.3)], [0], [-0.3], [-0.6], [0.4, 0, -0.35, 0.02, -0.01]])
+    /// unstandardised rows reach), and a subnormal negative alpha (whose 1/alpha overflows).
+    @Test(arguments: [[Float(0.3)], [0], [-0.3], [-0.6], [-1e-40], [0.4, 0, -0.35, 0.02, -0.01]])
     func softexpBranchesMatchPredictor(alpha: [Float]) throws {
         let spec = ActivationSpec(kind: ActivationSpec.named("softexp")!, perChannel: alpha.count > 1)
         for batchNorm in [true, false] {

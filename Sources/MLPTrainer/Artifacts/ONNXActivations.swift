@@ -74,15 +74,17 @@ extension ONNXGraphBuilder {
         return result!
     }
 
-    /// -ln(u)/a with u = 1 - a (x + a); for |w| = |a (x + a)| <= 1/4 ln is taken without
-    /// cancellation (where the kernel uses its series), beyond with u clamped below as the kernel does.
+    /// -ln(u)/a with u = 1 - a (x + a), as the kernel: for |w| = |a (x + a)| <= 1/4 as
+    /// (x + a) (-ln(1 - w) / w) (no cancellation, no division by a tiny a), beyond with u clamped below.
     private mutating func softexpNegative(_ x: String, alpha a: String, out: String, prefix: String) -> String {
-        let w = node("Mul", [a, node("Add", [x, a], "\(prefix).x_plus_alpha")], "\(prefix).w")
+        let xa = node("Add", [x, a], "\(prefix).x_plus_alpha")
+        let w = node("Mul", [a, xa], "\(prefix).w")
         let u = node("Sub", [scalar("one", 1), w], "\(prefix).u")
+        let near = node("Mul", [xa, logRatio(u, prefix)], "\(prefix).small_w_form")
         let clamped = node("Max", [u, scalar("softexp_min_log_arg", CK_ACT_SOFTEXP_MIN_LOG_ARG)], "\(prefix).u_clamped")
+        let minusInverse = node("Neg", [node("Reciprocal", [a], "\(prefix).inverse_alpha_negative")], "\(prefix).minus_inverse_alpha")
+        let far = node("Mul", [node("Log", [clamped], "\(prefix).log_u_clamped"), minusInverse], "\(prefix).large_w_form")
         let small = node("LessOrEqual", [node("Abs", [w], "\(prefix).abs_w"), scalar("quarter", 0.25)], "\(prefix).small_w")
-        let ln = node("Where", [small, log1pOfNegation(w: w, u: u, prefix), node("Log", [clamped], "\(prefix).log_u_clamped")],
-                      "\(prefix).ln")
-        return node("Mul", [ln, node("Neg", [node("Reciprocal", [a], "\(prefix).inverse_alpha_negative")], "\(prefix).minus_inv_alpha")], out)
+        return node("Where", [small, near, far], out)
     }
 }

@@ -2,7 +2,7 @@ import Foundation
 import ONNXProto
 
 /// Builds an ONNX graph node by node: named initializers, nodes whose output tensor carries the
-/// node's own name, scalar constants shared by name, and two accurate composites (expm1, log1p)
+/// node's own name, scalar constants shared by name, and two accurate composites (expm1, ln(u)/(u - 1))
 /// that ONNX lacks as operators. Every op used is in the default domain, opset `ONNXGraphBuilder.opset`.
 struct ONNXGraphBuilder {
     /// Opset 17 (ONNX 1.12, IR version 8): every operator used here exists there unchanged, and
@@ -124,13 +124,11 @@ struct ONNXGraphBuilder {
         return node("Where", [node("Equal", [um1, minusOne], "\(name).underflow"), minusOne, nearZero], name)
     }
 
-    /// ln(u) for u = 1 - w rounded, accurate for small |w| (Kahan's trick): ln(u) w / (1 - u), and
-    /// -w where u == 1. Node names start with `prefix`.
-    mutating func log1pOfNegation(w: String, u: String, _ prefix: String) -> String {
-        let one = scalar("one", 1), name = "\(prefix).log1p"
-        let negW = node("Neg", [w], "\(name).minus_w")
-        let ratio = node("Div", [w, node("Sub", [one, u], "\(name).one_minus_u")], "\(name).w_over_one_minus_u")
-        let corrected = node("Mul", [node("Log", [u], "\(name).log_u"), ratio], "\(name).kahan")
-        return node("Where", [node("Equal", [u, one], "\(name).u_is_one"), negW, corrected], name)
+    /// ln(u) / (u - 1), and 1 where u == 1: with u = 1 - w rounded this is -ln(1 - w) / w without
+    /// cancellation for small |w| (Kahan's trick again). Node names start with `prefix`.
+    mutating func logRatio(_ u: String, _ prefix: String) -> String {
+        let one = scalar("one", 1), name = "\(prefix).log_ratio"
+        let ratio = node("Div", [node("Log", [u], "\(name).log_u"), node("Sub", [u, one], "\(name).u_minus_one")], "\(name).kahan")
+        return node("Where", [node("Equal", [u, one], "\(name).u_is_one"), one, ratio], name)
     }
 }
