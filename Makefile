@@ -3,7 +3,7 @@ SWIFT ?= swift
 # Extra flags for the default training run, e.g. make train ARGS="--data my.csv --threads 16"
 ARGS ?=
 
-.PHONY: deps build train test bench clean
+.PHONY: deps build train test bench clean onnx-proto
 
 # LLVM's OpenMP runtime and header (Debian's libomp-dev): installed when missing and we are root.
 deps:
@@ -27,6 +27,10 @@ test: deps
 
 bench: build
 	.build/release/bench
+
+# Regenerates Sources/ONNXProto/onnx.pb.swift from the official onnx.proto (Sources/ONNXProto/README.md).
+onnx-proto:
+	Sources/ONNXProto/regenerate.sh
 
 clean:
 	rm -rf .build

@@ -42,6 +42,7 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
     ],
     targets: [
         .target(
@@ -50,9 +51,12 @@ let package = Package(
             cSettings: [.unsafeFlags(kernelFlags)],
             linkerSettings: kernelLinker + [.linkedLibrary("m")]
         ),
+        // ONNX's protobuf schema as Swift, generated once and committed (Sources/ONNXProto/README.md).
+        .target(name: "ONNXProto", dependencies: [.product(name: "SwiftProtobuf", package: "swift-protobuf")],
+                exclude: ["README.md", "regenerate.sh"]),
         // -O in every configuration, as the kernels' -O3: `swift run train` (a debug build) trains as
         // fast as a release build. The last -O flag wins over SwiftPM's debug -Onone.
-        .target(name: "MLPTrainer", dependencies: ["CKernels"], swiftSettings: [.unsafeFlags(["-O"])]),
+        .target(name: "MLPTrainer", dependencies: ["CKernels", "ONNXProto"], swiftSettings: [.unsafeFlags(["-O"])]),
         .executableTarget(
             name: "train",
             dependencies: ["MLPTrainer", .product(name: "ArgumentParser", package: "swift-argument-parser")]
@@ -71,6 +75,6 @@ let package = Package(
             path: "Benchmarks/bench"
         ),
         .testTarget(name: "CKernelsTests", dependencies: ["CKernels"], exclude: ["Fixtures"]),
-        .testTarget(name: "MLPTrainerTests", dependencies: ["MLPTrainer", "CKernels"], exclude: ["Fixtures"]),
+        .testTarget(name: "MLPTrainerTests", dependencies: ["MLPTrainer", "CKernels", "ONNXProto"], exclude: ["Fixtures"]),
     ]
 )

@@ -1,0 +1,115 @@
+import Foundation
+import ONNXProto
+
+/// A checkpoint as one self-contained ONNX model (model.onnx; README.md, "Deploy with ONNX"): the
+/// raw feature columns in, class probabilities and labels out, with every transformation `predict`
+/// applies inside the graph. The graph is built in three stages, each a function below, so that
+/// later features slot in where they belong:
+/// - `preprocess`: input `features` -> the network's input. Missing-value filling goes first
+///   (IsNaN -> Where with the stored medians, Cast of the mask for the indicator columns), then the
+///   standardisation; categorical columns come as a second input `categories` (string [N, k]),
+///   one-hot encoded (ai.onnx.ml OneHotEncoder, unseen values to the "other" slot), and are
+///   concatenated with the numeric part.
+/// - `hiddenBlock`: Linear (Gemm), the activation (ONNXActivations.swift), the normalisation in
+///   inference form (BatchNormalization today; LayerNormalization, opset 17, goes beside it);
+///   dropout is the identity at inference and has no node.
+/// - `classificationHead`: the output Linear, Softmax -> `probabilities`, ArgMax -> the class label
+///   strings -> `label`. A regression head would instead scale the output back to the target's
+///   units -> `prediction` float32 [N].
+/// Tensors keep the checkpoint's names (`fc1.weight`, `a1.alpha`, `bn1.running_mean`, ...); each
+/// node's output is named after its node (`fc1`, `a1`, `bn1`, ..., `logits`).
+public enum ONNXExport {
+    public static let fileName = "model.onnx"
+
+    /// The serialised model: the same bytes for the same checkpoint.
+    public static func data(_ checkpoint: Checkpoint) throws -> Data {
+        try model(checkpoint).serializedBytes()
+    }
+
+    public static func model(_ checkpoint: Checkpoint) throws -> Onnx_ModelProto {
+        let config = checkpoint.model.config
+        var builder = ONNXGraphBuilder(name: "mlp")
+        let tensors = Checkpoint.tensors(of: checkpoint.model).compactMapValues { $0.dtype == .f32 ? $0 : nil }
+        for name in tensors.keys.sorted() {
+            builder.initializer(name, tensors[name]!.floats, shape: tensors[name]!.shape)
+        }
+        var x = preprocess(&builder, checkpoint)
+        for (l, width) in config.hidden.enumerated() {
+            let parameters = Dictionary(uniqueKeysWithValues: config.activation.kind.parameters.map {
+                ($0.name, tensors["a\(l + 1).\($0.name)"]!.floats)
+            })
+            x = try hiddenBlock(&builder, config, x, block: l + 1, width: width, activationParameters: parameters)
+        }
+        classificationHead(&builder, checkpoint, x)
+
+        var model = Onnx_ModelProto()
+        model.irVersion = ONNXGraphBuilder.irVersion
+        var opset = Onnx_OperatorSetIdProto()
+        opset.domain = ""
+        opset.version = ONNXGraphBuilder.opset
+        model.opsetImport = [opset]
+        model.producerName = "mlp-trainer"
+        model.docString = documentation(checkpoint)
+        model.graph = builder.graph
+        model.metadataProps = checkpoint.metadata.sorted { $0.key < $1.key }.map { key, value in
+            var entry = Onnx_StringStringEntryProto()
+            entry.key = key
+            entry.value = value
+            return entry
+        }
+        return model
+    }
+
+    /// `features` -> the standardised network input (`standardized`), or `features` itself.
+    static func preprocess(_ builder: inout ONNXGraphBuilder, _ checkpoint: Checkpoint) -> String {
+        let names = checkpoint.featureNames
+        builder.input("features", .float, rows: "N", columns: names.count,
+                      doc: "The numeric feature columns in the training file's order: \(names.joined(separator: ", "))")
+        guard let s = checkpoint.standardizer else { return "features" }
+        let mean = builder.initializer("standardize.mean", s.mean, shape: [s.mean.count], doc: "training split's mean per feature")
+        let std = builder.initializer("standardize.std", s.std, shape: [s.std.count], doc: "training split's population std per feature")
+        let centred = builder.node("Sub", ["features", mean], "centred")
+        return builder.node("Div", [centred, std], "standardized")
+    }
+
+    /// Linear -> activation -> BatchNorm (inference form) of hidden block `block` (from 1).
+    static func hiddenBlock(_ builder: inout ONNXGraphBuilder, _ config: ModelConfig, _ x: String, block i: Int, width: Int,
+                            activationParameters: [String: [Float]]) throws -> String {
+        let linear = builder.node("Gemm", [x, "fc\(i).weight", "fc\(i).bias"], "fc\(i)",
+                                  attributes: [ONNXGraphBuilder.attribute("transB", int: 1)])
+        let activated = try builder.activation(config.activation, linear, block: i, width: width, parameters: activationParameters)
+        guard config.batchNorm else { return activated }
+        return builder.node("BatchNormalization", [activated, "bn\(i).weight", "bn\(i).bias", "bn\(i).running_mean", "bn\(i).running_var"],
+                            "bn\(i)", attributes: [ONNXGraphBuilder.attribute("epsilon", float: config.bnEpsilon)])
+    }
+
+    /// The output Linear -> `probabilities` (softmax) and `label` (the class label of the largest
+    /// logit, the first one on ties, as `predict`).
+    static func classificationHead(_ builder: inout ONNXGraphBuilder, _ checkpoint: Checkpoint, _ x: String) {
+        let last = checkpoint.model.config.linearCount, labels = checkpoint.classLabels
+        let logits = builder.node("Gemm", [x, "fc\(last).weight", "fc\(last).bias"], "logits",
+                                  attributes: [ONNXGraphBuilder.attribute("transB", int: 1)])
+        builder.node("Softmax", [logits], "probabilities", attributes: [ONNXGraphBuilder.attribute("axis", int: 1)])
+        let index = builder.node("ArgMax", [logits], "class_index",
+                                 attributes: [ONNXGraphBuilder.attribute("axis", int: 1), ONNXGraphBuilder.attribute("keepdims", int: 0)])
+        let table = builder.initializer("class_labels", strings: labels, doc: "class labels in the order of the probabilities' columns")
+        builder.node("Gather", [table, index], "label", attributes: [ONNXGraphBuilder.attribute("axis", int: 0)])
+        builder.output("probabilities", .float, rows: "N", columns: labels.count,
+                       doc: "class probabilities, columns in the order \(labels.joined(separator: ", "))")
+        builder.output("label", .string, rows: "N", doc: "the predicted class label")
+    }
+
+    /// The model's doc string: the network, the classes and the run's configuration.
+    static func documentation(_ checkpoint: Checkpoint) -> String {
+        let config = checkpoint.model.config
+        let settings = checkpoint.runConfiguration.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
+        return """
+            MLP \(config.sizes.map(String.init).joined(separator: "-")) trained by mlp-trainer: activation \(config.activation.description) \
+            (\(config.activation.perChannel ? "per channel" : "per layer")), batchnorm \(config.batchNorm), \
+            standardize \(checkpoint.standardizer != nil).
+            Input features: float32 [N, \(config.inputs)], columns \(checkpoint.featureNames.joined(separator: ", ")).
+            Outputs: probabilities float32 [N, \(config.classes)] and label string [N]; classes \(checkpoint.classLabels.joined(separator: ", ")).
+            Training configuration: \(settings.joined(separator: " "))
+            """
+    }
+}
