@@ -93,12 +93,7 @@ public func loadCSV(path: String, options: CSVOptions, classLabels: [String]? = 
     let start = DispatchTime.now().uptimeNanoseconds
     func elapsed() -> Double { Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9 }
 
-    var st = stat()
-    if stat(path, &st) != 0 {
-        throw DataError(errno == ENOENT ? "\(path): no such file" : "\(path): \(String(cString: strerror(errno)))")
-    }
-    let source = CSVCache.SourceInfo(path: path, size: Int(st.st_size),
-                                     mtimeNanoseconds: Int(st.st_mtim.tv_sec) * 1_000_000_000 + Int(st.st_mtim.tv_nsec))
+    let source = try FileFingerprint(path: path)
     if options.cache, let cached = CSVCache.load(source: source, options: options) {
         let dataset = try applyClassLabels(cached.dataset, classLabels: classLabels, path: path) { label in
             cached.firstLines[label]
