@@ -92,3 +92,19 @@ import Testing
         }
     }
 }
+
+extension DataChangeTests {
+    @Test func aCheckpointWithANegativeEpochCountIsRefused() throws {
+        let out = TrainCommandTests.temporaryPath("edited")
+        defer { try? FileManager.default.removeItem(atPath: out) }
+        #expect(try TrainCommandTests.run(["--epochs", "2", "--out", out, "--quiet"]).status == 0)
+        let path = out + "/checkpoint.safetensors"
+        var (tensors, metadata) = try Checkpoint.read(path: path)
+        metadata["resume"] = metadata["resume"]!.replacingOccurrences(of: #""epochs_completed":"2""#, with: #""epochs_completed":"-1""#)
+        #expect(metadata["resume"]!.contains("-1"))
+        try Safetensors.encode(tensors, metadata: metadata).write(to: URL(fileURLWithPath: path))
+        tensors = [:]
+        let r = try TrainCommandTests.run(["--resume", out])
+        #expect(r.status != 0 && r.stderr.contains("inconsistent position (epochs_completed -1"), "\(r.stderr)")
+    }
+}

@@ -190,8 +190,7 @@ public final class TrainingRun {
                             engine.trainStep(features: x.baseAddress!, labels: y.baseAddress!, indices: idx)
                         }
                         guard result.loss.isFinite else {
-                            throw TrainingError("the training loss became \(result.loss.isNaN ? "NaN" : "infinite") at epoch \(epoch), step \(batchIndex + 1) of the epoch "
-                                                + "(step \(engine.step) overall); lower --lr or standardise the features")
+                            throw nonFiniteLossError(result.loss, epoch: epoch, stepInEpoch: batchIndex + 1, step: engine.step)
                         }
                         lossSum += result.loss * Double(end - start)
                         correct += result.correct
@@ -254,7 +253,7 @@ public final class TrainingRun {
         summary["step_seconds"] = engine.stepSeconds
         summary["eval_seconds"] = evalSeconds
         summary["checkpoint_seconds"] = checkpointSeconds
-        summary["train_samples_per_second"] = Double(engine.rowsProcessed) / engine.stepSeconds
+        summary["train_samples_per_second"] = engine.stepSeconds > 0 ? Double(engine.rowsProcessed) / engine.stepSeconds : 0
         summary["barrier_fraction"] = fractions.barrier
         summary["allreduce_fraction"] = fractions.allReduce
         summary["parameters"] = Double(engine.layout.parameterCount)
