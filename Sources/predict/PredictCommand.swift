@@ -35,6 +35,7 @@ struct Predict: ParsableCommand {
     var quiet = false
 
     static func main() {
+        AtomicFile.removeTemporariesOnSignals(interrupts: true)
         do {
             var command = try parseAsRoot()
             try command.run()
@@ -48,7 +49,7 @@ struct Predict: ParsableCommand {
 
     func run() throws {
         let threads = self.threads ?? ProcessInfo.processInfo.activeProcessorCount
-        guard threads >= 1, threads <= 1024 else { throw ValidationFailure("--threads must be in 1...1024, got \(threads)") }
+        try ThreadLimit.check(threads)
         var options = CSVOptions(threads: threads)
         if noHeader { options.hasHeader = false }
         options.delimiter = try CSVOptions.delimiter(parsing: delimiter)

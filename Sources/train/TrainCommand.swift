@@ -89,6 +89,7 @@ struct Train: ParsableCommand {
 
     /// Every failure, from flag parsing on, is one line on stderr and a non-zero exit.
     static func main() {
+        AtomicFile.removeTemporariesOnSignals(interrupts: false)
         do {
             var command = try parseAsRoot()
             try command.run()
@@ -134,6 +135,7 @@ struct Train: ParsableCommand {
         say("training: \(settings.optimizer.kind.rawValue) lr \(settings.optimizer.learningRate), \(settings.epochs) epochs, "
             + "batch \(settings.batchSize.map(String.init) ?? "full"), \(settings.threads) threads, \(run.shards) shards, "
             + "standardize \(settings.standardize ? "on" : "off")")
+        if let note = TargetCheck.continuousNote(classLabels: run.train.classLabels) { say(note) }
         if let note = settings.linearNetworkNote { say(note) }
         if let note = settings.cancelledParametersNote { say(note) }
         if let state { say("resuming \(outDirectory) after epoch \(state.epochsCompleted)\(state.batchesInEpoch > 0 ? " and \(state.batchesInEpoch) batches" : "")") }
@@ -292,7 +294,7 @@ struct Train: ParsableCommand {
             }
         }
         s.threads = threads ?? ProcessInfo.processInfo.activeProcessorCount
-        guard s.threads >= 1, s.threads <= 1024 else { throw ConfigError("--threads must be in 1...1024, got \(s.threads)") }
+        try ThreadLimit.check(s.threads)
         s.csv.threads = s.threads
         if let shards {
             guard shards >= 1, shards <= 4096 else { throw ConfigError("--shards must be in 1...4096, got \(shards)") }
@@ -301,6 +303,7 @@ struct Train: ParsableCommand {
         s.initPath = self.`init`
         guard logEvery >= 0 else { throw ConfigError("--log-every must be >= 0") }
         guard checkpointEvery >= 0 else { throw ConfigError("--checkpoint-every must be >= 0") }
+        try checkFlagConflicts(s)
         return s
     }
 

@@ -1,3 +1,4 @@
+import CKernels
 import Foundation
 #if canImport(Glibc)
 import Glibc
@@ -120,7 +121,9 @@ enum CSVCache {
 
     /// Writes through `body` into a temporary file next to `path`, then renames it over `path`.
     static func atomicWrite(_ path: String, _ body: (Int32) -> Bool) -> Bool {
-        let tmp = path + ".tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        let tmp = AtomicFile.temporaryPath(for: path) + "-\(UInt32.random(in: 0...UInt32.max))"
+        let slot = ck_cleanup_register(tmp)
+        defer { ck_cleanup_unregister(slot) }
         let fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
         if fd < 0 { return false }
         let ok = body(fd)

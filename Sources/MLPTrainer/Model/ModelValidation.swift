@@ -34,7 +34,8 @@ public enum ModelValidation {
         return product
     }
 
-    static func checkedSum(_ terms: [Int]) -> Int? {
+    /// The sum of `terms`, or nil when it overflows.
+    public static func checkedSum(_ terms: [Int]) -> Int? {
         var sum = 0
         for t in terms {
             let (s, overflow) = sum.addingReportingOverflow(t)

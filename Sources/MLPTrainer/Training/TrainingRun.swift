@@ -74,6 +74,7 @@ public final class TrainingRun {
         var full: Dataset
         switch settings.data {
         case let .synthetic(rows, features, classes):
+            try MemoryBudget.require(MemoryBudget.dataBytes(rows: rows, features: features), for: "--data synthetic:\(rows)x\(features)")
             full = SyntheticProblem(features: features, classes: classes, seed: 1).dataset(rows: rows)
         case let .csv(path):
             (full, info) = try DataLoading.load(path: path, settings: settings, classLabels: nil)
@@ -95,6 +96,7 @@ public final class TrainingRun {
             train = full
             test = nil
         }
+        try TargetCheck.check(classLabels: train.classLabels, source: settings.description["data"] ?? "the data")
         guard train.classCount >= 2 else {
             throw ConfigError("the training data has only one class ('\(train.classLabels.first ?? "")'); need at least two")
         }
@@ -118,6 +120,8 @@ public final class TrainingRun {
         loadSeconds = Date().timeIntervalSince(started)
         info["load_seconds"] = loadSeconds
         loadInfo = info
+        try MemoryBudget.require(MemoryBudget.trainingBytes(modelConfig, shards: settings.shards, batchRows: min(settings.batchSize ?? train.rows, train.rows)),
+                                 for: "training the network \(modelConfig.sizes.map(String.init).joined(separator: "-"))")
     }
 
     public var modelConfig: ModelConfig { Self.modelConfig(settings, train) }
