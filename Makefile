@@ -3,7 +3,7 @@ SWIFT ?= swift
 # Extra flags for the default training run, e.g. make train ARGS="--data my.csv --threads 16"
 ARGS ?=
 
-.PHONY: deps build train test bench clean
+.PHONY: deps build train test bench clean fuzz fuzz-build test-sanitize
 
 # LLVM's OpenMP runtime and header (Debian's libomp-dev): installed when missing and we are root.
 deps:
@@ -27,6 +27,32 @@ test: deps
 
 bench: build
 	.build/release/bench
+
+# Fuzzing (README, "What the trainer guarantees"): libFuzzer with AddressSanitizer (and UBSan for the
+# C target) from the Swift toolchain's clang. `make fuzz FUZZ_SECONDS=600` fuzzes each target 10 min.
+FUZZ_SECONDS ?= 60
+TOOLCHAIN_BIN := $(dir $(realpath $(shell command -v $(SWIFT))))
+FUZZ_SANITIZERS := -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
+
+fuzz-build: deps
+	@mkdir -p .build/fuzz
+	$(TOOLCHAIN_BIN)clang -std=gnu11 -O1 -g -fuse-ld=lld $(FUZZ_SANITIZERS) -ICKernels/include -ICKernels \
+	  Fuzz/csv_fuzz.c CKernels/csv.c CKernels/parse_float.c CKernels/csv_format.c CKernels/dispatch.c -lm -o .build/fuzz/csv
+	$(SWIFT) build --package-path Fuzz --scratch-path .build/fuzz-swift --sanitize=fuzzer --sanitize=address
+	cp .build/fuzz-swift/debug/FuzzCheckpoint .build/fuzz/checkpoint
+	cp .build/fuzz-swift/debug/FuzzMetadata .build/fuzz/metadata
+	cp .build/fuzz-swift/debug/FuzzActivation .build/fuzz/activation
+
+fuzz: fuzz-build
+	Fuzz/run.sh $(FUZZ_SECONDS)
+
+# The suite under AddressSanitizer, and the data-parallel tests under ThreadSanitizer, each in its
+# own build directory.
+TSAN_TESTS ?= DeterminismTests|PyTorchFixtureTests|ResumeAndSignalTests
+
+test-sanitize: deps
+	$(SWIFT) test --scratch-path .build/asan --sanitize=address
+	$(SWIFT) test --scratch-path .build/tsan --sanitize=thread --filter '$(TSAN_TESTS)'
 
 clean:
 	rm -rf .build
