@@ -59,6 +59,7 @@ import Testing
 extension BoundedOutputTests {
     @Test(arguments: [
         (["--hidden", "100000,100000"], "training the network 2-100000-100000-2 needs"),
+        (["--hidden", "4000000000,4000000000"], "training the network 2-4000000000-4000000000-2 needs more than 2^63 bytes"),
         (["--data", "synthetic:99999999999x99999"], "--data synthetic:99999999999x99999 needs 40000000.0 GB of memory"),
         (["--data", "synthetic:99999999999x99999999999"], "needs more than 2^63 bytes of memory"),
         (["--data", "synthetic:999999999x9999"], "--data synthetic:999999999x9999 needs 40000.0 GB of memory"),

@@ -104,6 +104,10 @@ public final class TrainingRun {
         if settings.batchNorm && batch < 2 {
             throw ConfigError("BatchNorm needs batches of at least 2 rows")
         }
+        // Before the default shard count, which sizes the network: at least one shard's worth.
+        let network = Self.modelConfig(settings, train)
+        try MemoryBudget.require(MemoryBudget.trainingBytes(network, shards: settings.shards ?? 1, batchRows: batch),
+                                 for: "training the network \(network.sizes.map(String.init).joined(separator: "-"))")
         var resolved = settings
         resolved.shards = settings.shards
             ?? ShardLayout.defaultShards(batchRows: batch, network: Self.modelConfig(settings, train))
@@ -120,8 +124,6 @@ public final class TrainingRun {
         loadSeconds = Date().timeIntervalSince(started)
         info["load_seconds"] = loadSeconds
         loadInfo = info
-        try MemoryBudget.require(MemoryBudget.trainingBytes(modelConfig, shards: settings.shards, batchRows: min(settings.batchSize ?? train.rows, train.rows)),
-                                 for: "training the network \(modelConfig.sizes.map(String.init).joined(separator: "-"))")
     }
 
     public var modelConfig: ModelConfig { Self.modelConfig(settings, train) }
