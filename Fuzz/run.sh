@@ -16,14 +16,15 @@ for target in $targets; do
     kept=(Fuzz/regressions/$target/*)
     # Foundation leaks a buffer per empty file read (FileManager.contents): not ours, so the Swift
     # targets run without LeakSanitizer.
-    leaks=$([ "$target" = csv ] && echo -detect_leaks=1 || echo -detect_leaks=0)
-    if [ -e "${kept[0]}" ] && ! "$binary" $leaks -runs=1 "${kept[@]}" >".build/fuzz/$target.regressions.log" 2>&1; then
+    leaks=$([ "$target" = csv ] && echo 1 || echo 0)
+    export ASAN_OPTIONS=detect_leaks=$leaks
+    if [ -e "${kept[0]}" ] && ! "$binary" -runs=1 "${kept[@]}" >".build/fuzz/$target.regressions.log" 2>&1; then
         echo "fuzz: $target: a kept crash fails again (see .build/fuzz/$target.regressions.log)"
         status=1
         continue
     fi
     # -rss_limit_mb: a huge allocation is a finding too (the readers check sizes before allocating).
-    "$binary" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 $leaks \
+    "$binary" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 -detect_leaks=$leaks \
         -artifact_prefix="Fuzz/regressions/$target/" ".build/fuzz/corpus/$target" "Fuzz/corpus/$target" \
         >".build/fuzz/$target.log" 2>&1
     result=$?
