@@ -308,12 +308,13 @@ FN V NAME(isru_b)(V x, V dy, const V *q, V *g) {
 // srelu, parameters t_left, a_left, t_right, a_right:
 //   y = x + (a_l - 1) min(x - t_l, 0) + (a_r - 1) max(x - t_r, 0),
 // i.e. t_r + a_r (x - t_r) for x >= t_r, t_l + a_l (x - t_l) for x <= t_l, x in between (when
-// t_l <= t_r; crossed thresholds add both outer pieces). The backward takes the outer pieces at
-// ties (x <= t_l, x >= t_r). Accumulators: sum dy and sum dy (x - t) over each outer piece;
+// t_l <= t_r; crossed thresholds add both outer pieces, so between t_r and t_l the slope is
+// a_l + a_r - 1). The backward differentiates this same sum, taking the outer pieces at ties
+// (x <= t_l, x >= t_r). Accumulators: sum dy and sum dy (x - t) over each outer piece;
 // dt = (1 - a) sum dy, da = sum dy (x - t).
-// q: t_l, a_l - 1, t_r, a_r - 1, a_l, a_r
+// q: t_l, a_l - 1, t_r, a_r - 1
 FN void NAME(srelu_prep)(const V *p, V *q) {
-    q[0] = p[0]; q[1] = SUB(p[1], ONE); q[2] = p[2]; q[3] = SUB(p[3], ONE); q[4] = p[1]; q[5] = p[3];
+    q[0] = p[0]; q[1] = SUB(p[1], ONE); q[2] = p[2]; q[3] = SUB(p[3], ONE);
 }
 FN void NAME(srelu_fin)(const V *q, V *acc) {
     acc[0] = MUL(acc[0], SUB(ZERO, q[1]));
@@ -331,7 +332,7 @@ FN V NAME(srelu_b)(V x, V dy, const V *q, V *g) {
     g[1] = MUL(dyl, dl);
     g[2] = dyr;
     g[3] = MUL(dyr, dr);
-    return MUL(dy, SEL(right, q[5], SEL(left, q[4], ONE)));
+    return MUL(dy, ADD(ONE, ADD(SEL(left, q[1], ZERO), SEL(right, q[3], ZERO))));
 }
 
 // softexp, parameter a. For a >= 0 with t = a x:
@@ -537,7 +538,7 @@ ACT_KERNELS(gelu, 0, 0)
 ACT_KERNELS(silu, 0, 0)
 ACT_KERNELS(swish, 1, 1)
 ACT_KERNELS(isru, 1, 1)
-ACT_KERNELS(srelu, 4, 6)
+ACT_KERNELS(srelu, 4, 4)
 ACT_KERNELS(softexp_pos, 1, 3)
 ACT_KERNELS(softexp_neg, 1, 3)
 ACT_KERNELS(softexp, 1, 3)

@@ -371,6 +371,22 @@ int ck_format_e18(float v, char *out);
 /// (at least 32 bytes); returns the length.
 int ck_format_short(float v, char *out);
 
+// MARK: - Cleanup on signals (cleanup.c)
+// Atomic writes go to a temporary file that is renamed at the end; a process killed by a signal must
+// not leave it behind. Registered paths are unlinked from the signal handler, which then dies of the
+// same signal (so the exit status still says which). SIGBUS (a mapped input file truncated by another
+// process) prints the message set last instead and exits with status 1.
+
+/// Installs the handlers: SIGBUS always, SIGINT/SIGTERM/SIGHUP when `interrupts` is non-zero (a
+/// command that handles those itself, like train, passes 0), and unblocks them in the calling
+/// thread (call it first thing in main, so every later thread inherits the mask).
+void ck_cleanup_install(int interrupts);
+/// Registers a file to unlink on a fatal signal (up to 16 at a time); returns its slot, or -1.
+int ck_cleanup_register(const char *path);
+void ck_cleanup_unregister(int slot);
+/// The line printed on SIGBUS (include the trailing newline), e.g. "train: error: x.csv: ...\n".
+void ck_cleanup_bus_message(const char *message);
+
 #ifdef __cplusplus
 }
 #endif

@@ -47,6 +47,11 @@ struct Datagen: ParsableCommand {
         if let classWeights, classWeights.count != classes {
             throw ValidationError("--class-weights has \(classWeights.count) weights for \(classes) classes")
         }
+        try ThreadLimit.check(threads)
+        // The problem's coefficients (2 doubles per feature and class) and a block of lines per thread.
+        let coefficients = ModelValidation.checkedProduct([features, classes, 16])
+        let lines = ModelValidation.checkedProduct([features + 1, 32, 4096, threads])
+        try MemoryBudget.require(coefficients.flatMap { c in lines.flatMap { ModelValidation.checkedSum([c, $0]) } }, for: "--features \(features) --classes \(classes)")
     }
 
     /// The balancing sample (SyntheticProblem.balanceRows) needs many rows per class; labels are
@@ -64,7 +69,9 @@ struct Datagen: ParsableCommand {
     func run() throws {
         let start = DispatchTime.now().uptimeNanoseconds
         let problem = SyntheticProblem(features: features, classes: classes, seed: seed, classWeights: classWeights)
-        let tmp = out + ".tmp-\(getpid())"
+        let tmp = AtomicFile.temporaryPath(for: out)
+        let slot = ck_cleanup_register(tmp)
+        defer { ck_cleanup_unregister(slot) }
         guard let file = fopen(tmp, "wb") else {
             throw ValidationError("\(out): cannot write (\(String(cString: strerror(errno))))")
         }
@@ -141,4 +148,5 @@ struct Datagen: ParsableCommand {
     }
 }
 
+AtomicFile.removeTemporariesOnSignals(interrupts: true)
 Datagen.main()

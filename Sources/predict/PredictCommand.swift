@@ -29,10 +29,13 @@ struct Predict: ParsableCommand {
     var threads: Int?
     @Option(help: "Read the file in windows of this many MiB (memory holds one window's rows).")
     var windowMegabytes: Int = 64
+    @Flag(help: "Replace --output when it already exists (never an input file).")
+    var force = false
     @Flag(help: "Print nothing but errors.")
     var quiet = false
 
     static func main() {
+        AtomicFile.removeTemporariesOnSignals(interrupts: true)
         do {
             var command = try parseAsRoot()
             try command.run()
@@ -46,14 +49,20 @@ struct Predict: ParsableCommand {
 
     func run() throws {
         let threads = self.threads ?? ProcessInfo.processInfo.activeProcessorCount
-        guard threads >= 1, threads <= 1024 else { throw ValidationFailure("--threads must be in 1...1024, got \(threads)") }
+        try ThreadLimit.check(threads)
         var options = CSVOptions(threads: threads)
         if noHeader { options.hasHeader = false }
         options.delimiter = try CSVOptions.delimiter(parsing: delimiter)
         guard windowMegabytes >= 1, windowMegabytes <= 1 << 20 else {
             throw ValidationFailure("--window-megabytes must be in 1...1048576, got \(windowMegabytes)")
         }
+        let destination = output ?? data + ".predictions.csv"
+        try OutputPath.check(destination, flag: "--output", inputs: [data, model], overwrite: force, overwriteFlag: "--force")
         let checkpoint = try Checkpoint.load(path: model)
+        let nonFinite = ModelValidation.nonFiniteTensors(checkpoint.model)
+        if !nonFinite.isEmpty {
+            FileHandle.standardError.write(Data("predict: warning: \(model): NaN or infinity in \(nonFinite.joined(separator: ", ")); predictions may be NaN\n".utf8))
+        }
         let features = checkpoint.featureNames.count
         let started = Date()
         let columns = try csvColumnCount(path: data, options: options)
@@ -70,7 +79,6 @@ struct Predict: ParsableCommand {
         }
         // Window by window: memory holds one window's rows and predictions, whatever the file's size.
         let predictor = Predictor(checkpoint: checkpoint, threads: threads)
-        let destination = output ?? data + ".predictions.csv"
         var truth: [Int32] = [], predicted: [Int32] = []
         var rows = 0
         try AtomicFile.write(to: destination) { file in

@@ -80,6 +80,8 @@ struct Train: ParsableCommand {
     var checkpointEvery: Int = 0
     @Option(help: ArgumentHelp("Continue the run in this directory from its checkpoint, with its own settings (--epochs, --threads and --quiet may be given).", valueName: "dir"))
     var resume: String?
+    @Flag(help: "With --resume: continue although a data file changed since the run started.")
+    var allowDataChange = false
     @Flag(help: "Print nothing but errors (outputs are still written).")
     var quiet = false
     @Option(help: ArgumentHelp("A recipe whose values later flags override: seed (the seed's recipe exactly).", valueName: "seed"))
@@ -87,6 +89,7 @@ struct Train: ParsableCommand {
 
     /// Every failure, from flag parsing on, is one line on stderr and a non-zero exit.
     static func main() {
+        AtomicFile.removeTemporariesOnSignals(interrupts: false)
         do {
             var command = try parseAsRoot()
             try command.run()
@@ -103,7 +106,7 @@ struct Train: ParsableCommand {
             if let resume {
                 try resumeRun(resume)
             } else {
-                try train(try resolveSettings(), arguments: Array(CommandLine.arguments.dropFirst()))
+                try train(try resolveSettings(), arguments: RunInputs.absolutePaths(Array(CommandLine.arguments.dropFirst())))
             }
         } catch let error as ExitCode {
             throw error
@@ -132,9 +135,11 @@ struct Train: ParsableCommand {
         say("training: \(settings.optimizer.kind.rawValue) lr \(settings.optimizer.learningRate), \(settings.epochs) epochs, "
             + "batch \(settings.batchSize.map(String.init) ?? "full"), \(settings.threads) threads, \(run.shards) shards, "
             + "standardize \(settings.standardize ? "on" : "off")")
+        if let note = TargetCheck.continuousNote(classLabels: run.train.classLabels) { say(note) }
         if let note = settings.linearNetworkNote { say(note) }
         if let note = settings.cancelledParametersNote { say(note) }
         if let state { say("resuming \(outDirectory) after epoch \(state.epochsCompleted)\(state.batchesInEpoch > 0 ? " and \(state.batchesInEpoch) batches" : "")") }
+        let fingerprints = try state?.dataFingerprints ?? RunInputs.fingerprints(settings)
         if state == nil { try RunWriter.create(outDirectory) }
 
         let progress = Progress(quiet: quiet, epochs: settings.epochs, logEvery: logEvery > 0 ? logEvery : max(1, settings.epochs / 10))
@@ -146,7 +151,11 @@ struct Train: ParsableCommand {
         control.shouldStop = { stop.requested }
         control.onStep = { epoch, done, total, loss in progress.step(epoch: epoch, rowsDone: done, rowsPerEpoch: total, loss: loss) }
         control.onEpoch = { progress.epoch($0) }
-        control.saveState = { try RunWriter.writeState($0, to: outDirectory) }
+        control.saveState = { state in
+            var state = state
+            state.dataFingerprints = fingerprints
+            try RunWriter.writeState(state, to: outDirectory)
+        }
         let result: TrainingResult
         do { result = try run.run(control: control) } catch is InterruptedBeforeFirstEpoch {
             progress.finish()
@@ -181,17 +190,18 @@ struct Train: ParsableCommand {
 
     /// `--resume DIR`: the run's own command line, with --epochs, --threads and --quiet from this one.
     private func resumeRun(_ directory: String) throws {
-        let allowed: Set<String> = ["--resume", "--epochs", "--threads", "--quiet"]
+        let allowed: Set<String> = ["--resume", "--epochs", "--threads", "--quiet", "--allow-data-change"]
         if let other = CommandLine.arguments.dropFirst().first(where: {
             $0.hasPrefix("--") && !allowed.contains(String($0.split(separator: "=", maxSplits: 1)[0]))
         }) {
-            throw ConfigError("--resume continues with the run's own settings; only --epochs, --threads and --quiet may be given, not \(other)")
+            throw ConfigError("--resume continues with the run's own settings; only --epochs, --threads, --quiet and --allow-data-change may be given, not \(other)")
         }
         let path = directory + "/checkpoint.safetensors"
         guard FileManager.default.fileExists(atPath: path) else {
             throw ConfigError("\(directory): no checkpoint.safetensors to resume from")
         }
         let state = try TrainingState.load(path: path)
+        try RunInputs.checkUnchanged(state.dataFingerprints, allowChange: allowDataChange)
         var original = try Train.parse(state.arguments)
         original.resume = directory
         original.quiet = quiet
@@ -284,7 +294,7 @@ struct Train: ParsableCommand {
             }
         }
         s.threads = threads ?? ProcessInfo.processInfo.activeProcessorCount
-        guard s.threads >= 1, s.threads <= 1024 else { throw ConfigError("--threads must be in 1...1024, got \(s.threads)") }
+        try ThreadLimit.check(s.threads)
         s.csv.threads = s.threads
         if let shards {
             guard shards >= 1, shards <= 4096 else { throw ConfigError("--shards must be in 1...4096, got \(shards)") }
@@ -293,6 +303,7 @@ struct Train: ParsableCommand {
         s.initPath = self.`init`
         guard logEvery >= 0 else { throw ConfigError("--log-every must be >= 0") }
         guard checkpointEvery >= 0 else { throw ConfigError("--checkpoint-every must be >= 0") }
+        try checkFlagConflicts(s)
         return s
     }
 

@@ -105,8 +105,10 @@ private func sampleParams(_ kind: ck_activation, cols: Int, perChannel: Bool, rn
     case CK_ACT_SWISH:
         return (0..<slots).map { _ in 1.3 + rng.uniform(-0.5, 0.5) }
     case CK_ACT_SRELU:
-        return (0..<slots).map { _ in rng.uniform(-0.7, -0.3) } + (0..<slots).map { _ in rng.uniform(0.1, 0.3) }
-            + (0..<slots).map { _ in rng.uniform(0.6, 0.9) } + (0..<slots).map { _ in rng.uniform(0.9, 1.2) }
+        // Even channels have crossed thresholds (t_left > t_right), as learning can leave them.
+        let tLeft = (0..<slots).map { _ in rng.uniform(-0.7, 0.7) }
+        let tRight = tLeft.indices.map { c in tLeft[c] + (c % 2 == 0 ? -1 : 1) * rng.uniform(0.2, 1.2) }
+        return tLeft + (0..<slots).map { _ in rng.uniform(-0.3, 0.6) } + tRight + (0..<slots).map { _ in rng.uniform(0.6, 1.4) }
     default:
         return []
     }

@@ -32,7 +32,17 @@ import Testing
         #expect(throws: ConfigError.self) { try ActivationSpec(parsing: "relu:alpha=1") }
         #expect(throws: ConfigError.self) { try ActivationSpec(parsing: "isru:alpha=-1") }
         do { _ = try ActivationSpec(parsing: "swish:gamma=2"); Issue.record("accepted") } catch {
-            #expect("\(error)" == "unknown parameter 'gamma=2' for activation 'swish' (parameters: beta)")
+            #expect("\(error)" == "unknown parameter 'gamma' for activation 'swish' (parameters: beta)")
+        }
+    }
+
+    @Test(arguments: [
+        ("swish:beta", "activation parameter beta needs a value, like beta=1"),
+        ("swish:beta=1,beta=2", "activation parameter beta is given twice"),
+        ("swish:beta=1,", "unknown parameter '' for activation 'swish' (parameters: beta)"),
+    ]) func parsingNamesWhatIsWrong(_ text: String, _ message: String) {
+        do { _ = try ActivationSpec(parsing: text); Issue.record("accepted \(text)") } catch {
+            #expect("\(error)" == message)
         }
     }
 

@@ -122,6 +122,10 @@ import Testing
         (["--data", "synthetic:10"], "ROWSxFEATURES"),
         (["--data", "/nonexistent/data.csv"], "/nonexistent/data.csv"),
         (["--init", "/nonexistent/model.safetensors"], "/nonexistent/model.safetensors"),
+        (["--momentum", "0.9"], "--momentum applies to --optimizer sgd only, not adam"),
+        (["--test-data", "t.csv", "--test-fraction", "0.1"], "--test-fraction has no effect with --test-data"),
+        (["--activation", "swish:beta"], "activation parameter beta needs a value"),
+        (["--data", "/dev/null"], "/dev/null: not a regular file"),
     ])
     func badInputIsOneClearLineAndNoOutput(arguments: [String], mentions: String) throws {
         let out = Self.temporaryPath("bad")

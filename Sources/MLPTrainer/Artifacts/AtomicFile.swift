@@ -1,10 +1,15 @@
+import CKernels
 import Foundation
 
 /// Writes that never leave a half-written file: data goes to a temporary file in the same
 /// directory, which is then renamed over the destination (rename is atomic within a file system).
+/// A temporary file is removed when the process dies of a signal (`ck_cleanup_register`), and one
+/// left by a killed process (SIGKILL) is removed by the next write to the same path.
 public enum AtomicFile {
     public static func write(_ data: Data, to path: String) throws {
-        let temporary = path + ".tmp-\(ProcessInfo.processInfo.processIdentifier)"
+        let temporary = temporaryPath(for: path)
+        let slot = ck_cleanup_register(temporary)
+        defer { ck_cleanup_unregister(slot) }
         do {
             try data.write(to: URL(fileURLWithPath: temporary))
             if rename(temporary, path) != 0 {
@@ -20,7 +25,9 @@ public enum AtomicFile {
     /// Streams into the temporary file through `body`, then renames it into place; on an error the
     /// temporary file is removed and the destination left as it was.
     public static func write(to path: String, _ body: (FileHandle) throws -> Void) throws {
-        let temporary = path + ".tmp-\(ProcessInfo.processInfo.processIdentifier)"
+        let temporary = temporaryPath(for: path)
+        let slot = ck_cleanup_register(temporary)
+        defer { ck_cleanup_unregister(slot) }
         guard FileManager.default.createFile(atPath: temporary, contents: nil),
               let handle = FileHandle(forWritingAtPath: temporary) else {
             throw ArtifactError("\(path): cannot write (\(String(cString: strerror(errno))))")
@@ -40,6 +47,29 @@ public enum AtomicFile {
 
     public static func write(_ text: String, to path: String) throws {
         try write(Data(text.utf8), to: path)
+    }
+
+    /// Installs the signal handlers that remove registered temporary files (`ck_cleanup_install`):
+    /// on SIGBUS always, on SIGINT/SIGTERM/SIGHUP too when `interrupts` (commands that do not
+    /// handle those themselves).
+    public static func removeTemporariesOnSignals(interrupts: Bool) {
+        ck_cleanup_install(interrupts ? 1 : 0)
+    }
+
+    /// `path.tmp-PID`, after removing the temporaries of `path` whose process is gone.
+    public static func temporaryPath(for path: String) -> String {
+        removeStaleTemporaries(of: path)
+        return path + ".tmp-\(getpid())"
+    }
+
+    /// Removes `NAME.tmp-PID[-...]` next to `path` when no process PID exists.
+    static func removeStaleTemporaries(of path: String) {
+        let url = URL(fileURLWithPath: path)
+        let directory = url.deletingLastPathComponent().path, prefix = url.lastPathComponent + ".tmp-"
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? [] where name.hasPrefix(prefix) {
+            guard let pid = Int32(name.dropFirst(prefix.count).prefix { $0.isNumber }), pid != getpid() else { continue }
+            if kill(pid, 0) != 0 && errno == ESRCH { unlink(directory + "/" + name) }
+        }
     }
 }
 

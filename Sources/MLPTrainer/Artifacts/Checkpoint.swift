@@ -65,7 +65,10 @@ public struct Checkpoint: Sendable {
     }
 
     public static func read(path: String) throws -> (tensors: [String: Safetensors.Tensor], metadata: [String: String]) {
-        guard let data = FileManager.default.contents(atPath: path) else { throw ArtifactError("\(path): no such file") }
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else { throw ArtifactError("\(path): no such file") }
+        guard !isDirectory.boolValue else { throw ArtifactError("\(path): is a directory, not a model file") }
+        guard let data = FileManager.default.contents(atPath: path) else { throw ArtifactError("\(path): cannot read") }
         return try Safetensors.decode(data, source: path)
     }
 
@@ -89,6 +92,7 @@ public struct Checkpoint: Sendable {
         let activation = try ActivationSpec(parsing: try field("activation"), perChannel: try field("activation_params") == "channel")
         let config = ModelConfig(inputs: inputs, hidden: hidden, classes: classes, activation: activation,
                                  batchNorm: try field("batchnorm") == "true", dropout: dropout)
+        try ModelValidation.checkNetwork(config, tensorBytes: tensors.values.reduce(0) { $0 + $1.bytes.count }, source: path)
         var model = Model(config: config, seed: 0)
         try assign(tensors, to: &model, source: path)
         let classLabels: [String] = try decodeJSON(try field("class_labels"), path)
@@ -100,8 +104,10 @@ public struct Checkpoint: Sendable {
             standardizer = Standardizer(mean: mean.map(Float.init), std: std.map(Float.init))
         }
         let run: [String: String] = (try? decodeJSON(meta["config"] ?? "{}", path)) ?? [:]
-        return Checkpoint(model: model, classLabels: classLabels, featureNames: featureNames, standardizer: standardizer,
-                          runConfiguration: run)
+        let checkpoint = Checkpoint(model: model, classLabels: classLabels, featureNames: featureNames, standardizer: standardizer,
+                                    runConfiguration: run)
+        try ModelValidation.checkDescription(checkpoint, source: path)
+        return checkpoint
     }
 
     /// Copies every tensor the model has from `tensors`; a missing tensor or a shape mismatch is an

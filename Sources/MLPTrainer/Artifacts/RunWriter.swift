@@ -48,9 +48,10 @@ public enum RunWriter {
     }
 
     static func summaryJSON(_ result: TrainingResult) -> String {
-        var object: [String: Any] = result.summary
+        // JSON has no NaN or infinity: such a figure is written as null.
+        var object: [String: Any] = result.summary.mapValues { $0.isFinite ? $0 as Any : NSNull() }
         for key in ["epochs", "train_rows", "test_rows", "threads", "shards", "features", "parameters"] {
-            if let v = result.summary[key] { object[key] = Int(v) }
+            if let v = result.summary[key], v.isFinite { object[key] = Int(v) }
         }
         object["config"] = result.summaryText
         object["class_labels"] = result.checkpoint.classLabels

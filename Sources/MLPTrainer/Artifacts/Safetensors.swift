@@ -64,9 +64,11 @@ public enum Safetensors {
         }
         var tensors: [String: Tensor] = [:]
         var metadata: [String: String] = [:]
+        var ranges: [(name: String, range: Range<Int>)] = []
         for (name, value) in header {
             if name == "__metadata__" {
-                metadata = value as? [String: String] ?? [:]
+                guard let strings = value as? [String: String] else { throw fail("__metadata__ is not a map of strings") }
+                metadata = strings
                 continue
             }
             guard let entry = value as? [String: Any], let dtypeName = entry["dtype"] as? String,
@@ -74,11 +76,18 @@ public enum Safetensors {
             else { throw fail("bad entry for '\(name)'") }
             guard let dtype = Tensor.DType(rawValue: dtypeName) else { throw fail("'\(name)' has unsupported dtype \(dtypeName)") }
             let elementSize = dtype == .f32 ? 4 : 8
-            let begin = start + offsets[0], end = start + offsets[1]
-            guard offsets[0] <= offsets[1], end <= data.count, offsets[1] - offsets[0] == shape.reduce(1, *) * elementSize else {
-                throw fail("'\(name)' has inconsistent offsets")
+            guard let count = ModelValidation.checkedProduct(shape), let size = ModelValidation.checkedProduct([count, elementSize]) else {
+                throw fail("'\(name)' has shape \(shape), whose size is negative or overflows")
             }
-            tensors[name] = Tensor(dtype: dtype, shape: shape, bytes: [UInt8](data.subdata(in: begin..<end)))
+            guard offsets[0] >= 0, offsets[0] <= offsets[1], offsets[1] <= data.count - start, offsets[1] - offsets[0] == size else {
+                throw fail("'\(name)' has offsets \(offsets) that do not fit its shape \(shape) or the file")
+            }
+            ranges.append((name, offsets[0]..<offsets[1]))
+            tensors[name] = Tensor(dtype: dtype, shape: shape, bytes: [UInt8](data.subdata(in: (start + offsets[0])..<(start + offsets[1]))))
+        }
+        ranges.sort { ($0.range.lowerBound, $0.name) < ($1.range.lowerBound, $1.name) }
+        for (a, b) in zip(ranges, ranges.dropFirst()) where a.range.overlaps(b.range) {
+            throw fail("tensors '\(a.name)' and '\(b.name)' overlap")
         }
         return (tensors, metadata)
     }

@@ -1,3 +1,4 @@
+import CKernels
 import Foundation
 #if canImport(Glibc)
 import Glibc
@@ -7,23 +8,16 @@ import Glibc
 /// `cacheDirectory`, then with a hash of the CSV's absolute path in the names):
 /// - `NAME.features.npy`: float32 [rows, features], NumPy format 1.0, little endian, C order;
 /// - `NAME.labels.npy`: int32 [rows], class indices;
-/// - `NAME.cache.json`: feature names, class labels, the source's size and mtime, the options that
-///   shape the result, and the line where each class first appears.
+/// - `NAME.cache.json`: feature names, class labels, the source's fingerprint (size, mtime and a
+///   hash of its bytes, `FileFingerprint`), the options that shape the result, and the line where
+///   each class first appears.
 /// The JSON is written last and each file goes to a temporary name first and is renamed, so a reader
-/// sees a complete cache or none. A cache is used only when the source's size and mtime (ns) and the
+/// sees a complete cache or none. A cache is used only when the source's fingerprint and the
 /// options match; otherwise the CSV is parsed again and the cache rewritten.
 enum CSVCache {
-    struct SourceInfo {
-        var path: String
-        var size: Int
-        var mtimeNanoseconds: Int
-    }
-
     struct Meta: Codable, Equatable {
         var version: Int
-        var source: String
-        var sourceSize: Int
-        var sourceMtimeNs: Int
+        var source: FileFingerprint
         var options: String
         var rows: Int
         var features: Int
@@ -34,7 +28,7 @@ enum CSVCache {
 
         enum CodingKeys: String, CodingKey {
             case version, source, options, rows, features
-            case sourceSize = "source_size", sourceMtimeNs = "source_mtime_ns", invalidRows = "invalid_rows"
+            case invalidRows = "invalid_rows"
             case featureNames = "feature_names", classLabels = "class_labels", classFirstLines = "class_first_lines"
         }
     }
@@ -45,14 +39,9 @@ enum CSVCache {
         var firstLines: [Int]
     }
 
-    static func absolute(_ path: String) -> String {
-        if path.hasPrefix("/") { return path }
-        return FileManager.default.currentDirectoryPath + "/" + path
-    }
-
     /// The path prefix of the cache files of `source`.
-    static func base(source: SourceInfo, options: CSVOptions) -> String {
-        let abs = absolute(source.path)
+    static func base(source: FileFingerprint, options: CSVOptions) -> String {
+        let abs = source.path
         let name = (abs as NSString).lastPathComponent
         if let dir = options.cacheDirectory {
             var h: UInt64 = 0xcbf2_9ce4_8422_2325
@@ -69,12 +58,11 @@ enum CSVCache {
             + "drop=\(o.dropInvalidRows);nonfinite=\(o.allowNonFinite)"
     }
 
-    static func load(source: SourceInfo, options: CSVOptions) -> Loaded? {
+    static func load(source: FileFingerprint, options: CSVOptions) -> Loaded? {
         let base = base(source: source, options: options)
         guard let json = FileManager.default.contents(atPath: base + ".cache.json"),
               let meta = try? JSONDecoder().decode(Meta.self, from: json),
-              meta.version == 1, meta.sourceSize == source.size, meta.sourceMtimeNs == source.mtimeNanoseconds,
-              meta.options == fingerprint(options), meta.source == absolute(source.path),
+              meta.version == 2, meta.source == source, meta.options == fingerprint(options),
               meta.featureNames.count == meta.features, meta.classFirstLines.count == meta.classLabels.count
         else { return nil }
         guard let features: [Float] = readNPY(base + ".features.npy", descr: "<f4", shape: [meta.rows, meta.features],
@@ -89,13 +77,12 @@ enum CSVCache {
     }
 
     /// Writes the cache; failures are ignored (the cache is an optimisation).
-    static func store(dataset: Dataset, invalidRows: Int, firstLines: [Int], source: SourceInfo, options: CSVOptions) {
+    static func store(dataset: Dataset, invalidRows: Int, firstLines: [Int], source: FileFingerprint, options: CSVOptions) {
         let base = base(source: source, options: options)
         if let dir = options.cacheDirectory {
             try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         }
-        let meta = Meta(version: 1, source: absolute(source.path), sourceSize: source.size,
-                        sourceMtimeNs: source.mtimeNanoseconds, options: fingerprint(options), rows: dataset.rows,
+        let meta = Meta(version: 2, source: source, options: fingerprint(options), rows: dataset.rows,
                         features: dataset.featureCount, invalidRows: invalidRows, featureNames: dataset.featureNames,
                         classLabels: dataset.classLabels, classFirstLines: firstLines)
         guard writeNPY(base + ".features.npy", descr: "<f4", shape: [dataset.rows, dataset.featureCount], dataset.features),
@@ -134,7 +121,9 @@ enum CSVCache {
 
     /// Writes through `body` into a temporary file next to `path`, then renames it over `path`.
     static func atomicWrite(_ path: String, _ body: (Int32) -> Bool) -> Bool {
-        let tmp = path + ".tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        let tmp = AtomicFile.temporaryPath(for: path) + "-\(UInt32.random(in: 0...UInt32.max))"
+        let slot = ck_cleanup_register(tmp)
+        defer { ck_cleanup_unregister(slot) }
         let fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
         if fd < 0 { return false }
         let ok = body(fd)

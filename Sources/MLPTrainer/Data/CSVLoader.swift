@@ -93,12 +93,7 @@ public func loadCSV(path: String, options: CSVOptions, classLabels: [String]? = 
     let start = DispatchTime.now().uptimeNanoseconds
     func elapsed() -> Double { Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9 }
 
-    var st = stat()
-    if stat(path, &st) != 0 {
-        throw DataError(errno == ENOENT ? "\(path): no such file" : "\(path): \(String(cString: strerror(errno)))")
-    }
-    let source = CSVCache.SourceInfo(path: path, size: Int(st.st_size),
-                                     mtimeNanoseconds: Int(st.st_mtim.tv_sec) * 1_000_000_000 + Int(st.st_mtim.tv_nsec))
+    let source = try FileFingerprint(path: path)
     if options.cache, let cached = CSVCache.load(source: source, options: options) {
         let dataset = try applyClassLabels(cached.dataset, classLabels: classLabels, path: path) { label in
             cached.firstLines[label]
@@ -109,10 +104,7 @@ public func loadCSV(path: String, options: CSVOptions, classLabels: [String]? = 
                                     invalidRows: cached.invalidRows, fromCache: true))
     }
 
-    var size: Int64 = 0
-    guard let data = ck_csv_map(path, &size) else {
-        throw DataError(errno == ENOENT ? "\(path): no such file" : "\(path): \(String(cString: strerror(errno)))")
-    }
+    let (data, size) = try mapCSV(path)
     defer { ck_csv_unmap(data, size) }
     let parsed = try parseCSV(path: path, data: data, size: Int(size), options: options)
 
@@ -138,13 +130,24 @@ public func loadCSV(path: String, options: CSVOptions, classLabels: [String]? = 
                                 invalidRows: parsed.invalidRows, fromCache: false))
 }
 
+/// Maps a regular file for parsing (`ck_csv_map`); should another process truncate it meanwhile, the
+/// resulting SIGBUS ends the process with a line naming the file (`ck_cleanup_bus_message`).
+private func mapCSV(_ path: String) throws -> (data: UnsafePointer<CChar>, size: Int64) {
+    var st = stat()
+    guard stat(path, &st) == 0 else {
+        throw DataError(errno == ENOENT ? "\(path): no such file" : "\(path): \(String(cString: strerror(errno)))")
+    }
+    guard (st.st_mode & S_IFMT) == S_IFREG else { throw DataError("\(path): not a regular file") }
+    ck_cleanup_bus_message("\(ProcessInfo.processInfo.processName): error: \(path): the file was truncated while being read\n")
+    var size: Int64 = 0
+    guard let data = ck_csv_map(path, &size) else { throw DataError("\(path): \(String(cString: strerror(errno)))") }
+    return (data, size)
+}
+
 /// The number of columns of a CSV file's first non-blank line (trailing empty fields do not
 /// count): enough to tell whether a file for `predict` has its label column.
 public func csvColumnCount(path: String, options: CSVOptions) throws -> Int {
-    var size: Int64 = 0
-    guard let data = ck_csv_map(path, &size) else {
-        throw DataError(errno == ENOENT ? "\(path): no such file" : "\(path): \(String(cString: strerror(errno)))")
-    }
+    let (data, size) = try mapCSV(path)
     defer { ck_csv_unmap(data, size) }
     var p = size >= 3 && UInt8(bitPattern: data[0]) == 0xEF && UInt8(bitPattern: data[1]) == 0xBB
         && UInt8(bitPattern: data[2]) == 0xBF ? 3 : 0
@@ -167,10 +170,7 @@ public func csvColumnCount(path: String, options: CSVOptions) throws -> Int {
 /// (`classLabels`). Errors name the file's own line numbers.
 public func forEachCSVWindow(path: String, options: CSVOptions, classLabels: [String]?, windowBytes: Int,
                              _ body: (Dataset) throws -> Void) throws {
-    var size: Int64 = 0
-    guard let data = ck_csv_map(path, &size) else {
-        throw DataError(errno == ENOENT ? "\(path): no such file" : "\(path): \(String(cString: strerror(errno)))")
-    }
+    let (data, size) = try mapCSV(path)
     defer { ck_csv_unmap(data, size) }
     var start = 0, sawRows = false
     while start < Int(size) {

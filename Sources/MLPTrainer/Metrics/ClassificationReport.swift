@@ -42,6 +42,22 @@ public struct ClassificationReport: Sendable {
         weighted = Row(precision: weightedMean(\.precision), recall: weightedMean(\.recall), f1: weightedMean(\.f1), support: total)
     }
 
+    /// The printed reports (text, HTML, heat map) show at most this many classes: those with the
+    /// most support, in class order. The averages and accuracy still cover every class.
+    public static let shownLimit = 20
+
+    /// Indices of the classes the printed reports show (see `shownLimit`).
+    public var shownClasses: [Int] {
+        guard classLabels.count > Self.shownLimit else { return Array(classLabels.indices) }
+        return classLabels.indices.sorted { (rows[$0].support, $1) > (rows[$1].support, $0) }.prefix(Self.shownLimit).sorted()
+    }
+
+    /// "(N classes with less support not shown)", or nil when every class is shown.
+    public var hiddenClassesNote: String? {
+        let hidden = classLabels.count - shownClasses.count
+        return hidden > 0 ? "(\(hidden) classes with less support not shown)" : nil
+    }
+
     /// The report as scikit-learn prints it with `digits`.
     public func text(digits: Int = 4) -> String {
         let width = max(classLabels.map(\.count).max() ?? 0, "weighted avg".count, digits)
@@ -52,7 +68,8 @@ public struct ClassificationReport: Sendable {
                 + " " + pad(String(r.support), 9) + "\n"
         }
         var out = pad("", width) + " " + ["precision", "recall", "f1-score", "support"].map { " " + pad($0, 9) }.joined() + "\n\n"
-        for (label, row) in zip(classLabels, rows) { out += line(label, row) }
+        for c in shownClasses { out += line(classLabels[c], rows[c]) }
+        if let hiddenClassesNote { out += hiddenClassesNote + "\n" }
         out += "\n"
         out += pad("accuracy", width) + " " + " " + pad("", 9) + " " + pad("", 9) + " " + number(accuracy) + " "
             + pad(String(weighted.support), 9) + "\n"
@@ -63,6 +80,9 @@ public struct ClassificationReport: Sendable {
 
     /// The confusion matrix with true classes as rows and predicted classes as columns.
     public func confusionText() -> String {
+        let shown = shownClasses
+        let classLabels = shown.map { self.classLabels[$0] }
+        let confusion = shown.map { t in shown.map { self.confusion[t][$0] } }
         let cells = confusion.flatMap { $0.map(String.init) } + classLabels
         let w = max(cells.map(\.count).max() ?? 1, 4)
         func pad(_ s: String) -> String { String(repeating: " ", count: max(0, w - s.count)) + s }
@@ -72,6 +92,6 @@ public struct ClassificationReport: Sendable {
         for (label, row) in zip(classLabels, confusion) {
             out += padName(label) + " " + row.map { pad(String($0)) }.joined(separator: " ") + "\n"
         }
-        return out
+        return out + (hiddenClassesNote.map { $0 + "\n" } ?? "")
     }
 }

@@ -61,13 +61,17 @@ public struct ActivationSpec: Sendable, Equatable {
             throw ConfigError("unknown activation '\(name)' (available: \(Self.kinds.map(\.name).joined(separator: ", ")))")
         }
         var values = kind.parameters.map(\.initial)
+        var given: Set<Int> = []
         if parts.count == 2 {
-            for assignment in parts[1].split(separator: ",") {
-                let kv = assignment.split(separator: "=", maxSplits: 1).map { String($0).trimmingCharacters(in: .whitespaces) }
-                guard kv.count == 2, let index = kind.parameters.firstIndex(where: { $0.name == kv[0] }) else {
+            for assignment in parts[1].split(separator: ",", omittingEmptySubsequences: false) {
+                let kv = assignment.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+                    .map { String($0).trimmingCharacters(in: .whitespaces) }
+                guard let index = kind.parameters.firstIndex(where: { $0.name == kv[0] }) else {
                     let known = kind.parameters.isEmpty ? "none" : kind.parameters.map(\.name).joined(separator: ", ")
-                    throw ConfigError("unknown parameter '\(assignment)' for activation '\(name)' (parameters: \(known))")
+                    throw ConfigError("unknown parameter '\(kv[0])' for activation '\(name)' (parameters: \(known))")
                 }
+                guard kv.count == 2 else { throw ConfigError("activation parameter \(kv[0]) needs a value, like \(kv[0])=1") }
+                guard given.insert(index).inserted else { throw ConfigError("activation parameter \(kv[0]) is given twice") }
                 guard let value = Float(kv[1]), value.isFinite else {
                     throw ConfigError("activation parameter \(kv[0]) needs a finite number, got '\(kv[1])'")
                 }

@@ -29,7 +29,17 @@ public enum ReportWriter {
         xmlDeclaration + confusionMap(report, set: set).svg()
     }
 
+    /// Curves show at most this many epochs (evenly spaced, the first and last included), so a
+    /// plot's size does not grow with --epochs.
+    static let plottedEpochs = 1000
+
+    static func plotted(_ history: [EpochRecord]) -> [EpochRecord] {
+        guard history.count > plottedEpochs else { return history }
+        return (0..<plottedEpochs).map { history[$0 * (history.count - 1) / (plottedEpochs - 1)] }
+    }
+
     static func lossChart(_ history: [EpochRecord]) -> LineChart {
+        let history = plotted(history)
         var series = [LineChart.Series(name: "train", label: "train (training mode)", points: history.map { (Double($0.epoch), $0.trainLoss) })]
         let test = history.compactMap { r in r.testLoss.map { (x: Double(r.epoch), y: $0) } }
         if !test.isEmpty { series.append(.init(name: "test", label: "test (evaluation mode)", points: test)) }
@@ -37,6 +47,7 @@ public enum ReportWriter {
     }
 
     static func accuracyChart(_ history: [EpochRecord]) -> LineChart {
+        let history = plotted(history)
         var series = [LineChart.Series(name: "train", label: "train (training mode)", points: history.map { (Double($0.epoch), $0.trainAccuracy) })]
         let test = history.compactMap { r in r.testAccuracy.map { (x: Double(r.epoch), y: $0) } }
         if !test.isEmpty { series.append(.init(name: "test", label: "test (evaluation mode)", points: test)) }
@@ -44,7 +55,9 @@ public enum ReportWriter {
     }
 
     static func confusionMap(_ report: ClassificationReport, set: String) -> HeatMap {
-        HeatMap(title: "Confusion matrix (\(set) set)", labels: report.classLabels, counts: report.confusion)
+        let shown = report.shownClasses
+        return HeatMap(title: "Confusion matrix (\(set) set)", labels: shown.map { report.classLabels[$0] },
+                       counts: shown.map { t in shown.map { report.confusion[t][$0] } })
     }
 
     /// The activation parameter panels, as one `<svg>` element (no XML declaration).
@@ -71,6 +84,7 @@ public enum ReportWriter {
 
     /// Splits `a1.alpha` / `a1.t_left.mean` into layer, parameter and statistic.
     static func activationCharts(_ history: [EpochRecord]) -> (panels: [LineChart], columns: Int) {
+        let history = plotted(history)
         guard let names = history.first?.activationParameters.map(\.name), !names.isEmpty else { return ([], 1) }
         func values(_ name: String) -> [(x: Double, y: Double)] {
             history.compactMap { r in
@@ -191,9 +205,11 @@ public enum ReportWriter {
     static func reportTable(_ report: ClassificationReport) -> String {
         func n(_ v: Double) -> String { String(format: "%.4f", v) }
         var out = "<table class=\"report\">\n<thead><tr><th></th><th>precision</th><th>recall</th><th>f1-score</th><th>support</th></tr></thead>\n<tbody>\n"
-        for (label, row) in zip(report.classLabels, report.rows) {
+        for c in report.shownClasses {
+            let label = report.classLabels[c], row = report.rows[c]
             out += "<tr><th>\(e(label))</th><td>\(n(row.precision))</td><td>\(n(row.recall))</td><td>\(n(row.f1))</td><td>\(row.support)</td></tr>\n"
         }
+        if let note = report.hiddenClassesNote { out += "<tr><th colspan=\"5\">\(note)</th></tr>\n" }
         out += "<tr class=\"sep\"><th>accuracy</th><td></td><td></td><td>\(n(report.accuracy))</td><td>\(report.weighted.support)</td></tr>\n"
         for (name, row) in [("macro avg", report.macro), ("weighted avg", report.weighted)] {
             out += "<tr><th>\(name)</th><td>\(n(row.precision))</td><td>\(n(row.recall))</td><td>\(n(row.f1))</td><td>\(row.support)</td></tr>\n"

@@ -74,6 +74,7 @@ public final class TrainingRun {
         var full: Dataset
         switch settings.data {
         case let .synthetic(rows, features, classes):
+            try MemoryBudget.require(MemoryBudget.dataBytes(rows: rows, features: features), for: "--data synthetic:\(rows)x\(features)")
             full = SyntheticProblem(features: features, classes: classes, seed: 1).dataset(rows: rows)
         case let .csv(path):
             (full, info) = try DataLoading.load(path: path, settings: settings, classLabels: nil)
@@ -95,6 +96,7 @@ public final class TrainingRun {
             train = full
             test = nil
         }
+        try TargetCheck.check(classLabels: train.classLabels, source: settings.description["data"] ?? "the data")
         guard train.classCount >= 2 else {
             throw ConfigError("the training data has only one class ('\(train.classLabels.first ?? "")'); need at least two")
         }
@@ -102,6 +104,10 @@ public final class TrainingRun {
         if settings.batchNorm && batch < 2 {
             throw ConfigError("BatchNorm needs batches of at least 2 rows")
         }
+        // Before the default shard count, which sizes the network: at least one shard's worth.
+        let network = Self.modelConfig(settings, train)
+        try MemoryBudget.require(MemoryBudget.trainingBytes(network, shards: settings.shards ?? 1, batchRows: batch),
+                                 for: "training the network \(network.sizes.map(String.init).joined(separator: "-"))")
         var resolved = settings
         resolved.shards = settings.shards
             ?? ShardLayout.defaultShards(batchRows: batch, network: Self.modelConfig(settings, train))
@@ -190,8 +196,7 @@ public final class TrainingRun {
                             engine.trainStep(features: x.baseAddress!, labels: y.baseAddress!, indices: idx)
                         }
                         guard result.loss.isFinite else {
-                            throw TrainingError("the training loss became \(result.loss.isNaN ? "NaN" : "infinite") at epoch \(epoch), step \(batchIndex + 1) of the epoch "
-                                                + "(step \(engine.step) overall); lower --lr or standardise the features")
+                            throw nonFiniteLossError(result.loss, epoch: epoch, stepInEpoch: batchIndex + 1, step: engine.step)
                         }
                         lossSum += result.loss * Double(end - start)
                         correct += result.correct
@@ -254,7 +259,7 @@ public final class TrainingRun {
         summary["step_seconds"] = engine.stepSeconds
         summary["eval_seconds"] = evalSeconds
         summary["checkpoint_seconds"] = checkpointSeconds
-        summary["train_samples_per_second"] = Double(engine.rowsProcessed) / engine.stepSeconds
+        summary["train_samples_per_second"] = engine.stepSeconds > 0 ? Double(engine.rowsProcessed) / engine.stepSeconds : 0
         summary["barrier_fraction"] = fractions.barrier
         summary["allreduce_fraction"] = fractions.allReduce
         summary["parameters"] = Double(engine.layout.parameterCount)

@@ -18,6 +18,9 @@ public struct TrainingState: Sendable {
     public var history: [EpochRecord]
     /// The command line that started the run, so `--resume` needs no flags.
     public var arguments: [String]
+    /// The data files as they were when the run started, by flag (`--data`, `--test-data`), so
+    /// `--resume` can refuse a changed file.
+    public var dataFingerprints: [String: FileFingerprint] = [:]
 
     static let fileName = "checkpoint.safetensors"
 
@@ -34,6 +37,7 @@ public struct TrainingState: Sendable {
         metadata["resume"] = jsonText(position)
         metadata["arguments"] = jsonText(arguments)
         metadata["history"] = Self.exactHistory(history)
+        if !dataFingerprints.isEmpty { metadata["data_fingerprints"] = jsonText(dataFingerprints) }
         try AtomicFile.write(Safetensors.encode(tensors, metadata: metadata), to: path)
     }
 
@@ -48,10 +52,23 @@ public struct TrainingState: Sendable {
               let lossBits = position["epoch_loss_sum"].flatMap({ UInt64($0) }), let correct = position["epoch_correct"].flatMap({ Int($0) })
         else { throw ArtifactError("\(path): not a resumable checkpoint (written by an older or interrupted write?)") }
         let checkpoint = try Checkpoint.load(path: path, tensors: tensors, metadata: metadata)
+        let history = try parseHistory(historyText, path)
+        guard epochs >= 0, batches >= 0, correct >= 0, optimizerSteps >= 0, history.count <= epochs,
+              history.isEmpty || history.last!.epoch == epochs else {
+            throw ArtifactError("\(path): inconsistent position (epochs_completed \(epochs), batches_in_epoch \(batches), "
+                                + "\(history.count) epochs of history)")
+        }
+        var fingerprints: [String: FileFingerprint] = [:]
+        if let text = metadata["data_fingerprints"] {
+            guard let decoded = try? JSONDecoder().decode([String: FileFingerprint].self, from: Data(text.utf8)) else {
+                throw ArtifactError("\(path): malformed metadata 'data_fingerprints'")
+            }
+            fingerprints = decoded
+        }
         return TrainingState(checkpoint: checkpoint, optimizerFirst: first.floats, optimizerSecond: second.floats,
                              optimizerSteps: optimizerSteps, step: step, epochsCompleted: epochs, batchesInEpoch: batches,
-                             epochLossSum: Double(bitPattern: lossBits), epochCorrect: correct,
-                             history: try parseHistory(historyText, path), arguments: arguments)
+                             epochLossSum: Double(bitPattern: lossBits), epochCorrect: correct, history: history, arguments: arguments,
+                             dataFingerprints: fingerprints)
     }
 
     /// The history with every number as its exact bit pattern (hex), one epoch per line.
