@@ -227,12 +227,18 @@ void ck_adam_step(float *param, const float *grad, float *m, float *v, int64_t n
 void ck_sgd_step(float *param, const float *grad, float *buf, int64_t n, float lr, float momentum,
                  float weight_decay, int first_step);
 
-// MARK: - Reductions (reduce.c)
+// MARK: - Reductions (reduce.c): the shard-tree sum
 
-/// out[i] = sum over s in [0, count) of parts[s][i], added in index order s = 0, 1, 2, ... so the
-/// result does not depend on who calls it; for i in [begin, end). Callers split [0, n) into chunks.
-void ck_sum_arrays(const float *const *parts, int64_t count, float *out, int64_t begin,
-                   int64_t end);
+/// out[i] = the sum over s in [0, count) of parts[s][i], for i in [begin, end), added along one fixed
+/// pairwise tree over s: a node over n > 1 leaves adds its left child (the first largest power of two
+/// below n leaves) and its right child (the rest). The result does not depend on who calls it, and a
+/// group of 2^k leaves starting at a multiple of 2^k is a subtree: summing such groups first and then
+/// the groups' sums with this same function gives the same bits (ARCHITECTURE.md, "Determinism").
+/// count = 0 writes zeros. Callers split [0, n) into chunks.
+void ck_tree_sum(const float *const *parts, int64_t count, float *out, int64_t begin, int64_t end);
+/// ck_tree_sum in double (BatchNorm's partial sums, losses).
+void ck_tree_sum_f64(const double *const *parts, int64_t count, double *out, int64_t begin,
+                     int64_t end);
 
 // MARK: - Barrier (barrier.c): the worker pool's synchronisation point
 

@@ -121,26 +121,59 @@ import Testing
         #expect(zip(p, zip(start, grad)).allSatisfy { abs($0 - ($1.0 - 0.01 * ($1.1 > 0 ? 1 : -1))) < 1e-5 })
     }
 
-    @Test func sumArraysAddsShardsInOrder() {
-        let n = 77
-        let parts = (0..<5).map { random(n, seed: UInt64($0)) }
-        let results = versions { () -> [Float] in
-            var out = [Float](repeating: 0, count: n)
-            parts[0].withUnsafeBufferPointer { p0 in parts[1].withUnsafeBufferPointer { p1 in parts[2].withUnsafeBufferPointer { p2 in
-                parts[3].withUnsafeBufferPointer { p3 in parts[4].withUnsafeBufferPointer { p4 in
-                    let pointers: [UnsafePointer<Float>?] = [p0.baseAddress, p1.baseAddress, p2.baseAddress, p3.baseAddress, p4.baseAddress]
-                    ck_sum_arrays(pointers, 5, &out, 3, 70)
-                } }
-            } } }
-            return out
+    /// The shard tree's definition, written out recursively: left child over the largest power of
+    /// two below n leaves, right child over the rest.
+    func treeReference(_ parts: [[Float]], _ i: Int) -> Float {
+        if parts.count == 1 { return parts[0][i] }
+        var left = 1
+        while left * 2 < parts.count { left *= 2 }
+        return treeReference(Array(parts[..<left]), i) + treeReference(Array(parts[left...]), i)
+    }
+
+    /// values x 2^exponent.
+    func scaled(_ values: [Float], by exponent: Int) -> [Float] {
+        let factor = Float(sign: .plus, exponent: exponent, significand: 1)
+        return values.map { $0 * factor }
+    }
+
+    func treeSum(_ parts: [[Float]], count n: Int, begin: Int, end: Int) -> [Float] {
+        var out = [Float](repeating: 0, count: n)
+        let pointers = parts.map { p -> UnsafePointer<Float>? in
+            let copy = UnsafeMutablePointer<Float>.allocate(capacity: n)
+            copy.initialize(from: p, count: n)
+            return UnsafePointer(copy)
         }
-        for r in results.dropFirst() { #expect(r == results[0]) }
-        for i in 3..<70 {
-            var expected: Float = parts[0][i]
-            for s in 1..<5 { expected += parts[s][i] }
-            #expect(results[0][i] == expected)
+        defer { pointers.forEach { $0!.deallocate() } }
+        ck_tree_sum(pointers, Int64(parts.count), &out, Int64(begin), Int64(end))
+        return out
+    }
+
+    @Test func treeSumFollowsTheFixedTree() {
+        let n = 600  // more than one of the kernel's blocks
+        for count in [1, 2, 3, 5, 6, 7, 8, 13] {
+            // Magnitudes far apart, so that a different grouping changes the rounding.
+            let parts = (0..<count).map { s in scaled(random(n, seed: UInt64(s)), by: 3 * (s % 5)) }
+            let results = versions { treeSum(parts, count: n, begin: 3, end: 590) }
+            for r in results.dropFirst() { #expect(r == results[0], "\(count) parts") }
+            #expect((3..<590).allSatisfy { results[0][$0] == treeReference(parts, $0) }, "\(count) parts")
+            #expect(results[0][0] == 0 && results[0][599] == 0)
         }
-        #expect(results[0][0] == 0 && results[0][76] == 0)
+    }
+
+    @Test func aGroupOfAPowerOfTwoLeavesIsASubtree() {
+        let n = 300
+        let parts = (0..<8).map { s in scaled(random(n, seed: UInt64(40 + s)), by: 4 * (s % 3)) }
+        let whole = treeSum(parts, count: n, begin: 0, end: n)
+        var sequential = parts[0]
+        for p in parts.dropFirst() { for i in 0..<n { sequential[i] += p[i] } }
+        #expect(whole != sequential, "the data must be able to tell two orders apart")
+        for group in [1, 2, 4, 8] {
+            let sums = stride(from: 0, to: 8, by: group).map { treeSum(Array(parts[$0..<($0 + group)]), count: n, begin: 0, end: n) }
+            #expect(treeSum(sums, count: n, begin: 0, end: n) == whole, "groups of \(group)")
+        }
+        let six = Array(parts[..<6])
+        let pairs = stride(from: 0, to: 6, by: 2).map { treeSum(Array(six[$0..<($0 + 2)]), count: n, begin: 0, end: n) }
+        #expect(treeSum(pairs, count: n, begin: 0, end: n) == treeSum(six, count: n, begin: 0, end: n))
     }
 
     @Test func lossVersionsAgree() {

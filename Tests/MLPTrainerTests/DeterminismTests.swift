@@ -5,7 +5,8 @@ import Testing
 /// DESIGN.md decision 2: for a fixed seed and shard count the model is bit-identical for any
 /// number of threads (including more threads than this machine has cores).
 @Suite struct DeterminismTests {
-    func train(threads: Int, shards: Int, epochs: Int = 3, batchNorm: Bool = true) throws -> (model: Data, metrics: String) {
+    func train(threads: Int, shards: Int, epochs: Int = 3, batchNorm: Bool = true,
+               collective: Collective = LocalCollective()) throws -> (model: Data, metrics: String) {
         var s = TrainingSettings()
         s.data = .synthetic(rows: 700, features: 5, classes: 3)
         s.hidden = [16, 8]
@@ -16,7 +17,7 @@ import Testing
         s.threads = threads
         s.shards = shards
         s.seed = 11
-        let result = try TrainingRun(settings: s).run()
+        let result = try TrainingRun(settings: s, collective: collective).run()
         let model = try Safetensors.encode(Checkpoint.tensors(of: result.checkpoint.model), metadata: [:])
         return (model, RunWriter.metricsCSV(result.history))
     }
@@ -28,6 +29,21 @@ import Testing
             #expect(other.model == reference.model, "threads \(threads) changed the model")
             #expect(other.metrics == reference.metrics, "threads \(threads) changed the metrics")
         }
+    }
+
+    /// The shard-tree sum: summing each contiguous group of shards first (what one process of a
+    /// multi-process run does), then the groups' sums, gives the bytes of one process.
+    @Test func anySplitOfTheShardsIntoGroupsGivesTheSameModel() throws {
+        let reference = try train(threads: 2, shards: 8, epochs: 2)
+        for groups in [2, 4, 8] {
+            let other = try train(threads: 2, shards: 8, epochs: 2, collective: LocalCollective(groups: groups))
+            #expect(other.model == reference.model, "\(groups) groups of shards changed the model")
+            #expect(other.metrics == reference.metrics, "\(groups) groups of shards changed the metrics")
+        }
+        // A sequential sum of the groups would not: the test can tell the orders apart.
+        let odd = try train(threads: 2, shards: 6, epochs: 2, collective: LocalCollective(groups: 4))
+        let six = try train(threads: 2, shards: 6, epochs: 2)
+        #expect(odd.model != six.model, "groups that are not subtrees should round differently")
     }
 
     @Test func shardCountIsPartOfTheMath() throws {

@@ -22,14 +22,19 @@ public final class Engine: @unchecked Sendable {
     /// Seed of the dropout masks; `step` counts optimizer steps and keys the masks.
     let dropoutSeed: UInt64
     public private(set) var step: UInt64 = 0
-    private let reducer: GradientReducer = LocalGradientReducer()
+    /// Every cross-shard sum goes through it (ARCHITECTURE.md, "Determinism").
+    public let collective: Collective
+    /// The shards this process computes, and their workspaces (indexed from `localShards.lowerBound`).
+    private let localShards: Range<Int>
     private var workspaces: [ShardWorkspace] = []
     private var evalWorkspaces: [ShardWorkspace] = []
     private var shardGradients: UnsafeMutablePointer<UnsafePointer<Float>?>
     /// BatchNorm partial sums of every shard, by kind, block and shard: plain pointers, so combining
     /// them at a barrier touches no reference counts shared between threads.
     private enum Partial: Int, CaseIterable { case sum, sumSquares, sumDy, sumDyXhat }
-    private var partials: UnsafeMutablePointer<UnsafeMutablePointer<Double>>
+    private var partials: UnsafeMutablePointer<UnsafePointer<Double>?>
+    /// Per worker: the whole batch's BatchNorm sums (two per channel) from the collective.
+    private let totals: [Buffer<Double>]
     /// Time accounting (seconds): whole steps, the same weighted by the workers that ran them, and the
     /// all-reduce + optimizer part summed over workers.
     public private(set) var stepSeconds = 0.0
@@ -43,8 +48,11 @@ public final class Engine: @unchecked Sendable {
     /// Parameters that must stay positive (ISRU's alpha): raised to the floor after each step.
     private let positiveParameters: [Range<Int>]
 
-    public init(model: Model, optimizer: OptimizerConfig, shards: Int, pool: WorkerPool, dropoutSeed: UInt64) {
+    public init(model: Model, optimizer: OptimizerConfig, shards: Int, pool: WorkerPool, dropoutSeed: UInt64,
+                collective: Collective = LocalCollective()) {
         precondition(shards >= 1)
+        self.collective = collective
+        localShards = collective.localShards(of: shards)
         config = model.config
         layout = model.layout
         self.shards = shards
@@ -58,11 +66,17 @@ public final class Engine: @unchecked Sendable {
         self.optimizer = OptimizerState(config: optimizer, parameterCount: model.parameters.count)
         self.dropoutSeed = dropoutSeed
         shardGradients = .allocate(capacity: shards)
+        shardGradients.initialize(repeating: nil, count: shards)
         partials = .allocate(capacity: Partial.allCases.count * model.config.hidden.count * shards)
+        partials.initialize(repeating: nil, count: Partial.allCases.count * model.config.hidden.count * shards)
+        totals = (0..<pool.threads).map { _ in Buffer(count: 2 * (model.config.hidden.max() ?? 0)) }
         reduceSeconds = Buffer(count: pool.threads)
         tuner = WorkerCountTuner(maxWorkers: min(pool.usefulWorkers, shards))
         positiveParameters = model.config.activation.kind.name != "isru" ? []
             : model.layout.blocks.prefix(model.config.hidden.count).map { $0.activation..<($0.activation + $0.activationCount) }
+        parameters.pointer.withMemoryRebound(to: UInt8.self, capacity: parameters.count * 4) {
+            collective.broadcast(UnsafeMutableRawBufferPointer(start: $0, count: parameters.count * 4), root: 0)
+        }
     }
 
     deinit {
@@ -121,9 +135,10 @@ public final class Engine: @unchecked Sendable {
         if update { optimizer.finishStep() }
         if config.batchNorm { batchesTracked += 1 }
         step += 1
-        var loss = 0.0, correct: Int64 = 0
-        for ws in workspaces { loss += ws.loss; correct += ws.correct }
-        return StepResult(loss: loss / Double(n), correct: Int(correct))
+        var perShard = [[Double]](repeating: [0, 0], count: shards)
+        for (s, ws) in zip(localShards, workspaces) { perShard[s] = [ws.loss, Double(ws.correct)] }
+        let sums = collective.allReduce(perShard)
+        return StepResult(loss: sums[0] / Double(n), correct: Int(sums[1]))
     }
 
     /// Fraction of the accumulated step time spent waiting at barriers and in the all-reduce (+ the
@@ -141,29 +156,28 @@ public final class Engine: @unchecked Sendable {
     private func prepareWorkspaces(batch n: Int) {
         let capacity = (n + shards - 1) / shards
         if workspaces.first.map({ $0.capacity < capacity }) ?? true {
-            workspaces = (0..<shards).map { _ in
+            workspaces = localShards.map { _ in
                 ShardWorkspace(config: config, capacity: capacity, parameterCount: layout.parameterCount, training: true)
             }
-            for s in 0..<shards {
-                let ws = workspaces[s]
+            for (s, ws) in zip(localShards, workspaces) {
                 shardGradients[s] = UnsafePointer(ws.gradient.pointer)
                 for l in config.hidden.indices {
-                    partials[partialIndex(.sum, l, s)] = ws.sum[l].pointer
-                    partials[partialIndex(.sumSquares, l, s)] = ws.sumSquares[l].pointer
-                    partials[partialIndex(.sumDy, l, s)] = ws.sumDy[l].pointer
-                    partials[partialIndex(.sumDyXhat, l, s)] = ws.sumDyXhat[l].pointer
+                    partials[partialIndex(.sum, l, s)] = UnsafePointer(ws.sum[l].pointer)
+                    partials[partialIndex(.sumSquares, l, s)] = UnsafePointer(ws.sumSquares[l].pointer)
+                    partials[partialIndex(.sumDy, l, s)] = UnsafePointer(ws.sumDy[l].pointer)
+                    partials[partialIndex(.sumDyXhat, l, s)] = UnsafePointer(ws.sumDyXhat[l].pointer)
                 }
             }
         }
-        for s in 0..<shards {
-            workspaces[s].row0 = n * s / shards
-            workspaces[s].rows = n * (s + 1) / shards - workspaces[s].row0
+        for (s, ws) in zip(localShards, workspaces) {
+            ws.row0 = n * s / shards
+            ws.rows = n * (s + 1) / shards - ws.row0
         }
     }
 
     private func runStep(worker: Int, features: UnsafePointer<Float>, labels: UnsafePointer<Int32>,
                          indices: UnsafeBufferPointer<Int>, update: Bool) {
-        let mine = pool.range(of: shards, for: worker)
+        let mine = pool.range(of: workspaces.count, for: worker)
         let n = indices.count
         for s in mine {
             let ws = workspaces[s]
@@ -184,16 +198,14 @@ public final class Engine: @unchecked Sendable {
         }
         pool.barrier(worker)
         let t0 = DispatchTime.now().uptimeNanoseconds
-        let chunk = parameterChunk(worker)
-        reducer.reduce(shards: shardGradients, count: shards, into: gradient.pointer, range: chunk)
-        if update {
-            optimizer.apply(parameters: parameters.pointer, gradient: gradient.pointer,
-                            begin: chunk.lowerBound, end: chunk.upperBound)
+        collective.reduceGradients(shardGradients, shardCount: shards, count: layout.parameterCount, into: gradient.pointer,
+                                   pool: pool, worker: worker) { chunk in
+            guard update else { return }
+            optimizer.apply(parameters: parameters.pointer, gradient: gradient.pointer, begin: chunk.lowerBound, end: chunk.upperBound)
             clampPositiveParameters(chunk)
         }
         reduceSeconds[worker] += Double(DispatchTime.now().uptimeNanoseconds - t0) * 1e-9
     }
-
 
     private func clampPositiveParameters(_ chunk: Range<Int>) {
         for range in positiveParameters where range.overlaps(chunk) {
@@ -201,14 +213,6 @@ public final class Engine: @unchecked Sendable {
                 parameters[i] = ActivationSpec.isruMinimumAlpha
             }
         }
-    }
-
-    /// Worker `worker`'s part of the parameter buffer, in whole cache lines.
-    private func parameterChunk(_ worker: Int) -> Range<Int> {
-        let count = layout.parameterCount
-        let lines = (count + 15) / 16
-        let r = pool.range(of: lines, for: worker)
-        return min(r.lowerBound * 16, count)..<min(r.upperBound * 16, count)
     }
 
     private func gather(_ ws: ShardWorkspace, features: UnsafePointer<Float>, labels: UnsafePointer<Int32>,
@@ -257,12 +261,11 @@ public final class Engine: @unchecked Sendable {
         }
         if config.batchNorm {
             pool.barrier(worker)
+            let (total, totalSquares) = combine(.sum, .sumSquares, l, worker: worker)
             for s in mine {
                 let ws = workspaces[s]
-                combine(.sum, l, into: ws.totalA.pointer)
-                combine(.sumSquares, l, into: ws.totalB.pointer)
-                let updatesRunning = s == 0
-                ck_bn_finish_stats(ws.totalA.pointer, ws.totalB.pointer, Int64(n), width, config.bnEpsilon, config.bnMomentum,
+                let updatesRunning = s == 0  // once per process: every process keeps the same running statistics
+                ck_bn_finish_stats(total, totalSquares, Int64(n), width, config.bnEpsilon, config.bnMomentum,
                                    ws.mean[l].pointer, ws.invstd[l].pointer,
                                    updatesRunning ? buffers.pointer + block.runningMean : nil,
                                    updatesRunning ? buffers.pointer + block.runningVar : nil)
@@ -286,15 +289,13 @@ public final class Engine: @unchecked Sendable {
         (kind.rawValue * config.hidden.count + l) * shards + s
     }
 
-    /// Sums a per-shard partial of block `l` over all shards, in shard order.
-    private func combine(_ kind: Partial, _ l: Int, into total: UnsafeMutablePointer<Double>) {
+    /// Two per-shard partials of block `l` summed over all shards by the collective, into the worker's totals.
+    private func combine(_ a: Partial, _ b: Partial, _ l: Int, worker: Int) -> (UnsafeMutablePointer<Double>, UnsafeMutablePointer<Double>) {
         let width = config.hidden[l]
-        let base = partials + partialIndex(kind, l, 0)
-        total.update(from: base[0], count: width)
-        for s in 1..<shards {
-            let part = base[s]
-            for c in 0..<width { total[c] += part[c] }
-        }
+        let totalA = totals[worker].pointer, totalB = totalA + width
+        collective.allReduce(partials + partialIndex(a, l, 0), shardCount: shards, count: width, into: totalA, pool: pool, worker: worker)
+        collective.allReduce(partials + partialIndex(b, l, 0), shardCount: shards, count: width, into: totalB, pool: pool, worker: worker)
+        return (totalA, totalB)
     }
 
     private func forwardOutput(_ ws: ShardWorkspace) {
@@ -334,12 +335,11 @@ public final class Engine: @unchecked Sendable {
         }
         if config.batchNorm {
             pool.barrier(worker)
+            let (sumDy, sumDyXhat) = combine(.sumDy, .sumDyXhat, l, worker: worker)
             for s in mine {
                 let ws = workspaces[s]
-                combine(.sumDy, l, into: ws.totalA.pointer)
-                combine(.sumDyXhat, l, into: ws.totalB.pointer)
                 ck_bn_backward_input(ws.gradientA.pointer, ws.normalized[l].pointer, p + block.bnWeight, ws.invstd[l].pointer,
-                                     ws.totalA.pointer, ws.totalB.pointer, Int64(n), ws.gradientA.pointer, Int64(ws.rows), width)
+                                     sumDy, sumDyXhat, Int64(n), ws.gradientA.pointer, Int64(ws.rows), width)
             }
         }
         for s in mine {
@@ -380,23 +380,24 @@ public final class Engine: @unchecked Sendable {
         }
         let stats = evalStatistics()
         var predictions = [Int32](repeating: 0, count: wantPredictions ? rows : 0)
-        let losses = Buffer<Double>(count: blocks)
-        let corrects = Buffer<Int>(count: blocks, zero: 0)
+        let local = collective.localShards(of: blocks)
+        let sums = Buffer<Double>(count: 2 * blocks)  // per block: loss, correct rows
         predictions.withUnsafeMutableBufferPointer { predicted in
             let predicted = wantPredictions ? predicted.baseAddress : nil
             pool.run(workers: min(blocks, pool.usefulWorkers)) { worker in
                 let ws = self.evalWorkspaces[worker]
                 let f = self.config.inputs, k = self.config.classes
-                for block in self.pool.range(of: blocks, for: worker) {
+                for block in self.pool.range(of: local.count, for: worker).map({ $0 + local.lowerBound }) {
                     let start = block * blockRows
                     ws.rows = min(blockRows, rows - start)
                     ws.rowsIn = features + start * f
                     ws.labelsIn = labels + start
                     self.inferLogits(ws, stats: stats)
                     var correct: Int64 = 0
-                    losses[block] = ck_logsoftmax_nll(ws.logits.pointer, ws.labelsIn, Int64(ws.rows), Int64(k),
-                                                      logProbabilities.map { $0 + start * k }, nil, 0, &correct)
-                    corrects[block] = Int(correct)
+                    let loss = ck_logsoftmax_nll(ws.logits.pointer, ws.labelsIn, Int64(ws.rows), Int64(k),
+                                                 logProbabilities.map { $0 + start * k }, nil, 0, &correct)
+                    sums[2 * block] = loss
+                    sums[2 * block + 1] = Double(correct)
                     guard let predicted else { continue }
                     for r in 0..<ws.rows {
                         let z = ws.logits.pointer + r * k
@@ -407,9 +408,25 @@ public final class Engine: @unchecked Sendable {
                 }
             }
         }
-        var loss = 0.0, correct = 0
-        for b in 0..<blocks { loss += losses[b]; correct += corrects[b] }
-        return Evaluation(loss: rows > 0 ? loss / Double(rows) : 0, correct: correct, predictions: predictions)
+        gatherRows(&predictions, blocks: blocks, blockRows: blockRows, width: 1)
+        if let logProbabilities {
+            var all = UnsafeMutableBufferPointer(start: logProbabilities, count: rows * config.classes)
+            gatherRows(&all, blocks: blocks, blockRows: blockRows, width: config.classes)
+        }
+        let total = collective.allReduce((0..<blocks).map { [sums[2 * $0], sums[2 * $0 + 1]] })
+        return Evaluation(loss: rows > 0 ? total[0] / Double(rows) : 0, correct: Int(total[1]), predictions: predictions)
+    }
+
+    /// Every process's blocks of per-row values (`width` per row) to every process.
+    private func gatherRows<C: MutableCollection>(_ values: inout C, blocks: Int, blockRows: Int, width: Int)
+    where C: RandomAccessCollection, C.Index == Int {
+        guard collective.size > 1 else { return }
+        let stride = MemoryLayout<C.Element>.stride, rows = values.count / width
+        let parts = (0..<collective.size).map { rank -> Range<Int> in
+            let mine = collective.shards(of: blocks, rank: rank)
+            return min(mine.lowerBound * blockRows, rows) * width * stride..<min(mine.upperBound * blockRows, rows) * width * stride
+        }
+        _ = values.withContiguousMutableStorageIfAvailable { collective.allGather(UnsafeMutableRawBufferPointer($0), parts: parts) }
     }
 
     /// Per hidden block: BatchNorm's eval-mode mean and 1/std from the running statistics.

@@ -21,11 +21,10 @@ final class ShardWorkspace: @unchecked Sendable {
     var gradientA: Buffer<Float>, gradientB: Buffer<Float>
     let gradient: Buffer<Float>
 
-    /// BatchNorm per hidden block: forward and backward partial sums of this shard, and the
-    /// combined statistics this shard computed from all shards' partials.
+    /// BatchNorm per hidden block: forward and backward partial sums of this shard, and the batch's
+    /// statistics.
     let sum: [Buffer<Double>], sumSquares: [Buffer<Double>]
     let sumDy: [Buffer<Double>], sumDyXhat: [Buffer<Double>]
-    let totalA: Buffer<Double>, totalB: Buffer<Double>
     let mean: [Buffer<Float>], invstd: [Buffer<Float>]
 
     var loss = 0.0
@@ -52,8 +51,6 @@ final class ShardWorkspace: @unchecked Sendable {
         sumSquares = bnWidths.map { Buffer(count: $0) }
         sumDy = bnWidths.map { Buffer(count: $0) }
         sumDyXhat = bnWidths.map { Buffer(count: $0) }
-        totalA = Buffer(count: maxWidth)
-        totalB = Buffer(count: maxWidth)
         mean = bnWidths.map { Buffer(count: $0) }
         invstd = bnWidths.map { Buffer(count: $0) }
     }

@@ -65,10 +65,13 @@ public final class TrainingRun {
     public let standardizer: Standardizer?
     public let loadSeconds: Double
     public let loadInfo: [String: Double]
+    /// Where the shards' sums are combined (this process alone, by default).
+    public let collective: Collective
 
     /// Loads and splits the data and checks the configuration against it; throws (with one line for
     /// the user) before anything is written.
-    public init(settings: TrainingSettings) throws {
+    public init(settings: TrainingSettings, collective: Collective = LocalCollective()) throws {
+        self.collective = collective
         let started = Date()
         var info: [String: Double] = [:]
         var full: Dataset
@@ -148,7 +151,7 @@ public final class TrainingRun {
         }
         let pool = WorkerPool(threads: settings.threads)
         let engine = Engine(model: model, optimizer: settings.optimizer, shards: shards, pool: pool,
-                            dropoutSeed: settings.seed)
+                            dropoutSeed: settings.seed, collective: collective)
         if let resume = control.resume {
             try engine.restore(optimizerFirst: resume.optimizerFirst, optimizerSecond: resume.optimizerSecond,
                                optimizerSteps: resume.optimizerSteps, step: resume.step)
