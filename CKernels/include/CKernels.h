@@ -188,6 +188,19 @@ void ck_bn_backward_input(const float *dy, const float *xhat, const float *gamma
                           const float *invstd, const double *sum_dy, const double *sum_dy_xhat,
                           int64_t count, float *dx, int64_t rows, int64_t cols);
 
+// MARK: - LayerNorm (layernorm.c)
+// Normalises each row over its `cols` features (no cross-row statistics, so no cross-shard sums).
+
+/// y = gamma * xhat + beta, xhat = (x - mean_row) * invstd_row, invstd_row = 1/sqrt(var_row + eps)
+/// (biased variance, as PyTorch's LayerNorm). When xhat is non-NULL also writes xhat[rows,cols] and
+/// invstd[rows] for the backward (invstd must then be non-NULL). y may equal x.
+void ck_ln_forward(const float *x, const float *gamma, const float *beta, float eps, float *xhat,
+                   float *invstd, float *y, int64_t rows, int64_t cols);
+/// Fused backward: writes dx = invstd * (g - mean_row(g) - xhat * mean_row(g * xhat)), g = dy * gamma,
+/// and accumulates dgamma[c] += sum_r dy * xhat, dbeta[c] += sum_r dy. dx may equal dy.
+void ck_ln_backward(const float *dy, const float *xhat, const float *invstd, const float *gamma,
+                    float *dx, float *dgamma, float *dbeta, int64_t rows, int64_t cols);
+
 // MARK: - Dropout (dropout.c)
 // The keep/drop decision for an element is a pure function of (seed, step, layer, global row,
 // column): a counter-based hash, so it does not depend on which thread or shard draws it.

@@ -48,7 +48,11 @@ struct Train: ParsableCommand {
     var activationParams: String?
     @Option(help: "Dropout probability after each hidden block. (default: 0.4)")
     var dropout: Float?
-    @Flag(help: "No BatchNorm in the hidden blocks.")
+    @Option(help: "Normalisation in the hidden blocks: BatchNorm, LayerNorm or none. (default: batch)")
+    var norm: Normalization.Kind?
+    @Option(help: "Where the normalisation sits. (default: after-activation for batch, before-activation for layer)")
+    var normPosition: Normalization.Position?
+    @Flag(help: "No normalisation in the hidden blocks (the same as --norm none).")
     var noBatchnorm = false
     @Flag(help: "Do not standardise the features (default: standardise with the training split's mean and std).")
     var noStandardize = false
@@ -131,7 +135,7 @@ struct Train: ParsableCommand {
             + "\(run.train.featureCount) features, classes \(run.train.classLabels.joined(separator: ", ")) "
             + "(loaded in \(String(format: "%.3f", run.loadSeconds)) s)")
         say("model: \(config.sizes.map(String.init).joined(separator: "-")), activation \(config.activation.description)"
-            + "\(config.activation.perChannel ? " per channel" : ""), batchnorm \(config.batchNorm ? "on" : "off"), dropout \(config.dropout)")
+            + "\(config.activation.perChannel ? " per channel" : ""), norm \(config.norm.kind.rawValue)\(config.norm.kind == .none ? "" : " " + config.norm.position.rawValue), dropout \(config.dropout)")
         say("training: \(settings.optimizer.kind.rawValue) lr \(settings.optimizer.learningRate), \(settings.epochs) epochs, "
             + "batch \(settings.batchSize.map(String.init) ?? "full"), \(settings.threads) threads, \(run.shards) shards, "
             + "standardize \(settings.standardize ? "on" : "off")")
@@ -261,7 +265,11 @@ struct Train: ParsableCommand {
             guard dropout >= 0, dropout < 1 else { throw ConfigError("--dropout must be in [0, 1), got \(dropout)") }
             s.dropout = dropout
         }
-        if noBatchnorm { s.batchNorm = false }
+        if noBatchnorm && norm != nil && norm != Normalization.Kind.none {
+            throw ConfigError("--no-batchnorm and --norm \(norm!.rawValue) contradict each other")
+        }
+        if let kind = noBatchnorm ? Normalization.Kind.none : norm { s.norm = Normalization(kind, position: normPosition) }
+        if let normPosition { s.norm.position = normPosition }
         if noStandardize { s.standardize = false }
         if let optimizer {
             guard let kind = OptimizerConfig.Kind(rawValue: optimizer) else {
@@ -321,3 +329,6 @@ struct Train: ParsableCommand {
         return .synthetic(rows: dims[0], features: dims[1], classes: dims[2])
     }
 }
+
+extension Normalization.Kind: ExpressibleByArgument {}
+extension Normalization.Position: ExpressibleByArgument {}

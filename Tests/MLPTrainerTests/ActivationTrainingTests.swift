@@ -8,7 +8,7 @@ import Testing
         var s = TrainingSettings()
         s.data = .synthetic(rows: 600, features: 4, classes: 2)
         s.activation = try ActivationSpec(parsing: activation, perChannel: perChannel)
-        s.batchNorm = batchNorm
+        s.norm = batchNorm ? .batch : .none
         s.dropout = 0
         s.epochs = epochs
         s.batchSize = 50
@@ -72,7 +72,7 @@ import Testing
         s.activation = try ActivationSpec(parsing: "isru:alpha=0.001")
         s.epochs = 5
         s.optimizer = OptimizerConfig(kind: .sgd, learningRate: 5)
-        s.batchNorm = false
+        s.norm = .none
         s.threads = 1
         s.shards = 1
         let result = try TrainingRun(settings: s).run()

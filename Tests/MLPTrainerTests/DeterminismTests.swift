@@ -13,7 +13,7 @@ import Testing
         s.epochs = epochs
         s.batchSize = 100
         s.dropout = 0.3
-        s.batchNorm = batchNorm
+        s.norm = batchNorm ? .batch : .none
         s.threads = threads
         s.shards = shards
         s.seed = 11
@@ -58,7 +58,7 @@ import Testing
 
     @Test func evaluationDoesNotDependOnTheThreadCount() throws {
         let config = ModelConfig(inputs: 6, hidden: [16, 8], classes: 3, activation: try ActivationSpec(parsing: "gelu"),
-                                 batchNorm: true, dropout: 0)
+                                 norm: .batch, dropout: 0)
         let model = Model(config: config, seed: 4)
         let data = SyntheticProblem(features: 6, classes: 3, seed: 8).dataset(rows: 5000)
         func evaluate(_ threads: Int) -> (Double, [Int32], [Float]) {
@@ -86,7 +86,7 @@ import Testing
 @Suite struct CheckpointTests {
     @Test func roundTripKeepsEveryTensorAndTheMetadata() throws {
         let config = ModelConfig(inputs: 4, hidden: [8, 3], classes: 2, activation: try ActivationSpec(parsing: "affine:alpha=0.5,beta=2"),
-                                 batchNorm: true, dropout: 0.25)
+                                 norm: .batch, dropout: 0.25)
         var model = Model(config: config, seed: 9)
         model.buffers = model.buffers.map { $0 + 0.5 }
         model.batchesTracked = 42
@@ -122,7 +122,7 @@ import Testing
     }
 
     @Test func initRejectsMissingAndMismatchedTensors() throws {
-        let config = ModelConfig(inputs: 4, hidden: [8], classes: 2, activation: try ActivationSpec(parsing: "affine"), batchNorm: false, dropout: 0)
+        let config = ModelConfig(inputs: 4, hidden: [8], classes: 2, activation: try ActivationSpec(parsing: "affine"), norm: .none, dropout: 0)
         var tensors = Checkpoint.tensors(of: Model(config: config, seed: 1))
         var target = Model(config: config, seed: 2)
         tensors["fc1.bias"] = .init(floats: [0, 0, 0], shape: [3])

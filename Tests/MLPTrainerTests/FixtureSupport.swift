@@ -22,6 +22,12 @@ struct Fixture {
     }
     var sizes: [Int] { (json["sizes"] as! [Any]).map { ($0 as! NSNumber).intValue } }
     var labels: [Int32] { (json["y"] as! [Any]).map { Int32(($0 as! NSNumber).intValue) } }
+    /// `norm` and `norm_position` (before_activation / after_activation), or the older `batchnorm`.
+    var normalization: Normalization {
+        guard let kind = json["norm"] as? String else { return json["batchnorm"] as! Bool ? .batch : .none }
+        let position = (json["norm_position"] as! String).replacingOccurrences(of: "_", with: "-")
+        return Normalization(Normalization.Kind(rawValue: kind)!, position: Normalization.Position(rawValue: position)!)
+    }
 }
 
 /// The largest |a - b| / (1 + |b|) over two equally long arrays (a mixed absolute/relative error).

@@ -19,7 +19,7 @@ import Testing
         let sizes = fixture.sizes
         let config = ModelConfig(inputs: sizes.first!, hidden: Array(sizes.dropFirst().dropLast()), classes: sizes.last!,
                                  activation: try ActivationSpec(parsing: "affine"),
-                                 batchNorm: fixture.json["batchnorm"] as! Bool, dropout: 0)
+                                 norm: fixture.normalization, dropout: 0)
         var model = Model(config: config, seed: 1)
         model.load(fixture.tensors("init"))
         return Setup(fixture: fixture, config: config, model: model, x: fixture.tensor("x"), y: fixture.labels)
@@ -45,7 +45,7 @@ import Testing
         var logprobs: [Float] = []
         for ws in e.workspacesForTesting {
             var lp = [Float](repeating: 0, count: ws.rows * s.config.classes)
-            _ = ck_logsoftmax_nll(ws.logits.pointer, ws.labelsIn, Int64(ws.rows), Int64(s.config.classes), &lp, nil, 0, nil)
+            _ = ck_logsoftmax_nll(ws.outputs.last!.pointer, ws.labelsIn, Int64(ws.rows), Int64(s.config.classes), &lp, nil, 0, nil)
             logprobs += lp
         }
         #expect(maxError(logprobs, s.fixture.tensor("logprobs")) < 1e-5)
@@ -68,6 +68,10 @@ import Testing
         try checkForwardAndGradients("seed_network.json", shards: 4, threads: 2)
     }
 
+    @Test func layerNormBeforeTheActivationForwardAndGradients() throws {
+        try checkForwardAndGradients("norm_layer_before_act_adam.json", shards: 3, threads: 2)
+    }
+
     @Test func noBatchNormForwardAndGradients() throws {
         try checkForwardAndGradients("seed_network_nobn_adam.json", shards: 1, threads: 1)
     }
@@ -87,7 +91,7 @@ import Testing
         for (tensorName, expected) in s.fixture.tensors("after_steps") {
             #expect(maxError(model.value(tensorName), expected) < 2e-5, "\(tensorName) after steps")
         }
-        if s.config.batchNorm { #expect(model.batchesTracked == Int64(expectedLosses.count + 1)) }
+        if s.config.norm.kind == .batch { #expect(model.batchesTracked == Int64(expectedLosses.count + 1)) }
         var logprobs = [Float](repeating: 0, count: s.y.count * s.config.classes)
         _ = e.evaluate(features: s.x, labels: s.y, rows: s.y.count, logProbabilities: &logprobs)
         #expect(maxError(logprobs, s.fixture.tensor("eval_logprobs_after_steps")) < 2e-5)
@@ -95,6 +99,16 @@ import Testing
 
     @Test func batchNormThreeSGDMomentumSteps() throws {
         try checkSteps("seed_network.json", optimizer: OptimizerConfig(kind: .sgd, learningRate: 0.1, momentum: 0.9))
+    }
+
+    @Test func layerNormThreeAdamSteps() throws {
+        try checkSteps("norm_layer_before_act_adam.json", optimizer: OptimizerConfig(kind: .adam, learningRate: 0.01))
+    }
+
+    /// Under LayerNorm the seed's alpha and beta learn: their gradients are far from rounding noise.
+    @Test func layerNormLetsTheAffineParametersLearn() throws {
+        let grads = try Fixture("norm_layer_before_act_adam.json").tensors("grads")
+        #expect(grads.filter { $0.key.hasPrefix("a") }.values.allSatisfy { abs($0[0]) > 1e-4 })
     }
 
     @Test func noBatchNormThreeAdamSteps() throws {

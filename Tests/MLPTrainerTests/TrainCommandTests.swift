@@ -66,7 +66,7 @@ import Testing
         defer { try? FileManager.default.removeItem(atPath: out) }
         let r = try Self.run(["--epochs", "1", "--activation", "affine", "--out", out])
         #expect(r.status == 0, "\(r.stderr)")
-        #expect(r.stdout.contains("note: BatchNorm right after the affine activation cancels alpha"))
+        #expect(r.stdout.contains("note: BatchNorm cancels the affine activation's alpha and beta"))
         #expect(r.stdout.contains("note: with the affine activation the whole network is a linear classifier"))
     }
 

@@ -8,7 +8,7 @@ import Testing
     /// Parameters after `steps` steps with every step on `workers` workers.
     func parametersAfterSteps(workers: Int, steps: Int = 4) -> [Float] {
         let config = ModelConfig(inputs: 5, hidden: [12, 7], classes: 3, activation: try! ActivationSpec(parsing: "swish"),
-                                 batchNorm: true, dropout: 0.2)
+                                 norm: .batch, dropout: 0.2)
         let data = SyntheticProblem(features: 5, classes: 3, seed: 3).dataset(rows: 400)
         let engine = Engine(model: Model(config: config, seed: 5), optimizer: OptimizerConfig(), shards: 4,
                             pool: WorkerPool(threads: 4), dropoutSeed: 9)
@@ -31,8 +31,8 @@ import Testing
 
     @Test func defaultShardsDependOnTheBatchAndNetworkOnly() {
         let spec = try! ActivationSpec(parsing: "swish")
-        let seed = ModelConfig(inputs: 4, hidden: [8, 9, 5, 4], classes: 2, activation: spec, batchNorm: true, dropout: 0.4)
-        let wide = ModelConfig(inputs: 28, hidden: [512, 512, 512], classes: 2, activation: spec, batchNorm: true, dropout: 0.4)
+        let seed = ModelConfig(inputs: 4, hidden: [8, 9, 5, 4], classes: 2, activation: spec, norm: .batch, dropout: 0.4)
+        let wide = ModelConfig(inputs: 28, hidden: [512, 512, 512], classes: 2, activation: spec, norm: .batch, dropout: 0.4)
         // The seed network's rows are cheap: a shard needs ~1M flops, so small batches stay whole.
         #expect(ShardLayout.defaultShards(batchRows: 64, network: seed) == 1)
         #expect(ShardLayout.defaultShards(batchRows: 1097, network: seed) == 1)

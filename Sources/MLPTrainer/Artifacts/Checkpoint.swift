@@ -20,8 +20,8 @@ public struct Checkpoint: Sendable {
         self.runConfiguration = runConfiguration
     }
 
-    /// Every tensor by name: parameters and BatchNorm buffers as F32 (0-dim for per-layer scalars),
-    /// `bn{i}.num_batches_tracked` as I64.
+    /// Every tensor by name: parameters and buffers as F32 (0-dim for per-layer scalars), the batch
+    /// counters (`bn{i}.num_batches_tracked`) as I64.
     public static func tensors(of model: Model) -> [String: Safetensors.Tensor] {
         var tensors: [String: Safetensors.Tensor] = [:]
         let layout = model.layout
@@ -31,9 +31,7 @@ public struct Checkpoint: Sendable {
         for t in layout.buffers {
             tensors[t.name] = .init(floats: Array(model.buffers[t.offset..<(t.offset + t.count)]), shape: t.shape)
         }
-        if model.config.batchNorm {
-            for i in 1...model.config.hidden.count { tensors["bn\(i).num_batches_tracked"] = .init(int64: model.batchesTracked) }
-        }
+        for name in layout.counters { tensors[name] = .init(int64: model.batchesTracked) }
         return tensors
     }
 
@@ -46,7 +44,8 @@ public struct Checkpoint: Sendable {
             "classes": String(config.classes),
             "activation": config.activation.description,
             "activation_params": config.activation.perChannel ? "channel" : "scalar",
-            "batchnorm": String(config.batchNorm),
+            "norm": config.norm.kind.rawValue,
+            "norm_position": config.norm.position.rawValue,
             "dropout": formatFloat(config.dropout),
             "class_labels": jsonText(classLabels),
             "feature_names": jsonText(featureNames),
@@ -91,7 +90,7 @@ public struct Checkpoint: Sendable {
         }
         let activation = try ActivationSpec(parsing: try field("activation"), perChannel: try field("activation_params") == "channel")
         let config = ModelConfig(inputs: inputs, hidden: hidden, classes: classes, activation: activation,
-                                 batchNorm: try field("batchnorm") == "true", dropout: dropout)
+                                 norm: try normalization(meta, path), dropout: dropout)
         try ModelValidation.checkNetwork(config, tensorBytes: tensors.values.reduce(0) { $0 + $1.bytes.count }, source: path)
         var model = Model(config: config, seed: 0)
         try assign(tensors, to: &model, source: path)
@@ -127,7 +126,17 @@ public struct Checkpoint: Sendable {
         let layout = model.layout
         for t in layout.parameters { model.parameters.replaceSubrange(t.offset..<(t.offset + t.count), with: tensors[t.name]!.floats) }
         for t in layout.buffers { model.buffers.replaceSubrange(t.offset..<(t.offset + t.count), with: tensors[t.name]!.floats) }
-        if model.config.batchNorm { model.batchesTracked = tensors["bn1.num_batches_tracked"]?.int64Value ?? 0 }
+        if let counter = layout.counters.first { model.batchesTracked = tensors[counter]?.int64Value ?? 0 }
+    }
+
+    /// `norm` and `norm_position`; files from before LayerNorm say `batchnorm: true|false`.
+    private static func normalization(_ meta: [String: String], _ path: String) throws -> Normalization {
+        guard let kindText = meta["norm"] else { return meta["batchnorm"] == "true" ? .batch : .none }
+        guard let kind = Normalization.Kind(rawValue: kindText),
+              let position = Normalization.Position(rawValue: meta["norm_position"] ?? "") else {
+            throw ArtifactError("\(path): malformed metadata 'norm'")
+        }
+        return Normalization(kind, position: position)
     }
 }
 

@@ -7,8 +7,9 @@ public struct ActivationSpec: Sendable, Equatable {
     public struct Kind: Sendable, Equatable {
         public let name: String
         let kernel: ck_activation
-        /// Learnable parameters, in the kernel's order, with their default initial values.
-        public let parameters: [(name: String, initial: Float)]
+        /// Learnable parameters, in the kernel's order, with their default initial values and the
+        /// floor the trainer keeps them above (nil: none).
+        public let parameters: [(name: String, initial: Float, floor: Float?)]
         /// Parameters are one per channel whatever `--activation-params` says.
         public let alwaysPerChannel: Bool
 
@@ -19,9 +20,9 @@ public struct ActivationSpec: Sendable, Equatable {
     public static let kinds: [Kind] = (0..<Int(CK_ACT_COUNT.rawValue)).map { index in
         let kernel = ck_activation(rawValue: UInt32(index))
         let name = String(cString: ck_act_name(kernel))
-        let parameters = (0..<ck_act_param_count(kernel)).map { p -> (name: String, initial: Float) in
+        let parameters = (0..<ck_act_param_count(kernel)).map { p -> (name: String, initial: Float, floor: Float?) in
             let parameter = String(cString: ck_act_param_name(kernel, p))
-            return (parameter, defaultInitialValues[name]?[parameter] ?? 0)
+            return (parameter, defaultInitialValues[name]?[parameter] ?? 0, name == "isru" ? isruMinimumAlpha : nil)
         }
         return Kind(name: name, kernel: kernel, parameters: parameters, alwaysPerChannel: ck_act_always_per_channel(kernel) != 0)
     }

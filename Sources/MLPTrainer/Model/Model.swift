@@ -1,5 +1,5 @@
-/// A network's configuration and state: its flat parameter buffer, BatchNorm running statistics,
-/// and the count of training batches BatchNorm has seen (`bn{i}.num_batches_tracked`).
+/// A network's configuration and state: its flat parameter buffer, its buffers (BatchNorm's running
+/// statistics), and the count of training batches BatchNorm has seen (`bn{i}.num_batches_tracked`).
 public struct Model: Sendable {
     public let config: ModelConfig
     public let layout: ParameterLayout
@@ -7,40 +7,22 @@ public struct Model: Sendable {
     public var buffers: [Float]
     public var batchesTracked: Int64 = 0
 
-    /// PyTorch's default initialisation: Linear weight and bias ~ U(-1/sqrt(fan_in), 1/sqrt(fan_in)),
-    /// BatchNorm weight 1 and bias 0, running mean 0 and variance 1; activation parameters at their
-    /// configured initial values.
+    /// Each layer's initialisation (PyTorch's defaults; activation parameters at their configured
+    /// initial values), layer by layer from one generator.
     public init(config: ModelConfig, seed: UInt64) {
         self.config = config
-        layout = ParameterLayout(config)
+        let network = Network(config)
+        layout = network.layout
         parameters = [Float](repeating: 0, count: layout.parameterCount)
         buffers = [Float](repeating: 0, count: layout.bufferCount)
         var rng = SplitMix64(seed: seed ^ 0x1A17_5EED)
-        let sizes = config.sizes
-        for (layer, block) in layout.blocks.enumerated() {
-            let fanIn = sizes[layer], width = sizes[layer + 1]
-            let bound = 1 / Float(fanIn).squareRoot()
-            for i in 0..<(width * fanIn) { parameters[block.weight + i] = rng.uniform(-bound, bound) }
-            for i in 0..<width { parameters[block.bias + i] = rng.uniform(-bound, bound) }
-            guard layer < config.hidden.count else { continue }
-            let act = config.activation
-            let slots = act.perChannel ? width : 1
-            for (p, value) in act.initialValues.enumerated() {
-                for c in 0..<slots { parameters[block.activation + p * slots + c] = value }
-            }
-            if config.batchNorm {
-                for c in 0..<width {
-                    parameters[block.bnWeight + c] = 1
-                    buffers[block.runningVar + c] = 1
-                }
-            }
-        }
+        for layer in network.layers { layer.initialize(parameters: &parameters, buffers: &buffers, rng: &rng) }
     }
 
     /// A model with these exact tensors (for tests and checkpoints).
     public init(config: ModelConfig, parameters: [Float], buffers: [Float], batchesTracked: Int64) {
         self.config = config
-        layout = ParameterLayout(config)
+        layout = Network(config).layout
         precondition(parameters.count == layout.parameterCount && buffers.count == layout.bufferCount)
         self.parameters = parameters
         self.buffers = buffers

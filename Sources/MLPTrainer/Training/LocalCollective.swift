@@ -23,14 +23,14 @@ public final class LocalCollective: Collective, @unchecked Sendable {
             pool.barrier(worker)
         }
         let chunk = Self.chunk(of: count, pool: pool, worker: worker)
-        treeSum(shards, shardCount, into: sum, chunk, groupSums: groupGradients.map(\.pointer), ck_tree_sum)
+        treeSum(shards, shardCount, into: sum, chunk, groupSums: groupGradients, ck_tree_sum)
         update(chunk)
     }
 
     public func allReduce(_ shards: UnsafePointer<UnsafePointer<Double>?>, shardCount: Int, count: Int,
                           into out: UnsafeMutablePointer<Double>, pool: WorkerPool, worker: Int) {
         let groupSums = (0..<(groups > 1 ? groups : 0)).map { _ in Buffer<Double>(count: count) }
-        treeSum(shards, shardCount, into: out, 0..<count, groupSums: groupSums.map(\.pointer), ck_tree_sum_f64)
+        treeSum(shards, shardCount, into: out, 0..<count, groupSums: groupSums, ck_tree_sum_f64)
     }
 
     public func allReduce(_ values: [[Double]]) -> [Double] {
@@ -41,7 +41,7 @@ public final class LocalCollective: Collective, @unchecked Sendable {
         flat.withUnsafeMutableBufferPointer { base in
             let parts = (0..<values.count).map { UnsafePointer<Double>?(base.baseAddress! + $0 * fields) }
             parts.withUnsafeBufferPointer {
-                treeSum($0.baseAddress!, values.count, into: &out, 0..<fields, groupSums: groupSums.map(\.pointer), ck_tree_sum_f64)
+                treeSum($0.baseAddress!, values.count, into: &out, 0..<fields, groupSums: groupSums, ck_tree_sum_f64)
             }
         }
         return out
@@ -60,15 +60,17 @@ public final class LocalCollective: Collective, @unchecked Sendable {
     /// out[range] = the tree sum of the shards; with group buffers, each group's subtree into its
     /// buffer first, then the groups' sums.
     private func treeSum<T>(_ shards: UnsafePointer<UnsafePointer<T>?>, _ shardCount: Int, into out: UnsafeMutablePointer<T>,
-                            _ range: Range<Int>, groupSums: [UnsafeMutablePointer<T>],
+                            _ range: Range<Int>, groupSums: [Buffer<T>],
                             _ kernel: (UnsafePointer<UnsafePointer<T>?>?, Int64, UnsafeMutablePointer<T>?, Int64, Int64) -> Void) {
         let begin = Int64(range.lowerBound), end = Int64(range.upperBound)
         guard !groupSums.isEmpty else { return kernel(shards, Int64(shardCount), out, begin, end) }
-        for (g, groupSum) in groupSums.enumerated() {
-            let first = shardCount * g / groups, last = shardCount * (g + 1) / groups
-            kernel(shards + first, Int64(last - first), groupSum, begin, end)
+        withExtendedLifetime(groupSums) {
+            for (g, groupSum) in groupSums.enumerated() {
+                let first = shardCount * g / groups, last = shardCount * (g + 1) / groups
+                kernel(shards + first, Int64(last - first), groupSum.pointer, begin, end)
+            }
+            let parts = groupSums.map { UnsafePointer<T>?($0.pointer) }
+            parts.withUnsafeBufferPointer { kernel($0.baseAddress!, Int64(groups), out, begin, end) }
         }
-        let parts = groupSums.map { UnsafePointer<T>?($0) }
-        parts.withUnsafeBufferPointer { kernel($0.baseAddress!, Int64(groups), out, begin, end) }
     }
 }

@@ -104,7 +104,7 @@ public final class TrainingRun {
             throw ConfigError("the training data has only one class ('\(train.classLabels.first ?? "")'); need at least two")
         }
         let batch = min(settings.batchSize ?? train.rows, train.rows)
-        if settings.batchNorm && batch < 2 {
+        if settings.norm.kind == .batch && batch < 2 {
             throw ConfigError("BatchNorm needs batches of at least 2 rows")
         }
         // Before the default shard count, which sizes the network: at least one shard's worth.
@@ -133,7 +133,7 @@ public final class TrainingRun {
 
     private static func modelConfig(_ settings: TrainingSettings, _ train: Dataset) -> ModelConfig {
         ModelConfig(inputs: train.featureCount, hidden: settings.hidden, classes: train.classCount,
-                    activation: settings.activation, batchNorm: settings.batchNorm, dropout: settings.dropout)
+                    activation: settings.activation, norm: settings.norm, dropout: settings.dropout)
     }
 
     /// Trains for `settings.epochs` (or continues `control.resume`), calling `control.onEpoch` after
@@ -192,7 +192,7 @@ public final class TrainingRun {
                     while start < n {
                         var end = min(start + batch, n)
                         // BatchNorm cannot normalise a single row: fold a last batch of one into the previous.
-                        if settings.batchNorm && n - end == 1 { end = n }
+                        if settings.norm.kind == .batch && n - end == 1 { end = n }
                         defer { start = end; batchIndex += 1 }
                         if batchIndex < skipBatches { continue }
                         let result = order[start..<end].withUnsafeBufferPointer { idx in
@@ -296,16 +296,15 @@ public final class TrainingRun {
     private func activationParameters(_ engine: Engine) -> [(name: String, value: Float)] {
         var out: [(name: String, value: Float)] = []
         let act = settings.activation
-        for (l, width) in settings.hidden.enumerated() {
-            let base = engine.layout.blocks[l].activation
-            let slots = act.perChannel ? width : 1
-            for (p, param) in act.kind.parameters.enumerated() {
-                let values = (0..<slots).map { engine.parameters[base + p * slots + $0] }
+        for l in settings.hidden.indices {
+            for param in act.kind.parameters {
                 let name = "a\(l + 1).\(param.name)"
-                if slots == 1 {
+                let t = engine.layout.parameter(named: name)!
+                let values = (t.offset..<(t.offset + t.count)).map { engine.parameters[$0] }
+                if t.shape.isEmpty {
                     out.append((name, values[0]))
                 } else {
-                    out.append((name + ".mean", values.reduce(0, +) / Float(slots)))
+                    out.append((name + ".mean", values.reduce(0, +) / Float(values.count)))
                     out.append((name + ".min", values.min()!))
                     out.append((name + ".max", values.max()!))
                 }

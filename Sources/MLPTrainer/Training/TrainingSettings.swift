@@ -17,7 +17,7 @@ public struct TrainingSettings: Sendable {
     /// on bank notes (README's activation table), and nonlinear, so the default network learns.
     public var activation = ActivationSpec(kind: ActivationSpec.named("swish")!)
     public var dropout: Float = 0.4
-    public var batchNorm = true
+    public var norm = Normalization.batch
     public var standardize = true
     public var optimizer = OptimizerConfig()
     public var epochs = 300
@@ -39,7 +39,7 @@ public struct TrainingSettings: Sendable {
         s.hidden = [8, 9, 5, 4]
         s.activation = ActivationSpec(kind: ActivationSpec.named("affine")!, initialValues: [0, 0])
         s.dropout = 0.4
-        s.batchNorm = true
+        s.norm = .batch
         s.optimizer = OptimizerConfig(kind: .adam, learningRate: 0.001)
         s.batchSize = nil
         s.epochs = 300
@@ -49,12 +49,14 @@ public struct TrainingSettings: Sendable {
         return s
     }
 
-    /// A one-line note when BatchNorm right after the activation cancels its learnable parameters
-    /// (it ignores shifts and positive scales of its input): their gradients are then rounding
-    /// noise, which Adam turns into steps of size ~lr.
+    /// A one-line note when BatchNorm cancels the affine activation's parameters: it ignores
+    /// per-channel shifts and positive scales of its input, and a block's shift or scale passes
+    /// through the next Linear as one, so every affine activation but possibly the last is cancelled
+    /// wherever BatchNorm sits. The gradients are then rounding noise, which Adam turns into steps of
+    /// size ~lr. LayerNorm normalises each row instead, so alpha and beta really learn.
     public var cancelledParametersNote: String? {
-        guard batchNorm, activation.kind.name == "affine" else { return nil }
-        return "note: BatchNorm right after the affine activation cancels alpha exactly and beta up to its sign, so their gradients are rounding noise and their \"learned\" values mean nothing (use --no-batchnorm or a nonlinear activation to learn them)"
+        guard norm.kind == .batch, activation.kind.name == "affine" else { return nil }
+        return "note: BatchNorm cancels the affine activation's alpha and beta (their gradients are rounding noise and their \"learned\" values mean nothing); use --norm layer (LayerNorm normalises each row, so they really learn) or a nonlinear activation"
     }
 
     /// A one-line note for the affine activation: every layer is then affine, so the whole network
@@ -72,7 +74,8 @@ public struct TrainingSettings: Sendable {
             "activation": activation.description,
             "activation_params": activation.perChannel ? "channel" : "scalar",
             "dropout": formatFloat(dropout),
-            "batchnorm": String(batchNorm),
+            "norm": norm.kind.rawValue,
+            "norm_position": norm.position.rawValue,
             "standardize": String(standardize),
             "optimizer": optimizer.kind.rawValue,
             "lr": formatFloat(optimizer.learningRate),

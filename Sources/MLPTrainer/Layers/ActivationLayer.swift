@@ -1,0 +1,49 @@
+import CKernels
+
+/// A learnable activation (`a{i}.<param>`: 0-dim per layer, or [width] per channel), one of the
+/// kernels' table (`ActivationSpec.kinds`), initialised to the spec's values.
+final class ActivationLayer: Layer {
+    let spec: ActivationSpec
+    let width: Int
+    /// Offset of the first parameter; parameter p of channel c is at first + p * slots + c.
+    let first: Int
+    private var slots: Int { spec.perChannel ? width : 1 }
+
+    init(_ index: Int, _ spec: ActivationSpec, width: Int, layout: inout ParameterLayout) {
+        self.spec = spec
+        self.width = width
+        let shape = spec.perChannel ? [width] : []
+        first = layout.parameterCount
+        for parameter in spec.kind.parameters { _ = layout.addParameter("a\(index).\(parameter.name)", shape) }
+    }
+
+    func initialize(parameters: inout [Float], buffers: inout [Float], rng: inout SplitMix64) {
+        for (p, value) in spec.initialValues.enumerated() {
+            for c in 0..<slots { parameters[first + p * slots + c] = value }
+        }
+    }
+
+    var parameterFloors: [(range: Range<Int>, floor: Float)] {
+        spec.kind.parameters.indices.compactMap { p in
+            spec.kind.parameters[p].floor.map { ((first + p * slots)..<(first + (p + 1) * slots), $0) }
+        }
+    }
+
+    func forward(_ shards: ArraySlice<ShardWorkspace>, _ i: Int, _ step: StepContext, worker: Int) {
+        for ws in shards { apply(ws, i, step.parameters) }
+    }
+
+    func backward(_ shards: ArraySlice<ShardWorkspace>, _ i: Int, _ step: StepContext, worker: Int) {
+        for ws in shards {
+            ck_act_backward(spec.kind.kernel, ws.input(of: i), ws.gradientOut.pointer, ws.gradientIn.pointer, Int64(ws.rows),
+                            Int64(width), step.parameters + first, spec.perChannel ? 1 : 0, ws.gradient.pointer + first)
+        }
+    }
+
+    func infer(_ ws: ShardWorkspace, _ i: Int, _ model: InferenceContext) { apply(ws, i, model.parameters) }
+
+    private func apply(_ ws: ShardWorkspace, _ i: Int, _ p: UnsafePointer<Float>) {
+        ck_act_forward(spec.kind.kernel, ws.input(of: i), ws.outputs[i].pointer, Int64(ws.rows), Int64(width), p + first,
+                       spec.perChannel ? 1 : 0)
+    }
+}

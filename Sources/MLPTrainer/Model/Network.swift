@@ -1,0 +1,34 @@
+/// The network as a list of layers, built from the configuration: the one place that says which
+/// layers a block has (ARCHITECTURE.md, "Adding a layer"). Layers register their named tensors in
+/// `layout` as they are built, in order.
+struct Network: Sendable {
+    let layers: [Layer]
+    let layout: ParameterLayout
+    let loss: LogSoftmaxLoss
+
+    init(_ config: ModelConfig) {
+        var layout = ParameterLayout()
+        var layers: [Layer] = []
+        let sizes = config.sizes
+        for (b, width) in config.hidden.enumerated() {
+            let index = b + 1
+            layers.append(LinearLayer(index, fanIn: sizes[b], width: width, layout: &layout))
+            if config.norm.position == .beforeActivation, let norm = Self.norm(config, index, width, &layout) { layers.append(norm) }
+            layers.append(ActivationLayer(index, config.activation, width: width, layout: &layout))
+            if config.norm.position == .afterActivation, let norm = Self.norm(config, index, width, &layout) { layers.append(norm) }
+            if config.dropout > 0 { layers.append(DropoutLayer(index, p: config.dropout, width: width)) }
+        }
+        layers.append(LinearLayer(config.hidden.count + 1, fanIn: sizes[sizes.count - 2], width: config.classes, layout: &layout))
+        self.layers = layers
+        self.layout = layout
+        loss = LogSoftmaxLoss(classes: config.classes)
+    }
+
+    private static func norm(_ config: ModelConfig, _ index: Int, _ width: Int, _ layout: inout ParameterLayout) -> Layer? {
+        switch config.norm.kind {
+        case .batch: BatchNormLayer(index, width: width, epsilon: config.normEpsilon, momentum: config.bnMomentum, layout: &layout)
+        case .layer: LayerNormLayer(index, width: width, epsilon: config.normEpsilon, layout: &layout)
+        case .none: nil
+        }
+    }
+}
