@@ -2,7 +2,7 @@ import Foundation
 import Testing
 @testable import MLPTrainer
 
-/// DESIGN.md decision 2: for a fixed seed and shard count the model is bit-identical for any
+/// ARCHITECTURE.md, "Determinism": for a fixed seed and shard count the model is bit-identical for any
 /// number of threads (including more threads than this machine has cores).
 @Suite struct DeterminismTests {
     func train(threads: Int, shards: Int, epochs: Int = 3, batchNorm: Bool = true,

@@ -32,7 +32,7 @@ public struct TrainingSettings: Sendable {
 
     public init() {}
 
-    /// The seed's recipe (DESIGN.md): hidden 8,9,5,4, affine alpha=0 beta=0, dropout 0.4, BatchNorm,
+    /// The seed's recipe (README.md, "Train"): hidden 8,9,5,4, affine alpha=0 beta=0, dropout 0.4, BatchNorm,
     /// Adam 0.001, full batch, 300 epochs, no standardisation, 80/20 split with seed 33.
     public static var seedPreset: TrainingSettings {
         var s = TrainingSettings()
