@@ -16,50 +16,65 @@
 #include "activations_impl.h"
 #endif
 
-int ck_act_param_count(ck_activation kind) {
-    switch (kind) {
-    case CK_ACT_AFFINE: return 2;
-    case CK_ACT_SOFTEXP: return 1;
-    case CK_ACT_SRELU: return 4;
-    case CK_ACT_ISRU: return 1;
-    case CK_ACT_SWISH: return 1;
-    default: return 0;
+// MARK: the table (CKernels.h), as data
+
+static const struct {
+    const char *name;
+    int always_per_channel;
+} KINDS[CK_ACT_COUNT] = {
+#define KIND_ROW(E, name, always_per_channel, kernel) {#name, always_per_channel},
+    CK_ACTIVATIONS(KIND_ROW)
+#undef KIND_ROW
+};
+
+static const struct {
+    ck_activation kind;
+    const char *name;
+    float initial, floor;
+} PARAMS[] = {
+#define PARAM_ROW(E, name, initial, floor) {CK_ACT_##E, #name, initial, floor},
+    CK_ACTIVATION_PARAMS(PARAM_ROW)
+#undef PARAM_ROW
+};
+enum { PARAM_ROWS = sizeof(PARAMS) / sizeof(PARAMS[0]) };
+
+/// The table row of parameter p of kind, or -1.
+static int param_row(ck_activation kind, int p) {
+    for (int i = 0, seen = 0; i < PARAM_ROWS; i++) {
+        if (PARAMS[i].kind != kind) continue;
+        if (seen++ == p) return i;
     }
+    return -1;
+}
+
+int ck_act_param_count(ck_activation kind) {
+    int n = 0;
+    for (int i = 0; i < PARAM_ROWS; i++) n += PARAMS[i].kind == kind;
+    return n;
 }
 
 const char *ck_act_name(ck_activation kind) {
-    switch (kind) {
-    case CK_ACT_AFFINE: return "affine";
-    case CK_ACT_SOFTEXP: return "softexp";
-    case CK_ACT_SRELU: return "srelu";
-    case CK_ACT_BRELU: return "brelu";
-    case CK_ACT_ISRU: return "isru";
-    case CK_ACT_SWISH: return "swish";
-    case CK_ACT_SILU: return "silu";
-    case CK_ACT_RELU: return "relu";
-    case CK_ACT_LEAKY_RELU: return "leaky_relu";
-    case CK_ACT_TANH: return "tanh";
-    case CK_ACT_SIGMOID: return "sigmoid";
-    case CK_ACT_GELU: return "gelu";
-    default: return NULL;
-    }
+    return (unsigned)kind < CK_ACT_COUNT ? KINDS[kind].name : NULL;
 }
 
 const char *ck_act_param_name(ck_activation kind, int p) {
-    static const char *const affine[] = {"alpha", "beta"};
-    static const char *const srelu[] = {"t_left", "a_left", "t_right", "a_right"};
-    if (p < 0 || p >= ck_act_param_count(kind)) return NULL;
-    switch (kind) {
-    case CK_ACT_AFFINE: return affine[p];
-    case CK_ACT_SOFTEXP: return "alpha";
-    case CK_ACT_ISRU: return "alpha";
-    case CK_ACT_SWISH: return "beta";
-    case CK_ACT_SRELU: return srelu[p];
-    default: return NULL;
-    }
+    int row = param_row(kind, p);
+    return row < 0 ? NULL : PARAMS[row].name;
 }
 
-int ck_act_always_per_channel(ck_activation kind) { return kind == CK_ACT_SRELU; }
+float ck_act_param_initial(ck_activation kind, int p) {
+    int row = param_row(kind, p);
+    return row < 0 ? 0.0f : PARAMS[row].initial;
+}
+
+float ck_act_param_floor(ck_activation kind, int p) {
+    int row = param_row(kind, p);
+    return row < 0 ? -INFINITY : PARAMS[row].floor;
+}
+
+int ck_act_always_per_channel(ck_activation kind) {
+    return (unsigned)kind < CK_ACT_COUNT ? KINDS[kind].always_per_channel : 0;
+}
 
 // MARK: affine: y = alpha + beta * x; dx = beta * dy; dalpha = sum dy; dbeta = sum dy * x.
 // Per-channel parameters are handled row by row with the channel vector as the "scalar" slice.
@@ -197,37 +212,58 @@ CK_TARGET_AVX512 static void affine_backward_avx512(const float *x, const float 
 
 // MARK: public entry points
 
-#define CK_ACT_FWD(NAME) CK_DISPATCH(NAME##_fwd, (x, y, rows, cols, params, per_channel))
-#define CK_ACT_BWD(NAME) CK_DISPATCH(NAME##_bwd, (x, dy, dx, rows, cols, params, per_channel, dparams))
+// MARK: dispatch: one case per row of the table
+
+// affine: a flat loop for scalar parameters, row by row for per-channel ones.
+static void affine_forward(const float *x, float *y, int64_t rows, int64_t cols, const float *params,
+                           int per_channel) {
+    if (!per_channel) {
+        CK_DISPATCH(affine_forward, (x, y, rows * cols, params, params + 1, 0));
+        return;
+    }
+    for (int64_t r = 0; r < rows; r++)
+        CK_DISPATCH(affine_forward, (x + r * cols, y + r * cols, cols, params, params + cols, 1));
+}
+
+static void affine_backward(const float *x, const float *dy, float *dx, int64_t rows, int64_t cols,
+                            const float *params, int per_channel, float *dparams) {
+    if (!per_channel) {
+        CK_DISPATCH(affine_backward, (x, dy, dx, rows * cols, params + 1, dparams, dparams + 1, 0));
+        return;
+    }
+    for (int64_t r = 0; r < rows; r++)
+        CK_DISPATCH(affine_backward, (x + r * cols, dy + r * cols, dx + r * cols, cols, params + cols,
+                                      dparams, dparams + cols, 1));
+}
+
+// softexp: with one a for the whole tensor, only the branch of its sign is evaluated.
+static void softexp_forward(const float *x, float *y, int64_t rows, int64_t cols,
+                            const float *params, int per_channel) {
+    if (per_channel) CK_DISPATCH(softexp_fwd, (x, y, rows, cols, params, per_channel));
+    else if (params[0] < 0.0f) CK_DISPATCH(softexp_neg_fwd, (x, y, rows, cols, params, per_channel));
+    else CK_DISPATCH(softexp_pos_fwd, (x, y, rows, cols, params, per_channel));
+}
+
+static void softexp_backward(const float *x, const float *dy, float *dx, int64_t rows, int64_t cols,
+                             const float *params, int per_channel, float *dparams) {
+    if (per_channel) CK_DISPATCH(softexp_bwd, (x, dy, dx, rows, cols, params, per_channel, dparams));
+    else if (params[0] < 0.0f) CK_DISPATCH(softexp_neg_bwd, (x, dy, dx, rows, cols, params, per_channel, dparams));
+    else CK_DISPATCH(softexp_pos_bwd, (x, dy, dx, rows, cols, params, per_channel, dparams));
+}
+
+#define FORWARD_PLAIN(name) CK_DISPATCH(name##_fwd, (x, y, rows, cols, params, per_channel))
+#define FORWARD_CUSTOM(name) name##_forward(x, y, rows, cols, params, per_channel)
+#define BACKWARD_PLAIN(name) CK_DISPATCH(name##_bwd, (x, dy, dx, rows, cols, params, per_channel, dparams))
+#define BACKWARD_CUSTOM(name) name##_backward(x, dy, dx, rows, cols, params, per_channel, dparams)
 
 void ck_act_forward(ck_activation kind, const float *x, float *y, int64_t rows, int64_t cols,
                     const float *params, int per_channel) {
     if (rows <= 0 || cols <= 0) return;
     switch (kind) {
-    case CK_ACT_AFFINE:
-        if (!per_channel) {
-            CK_DISPATCH(affine_forward, (x, y, rows * cols, params, params + 1, 0));
-        } else {
-            for (int64_t r = 0; r < rows; r++)
-                CK_DISPATCH(affine_forward, (x + r * cols, y + r * cols, cols, params, params + cols, 1));
-        }
-        break;
-    case CK_ACT_SOFTEXP:
-        // One sign of a for the whole tensor: only that branch is evaluated.
-        if (per_channel) CK_ACT_FWD(softexp);
-        else if (params[0] < 0.0f) CK_ACT_FWD(softexp_neg);
-        else CK_ACT_FWD(softexp_pos);
-        break;
-    case CK_ACT_SRELU: CK_ACT_FWD(srelu); break;
-    case CK_ACT_BRELU: CK_ACT_FWD(brelu); break;
-    case CK_ACT_ISRU: CK_ACT_FWD(isru); break;
-    case CK_ACT_SWISH: CK_ACT_FWD(swish); break;
-    case CK_ACT_SILU: CK_ACT_FWD(silu); break;
-    case CK_ACT_RELU: CK_ACT_FWD(relu); break;
-    case CK_ACT_LEAKY_RELU: CK_ACT_FWD(leaky_relu); break;
-    case CK_ACT_TANH: CK_ACT_FWD(tanh); break;
-    case CK_ACT_SIGMOID: CK_ACT_FWD(sigmoid); break;
-    case CK_ACT_GELU: CK_ACT_FWD(gelu); break;
+#define FORWARD_CASE(E, name, always_per_channel, kernel) \
+    case CK_ACT_##E: FORWARD_##kernel(name); break;
+        CK_ACTIVATIONS(FORWARD_CASE)
+#undef FORWARD_CASE
     default: break;
     }
 }
@@ -236,30 +272,10 @@ void ck_act_backward(ck_activation kind, const float *x, const float *dy, float 
                      int64_t cols, const float *params, int per_channel, float *dparams) {
     if (rows <= 0 || cols <= 0) return;
     switch (kind) {
-    case CK_ACT_AFFINE:
-        if (!per_channel) {
-            CK_DISPATCH(affine_backward, (x, dy, dx, rows * cols, params + 1, dparams, dparams + 1, 0));
-        } else {
-            for (int64_t r = 0; r < rows; r++)
-                CK_DISPATCH(affine_backward, (x + r * cols, dy + r * cols, dx + r * cols, cols,
-                                              params + cols, dparams, dparams + cols, 1));
-        }
-        break;
-    case CK_ACT_SOFTEXP:
-        if (per_channel) CK_ACT_BWD(softexp);
-        else if (params[0] < 0.0f) CK_ACT_BWD(softexp_neg);
-        else CK_ACT_BWD(softexp_pos);
-        break;
-    case CK_ACT_SRELU: CK_ACT_BWD(srelu); break;
-    case CK_ACT_BRELU: CK_ACT_BWD(brelu); break;
-    case CK_ACT_ISRU: CK_ACT_BWD(isru); break;
-    case CK_ACT_SWISH: CK_ACT_BWD(swish); break;
-    case CK_ACT_SILU: CK_ACT_BWD(silu); break;
-    case CK_ACT_RELU: CK_ACT_BWD(relu); break;
-    case CK_ACT_LEAKY_RELU: CK_ACT_BWD(leaky_relu); break;
-    case CK_ACT_TANH: CK_ACT_BWD(tanh); break;
-    case CK_ACT_SIGMOID: CK_ACT_BWD(sigmoid); break;
-    case CK_ACT_GELU: CK_ACT_BWD(gelu); break;
+#define BACKWARD_CASE(E, name, always_per_channel, kernel) \
+    case CK_ACT_##E: BACKWARD_##kernel(name); break;
+        CK_ACTIVATIONS(BACKWARD_CASE)
+#undef BACKWARD_CASE
     default: break;
     }
 }

@@ -74,50 +74,74 @@ void ck_linear_backward(const float *X, const float *W, const float *dY, float *
 // versions agree to a few float ulps (not bit for bit) on the transcendental activations.
 // Parameter p has the checkpoint name a{i}.<ck_act_param_name(kind, p)>.
 
+// The activation table: everything about an activation but its arithmetic. Every list of
+// activations (the enum, the names, the parameters, the dispatch, the trainer's defaults and floors,
+// the tests) derives from these two X-macros (ARCHITECTURE.md, "How to add an activation").
+//
+// CK_ACTIVATIONS(X): X(ENUM, name, always_per_channel, kernel), in enum order. always_per_channel:
+// the parameters are one per channel whatever the caller asks. kernel: PLAIN when activations_impl.h
+// defines name_fwd / name_bwd (one body per instruction set), CUSTOM when activations.c defines
+// name_forward / name_backward (affine and softexp choose a variant first).
+#define CK_ACTIVATIONS(X)                                                                        \
+    /* y = alpha + beta*x. */                                                                    \
+    X(AFFINE, affine, 0, CUSTOM)                                                                 \
+    /* Soft exponential (Godfrey & Gashler 2015), a = alpha:                                     \
+       a > 0: y = (exp(a x) - 1)/a + a;  a = 0: y = x;  a < 0: y = -ln(1 - a (x + a))/a.         \
+       dy/da is exact in the limit a -> 0 (= x^2/2 + 1 at a = 0) so a can leave 0: near a = 0    \
+       (|a x| <= 1/2, resp. |a (x + a)| <= 1/4) y and dy/da come from their power series instead \
+       of the cancelling closed forms. For a < 0, where 1 - a (x + a) <= CK_ACT_SOFTEXP_MIN_LOG_ARG \
+       (very negative x) the argument of ln is clamped to it, so y = -ln(CK_ACT_SOFTEXP_MIN_LOG_ARG)/a \
+       (finite, saturated), and dx = 0 and dalpha gets 0 there. For a > 0, y and dx overflow to  \
+       +inf for a x > ~88.7, as PyTorch's float does. */                                         \
+    X(SOFTEXP, softexp, 0, CUSTOM)                                                               \
+    /* S-shaped ReLU (Jin et al. 2016), one parameter set per channel:                           \
+       y = t_right + a_right (x - t_right) if x >= t_right, t_left + a_left (x - t_left) else if  \
+       x <= t_left, x otherwise; computed as y = x + (a_left - 1) min(x - t_left, 0) +           \
+       (a_right - 1) max(x - t_right, 0), so should the thresholds cross both outer pieces add.  \
+       The backward takes the outer piece's slope at ties (x == t). */                           \
+    X(SRELU, srelu, 1, PLAIN)                                                                    \
+    /* Bipolar ReLU (Eidnes & Nokland 2017): relu(x) on even channels c (0, 2, ...), -relu(-x)   \
+       on odd ones (the column index within a row). Subgradient 0 at x = 0. */                   \
+    X(BRELU, brelu, 0, PLAIN)                                                                    \
+    /* Inverse square root unit: y = x / sqrt(1 + a x^2), a = alpha >= 0 (the kernel uses a as   \
+       given: a < 0 gives NaN where 1 + a x^2 <= 0; the trainer keeps a at its floor or above). */ \
+    X(ISRU, isru, 0, PLAIN)                                                                      \
+    /* y = x * sigmoid(b x), b = beta. */                                                        \
+    X(SWISH, swish, 0, PLAIN)                                                                    \
+    /* y = x * sigmoid(x) (swish with b fixed at 1). */                                          \
+    X(SILU, silu, 0, PLAIN)                                                                      \
+    /* y = max(x, 0); subgradient 0 at 0. */                                                     \
+    X(RELU, relu, 0, PLAIN)                                                                      \
+    /* y = x for x > 0, CK_ACT_LEAKY_SLOPE * x otherwise (PyTorch's default slope 0.01). */     \
+    X(LEAKY_RELU, leaky_relu, 0, PLAIN)                                                          \
+    /* y = tanh(x); dx = dy (1 - tanh(x)^2), computed from x as 4 e/(1 + e)^2, e = exp(-2|x|). */ \
+    X(TANH, tanh, 0, PLAIN)                                                                      \
+    /* y = 1 / (1 + exp(-x)). */                                                                 \
+    X(SIGMOID, sigmoid, 0, PLAIN)                                                                \
+    /* Exact GELU, PyTorch's default (approximate='none'): y = x * (1 + erf(x / sqrt(2))) / 2. */ \
+    X(GELU, gelu, 0, PLAIN)
+
+// CK_ACTIVATION_PARAMS(P): P(ENUM, name, initial, floor), one row per learnable parameter, in the
+// kernel's order. name: the checkpoint's a{i}.<name>; initial: the trainer's default initial value;
+// floor: the lowest value the trainer allows (it clamps after every optimizer step), -INFINITY for none.
+// The defaults: the identity for affine, the linear limit for softexp, an S shape for srelu (identity
+// between -1 and 1, slopes 0.2 and 1 outside), ISRU's and swish's usual 1.
+#define CK_ACTIVATION_PARAMS(P)        \
+    P(AFFINE, alpha, 0.0f, -INFINITY)  \
+    P(AFFINE, beta, 1.0f, -INFINITY)   \
+    P(SOFTEXP, alpha, 0.0f, -INFINITY) \
+    P(SRELU, t_left, -1.0f, -INFINITY) \
+    P(SRELU, a_left, 0.2f, -INFINITY)  \
+    P(SRELU, t_right, 1.0f, -INFINITY) \
+    P(SRELU, a_right, 1.0f, -INFINITY) \
+    P(ISRU, alpha, 1.0f, 1e-4f)        \
+    P(SWISH, beta, 1.0f, -INFINITY)
+
 typedef enum {
-    /// y = alpha + beta*x.                                 params: alpha, beta
-    CK_ACT_AFFINE = 0,
-    /// Soft exponential (Godfrey & Gashler 2015), params: alpha (= a; checkpoint name "alpha"):
-    ///   a > 0: y = (exp(a x) - 1)/a + a;  a = 0: y = x;  a < 0: y = -ln(1 - a (x + a))/a.
-    /// dy/da is exact in the limit a -> 0 (= x^2/2 + 1 at a = 0) so a can leave 0: near a = 0
-    /// (|a x| <= 1/2, resp. |a (x + a)| <= 1/4) y and dy/da come from their power series instead
-    /// of the cancelling closed forms. Domain for a < 0: where 1 - a (x + a) <= CK_ACT_SOFTEXP_MIN_LOG_ARG
-    /// (very negative x) the argument of ln is clamped to CK_ACT_SOFTEXP_MIN_LOG_ARG, so
-    /// y = -ln(CK_ACT_SOFTEXP_MIN_LOG_ARG)/a (finite, saturated), and dx = 0 and dalpha gets 0 there.
-    /// For a > 0, y and dx overflow to +inf for a x > ~88.7, as PyTorch's float does.
-    CK_ACT_SOFTEXP = 1,
-    /// S-shaped ReLU (Jin et al. 2016), params t_left, a_left, t_right, a_right (one per channel:
-    /// callers pass per_channel = 1, see ck_act_always_per_channel):
-    ///   y = t_right + a_right (x - t_right)  if x >= t_right,
-    ///       t_left + a_left (x - t_left)     else if x <= t_left,
-    ///       x                                otherwise.
-    /// Computed as y = x + (a_left - 1) min(x - t_left, 0) + (a_right - 1) max(x - t_right, 0), so
-    /// should the thresholds cross (t_left > t_right) both outer pieces add. The backward takes the
-    /// outer piece's slope at ties (x == t).
-    CK_ACT_SRELU = 2,
-    /// Bipolar ReLU (Eidnes & Nokland 2017): relu(x) on even channels c (0, 2, ...), -relu(-x) on
-    /// odd ones; the channel is the column index within a row. Subgradient 0 at x = 0. No params.
-    CK_ACT_BRELU = 3,
-    /// Inverse square root unit: y = x / sqrt(1 + a x^2), param alpha (= a). Requires a >= 0 (a > 0
-    /// for the ISRU proper): the kernel uses a as given (a < 0 gives NaN where 1 + a x^2 <= 0); the
-    /// trainer keeps a positive by clamping it to a small positive floor after each optimizer step.
-    CK_ACT_ISRU = 4,
-    /// y = x * sigmoid(b x), param beta (= b).
-    CK_ACT_SWISH = 5,
-    /// y = x * sigmoid(x) (swish with b fixed at 1). No params.
-    CK_ACT_SILU = 6,
-    /// y = max(x, 0); subgradient 0 at 0. No params.
-    CK_ACT_RELU = 7,
-    /// y = x for x > 0, CK_ACT_LEAKY_SLOPE * x otherwise (PyTorch's default slope 0.01). No params.
-    CK_ACT_LEAKY_RELU = 8,
-    /// y = tanh(x); dx = dy (1 - tanh(x)^2), computed from x as 4 e/(1 + e)^2, e = exp(-2|x|). No params.
-    CK_ACT_TANH = 9,
-    /// y = 1 / (1 + exp(-x)). No params.
-    CK_ACT_SIGMOID = 10,
-    /// Exact GELU, PyTorch's default (approximate='none'): y = x * (1 + erf(x / sqrt(2))) / 2.
-    /// No params.
-    CK_ACT_GELU = 11,
-    CK_ACT_COUNT = 12  // number of activations; not one itself
+#define CK_ACT_ENUM_CASE(E, name, always_per_channel, kernel) CK_ACT_##E,
+    CK_ACTIVATIONS(CK_ACT_ENUM_CASE)
+#undef CK_ACT_ENUM_CASE
+    CK_ACT_COUNT  // number of activations; not one itself
 } ck_activation;
 
 /// The negative slope of CK_ACT_LEAKY_RELU.
@@ -125,18 +149,16 @@ typedef enum {
 /// Lower clamp of the argument of ln in CK_ACT_SOFTEXP for a < 0 (see there).
 #define CK_ACT_SOFTEXP_MIN_LOG_ARG 1e-6f
 
-/// Number of learnable parameters of `kind` per scalar/channel slot (affine 2, softexp 1, srelu 4,
-/// isru 1, swish 1, the others 0).
+/// Number of learnable parameters of `kind` per scalar/channel slot (its rows in the table).
 int ck_act_param_count(ck_activation kind);
-
-/// "affine", "softexp", "srelu", "brelu", "isru", "swish", "silu", "relu", "leaky_relu", "tanh",
-/// "sigmoid", "gelu"; NULL for a value outside the enum.
+/// The table's name ("affine", "softexp", ...); NULL for a value outside the enum.
 const char *ck_act_name(ck_activation kind);
-
-/// Checkpoint name of parameter p (0 <= p < ck_act_param_count): affine "alpha", "beta"; softexp and
-/// isru "alpha"; swish "beta"; srelu "t_left", "a_left", "t_right", "a_right". NULL otherwise.
+/// Checkpoint name of parameter p (0 <= p < ck_act_param_count); NULL otherwise.
 const char *ck_act_param_name(ck_activation kind, int p);
-
+/// The table's default initial value of parameter p (0 when there is no such parameter).
+float ck_act_param_initial(ck_activation kind, int p);
+/// The table's floor of parameter p: -INFINITY when it has none (or there is no such parameter).
+float ck_act_param_floor(ck_activation kind, int p);
 /// 1 when the activation's parameters are always per channel (srelu), 0 when the caller chooses.
 int ck_act_always_per_channel(ck_activation kind);
 

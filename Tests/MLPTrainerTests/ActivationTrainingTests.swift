@@ -1,4 +1,5 @@
 import Testing
+import CKernels
 @testable import MLPTrainer
 
 /// The activation library as the trainer uses it: names, parsing, checkpoint and metrics names,
@@ -18,11 +19,16 @@ import Testing
         return try TrainingRun(settings: s).run()
     }
 
-    @Test func everyKernelActivationIsAvailableByName() {
-        #expect(ActivationSpec.kinds.map(\.name) == ["affine", "softexp", "srelu", "brelu", "isru", "swish", "silu", "relu",
-                                                      "leaky_relu", "tanh", "sigmoid", "gelu"])
+    @Test func everyKernelActivationIsAvailableByName() throws {
+        let names = ActivationSpec.kinds.map(\.name)
+        #expect(names.count == Int(CK_ACT_COUNT.rawValue) && Set(names).count == names.count)
+        for kind in ActivationSpec.kinds {
+            #expect(ActivationSpec.named(kind.name) == kind)
+            #expect(try ActivationSpec(parsing: kind.name).initialValues == kind.parameters.map(\.initial))
+        }
         #expect(ActivationSpec.named("srelu")!.parameters.map(\.name) == ["t_left", "a_left", "t_right", "a_right"])
         #expect(ActivationSpec.named("srelu")!.alwaysPerChannel)
+        #expect(ActivationSpec.named("isru")!.parameters[0].floor == 1e-4 && ActivationSpec.named("affine")!.parameters[0].floor == nil)
     }
 
     @Test func parsingSetsInitialValuesAndRejectsUnknowns() throws {
@@ -30,7 +36,9 @@ import Testing
         #expect(srelu.initialValues == [-0.5, 0.2, 1, 1] && srelu.perChannel)
         #expect(try ActivationSpec(parsing: "softexp:alpha=0.1").initialValues == [0.1])
         #expect(throws: ConfigError.self) { try ActivationSpec(parsing: "relu:alpha=1") }
-        #expect(throws: ConfigError.self) { try ActivationSpec(parsing: "isru:alpha=-1") }
+        do { _ = try ActivationSpec(parsing: "isru:alpha=-1"); Issue.record("accepted") } catch {
+            #expect("\(error)" == "isru's alpha must be at least 0.0001, got -1")
+        }
         do { _ = try ActivationSpec(parsing: "swish:gamma=2"); Issue.record("accepted") } catch {
             #expect("\(error)" == "unknown parameter 'gamma' for activation 'swish' (parameters: beta)")
         }
@@ -77,7 +85,9 @@ import Testing
         s.shards = 1
         let result = try TrainingRun(settings: s).run()
         let alphas = result.history.flatMap { $0.activationParameters.map(\.value) }
-        #expect(alphas.allSatisfy { $0 >= ActivationSpec.isruMinimumAlpha })
+        let floor = ActivationSpec.named("isru")!.parameters[0].floor!
+        #expect(alphas.allSatisfy { $0 >= floor })
+        #expect(alphas.contains(floor), "the learning rate should drive alpha to its floor")
     }
 
     @Test func nonlinearActivationsBeatTheLinearOneOnTheSyntheticProblem() throws {

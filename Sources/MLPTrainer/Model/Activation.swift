@@ -16,29 +16,17 @@ public struct ActivationSpec: Sendable, Equatable {
         public static func == (a: Kind, b: Kind) -> Bool { a.name == b.name }
     }
 
-    /// Every activation the kernels implement, with names and parameter names from CKernels.
+    /// Every activation the kernels implement: names, parameters, defaults and floors all come from
+    /// the kernels' activation table (CKernels.h, ARCHITECTURE.md "How to add an activation").
     public static let kinds: [Kind] = (0..<Int(CK_ACT_COUNT.rawValue)).map { index in
         let kernel = ck_activation(rawValue: UInt32(index))
-        let name = String(cString: ck_act_name(kernel))
         let parameters = (0..<ck_act_param_count(kernel)).map { p -> (name: String, initial: Float, floor: Float?) in
-            let parameter = String(cString: ck_act_param_name(kernel, p))
-            return (parameter, defaultInitialValues[name]?[parameter] ?? 0, name == "isru" ? isruMinimumAlpha : nil)
+            let floor = ck_act_param_floor(kernel, p)
+            return (String(cString: ck_act_param_name(kernel, p)), ck_act_param_initial(kernel, p), floor.isFinite ? floor : nil)
         }
-        return Kind(name: name, kernel: kernel, parameters: parameters, alwaysPerChannel: ck_act_always_per_channel(kernel) != 0)
+        return Kind(name: String(cString: ck_act_name(kernel)), kernel: kernel, parameters: parameters,
+                    alwaysPerChannel: ck_act_always_per_channel(kernel) != 0)
     }
-
-    /// Default initial values: the identity for affine, the linear limit for softexp, an S shape
-    /// for srelu (identity between -1 and 1, slopes 0.2 and 1 outside), ISRU's and swish's usual 1.
-    static let defaultInitialValues: [String: [String: Float]] = [
-        "affine": ["alpha": 0, "beta": 1],
-        "softexp": ["alpha": 0],
-        "srelu": ["t_left": -1, "a_left": 0.2, "t_right": 1, "a_right": 1],
-        "isru": ["alpha": 1],
-        "swish": ["beta": 1],
-    ]
-
-    /// ISRU's alpha must stay positive; the trainer clamps it to this floor after every step.
-    static let isruMinimumAlpha: Float = 1e-4
 
     public static func named(_ name: String) -> Kind? { kinds.first { $0.name == name } }
 
@@ -76,7 +64,9 @@ public struct ActivationSpec: Sendable, Equatable {
                 guard let value = Float(kv[1]), value.isFinite else {
                     throw ConfigError("activation parameter \(kv[0]) needs a finite number, got '\(kv[1])'")
                 }
-                if name == "isru", value <= 0 { throw ConfigError("isru's alpha must be positive, got \(kv[1])") }
+                if let floor = kind.parameters[index].floor, value < floor {
+                    throw ConfigError("\(name)'s \(kv[0]) must be at least \(formatFloat(floor)), got \(kv[1])")
+                }
                 values[index] = value
             }
         }
