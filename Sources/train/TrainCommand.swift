@@ -43,9 +43,8 @@ struct Train: ParsableCommand {
     @Option(help: ArgumentHelp("Activation and initial parameter values. (default: swish:beta=1)",
                                valueName: "name[:param=value,...]"))
     var activation: String?
-    @Option(help: ArgumentHelp("Activation parameters per layer (scalar) or per channel (channel). (default: scalar)",
-                               valueName: "scalar|channel"))
-    var activationParams: String?
+    @Option(help: "Activation parameters per layer (scalar) or per channel (channel). (default: scalar)")
+    var activationParams: ActivationParameters?
     @Option(help: "Dropout probability after each hidden block. (default: 0.4)")
     var dropout: Float?
     @Option(help: "Normalisation in the hidden blocks: BatchNorm, LayerNorm or none. (default: batch)")
@@ -57,8 +56,8 @@ struct Train: ParsableCommand {
     @Flag(help: "Do not standardise the features (default: standardise with the training split's mean and std).")
     var noStandardize = false
 
-    @Option(help: ArgumentHelp("adam or sgd. (default: adam)", valueName: "adam|sgd"))
-    var optimizer: String?
+    @Option(help: "The optimizer. (default: adam)")
+    var optimizer: OptimizerConfig.Kind?
     @Option(help: "Learning rate. (default: 0.001)")
     var lr: Float?
     @Option(help: "SGD momentum. (default: 0)")
@@ -250,12 +249,7 @@ struct Train: ParsableCommand {
             s.hidden = widths.map { $0! }
         }
         var perChannel = s.activation.perChannel
-        if let activationParams {
-            guard ["scalar", "channel"].contains(activationParams) else {
-                throw ConfigError("--activation-params must be scalar or channel, got '\(activationParams)'")
-            }
-            perChannel = activationParams == "channel"
-        }
+        if let activationParams { perChannel = activationParams == .channel }
         if let activation {
             s.activation = try ActivationSpec(parsing: activation, perChannel: perChannel)
         } else {
@@ -271,12 +265,7 @@ struct Train: ParsableCommand {
         if let kind = noBatchnorm ? Normalization.Kind.none : norm { s.norm = Normalization(kind, position: normPosition) }
         if let normPosition { s.norm.position = normPosition }
         if noStandardize { s.standardize = false }
-        if let optimizer {
-            guard let kind = OptimizerConfig.Kind(rawValue: optimizer) else {
-                throw ConfigError("--optimizer must be adam or sgd, got '\(optimizer)'")
-            }
-            s.optimizer.kind = kind
-        }
+        if let optimizer { s.optimizer.kind = optimizer }
         if let lr {
             guard lr > 0, lr.isFinite else { throw ConfigError("--lr must be a positive number, got \(lr)") }
             s.optimizer.learningRate = lr
@@ -330,5 +319,9 @@ struct Train: ParsableCommand {
     }
 }
 
+/// `--activation-params`: one parameter set per layer or per channel.
+enum ActivationParameters: String, CaseIterable, ExpressibleByArgument { case scalar, channel }
+
+extension OptimizerConfig.Kind: ExpressibleByArgument {}
 extension Normalization.Kind: ExpressibleByArgument {}
 extension Normalization.Position: ExpressibleByArgument {}

@@ -115,7 +115,7 @@ import Testing
         (["--batch-size", "zero"], "--batch-size"),
         (["--activation", "wiggle"], "available: affine"),
         (["--activation", "affine:gamma=2"], "parameters: alpha, beta"),
-        (["--optimizer", "rmsprop"], "adam or sgd"),
+        (["--optimizer", "rmsprop"], "'adam' and 'sgd'"),
         (["--threads", "0"], "--threads"),
         (["--test-fraction", "1.5"], "--test-fraction"),
         (["--preset", "fast"], "available: seed"),
