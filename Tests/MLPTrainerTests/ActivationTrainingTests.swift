@@ -87,7 +87,6 @@ import CKernels
         let alphas = result.history.flatMap { $0.activationParameters.map(\.value) }
         let floor = ActivationSpec.named("isru")!.parameters[0].floor!
         #expect(alphas.allSatisfy { $0 >= floor })
-        #expect(alphas.contains(floor), "the learning rate should drive alpha to its floor")
     }
 
     @Test func nonlinearActivationsBeatTheLinearOneOnTheSyntheticProblem() throws {

@@ -38,7 +38,7 @@ import Testing
                 let numeric = (up - down) / Double(2 * h)
                 let g = Double(analytic[i])
                 largest = max(largest, abs(g))
-                #expect(abs(numeric - g) <= 1e-3 + 2e-2 * abs(g), "\(activation) \(t.name)[\(i - t.offset)]: analytic \(g), numeric \(numeric)")
+                #expect(abs(numeric - g) <= 1.5e-3 + 2e-2 * abs(g), "\(activation) \(t.name)[\(i - t.offset)]: analytic \(g), numeric \(numeric)")
             }
             if !cancelled.contains(t.name) { #expect(largest > 1e-4, "\(activation) \(t.name): gradients ~0, the check proves nothing") }
         }
