@@ -1,4 +1,5 @@
 import Foundation
+import MLPTrainer
 import Testing
 
 /// The `train` executable as a user runs it: outputs, exit codes, one-line errors, nothing left
@@ -98,8 +99,15 @@ import Testing
         let first = Self.temporaryPath("first"), second = Self.temporaryPath("second")
         defer { for p in [first, second] { try? FileManager.default.removeItem(atPath: p) } }
         #expect(try Self.run(["--epochs", "2", "--quiet", "--out", first]).status == 0)
-        let r = try Self.run(["--epochs", "1", "--quiet", "--init", "\(first)/model.safetensors", "--out", second])
+        // A learning rate far below the weights' resolution: the second run's weights are the first's.
+        let r = try Self.run(["--epochs", "1", "--lr", "1e-30", "--quiet", "--init", "\(first)/model.safetensors", "--out", second])
         #expect(r.status == 0, "\(r.stderr)")
+        let before = try Checkpoint.read(path: "\(first)/model.safetensors").tensors
+        let after = try Checkpoint.read(path: "\(second)/model.safetensors").tensors
+        #expect(after["fc1.weight"]!.floats == before["fc1.weight"]!.floats)
+        // ... and not the second run's own initialisation.
+        let config = try Checkpoint.load(path: "\(first)/model.safetensors").model.config
+        #expect(after["fc1.weight"]!.floats != Checkpoint.tensors(of: Model(config: config, seed: 0))["fc1.weight"]!.floats)
         let mismatch = try Self.run(["--epochs", "1", "--hidden", "8,9", "--init", "\(first)/model.safetensors", "--out", Self.temporaryPath("x")])
         #expect(mismatch.status != 0 && mismatch.stderr.contains("tensor 'fc3.bias' has F32 [5], expected F32 [2]"))
     }
