@@ -15,7 +15,7 @@ import Testing
     /// `activationValues`, per slot, when given).
     static func checkpoint(_ activation: ActivationSpec, batchNorm: Bool = true, activationValues: [Float]? = nil,
                            standardize: Bool = true) -> Checkpoint {
-        let config = ModelConfig(inputs: 3, hidden: [8, 5], classes: 3, activation: activation, batchNorm: batchNorm, dropout: 0.4)
+        let config = ModelConfig(inputs: 3, hidden: [8, 5], classes: 3, activation: activation, norm: batchNorm ? .batch : .none, dropout: 0.4)
         var model = Model(config: config, seed: 7)
         var rng = SplitMix64(seed: 11)
         for t in model.layout.parameters {

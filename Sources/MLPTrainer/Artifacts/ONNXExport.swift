@@ -72,21 +72,37 @@ public enum ONNXExport {
         return builder.node("Div", [centred, std], "standardized")
     }
 
-    /// Linear -> activation -> BatchNorm (inference form) of hidden block `block` (from 1).
+    /// Linear -> [norm] -> activation -> [norm] of hidden block `block` (from 1), the norm in inference
+    /// form on the side of the activation `config.norm.position` says.
     static func hiddenBlock(_ builder: inout ONNXGraphBuilder, _ config: ModelConfig, _ x: String, block i: Int, width: Int,
                             activationParameters: [String: [Float]]) throws -> String {
-        let linear = builder.node("Gemm", [x, "fc\(i).weight", "fc\(i).bias"], "fc\(i)",
-                                  attributes: [ONNXGraphBuilder.attribute("transB", int: 1)])
-        let activated = try builder.activation(config.activation, linear, block: i, width: width, parameters: activationParameters)
-        guard config.batchNorm else { return activated }
-        return builder.node("BatchNormalization", [activated, "bn\(i).weight", "bn\(i).bias", "bn\(i).running_mean", "bn\(i).running_var"],
-                            "bn\(i)", attributes: [ONNXGraphBuilder.attribute("epsilon", float: config.bnEpsilon)])
+        var y = builder.node("Gemm", [x, "fc\(i).weight", "fc\(i).bias"], "fc\(i)",
+                             attributes: [ONNXGraphBuilder.attribute("transB", int: 1)])
+        if config.norm.position == .beforeActivation { y = normalize(&builder, config, y, block: i) }
+        y = try builder.activation(config.activation, y, block: i, width: width, parameters: activationParameters)
+        if config.norm.position == .afterActivation { y = normalize(&builder, config, y, block: i) }
+        return y
+    }
+
+    /// BatchNorm (running statistics) or LayerNorm (over the features, opset 17) of block i, or x.
+    static func normalize(_ builder: inout ONNXGraphBuilder, _ config: ModelConfig, _ x: String, block i: Int) -> String {
+        let epsilon = [ONNXGraphBuilder.attribute("epsilon", float: config.normEpsilon)]
+        switch config.norm.kind {
+        case .batch:
+            return builder.node("BatchNormalization", [x, "bn\(i).weight", "bn\(i).bias", "bn\(i).running_mean", "bn\(i).running_var"],
+                                "bn\(i)", attributes: epsilon)
+        case .layer:
+            return builder.node("LayerNormalization", [x, "ln\(i).weight", "ln\(i).bias"], "ln\(i)",
+                                attributes: epsilon + [ONNXGraphBuilder.attribute("axis", int: -1)])
+        case .none:
+            return x
+        }
     }
 
     /// The output Linear -> `probabilities` (softmax) and `label` (the class label of the largest
     /// logit, the first one on ties, as `predict`).
     static func classificationHead(_ builder: inout ONNXGraphBuilder, _ checkpoint: Checkpoint, _ x: String) {
-        let last = checkpoint.model.config.linearCount, labels = checkpoint.classLabels
+        let last = checkpoint.model.config.hidden.count + 1, labels = checkpoint.classLabels
         let logits = builder.node("Gemm", [x, "fc\(last).weight", "fc\(last).bias"], "logits",
                                   attributes: [ONNXGraphBuilder.attribute("transB", int: 1)])
         builder.node("Softmax", [logits], "probabilities", attributes: [ONNXGraphBuilder.attribute("axis", int: 1)])
@@ -105,7 +121,7 @@ public enum ONNXExport {
         let settings = checkpoint.runConfiguration.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
         return """
             MLP \(config.sizes.map(String.init).joined(separator: "-")) trained by mlp-trainer: activation \(config.activation.description) \
-            (\(config.activation.perChannel ? "per channel" : "per layer")), batchnorm \(config.batchNorm), \
+            (\(config.activation.perChannel ? "per channel" : "per layer")), norm \(config.norm.kind.rawValue) \(config.norm.position.rawValue), \
             standardize \(checkpoint.standardizer != nil).
             Input features: float32 [N, \(config.inputs)], columns \(checkpoint.featureNames.joined(separator: ", ")).
             Outputs: probabilities float32 [N, \(config.classes)] and label string [N]; classes \(checkpoint.classLabels.joined(separator: ", ")).
