@@ -6,7 +6,7 @@ import Testing
 /// clear error, never a trap, a wrong read or a huge allocation (README, "What the trainer guarantees").
 @Suite struct ModelFileValidationTests {
     static let config = ModelConfig(inputs: 2, hidden: [3], classes: 2, activation: ActivationSpec(kind: ActivationSpec.named("swish")!),
-                                    batchNorm: true, dropout: 0)
+                                    norm: .batch, dropout: 0)
 
     static func checkpoint() -> Checkpoint {
         Checkpoint(model: Model(config: config, seed: 1), classLabels: ["no", "yes"], featureNames: ["a", "b"],

@@ -8,10 +8,10 @@ public enum ModelValidation {
         guard config.inputs >= 1, config.classes >= 1, config.hidden.allSatisfy({ $0 >= 1 }) else { return nil }
         let sizes = config.sizes
         let activation = config.activation.kind.parameters.count
-        // Per output unit: the bias, BatchNorm's weight and bias, per-channel activation parameters.
-        let perWidth = 1 + (config.batchNorm ? 2 : 0) + (config.activation.perChannel ? activation : 0)
+        // Per output unit: the bias, the norm's weight and bias (BatchNorm or LayerNorm), per-channel activation parameters.
+        let perWidth = 1 + (config.norm.kind == .none ? 0 : 2) + (config.activation.perChannel ? activation : 0)
         var total = 0
-        for layer in 0..<config.linearCount {
+        for layer in 0...config.hidden.count {
             let hidden = layer < config.hidden.count
             let width = sizes[layer + 1]
             let scalars = hidden && !config.activation.perChannel ? activation : 0
