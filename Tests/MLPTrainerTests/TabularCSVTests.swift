@@ -92,6 +92,21 @@ import Testing
         #expect(d.featureNames == ["id=s0", "id=s1", "id=s2", "id=<other>"])
     }
 
+    @Test func syntheticCategoriesFollowTheLabelAndBlanksTheirFraction() {
+        let problem = SyntheticProblem(features: 4, classes: 3, seed: 1)
+        let rows = 30000
+        var home = 0, blanks = 0
+        for r in 0..<rows {
+            let y = r % 3
+            if problem.category(row: r, column: 1, label: Int32(y), cardinality: 8) == "v\((y * 7 + 3) % 8)" { home += 1 }
+            if problem.isBlank(row: r, column: 5, fraction: 0.05) { blanks += 1 }
+        }
+        // 2/3 + 1/3 * 1/8 = 0.708 of the rows take their class's category.
+        #expect(abs(Double(home) / Double(rows) - 0.7083) < 0.01)
+        #expect(abs(Double(blanks) / Double(rows) - 0.05) < 0.005)
+        #expect(problem.category(row: 7, column: 0, label: 1, cardinality: 8) == problem.category(row: 7, column: 0, label: 1, cardinality: 8))
+    }
+
     // MARK: - train and predict
 
     @Test func predictFindsColumnsByNameAndCountsUnseenCategories() throws {
