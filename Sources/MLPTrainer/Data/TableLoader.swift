@@ -47,6 +47,14 @@ struct TableLoader {
         DataError("\(path):\(ck_csv_line_number(data, Int64(error.offset)))\(error.suffix)")
     }
 
+    /// Drops the whole pages inside `range` of the mapping from the resident set (they stay in the
+    /// page cache).
+    private func release(_ range: Range<Int>) {
+        let page = 4096
+        let a = (range.lowerBound + page - 1) / page * page, b = range.upperBound >= size ? range.upperBound : range.upperBound / page * page
+        if b > a { madvise(UnsafeMutableRawPointer(mutating: data + a), b - a, MADV_DONTNEED) }
+    }
+
     // MARK: - Rows and fields
 
     /// One line's fields: offsets from the line start, and whether each was quoted.
@@ -110,16 +118,20 @@ struct TableLoader {
         return ck_parse_float(data + fields.line + a, data + fields.line + b, &value)
     }
 
-    /// `body(i)` for every chunk, on `options.threads` threads; the results in chunk order.
+    /// `body(i)` for every chunk, on `options.threads` threads; the results in chunk order. Each
+    /// chunk's pages of the mapped file are dropped from memory after it (as the all-numeric parser does).
     func perChunk<T>(_ body: (Int) -> T) -> [T] {
         let n = chunks.count, threads = max(1, min(options.threads, n))
         let results = UnsafeMutableBufferPointer<T?>.allocate(capacity: max(n, 1))
         results.initialize(repeating: nil)
         defer { results.deallocate() }
         withoutActuallyEscaping(body) { body in
-            nonisolated(unsafe) let body = body, results = results
+            nonisolated(unsafe) let body = body, results = results, loader = self
             DispatchQueue.concurrentPerform(iterations: threads) { t in
-                for i in stride(from: t, to: n, by: threads) { results[i] = body(i) }
+                for i in stride(from: t, to: n, by: threads) {
+                    results[i] = body(i)
+                    loader.release(loader.chunks[i])
+                }
             }
         }
         return (0..<n).map { results[$0]! }
@@ -136,11 +148,14 @@ extension TableLoader {
         /// Values in the unnamed trailing columns (after `layout.used`), and the first one's line.
         var strays = 0
         var firstStray = Int.max
+        /// The values of the columns counted on the way (see `survey`).
+        var categories: [CategoryCounts]
         var error: RowError?
 
-        init(columns: Int) {
+        init(columns: Int, counted: Int) {
             missing = [Int](repeating: 0, count: columns)
             nonNumbers = [Int](repeating: 0, count: columns)
+            categories = [CategoryCounts](repeating: CategoryCounts(), count: counted)
         }
 
         static func + (a: Survey, b: Survey) -> Survey {
@@ -150,21 +165,26 @@ extension TableLoader {
             s.nonNumbers = zip(a.nonNumbers, b.nonNumbers).map(+)
             s.strays += b.strays
             s.firstStray = min(a.firstStray, b.firstStray)
+            s.categories = zip(a.categories, b.categories).map { CategoryCounts.merged([$0, $1]) }
             s.error = a.error ?? b.error
             return s
         }
     }
 
-    /// Pass 1 over `columns` (file columns).
-    func survey(_ columns: [Int]) throws -> Survey {
+    /// Pass 1 over `columns` (file columns); it also counts the values of `counted` (indexes into
+    /// `columns`: the likely categorical ones), so pass 2 can skip them.
+    func survey(_ columns: [Int], counting counted: [Int]) throws -> Survey {
         let parts = perChunk { i -> Survey in
-            var s = Survey(columns: columns.count)
+            var s = Survey(columns: columns.count, counted: counted.count)
             var value: Float = 0
             do {
                 try forEachRow(in: chunks[i]) { f in
                     s.rows += 1
                     for (k, c) in columns.enumerated() {
                         if isMissing(f, c) { s.missing[k] += 1 } else if number(f, c, &value) < 0 { s.nonNumbers[k] += 1 }
+                    }
+                    for (k, c) in counted.enumerated() {
+                        s.categories[k].add(isMissing(f, columns[c]) ? "" : text(f.line, f, columns[c]))
                     }
                     for c in layout.used..<f.count where !bytes(f, c).isEmpty {
                         s.strays += 1
@@ -174,7 +194,7 @@ extension TableLoader {
             } catch { s.error = error as? RowError }
             return s
         }
-        let total = parts.reduce(Survey(columns: columns.count), +)
+        let total = parts.reduce(Survey(columns: columns.count, counted: counted.count), +)
         if let error = total.error { throw message(error) }
         return total
     }

@@ -19,7 +19,13 @@ func loadTable(path: String, data: UnsafePointer<CChar>, size: Int, options: CSV
     let loader = TableLoader(path: path, data: data, size: size, options: options, layout: layout,
                              naValues: options.columns.naValues)
     var columns = try layout.selectedColumns(options.columns, path: path)
-    let survey = try loader.survey(columns)
+    let firstRow = (try? splitFields(data, layout.firstData.begin, layout.firstData.end, options.delimiter).get()) ?? []
+    let likelyCategorical = columns.indices.filter { k in
+        columns[k] < firstRow.count && !firstRow[columns[k]].isEmpty && !isNumber(firstRow[columns[k]])
+            && !options.columns.naValues.contains(firstRow[columns[k]])
+    }
+    let survey = try loader.survey(columns, counting: likelyCategorical)
+    let counted = Dictionary(uniqueKeysWithValues: zip(likelyCategorical.map { columns[$0] }, survey.categories))
     var kinds = try layout.kinds(of: columns, nonNumbers: survey.nonNumbers, options: options.columns, path: path)
     var notes: [String] = []
     if survey.strays > 0 {
@@ -43,7 +49,9 @@ func loadTable(path: String, data: UnsafePointer<CChar>, size: Int, options: CSV
     if columns.isEmpty { throw DataError("\(path): no feature column has a value") }
 
     let categorical = columns.indices.filter { kinds[$0] == .categorical }
-    let counts = loader.countCategories(categorical.map { columns[$0] })
+    let uncounted = categorical.map { columns[$0] }.filter { counted[$0] == nil }
+    let more = Dictionary(uniqueKeysWithValues: zip(uncounted, loader.countCategories(uncounted)))
+    let counts = categorical.map { counted[columns[$0]] ?? more[columns[$0]]! }
     var encoded = columns.indices.map { k in
         ColumnEncoding.Column(numeric: layout.columnName(columns[k]), indicator: missing[k] > 0)
     }
