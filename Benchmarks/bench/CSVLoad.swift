@@ -53,12 +53,13 @@ struct CSVLoad: ParsableCommand {
         let plain = CSVOptions(target: target, threads: threads)
         var peakOverhead = Int.max
         var report: LoadReport?
-        var matrixBytes = 0
+        var matrixBytes = 0, tabular = false
         let runs = try Timing.runs(options) {
             Self.resetPeak()
             let before = Self.memory().rss
             let (data, loaded) = try loadCSV(path: file, options: plain)
             matrixBytes = data.features.count * 4 + data.labels.count * 4
+            tabular = data.encoding != nil  // string columns or blanks: no cache (README)
             peakOverhead = min(peakOverhead, Self.memory().hwm - before - matrixBytes)
             report = loaded
         }
@@ -67,12 +68,15 @@ struct CSVLoad: ParsableCommand {
         let cacheDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("bench-csv-cache-\(getpid())").path
         defer { try? FileManager.default.removeItem(atPath: cacheDirectory) }
         let cached = CSVOptions(target: target, threads: threads, cache: true, cacheDirectory: cacheDirectory)
-        _ = try loadCSV(path: file, options: cached)  // writes the cache
-        let cacheSeconds = Timing.median(try Timing.runs(options) { _ = try loadCSV(path: file, options: cached) })
+        var cacheSeconds = 0.0
+        if !tabular {
+            _ = try loadCSV(path: file, options: cached)  // writes the cache
+            cacheSeconds = Timing.median(try Timing.runs(options) { _ = try loadCSV(path: file, options: cached) })
+        }
         let r = Result(file: file, bytes: report.bytes, threads: threads, rows: report.rows, features: report.features,
                        loadSeconds: seconds, runsLoadSeconds: runs, loadMbPerSecond: Double(report.bytes) / seconds / 1e6,
                        matrixBytes: matrixBytes, peakRssOverheadBytes: peakOverhead, cacheSeconds: cacheSeconds,
-                       cacheSpeedup: seconds / cacheSeconds)
+                       cacheSpeedup: tabular ? 0 : seconds / cacheSeconds)
         let reporter = Reporter(bench: "csv", options: options)
         let mib = { (b: Int) in String(format: "%.1f MiB", Double(b) / 1_048_576) }
         reporter.line("CSV load: \(file) (\(fixed(Double(report.bytes) / 1e6, 0, 1)) MB), \(threads) thread(s)")

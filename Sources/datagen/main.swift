@@ -38,6 +38,10 @@ struct Datagen: ParsableCommand {
     @Flag(inversion: .prefixedNo, help: "Write a header line (label, x1..xF).") var header: Bool = true
     @Option(help: "Number format: higgs (%.18e) or short.") var format: Format = .higgs
     @Option(help: "Output file (written atomically: a temporary file renamed at the end).") var out: String
+    @Option(help: "String columns c1..cN after the numbers, whose values (v0, v1, ...) depend on the label.")
+    var categorical: Int = 0
+    @Option(help: "Distinct values of each --categorical column.") var cardinality: Int = 8
+    @Option(help: "Fraction of feature fields left blank (missing values).") var missing: Double = 0
     @Option(help: "Threads formatting row blocks.") var threads: Int = ProcessInfo.processInfo.activeProcessorCount
 
     func validate() throws {
@@ -46,6 +50,9 @@ struct Datagen: ParsableCommand {
         }
         if let classWeights, classWeights.count != classes {
             throw ValidationError("--class-weights has \(classWeights.count) weights for \(classes) classes")
+        }
+        guard categorical >= 0, cardinality >= 1, missing >= 0, missing < 1 else {
+            throw ValidationError("need --categorical >= 0, --cardinality >= 1, --missing in [0, 1)")
         }
         try ThreadLimit.check(threads)
         // The problem's coefficients (2 doubles per feature and class) and a block of lines per thread.
@@ -80,19 +87,20 @@ struct Datagen: ParsableCommand {
             if bytes.count > 0 && fwrite(bytes.baseAddress, 1, bytes.count, file) != bytes.count { ok = false }
         }
         if header {
-            let names = (1...features).map { "x\($0)" }
+            let names = (1...features).map { "x\($0)" } + (0..<categorical).map { "c\($0 + 1)" }
             let line = (label == .first ? ["label"] + names : names + ["label"]).joined(separator: ",") + "\n"
             Array(line.utf8).withUnsafeBytes { write($0) }
         }
         // Row blocks are formatted in parallel, `threads` at a time, and written in order.
         let blockRows = 4096
-        let maxLine = (features + 1) * 32 + 1
+        let maxLine = (features + 1) * 32 + categorical * (String(cardinality).count + 3) + 1
         let blocks = (rows + blockRows - 1) / blockRows
         let buffers = (0..<threads).map { _ in UnsafeMutablePointer<CChar>.allocate(capacity: blockRows * maxLine) }
         defer { buffers.forEach { $0.deallocate() } }
         let shared = BlockBuffers(buffers: buffers, lengths: .allocate(capacity: threads))
         defer { shared.lengths.deallocate() }
         let (F, labelFirst, higgs) = (features, label == .first, format == .higgs)
+        let (C, K, blanks) = (categorical, cardinality, missing)
         var total = 0
         var round = 0
         while round * threads < blocks && ok {
@@ -115,9 +123,15 @@ struct Datagen: ParsableCommand {
                             putLabel(y)
                             p.pointee = 44; p += 1
                         }
-                        for j in 0..<F {
-                            put(x[j])
-                            if j < F - 1 || labelFirst { p.pointee = j < F - 1 ? 44 : 10; p += 1 }
+                        for j in 0..<(F + C) {
+                            if !problem.isBlank(row: r, column: j, fraction: blanks) {
+                                if j < F { put(x[j]) } else {
+                                    for byte in problem.category(row: r, column: j - F, label: y, cardinality: K).utf8 {
+                                        p.pointee = CChar(bitPattern: byte); p += 1
+                                    }
+                                }
+                            }
+                            if j < F + C - 1 || labelFirst { p.pointee = j < F + C - 1 ? 44 : 10; p += 1 }
                         }
                         if !labelFirst {
                             p.pointee = 44; p += 1

@@ -63,28 +63,27 @@ struct Predict: ParsableCommand {
         if !nonFinite.isEmpty {
             FileHandle.standardError.write(Data("predict: warning: \(model): NaN or infinity in \(nonFinite.joined(separator: ", ")); predictions may be NaN\n".utf8))
         }
-        let features = checkpoint.featureNames.count
         let started = Date()
-        let columns = try csvColumnCount(path: data, options: options)
         let labelled: Bool
-        switch columns {
-        case features + 1:
-            labelled = true
-            options.target = target ?? checkpoint.runConfiguration["target"]
-        case features where target == nil:
-            labelled = false
-            options.noTarget = true
-        default:
-            throw DataError("\(data): has \(columns) columns; the model needs its \(features) features (\(checkpoint.featureNames.joined(separator: ", "))), optionally with the label column")
+        if let encoding = checkpoint.encoding {
+            // Columns by name: labelled when the file has the training file's label column.
+            let header = try csvHeader(path: data, options: options)
+            let target = target ?? encoding.target
+            labelled = header.map { h in target.map(h.contains) ?? false } ?? false
+            if labelled { options.target = target } else { options.noTarget = true }
+        } else {
+            labelled = try labelledByColumnCount(checkpoint, &options)
         }
         // Window by window: memory holds one window's rows and predictions, whatever the file's size.
         let predictor = Predictor(checkpoint: checkpoint, threads: threads)
         var truth: [Int32] = [], predicted: [Int32] = []
         var rows = 0
+        var outside = [Int](repeating: 0, count: checkpoint.encoding?.columns.count ?? 0)
         try AtomicFile.write(to: destination) { file in
             try file.write(contentsOf: predictor.csvHeader())
             try forEachCSVWindow(path: data, options: options, classLabels: labelled ? checkpoint.classLabels : nil,
-                                 windowBytes: windowMegabytes << 20) { window in
+                                 windowBytes: windowMegabytes << 20, encoding: checkpoint.encoding,
+                                 unseen: { outside = zip(outside, $0).map(+) }) { window in
                 try predictor.check(window, source: data)
                 let result = predictor.predict(window)
                 try file.write(contentsOf: predictor.csvRows(result))
@@ -99,6 +98,12 @@ struct Predict: ParsableCommand {
         if !quiet {
             print(String(format: "%d rows in %.3f s, %.0f rows/s end to end; predictions in %@", rows, total,
                          Double(rows) / total, destination))
+            if let encoding = checkpoint.encoding {
+                for (column, count) in zip(encoding.columns, outside) where count > 0 {
+                    print("note: \(count) value\(count == 1 ? "" : "s") of '\(column.name)' not among its training categories "
+                        + "(\(column.other ? "counted as <other>" : "no input hot"))")
+                }
+            }
             if labelled {
                 let report = ClassificationReport(classLabels: checkpoint.classLabels, truth: truth, predicted: predicted)
                 print("")
@@ -107,6 +112,25 @@ struct Predict: ParsableCommand {
                 print(report.confusionText())
             }
         }
+    }
+
+    /// A model without a column encoding reads its features by position: the file has them, and
+    /// maybe the label column after them.
+    private func labelledByColumnCount(_ checkpoint: Checkpoint, _ options: inout CSVOptions) throws -> Bool {
+        let features = checkpoint.featureNames.count
+        let columns = try csvColumnCount(path: data, options: options)
+        let labelled: Bool
+        switch columns {
+        case features + 1:
+            labelled = true
+            options.target = target ?? checkpoint.runConfiguration["target"]
+        case features where target == nil:
+            labelled = false
+            options.noTarget = true
+        default:
+            throw DataError("\(data): has \(columns) columns; the model needs its \(features) features (\(checkpoint.featureNames.joined(separator: ", "))), optionally with the label column")
+        }
+        return labelled
     }
 }
 

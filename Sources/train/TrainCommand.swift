@@ -29,6 +29,18 @@ struct Train: ParsableCommand {
     var cache = false
     @Option(help: ArgumentHelp("Directory for the --cache files.", valueName: "dir"))
     var cacheDir: String?
+    @Option(help: ArgumentHelp("Only these feature columns, by name or 0-based index.", valueName: "a,b,..."))
+    var features: String?
+    @Option(help: ArgumentHelp("Leave these columns out, by name or 0-based index.", valueName: "a,b,..."))
+    var ignoreColumns: String?
+    @Option(help: ArgumentHelp("Treat these columns as categories (one-hot), even when they hold numbers.", valueName: "a,b,..."))
+    var categorical: String?
+    @Option(help: ArgumentHelp("Treat these columns as numbers; a value that is not one is then an error.", valueName: "a,b,..."))
+    var numeric: String?
+    @Option(help: ArgumentHelp("Field texts that are missing values, besides the empty field. (default: NA,N/A,NaN,nan,null,?)", valueName: "a,b,..."))
+    var naValues: String?
+    @Option(help: "One-hot inputs per categorical column at most; rarer categories share one. (default: 64)")
+    var maxCategories: Int?
     @Option(help: ArgumentHelp("Evaluate on this CSV instead of splitting the data.", valueName: "path"))
     var testData: String?
     @Option(help: "Fraction of rows held out for testing (0 = none). (default: 0.2)")
@@ -139,6 +151,7 @@ struct Train: ParsableCommand {
             + "batch \(settings.batchSize.map(String.init) ?? "full"), \(settings.threads) threads, \(run.shards) shards, "
             + "standardize \(settings.standardize ? "on" : "off")")
         if let note = TargetCheck.continuousNote(classLabels: run.train.classLabels) { say(note) }
+        for note in run.loadNotes { say(note) }
         if let note = settings.linearNetworkNote { say(note) }
         if let note = settings.cancelledParametersNote { say(note) }
         if let state { say("resuming \(outDirectory) after epoch \(state.epochsCompleted)\(state.batchesInEpoch > 0 ? " and \(state.batchesInEpoch) batches" : "")") }
@@ -178,6 +191,9 @@ struct Train: ParsableCommand {
         say(RunWriter.reportText(result))
         say(String(format: "trained in %.2f s (%.0f samples/s); outputs in %@", result.summary["train_seconds"]!,
                    result.summary["train_samples_per_second"]!, outDirectory))
+        if !ONNXExport.supports(result.checkpoint) {
+            say("note: no model.onnx: categorical columns and missing-value indicators are not exported to ONNX yet")
+        }
         if result.interrupted {
             say("interrupted after epoch \(result.history.count): continue with: train --resume \(outDirectory)")
             throw ExitCode(130)
@@ -234,6 +250,7 @@ struct Train: ParsableCommand {
         s.csv.allowNonFinite = allowNonfinite
         s.csv.cache = cache || cacheDir != nil
         s.csv.cacheDirectory = cacheDir
+        s.csv.columns = try columnOptions()
         s.testData = testData
         if let testFraction {
             guard testFraction >= 0, testFraction < 1 else { throw ConfigError("--test-fraction must be in [0, 1), got \(testFraction)") }
@@ -302,6 +319,20 @@ struct Train: ParsableCommand {
         guard checkpointEvery >= 0 else { throw ConfigError("--checkpoint-every must be >= 0") }
         try checkFlagConflicts(s)
         return s
+    }
+
+    func columnOptions() throws -> ColumnOptions {
+        var c = ColumnOptions()
+        c.features = features.map(ColumnOptions.list)
+        c.ignore = ignoreColumns.map(ColumnOptions.list) ?? []
+        c.categorical = categorical.map(ColumnOptions.list) ?? []
+        c.numeric = numeric.map(ColumnOptions.list) ?? []
+        if let naValues { c.naValues = ColumnOptions.list(naValues).filter { !$0.isEmpty } }
+        if let maxCategories {
+            guard maxCategories >= 2 else { throw ConfigError("--max-categories must be at least 2, got \(maxCategories)") }
+            c.maxCategories = maxCategories
+        }
+        return c
     }
 
     static func parseData(_ text: String) throws -> TrainingSettings.DataSource {

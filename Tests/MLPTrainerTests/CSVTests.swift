@@ -20,6 +20,13 @@ private func fixture(_ name: String) -> String {
     URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/\(name)").path
 }
 
+/// Options that make `names` numeric columns, so a value that is not a number is an error.
+private func numeric(_ names: [String], _ options: CSVOptions = CSVOptions(threads: 2)) -> CSVOptions {
+    var o = options
+    o.columns.numeric = names
+    return o
+}
+
 private func load(_ text: String, _ options: CSVOptions = CSVOptions(threads: 2), classLabels: [String]? = nil) throws -> Dataset {
     let path = tempFile(text)
     defer { cleanup(path) }
@@ -69,10 +76,14 @@ private func errorMessage(_ text: String, _ options: CSVOptions = CSVOptions(thr
         let mixed = ([String(lines[0])] + lines.dropFirst().map { $0 + ",," }).joined(separator: "\n")
         let m = try load(mixed)
         #expect(m.features == reference.features && m.featureNames == reference.featureNames)
-        // A value in a column that is empty on the first row.
-        #expect(errorMessage("a,b,c,\n1,2,0,\n3,4,1,7\n") == "data.csv:3:4: value \"7\" in column 4, which is empty on the first data row")
+        // A value in an unnamed column that is empty on the first row is ignored, with a note.
+        let path = tempFile("a,b,c,\n1,2,0,\n3,4,1,7\n")
+        defer { cleanup(path) }
+        let (stray, report) = try loadCSV(path: path, options: CSVOptions(threads: 1))
+        #expect(stray.features == [1, 2, 3, 4] && stray.labels == [0, 1])
+        #expect(report.notes == ["note: 1 value in unnamed columns after column 3 (first on line 3) ignored"])
         // A named column stays, so its empty value is missing.
-        #expect(errorMessage("a,b,c\n1,2,\n") == "data.csv:2:3: missing value in column 'c'")
+        #expect(errorMessage("a,b,c\n1,2,\n") == "data.csv:2:3: missing label in column 'c'")
     }
 
     // MARK: Formats
@@ -116,7 +127,7 @@ private func errorMessage(_ text: String, _ options: CSVOptions = CSVOptions(thr
         // Forced header on numbers; forced no header makes a text row invalid.
         let f = try load("10,20,0\n3,4,1\n5,6,0\n", CSVOptions(hasHeader: true, threads: 1))
         #expect(f.rows == 2 && f.featureNames == ["10", "20"])
-        #expect(errorMessage("a,b,c\n1,2,0\n", CSVOptions(hasHeader: false, threads: 1))
+        #expect(errorMessage("a,b,c\n1,2,0\n", numeric(["x1"], CSVOptions(hasHeader: false, threads: 1)))
             == "data.csv:1:1: invalid number \"a\" in column 'x1'")
     }
 
@@ -130,8 +141,8 @@ private func errorMessage(_ text: String, _ options: CSVOptions = CSVOptions(thr
     }
 
     @Test func semicolonAndTab() throws {
-        let semi = try load("a;b;y\n1,5;2;0\n3;4;1\n", CSVOptions(delimiter: UInt8(ascii: ";"), dropInvalidRows: true, threads: 1))
-        #expect(semi.rows == 1 && semi.features == [3, 4])  // "1,5" is not a number (no decimal comma)
+        let semi = try load("a;b;y\n1,5;2;0\n3;4;1\n5;6;0\n", numeric(["a"], CSVOptions(delimiter: UInt8(ascii: ";"), dropInvalidRows: true, threads: 1)))
+        #expect(semi.rows == 2 && semi.features == [3, 4, 5, 6])  // "1,5" is not a number (no decimal comma)
         let tab = try load("a\tb\ty\n1.25\t2\t0\n3\t-4\t1\n", CSVOptions(delimiter: UInt8(ascii: "\t"), threads: 2))
         #expect(tab.features == [1.25, 2, 3, -4] && tab.featureNames == ["a", "b"])
     }
@@ -146,11 +157,12 @@ private func errorMessage(_ text: String, _ options: CSVOptions = CSVOptions(thr
     // MARK: Errors
 
     @Test func errorMessages() {
-        #expect(errorMessage("variance,skewness,class\n1,2,0\n3,abc,1\n") == "data.csv:3:2: invalid number \"abc\" in column 'skewness'")
+        #expect(errorMessage("variance,skewness,class\n1,2,0\n3,abc,1\n", numeric(["skewness"]))
+            == "data.csv:3:2: invalid number \"abc\" in column 'skewness'")
         #expect(errorMessage("a,b,c,d,e\n1,2,3,4,0\n1,2,3,0\n") == "data.csv:3: expected 5 fields, found 4")
         #expect(errorMessage("a,b,c\n1,2,0\n\n1,2,3,0\n") == "data.csv:4: expected 3 fields, found 4")
-        #expect(errorMessage("a,b,c\n1,,0\n") == "data.csv:2:2: missing value in column 'b'")
-        #expect(errorMessage("a,b,c\n1,2,\n") == "data.csv:2:3: missing value in column 'c'")
+        #expect(errorMessage("a,b,c\n1,x,0\n4,5,\n") == "data.csv:3:3: missing label in column 'c'")
+        #expect(errorMessage("a,b,c\n1,2,\n") == "data.csv:2:3: missing label in column 'c'")
         #expect(errorMessage("a,b,c\n1,1e39,0\n") == "data.csv:2:2: number \"1e39\" out of float32 range in column 'b'")
         #expect(errorMessage("a,b,c\n1,\"2,0\n") == "data.csv:2:2: malformed quoted field \"2,0")
         #expect(errorMessage("a,b,c\n1,2,0\n1,\"2\"x,0\n") == "data.csv:3:2: malformed quoted field \"2\"x,0")
@@ -175,7 +187,8 @@ private func errorMessage(_ text: String, _ options: CSVOptions = CSVOptions(thr
         text += "1,bad,0\n"
         for i in 0..<100 { text += "\(i),x\(i),\(i % 2)\n" }
         for chunk in [1, 7, 64, 1000, 0] {
-            #expect(errorMessage(text, CSVOptions(threads: 2, chunkBytes: chunk)) == "data.csv:302:2: invalid number \"bad\" in column 'b'")
+            #expect(errorMessage(text, numeric(["b"], CSVOptions(threads: 2, chunkBytes: chunk)))
+                == "data.csv:302:2: invalid number \"bad\" in column 'b'")
         }
     }
 
@@ -183,9 +196,11 @@ private func errorMessage(_ text: String, _ options: CSVOptions = CSVOptions(thr
         let text = "a,b,c\n1,2,0\n3,x,1\n4,,0\n5,6,1\n7,inf,0\n8,9,\n10,11,1\n"
         let path = tempFile(text)
         defer { cleanup(path) }
-        let (d, report) = try loadCSV(path: path, options: CSVOptions(dropInvalidRows: true, threads: 2, chunkBytes: 5))
-        #expect(d.rows == 3 && report.invalidRows == 4 && report.rows == 3)
-        #expect(d.features == [1, 2, 5, 6, 10, 11] && d.labels == [0, 1, 1])
+        // b numeric: "x" and "inf" are invalid, the blank is missing (NaN until filled), the row without a label is dropped.
+        let (d, report) = try loadCSV(path: path, options: numeric(["b"], CSVOptions(dropInvalidRows: true, threads: 2, chunkBytes: 5)))
+        #expect(d.rows == 4 && report.invalidRows == 3 && report.rows == 4)
+        #expect(d.featureNames == ["a", "b", "b_na"] && d.labels == [0, 0, 1, 1])
+        #expect(d.features.map { $0.isNaN ? -1 : $0 } == [1, 2, 0, 4, -1, 1, 5, 6, 0, 10, 11, 0])
         // Ragged rows stay errors.
         #expect(errorMessage("a,b,c\n1,2,0\n3,x\n", CSVOptions(dropInvalidRows: true, threads: 1)) == "data.csv:3: expected 3 fields, found 2")
     }

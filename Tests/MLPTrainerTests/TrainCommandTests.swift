@@ -183,7 +183,7 @@ import Testing
 
     @Test(arguments: [
         ("a,b,class\n1,2,0\n3,4\n", ":3: expected 3 fields, found 2"),
-        ("a,b,class\n1,2,0\n3,x,1\n", ":3:2: invalid number \"x\" in column 'b'"),
+        ("a,b,class\n1,2,0\n3,4,\n", ":3:3: missing label in column 'class'"),
         ("a,b,class\n1,2,0\n3,4,0\n", "only one class ('0')"),
         ("a,b,class\n", "no data rows"),
     ])

@@ -8,11 +8,14 @@ public struct Checkpoint: Sendable {
     public var classLabels: [String]
     public var featureNames: [String]
     public var standardizer: Standardizer?
+    /// How a tabular file's columns become the inputs (stored as `column_encoding`, JSON).
+    public var encoding: ColumnEncoding?
     /// The run's configuration, stored as `config` (a JSON object) in the metadata.
     public var runConfiguration: [String: String]
 
     public init(model: Model, classLabels: [String], featureNames: [String], standardizer: Standardizer?,
-                runConfiguration: [String: String] = [:]) {
+                encoding: ColumnEncoding? = nil, runConfiguration: [String: String] = [:]) {
+        self.encoding = encoding
         self.model = model
         self.classLabels = classLabels
         self.featureNames = featureNames
@@ -55,6 +58,7 @@ public struct Checkpoint: Sendable {
             meta["standardize_mean"] = jsonText(s.mean.map(Double.init))
             meta["standardize_std"] = jsonText(s.std.map(Double.init))
         }
+        if let encoding { meta["column_encoding"] = jsonText(encoding) }
         if !runConfiguration.isEmpty { meta["config"] = jsonText(runConfiguration) }
         return meta
     }
@@ -103,8 +107,12 @@ public struct Checkpoint: Sendable {
             standardizer = Standardizer(mean: mean.map(Float.init), std: std.map(Float.init))
         }
         let run: [String: String] = (try? decodeJSON(meta["config"] ?? "{}", path)) ?? [:]
+        let encoding: ColumnEncoding? = try meta["column_encoding"].map { try decodeJSON($0, path) }
+        if let encoding, encoding.inputNames != featureNames {
+            throw ArtifactError("\(path): metadata 'column_encoding' does not match 'feature_names'")
+        }
         let checkpoint = Checkpoint(model: model, classLabels: classLabels, featureNames: featureNames, standardizer: standardizer,
-                                    runConfiguration: run)
+                                    encoding: encoding, runConfiguration: run)
         try ModelValidation.checkDescription(checkpoint, source: path)
         return checkpoint
     }

@@ -21,6 +21,13 @@ import ONNXProto
 public enum ONNXExport {
     public static let fileName = "model.onnx"
 
+    /// Whether the graph can hold every transformation `predict` applies to this checkpoint's inputs.
+    /// Not yet for one-hot categorical columns and missing-value indicators (README, "Deploy with
+    /// ONNX"): such a run writes no model.onnx rather than a graph whose inputs differ from the CSV's.
+    public static func supports(_ checkpoint: Checkpoint) -> Bool {
+        checkpoint.encoding?.columns.allSatisfy { $0.kind == .numeric && !$0.indicator } ?? true
+    }
+
     /// The serialised model: the same bytes for the same checkpoint.
     public static func data(_ checkpoint: Checkpoint) throws -> Data {
         try model(checkpoint).serializedBytes()

@@ -25,6 +25,8 @@ public struct CSVOptions: Sendable {
     /// The file has no label column (new data for `predict`): every column is a feature, the
     /// dataset's labels are 0 and it has no classes.
     public var noTarget = false
+    /// Column selection, kinds and missing values (string columns and blanks; see `ColumnOptions`).
+    public var columns = ColumnOptions()
 
     public init(hasHeader: Bool? = nil, delimiter: UInt8 = UInt8(ascii: ","), target: String? = nil,
                 dropInvalidRows: Bool = false, allowNonFinite: Bool = false,
@@ -69,6 +71,8 @@ public struct LoadReport: Sendable, Equatable {
     public var invalidRows: Int
     /// The data came from the binary cache.
     public var fromCache: Bool
+    /// Lines for the user about the columns (dropped, mostly missing, stray values ignored).
+    public var notes: [String] = []
 }
 
 /// A data problem, described in one line: `data.csv:17:3: invalid number "abc" in column 'skewness'`.
@@ -89,12 +93,18 @@ public struct DataError: Error, CustomStringConvertible, Equatable {
 /// label is mapped to its index there, and an unknown label is an error. Without it the classes are
 /// sorted as scikit-learn's LabelEncoder sorts them: numerically when every label is a number
 /// (printed canonically: "1.0" and "1" are class "1"), else by code point.
-public func loadCSV(path: String, options: CSVOptions, classLabels: [String]? = nil) throws -> (Dataset, LoadReport) {
+///
+/// A file with string columns or missing values, or `options.columns` the all-numeric parser cannot
+/// honour, goes through `loadTable` (the dataset then has its `encoding`; missing numeric values are
+/// NaN until filled); with `encoding` (a training file's), the file is encoded as that one was.
+public func loadCSV(path: String, options: CSVOptions, classLabels: [String]? = nil,
+                    encoding: ColumnEncoding? = nil) throws -> (Dataset, LoadReport) {
     let start = DispatchTime.now().uptimeNanoseconds
     func elapsed() -> Double { Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9 }
 
     let source = try FileFingerprint(path: path)
-    if options.cache, let cached = CSVCache.load(source: source, options: options) {
+    let allNumeric = encoding == nil && !options.columns.needTable
+    if options.cache, allNumeric, let cached = CSVCache.load(source: source, options: options) {
         let dataset = try applyClassLabels(cached.dataset, classLabels: classLabels, path: path) { label in
             cached.firstLines[label]
         }
@@ -106,16 +116,30 @@ public func loadCSV(path: String, options: CSVOptions, classLabels: [String]? = 
 
     let (data, size) = try mapCSV(path)
     defer { ck_csv_unmap(data, size) }
-    let parsed = try parseCSV(path: path, data: data, size: Int(size), options: options)
+    var parsed: ParsedCSV
+    var tableEncoding = encoding, notes: [String] = []
+    if let encoding {
+        parsed = try loadEncodedTable(path: path, data: data, size: Int(size), options: options, encoding: encoding).0
+    } else {
+        do {
+            guard allNumeric else { throw NeedsTableLoader() }
+            parsed = try parseCSV(path: path, data: data, size: Int(size), options: options, tabularFallback: true)
+        } catch is NeedsTableLoader {
+            let layout = try CSVLayout(path: path, data: data, size: Int(size), options: options)
+            let table = try loadTable(path: path, data: data, size: Int(size), options: options, layout: layout)
+            (parsed, tableEncoding, notes) = (table.0, table.1, table.notes)
+        }
+    }
 
     // Classes of this file, sorted; then the caller's classes when given.
     let firstLine: (Int) -> Int = { Int(ck_csv_line_number(data, Int64($0))) }
     var (dataset, ownFirstLines) = finishLabels(parsed)
+    dataset.encoding = tableEncoding
     if classLabels == nil, !options.noTarget, dataset.classCount < 2 {
         let only = dataset.classLabels.first.map { "'\($0)'" } ?? "none"
         throw DataError("\(path): only one class (\(only)); need at least two")
     }
-    if options.cache {
+    if options.cache && tableEncoding == nil {
         let lines = lineNumbers(data, offsets: ownFirstLines)
         CSVCache.store(dataset: dataset, invalidRows: parsed.invalidRows, firstLines: lines, source: source,
                        options: options)
@@ -127,7 +151,7 @@ public func loadCSV(path: String, options: CSVOptions, classLabels: [String]? = 
     let s = elapsed()
     return (dataset, LoadReport(seconds: s, bytes: Int(size), megabytesPerSecond: Double(size) / s / 1e6,
                                 rows: dataset.rows, features: dataset.featureCount,
-                                invalidRows: parsed.invalidRows, fromCache: false))
+                                invalidRows: parsed.invalidRows, fromCache: false, notes: notes))
 }
 
 /// Maps a regular file for parsing (`ck_csv_map`); should another process truncate it meanwhile, the
@@ -167,8 +191,11 @@ public func csvColumnCount(path: String, options: CSVOptions) throws -> Int {
 /// Loads a CSV file window by window (about `windowBytes` of text each, cut at line starts) and
 /// hands each window's rows to `body` in file order, so memory holds one window's rows, not the
 /// file's. For files without a label column (`options.noTarget`) or with the classes of a model
-/// (`classLabels`). Errors name the file's own line numbers.
+/// (`classLabels`). Errors name the file's own line numbers. With the `encoding` of a model, the
+/// columns are found by name and encoded as in training, and `unseen` gets each window's count of
+/// values outside each categorical column's categories.
 public func forEachCSVWindow(path: String, options: CSVOptions, classLabels: [String]?, windowBytes: Int,
+                             encoding: ColumnEncoding? = nil, unseen: ([Int]) -> Void = { _ in },
                              _ body: (Dataset) throws -> Void) throws {
     let (data, size) = try mapCSV(path)
     defer { ck_csv_unmap(data, size) }
@@ -176,7 +203,16 @@ public func forEachCSVWindow(path: String, options: CSVOptions, classLabels: [St
     while start < Int(size) {
         var end = min(start + max(windowBytes, 1), Int(size))
         if end < Int(size) { end = lineBounds(data, Int(size), end).next }  // the next line start
-        let parsed = try parseCSV(path: path, data: data, size: Int(size), options: options, window: start..<end)
+        let window = start..<end
+        let parsed: ParsedCSV
+        if let encoding {
+            let (table, outside) = try loadEncodedTable(path: path, data: data, size: Int(size), options: options,
+                                                        encoding: encoding, window: window)
+            parsed = table
+            unseen(outside)
+        } else {
+            parsed = try parseCSV(path: path, data: data, size: Int(size), options: options, window: window)
+        }
         start = end
         if parsed.labels.isEmpty { continue }
         sawRows = true
@@ -212,12 +248,12 @@ struct ParsedCSV {
     var invalidRows: Int
 }
 
-private func isBlankLine(_ data: UnsafePointer<CChar>, _ begin: Int, _ end: Int) -> Bool {
+func isBlankLine(_ data: UnsafePointer<CChar>, _ begin: Int, _ end: Int) -> Bool {
     end == begin || (end == begin + 1 && data[begin] == 13)
 }
 
 /// [begin, end) of the line starting at `begin` (end excludes the '\n'), and the next line's start.
-private func lineBounds(_ data: UnsafePointer<CChar>, _ size: Int, _ begin: Int) -> (end: Int, next: Int) {
+func lineBounds(_ data: UnsafePointer<CChar>, _ size: Int, _ begin: Int) -> (end: Int, next: Int) {
     if let nl = memchr(data + begin, 10, size - begin) {
         let e = UnsafeRawPointer(nl).assumingMemoryBound(to: CChar.self) - data
         return (e, e + 1)
@@ -227,8 +263,8 @@ private func lineBounds(_ data: UnsafePointer<CChar>, _ size: Int, _ begin: Int)
 
 /// The fields of a line as strings (quotes removed, "" unescaped); for a malformed quoted field,
 /// `.failure` with its index and text.
-private struct MalformedField: Error { var index: Int; var text: String }
-private func splitFields(_ data: UnsafePointer<CChar>, _ begin: Int, _ end: Int, _ delimiter: UInt8) -> Result<[String], MalformedField> {
+struct MalformedField: Error { var index: Int; var text: String }
+func splitFields(_ data: UnsafePointer<CChar>, _ begin: Int, _ end: Int, _ delimiter: UInt8) -> Result<[String], MalformedField> {
     var capacity = 64
     while true {
         var ranges = [Int64](repeating: 0, count: 2 * capacity)
@@ -249,7 +285,7 @@ private func splitFields(_ data: UnsafePointer<CChar>, _ begin: Int, _ end: Int,
     }
 }
 
-private func isNumber(_ s: String) -> Bool {
+func isNumber(_ s: String) -> Bool {
     var s = s
     return s.withUTF8 { buf in
         buf.withMemoryRebound(to: CChar.self) { c in
@@ -262,93 +298,15 @@ private func isNumber(_ s: String) -> Bool {
 /// `window`: parse only the rows of the lines that start in this byte range of the file (its ends
 /// are line starts); the header and the column layout still come from the file's first lines, and
 /// an empty window is no error.
+///
+/// `tabularFallback`: a value the all-numeric parser refuses (not a number, missing, in an unnamed
+/// trailing column; non-finite or out of range with `dropInvalidRows`) throws `NeedsTableLoader`.
 func parseCSV(path: String, data: UnsafePointer<CChar>, size: Int, options: CSVOptions,
-              window: Range<Int>? = nil) throws -> ParsedCSV {
-    let delimiter = options.delimiter
-    var pos = 0
-    if size >= 3, UInt8(bitPattern: data[0]) == 0xEF, UInt8(bitPattern: data[1]) == 0xBB,
-       UInt8(bitPattern: data[2]) == 0xBF {
-        pos = 3
-    }
-    // The first non-blank line, and the one after it.
-    func nextNonBlank(from start: Int) -> (begin: Int, end: Int, next: Int)? {
-        var p = start
-        while p < size {
-            let (e, n) = lineBounds(data, size, p)
-            if !isBlankLine(data, p, e) { return (p, e, n) }
-            p = n
-        }
-        return nil
-    }
-    guard let first = nextNonBlank(from: pos) else { throw DataError("\(path): no data rows") }
-    func fields(_ line: (begin: Int, end: Int, next: Int)) throws -> [String] {
-        switch splitFields(data, line.begin, line.end, delimiter) {
-        case .success(let f): return f
-        case .failure(let bad):
-            let n = ck_csv_line_number(data, Int64(line.begin))
-            throw DataError("\(path):\(n):\(bad.index + 1): malformed quoted field \(bad.text)")
-        }
-    }
-    let firstFields = try fields(first)
-    let targetIndexText = options.target.flatMap { Int($0) }
-
-    // Header detection (trailing empty fields do not count).
-    let hasHeader: Bool
-    if let forced = options.hasHeader {
-        hasHeader = forced
-    } else if options.target != nil && targetIndexText == nil {
-        hasHeader = true  // a target given by name needs a header
-    } else {
-        let trailingEmpty = firstFields.reversed().prefix { $0.isEmpty }.count
-        let used = firstFields.count - trailingEmpty
-        let t = options.noTarget ? -1 : targetIndexText ?? (used - 1)
-        hasHeader = firstFields.enumerated().contains { i, f in i < used && i != t && !f.isEmpty && !isNumber(f) }
-    }
-    let header: [String]? = hasHeader ? firstFields : nil
-    let dataStart = hasHeader ? first.next : first.begin
-    guard let firstData = nextNonBlank(from: dataStart) else { throw DataError("\(path): no data rows") }
-    let dataFields = hasHeader ? try fields(firstData) : firstFields
-
-    // Trailing columns that are empty on the first data row and have no name are dropped.
-    let total = max(dataFields.count, header?.count ?? 0)
-    var used = total
-    while used > 0, used > dataFields.count || dataFields[used - 1].isEmpty,
-          used > (header?.count ?? 0) || header![used - 1].isEmpty {
-        used -= 1
-    }
-    guard used >= (options.noTarget ? 1 : 2) else {
-        throw DataError("\(path): need at least two columns (features and a target), found \(used)")
-    }
-
-    // The target column.
-    let target: Int
-    if options.noTarget {
-        target = -1
-    } else if let name = options.target {
-        if let header, let i = header.prefix(used).firstIndex(of: name) {
-            target = i
-        } else if let i = targetIndexText, i >= 0, i < used {
-            target = i
-        } else if let header {
-            throw DataError("\(path): unknown target column '\(name)' (columns: \(header.prefix(used).joined(separator: ", ")))")
-        } else {
-            throw DataError("\(path): unknown target column '\(name)' (no header: give a 0-based index below \(used))")
-        }
-    } else {
-        target = used - 1
-    }
-    let featureColumns = (0..<used).filter { $0 != target }
-    var featureNames: [String]
-    if let header {
-        featureNames = featureColumns.map { $0 < header.count && !header[$0].isEmpty ? header[$0] : "x\($0 + 1)" }
-    } else {
-        featureNames = featureColumns.indices.map { "x\($0 + 1)" }
-    }
-    func columnName(_ column: Int) -> String {  // 0-based file column
-        if column == target { return header.map { column < $0.count ? $0[column] : "target" } ?? "target" }
-        if let k = featureColumns.firstIndex(of: column) { return featureNames[k] }
-        return "\(column + 1)"
-    }
+              window: Range<Int>? = nil, tabularFallback: Bool = false) throws -> ParsedCSV {
+    let layout = try CSVLayout(path: path, data: data, size: size, options: options)
+    let (firstData, total, used, target, featureColumns) = (layout.firstData, layout.total, layout.used, layout.target, layout.featureColumns)
+    let featureNames = layout.featureNames, delimiter = options.delimiter
+    let columnName = layout.columnName
 
     var spec = ck_csv_spec()
     spec.data = data
@@ -359,7 +317,7 @@ func parseCSV(path: String, data: UnsafePointer<CChar>, size: Int, options: CSVO
     spec.target = Int64(target)
     spec.delimiter = CChar(bitPattern: delimiter)
     spec.allow_nonfinite = options.allowNonFinite ? 1 : 0
-    spec.drop_invalid = options.dropInvalidRows ? 1 : 0
+    spec.drop_invalid = options.dropInvalidRows && !tabularFallback ? 1 : 0
     spec.threads = Int32(options.threads)
     spec.chunk_bytes = Int64(options.chunkBytes)
 
@@ -378,6 +336,9 @@ func parseCSV(path: String, data: UnsafePointer<CChar>, size: Int, options: CSVO
             lcount = status == 0 ? Int(result.rows) : 0
         }
         fcount = status == 0 ? Int(result.rows) * F : 0
+    }
+    if tabularFallback, NeedsTableLoader.statuses(dropInvalidRows: options.dropInvalidRows).contains(status) {
+        throw NeedsTableLoader()
     }
     if status != 0 {
         let line = Int(result.line), col = Int(result.column)

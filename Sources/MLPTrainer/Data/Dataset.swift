@@ -8,6 +8,8 @@ public struct Dataset: Sendable {
     /// The class names, sorted as scikit-learn's LabelEncoder sorts them (numerically when every
     /// label is a number, else as strings); index i is class i.
     public var classLabels: [String]
+    /// How the file's columns became these features, for a file with string columns or blanks.
+    public var encoding: ColumnEncoding?
 
     public var rows: Int { labels.count }
     public var featureCount: Int { featureNames.count }
@@ -51,7 +53,8 @@ public struct Dataset: Sendable {
         }
         features.removeLast((n - kept) * f)
         labels.removeLast(n - kept)
-        let heldOut = Dataset(features: heldFeatures, labels: heldLabels, featureNames: featureNames, classLabels: classLabels)
+        var heldOut = Dataset(features: heldFeatures, labels: heldLabels, featureNames: featureNames, classLabels: classLabels)
+        heldOut.encoding = encoding
         return (self, heldOut)
     }
 }

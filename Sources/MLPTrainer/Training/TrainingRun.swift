@@ -67,6 +67,8 @@ public final class TrainingRun {
     public let loadInfo: [String: Double]
     /// Where the shards' sums are combined (this process alone, by default).
     public let collective: Collective
+    /// The loader's notes about the training file's columns (`LoadReport.notes`).
+    public let loadNotes: [String]
 
     /// Loads and splits the data and checks the configuration against it; throws (with one line for
     /// the user) before anything is written.
@@ -74,16 +76,18 @@ public final class TrainingRun {
         self.collective = collective
         let started = Date()
         var info: [String: Double] = [:]
+        var loadNotes: [String] = []
         var full: Dataset
         switch settings.data {
         case let .synthetic(rows, features, classes):
             try MemoryBudget.require(MemoryBudget.dataBytes(rows: rows, features: features), for: "--data synthetic:\(rows)x\(features)")
             full = SyntheticProblem(features: features, classes: classes, seed: 1).dataset(rows: rows)
         case let .csv(path):
-            (full, info) = try DataLoading.load(path: path, settings: settings, classLabels: nil)
+            (full, info, loadNotes) = try DataLoading.load(path: path, settings: settings, classLabels: nil)
         }
         if let testPath = settings.testData {
-            let (testSet, _) = try DataLoading.load(path: testPath, settings: settings, classLabels: full.classLabels)
+            let (testSet, _, _) = try DataLoading.load(path: testPath, settings: settings, classLabels: full.classLabels,
+                                                       encoding: full.encoding)
             guard testSet.featureCount == full.featureCount else {
                 throw ConfigError("\(testPath): has \(testSet.featureCount) features, the training data \(full.featureCount)")
             }
@@ -116,6 +120,13 @@ public final class TrainingRun {
             ?? ShardLayout.defaultShards(batchRows: batch, network: Self.modelConfig(settings, train))
         shards = resolved.shards!
         self.settings = resolved
+        if var encoding = train.encoding {
+            encoding.fitFills(on: train)
+            encoding.fillMissing(&train)
+            train.encoding = encoding
+            if test != nil { encoding.fillMissing(&test!) }
+        }
+        self.loadNotes = loadNotes
         if settings.standardize {
             let s = Standardizer(fitting: train)
             s.apply(to: &train)
@@ -273,7 +284,7 @@ public final class TrainingRun {
 
     private func checkpoint(_ engine: Engine) -> Checkpoint {
         Checkpoint(model: engine.model, classLabels: train.classLabels, featureNames: train.featureNames,
-                   standardizer: standardizer, runConfiguration: settings.description.filter { $0.key != "threads" })
+                   standardizer: standardizer, encoding: train.encoding, runConfiguration: settings.description.filter { $0.key != "threads" })
     }
 
     /// The row order of `epoch` for mini-batches: a pure function of (seed, epoch), so a resumed run

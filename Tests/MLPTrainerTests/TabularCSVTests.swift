@@ -1,0 +1,166 @@
+import Foundation
+import MLPTrainer
+import Testing
+
+/// String columns, blanks and column selection (README, "String columns and blanks").
+@Suite struct TabularCSVTests {
+    static let penguins = """
+        species,island,bill_length_mm,flipper,sex
+        Adelie,Torgersen,39.1,181,male
+        Adelie,Torgersen,NA,186,female
+        Adelie,Biscoe,40.3,,
+        Gentoo,Biscoe,46.1,211,female
+        Gentoo,Biscoe,?,230,male
+        Gentoo,Biscoe,48.7,210,female
+        Chinstrap,Dream,46.5,192,female
+        Chinstrap,Dream,50.0,196,male
+
+        """
+
+    static func load(_ text: String, _ options: CSVOptions) throws -> (Dataset, LoadReport) {
+        let path = try TrainCommandTests.writeCSV(text)
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        return try loadCSV(path: path, options: options)
+    }
+
+    static func options(target: String = "species", threads: Int = 2, chunkBytes: Int = 0,
+                        _ configure: (inout ColumnOptions) -> Void = { _ in }) -> CSVOptions {
+        var o = CSVOptions(target: target, threads: threads, chunkBytes: chunkBytes)
+        configure(&o.columns)
+        return o
+    }
+
+    @Test func kindsOneHotMedianAndIndicators() throws {
+        var (d, _) = try Self.load(Self.penguins, Self.options())
+        #expect(d.featureNames == ["island=Biscoe", "island=Torgersen", "island=Dream", "bill_length_mm", "bill_length_mm_na",
+                                   "flipper", "flipper_na", "sex=female", "sex=male", "sex=<missing>"])
+        #expect(d.classLabels == ["Adelie", "Chinstrap", "Gentoo"])
+        var encoding = try #require(d.encoding)
+        #expect(encoding.columns.map(\.kind) == [.categorical, .numeric, .numeric, .categorical])
+        encoding.fitFills(on: d)
+        // Medians of the non-missing values: bill 39.1 40.3 46.1 46.5 48.7 50.0 -> (46.1 + 46.5) / 2.
+        #expect(encoding.columns[1].fill == 46.3 && encoding.columns[2].fill == 196)
+        encoding.fillMissing(&d)
+        let row2 = Array(d.features[10..<20]), row3 = Array(d.features[20..<30])
+        #expect(row2 == [0, 1, 0, 46.3, 1, 186, 0, 1, 0, 0])
+        #expect(row3 == [1, 0, 0, 40.3, 0, 196, 1, 0, 0, 1])
+    }
+
+    @Test func forcedKindsAndFolding() throws {
+        let (d, _) = try Self.load(Self.penguins, Self.options {
+            $0.categorical = ["flipper"]
+            $0.maxCategories = 2
+            $0.naValues = ["NA"]
+        })
+        let encoding = try #require(d.encoding)
+        // "?" is a category now, so bill_length_mm is categorical; folding keeps 1 + <other>.
+        #expect(encoding.columns.map(\.kind) == [.categorical, .categorical, .categorical, .categorical])
+        #expect(encoding.columns[0].categories == ["Biscoe"] && encoding.columns[0].other)
+        #expect(d.featureNames.prefix(2) == ["island=Biscoe", "island=<other>"])
+        #expect(encoding.columns[2].categories == ["181"] && encoding.columns[2].inputNames == ["flipper=181", "flipper=<other>"])
+    }
+
+    @Test func selectionByNameAndIndex() throws {
+        let byName = try Self.load(Self.penguins, Self.options { $0.features = ["flipper", "island"] }).0
+        let byIndex = try Self.load(Self.penguins, Self.options { $0.ignore = ["2", "sex"] }).0
+        #expect(byName.featureNames == ["island=Biscoe", "island=Torgersen", "island=Dream", "flipper", "flipper_na"])
+        #expect(byIndex.featureNames == byName.featureNames)
+        #expect(byIndex.features.map { $0.isNaN ? -1 : $0 } == byName.features.map { $0.isNaN ? -1 : $0 })
+        #expect(throws: DataError.self) { try Self.load(Self.penguins, Self.options { $0.features = ["beak"] }) }
+    }
+
+    @Test func categoryOrderDoesNotDependOnThreadsOrChunks() throws {
+        var text = "city,x,y\n"
+        for i in 0..<3000 { text += "c\((i * 7919) % 97),\(i % 13),\(i % 2)\n" }
+        let one = try Self.load(text, Self.options(target: "y", threads: 1))
+        let many = try Self.load(text, Self.options(target: "y", threads: 16, chunkBytes: 100))
+        #expect(one.0.featureNames == many.0.featureNames && one.0.features == many.0.features)
+        #expect(one.0.labels == many.0.labels)
+    }
+
+    @Test func unnamedEmptyColumnsAndMostlyMissingOnes() throws {
+        let (d, report) = try Self.load("a,,b,c,y\n1,,5,,0\n2,,,,1\n3,,,7,0\n", CSVOptions(threads: 1))
+        #expect(d.featureNames == ["a", "b", "b_na", "c", "c_na"])
+        #expect(report.notes == ["note: column 2 (no name) is empty on every row; dropped",
+                                 "note: column 'b' is missing on 2 of 3 rows", "note: column 'c' is missing on 2 of 3 rows"])
+    }
+
+    @Test func foldingTiesKeepFirstAppearance() throws {
+        var text = "id,y\n"
+        for i in 0..<10 { text += "s\(i),\(i % 2)\n" }
+        let (d, _) = try Self.load(text, Self.options(target: "y") { $0.maxCategories = 4 })
+        #expect(d.featureNames == ["id=s0", "id=s1", "id=s2", "id=<other>"])
+    }
+
+    @Test func syntheticCategoriesFollowTheLabelAndBlanksTheirFraction() {
+        let problem = SyntheticProblem(features: 4, classes: 3, seed: 1)
+        let rows = 30000
+        var home = 0, blanks = 0
+        for r in 0..<rows {
+            let y = r % 3
+            if problem.category(row: r, column: 1, label: Int32(y), cardinality: 8) == "v\((y * 7 + 3) % 8)" { home += 1 }
+            if problem.isBlank(row: r, column: 5, fraction: 0.05) { blanks += 1 }
+        }
+        // 2/3 + 1/3 * 1/8 = 0.708 of the rows take their class's category.
+        #expect(abs(Double(home) / Double(rows) - 0.7083) < 0.01)
+        #expect(abs(Double(blanks) / Double(rows) - 0.05) < 0.005)
+        #expect(problem.category(row: 7, column: 0, label: 1, cardinality: 8) == problem.category(row: 7, column: 0, label: 1, cardinality: 8))
+    }
+
+    // MARK: - train and predict
+
+    @Test func predictFindsColumnsByNameAndCountsUnseenCategories() throws {
+        var text = "species,island,bill,sex\n"
+        for i in 0..<120 {
+            let kind = i % 3
+            text += "\(["Adelie", "Gentoo", "Chinstrap"][kind]),\(["Torgersen", "Biscoe", "Dream"][kind]),"
+                + "\(i % 5 == 0 ? "" : String(38 + 5 * kind + i % 4)),\(i % 2 == 0 ? "male" : "female")\n"
+        }
+        let path = try TrainCommandTests.writeCSV(text)
+        let out = TrainCommandTests.temporaryPath("tabular")
+        defer { for p in [path, out] { try? FileManager.default.removeItem(atPath: p) } }
+        let r = try TrainCommandTests.run(["--data", path, "--target", "species", "--epochs", "40", "--threads", "2",
+                                           "--out", out, "--quiet"])
+        #expect(r.status == 0, "\(r.stderr)")
+        // One-hot columns and indicators are not in the ONNX graph yet: no model.onnx rather than a wrong one.
+        #expect(!FileManager.default.fileExists(atPath: out + "/model.onnx"))
+        // Columns reordered, one unseen island, blanks everywhere, an extra column, labels present.
+        let new = try TrainCommandTests.writeCSV("sex,extra,bill,island,species\nmale,1,40,Atlantis,Adelie\n,2,,Dream,Chinstrap\n")
+        let predictions = new + ".out.csv"
+        defer { for p in [new, predictions] { try? FileManager.default.removeItem(atPath: p) } }
+        let p = try PredictCommandTests.run(["--model", out + "/model.safetensors", "--data", new, "--output", predictions])
+        #expect(p.status == 0, "\(p.stderr)")
+        #expect(p.stdout.contains("note: 1 value of 'island' not among its training categories (no input hot)"))
+        #expect(p.stdout.contains("precision"))
+        #expect(try String(contentsOfFile: predictions, encoding: .utf8).split(separator: "\n").count == 3)
+        // A column the model needs is missing: one line, nothing written.
+        let bad = try TrainCommandTests.writeCSV("sex,bill\nmale,40\n")
+        defer { try? FileManager.default.removeItem(atPath: bad) }
+        let e = try PredictCommandTests.run(["--model", out + "/model.safetensors", "--data", bad])
+        #expect(e.status != 0 && e.stderr.contains("no column 'island', which the model needs"), "\(e.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: bad + ".predictions.csv"))
+    }
+
+    /// The bank-note file as its repository has it: CRLF, ",,," on every line, a URL in the 8th
+    /// field of one line. It trains to the clean file's model with the seed's recipe.
+    @Test func rawBanknoteTrainsAsTheCleanFile() throws {
+        let clean = try String(contentsOfFile: TrainCommandTests.banknote, encoding: .utf8)
+        var lines = clean.split(separator: "\n").map { $0 + ",,," }
+        lines[8] += "https://archive.ics.uci.edu/ml/datasets/banknote+authentication"
+        let raw = try TrainCommandTests.writeCSV(lines.joined(separator: "\r\n") + "\r\n")
+        let outs = [TrainCommandTests.temporaryPath("clean"), TrainCommandTests.temporaryPath("raw")]
+        defer { for p in outs + [raw] { try? FileManager.default.removeItem(atPath: p) } }
+        var summaries: [[String: Any]] = []
+        for (data, out) in zip([TrainCommandTests.banknote, raw], outs) {
+            let r = try TrainCommandTests.run(["--data", data, "--preset", "seed", "--threads", "2", "--out", out])
+            #expect(r.status == 0, "\(r.stderr)")
+            if data == raw { #expect(r.stdout.contains("note: 1 value in unnamed columns after column 5 (first on line 9) ignored")) }
+            // Numeric columns only: the ONNX graph holds the whole transformation.
+            #expect(FileManager.default.fileExists(atPath: out + "/model.onnx") && !r.stdout.contains("no model.onnx"))
+            let json = try Data(contentsOf: URL(fileURLWithPath: out + "/summary.json"))
+            summaries.append(try JSONSerialization.jsonObject(with: json) as? [String: Any] ?? [:])
+        }
+        #expect(summaries[1]["test_rows"] as? Double == 275 && summaries[0]["test_rows"] as? Double == 275)
+        #expect(summaries[1]["test_accuracy"] as? Double == summaries[0]["test_accuracy"] as? Double)
+    }
+}
