@@ -83,7 +83,7 @@ struct Train: ParsableCommand {
 
     @Option(help: "Worker threads; a step runs on as many as pay for themselves, and any count gives the same model. (default: the machine's active cores)")
     var threads: Int?
-    @Option(help: "Shards per mini-batch: the model depends on the seed and the shards, never on --threads. (default: one per 128 rows of the batch, more rows for a small network, at most 64)")
+    @Option(help: "Shards per mini-batch: the model depends on the seed and the shards, never on --threads. (default: one per 256 rows of the batch, more rows for a small network, at most 64)")
     var shards: Int?
     @Option(help: ArgumentHelp("Start from these weights (a model.safetensors of the same network).", valueName: "path"))
     var `init`: String?

@@ -37,7 +37,7 @@ import Testing
         #expect(ShardLayout.defaultShards(batchRows: 64, network: seed) == 1)
         #expect(ShardLayout.defaultShards(batchRows: 1097, network: seed) == 1)
         #expect(ShardLayout.defaultShards(batchRows: 800_000, network: seed) == 64)
-        #expect(ShardLayout.defaultShards(batchRows: 1024, network: wide) == 8)
+        #expect(ShardLayout.defaultShards(batchRows: 1024, network: wide) == 4)
         #expect(ShardLayout.defaultShards(batchRows: 100, network: wide) == 1)
     }
 
