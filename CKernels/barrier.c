@@ -76,7 +76,10 @@ static void advance_word(atomic_uint *word, atomic_uint *sleepers) {
 
 void ck_barrier_wait(ck_barrier *b) {
     unsigned gen = atomic_load_explicit(&b->generation, memory_order_acquire);
-    if (atomic_fetch_add_explicit(&b->arrived, 1, memory_order_acq_rel) + 1 == (unsigned)b->parties) {
+    // Read before arriving: once this thread has arrived the round may end and the pool may set the
+    // parties of the next run (ThreadSanitizer found the read after the increment racing with that).
+    unsigned parties = (unsigned)b->parties;
+    if (atomic_fetch_add_explicit(&b->arrived, 1, memory_order_acq_rel) + 1 == parties) {
         atomic_store_explicit(&b->arrived, 0, memory_order_relaxed);
         advance_word(&b->generation, &b->sleepers);
         return;
