@@ -119,7 +119,7 @@ public final class Engine: @unchecked Sendable {
             self.runStep(worker: worker, features: features, labels: labels, indices: indices, update: update)
         }
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - started) * 1e-9
-        tuner.record(rows: n, workers: workers, seconds: seconds)
+        if fixedWorkers == nil { tuner.record(rows: n, workers: workers, seconds: seconds) }
         stepSeconds += seconds
         workerSeconds += seconds * Double(pool.activeWorkers)
         rowsProcessed += n
