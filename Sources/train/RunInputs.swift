@@ -1,34 +1,24 @@
 import Foundation
 import MLPTrainer
 
-/// A run's input files as `--resume` needs them: paths made absolute in the stored command line (so
+/// A run's input files as `--resume` needs them: paths made absolute in the stored settings (so
 /// a resume from another directory reads the same files) and fingerprints to refuse a changed file
 /// (README, "What the trainer guarantees").
 enum RunInputs {
-    static let pathFlags: Set<String> = ["--data", "--test-data", "--init", "--cache-dir"]
     static let fingerprintedFlags = ["--data", "--test-data"]
 
-    /// `arguments` with the value of every path flag made absolute (synthetic data left as it is).
-    static func absolutePaths(_ arguments: [String]) -> [String] {
-        var out: [String] = []
-        var pending: String?
-        for argument in arguments {
-            if let flag = pending {
-                out.append(absolute(argument, for: flag))
-                pending = nil
-            } else if let equals = argument.firstIndex(of: "="), pathFlags.contains(String(argument[..<equals])) {
-                let flag = String(argument[..<equals])
-                out.append(flag + "=" + absolute(String(argument[argument.index(after: equals)...]), for: flag))
-            } else {
-                if pathFlags.contains(argument) { pending = argument }
-                out.append(argument)
-            }
-        }
-        return out
+    /// `settings` with every file path made absolute, for the checkpoint.
+    static func absolutePaths(_ settings: TrainingSettings) -> TrainingSettings {
+        var s = settings
+        if case let .csv(path) = s.data { s.data = .csv(path: absolute(path)) }
+        s.testData = s.testData.map(absolute)
+        s.initPath = s.initPath.map(absolute)
+        s.csv.cacheDirectory = s.csv.cacheDirectory.map(absolute)
+        return s
     }
 
-    private static func absolute(_ path: String, for flag: String) -> String {
-        if path.hasPrefix("/") || path.isEmpty || (flag == "--data" && path.hasPrefix("synthetic")) { return path }
+    private static func absolute(_ path: String) -> String {
+        if path.hasPrefix("/") || path.isEmpty { return path }
         return FileManager.default.currentDirectoryPath + "/" + path
     }
 

@@ -121,7 +121,7 @@ struct Train: ParsableCommand {
             if let resume {
                 try resumeRun(resume)
             } else {
-                try train(try resolveSettings(), arguments: RunInputs.absolutePaths(Array(CommandLine.arguments.dropFirst())))
+                try train(try resolveSettings())
             }
         } catch let error as ExitCode {
             throw error
@@ -135,7 +135,7 @@ struct Train: ParsableCommand {
         if !quiet { print(line) }
     }
 
-    private func train(_ settings: TrainingSettings, resuming state: TrainingState? = nil, arguments: [String]) throws {
+    private func train(_ settings: TrainingSettings, resuming state: TrainingState? = nil) throws {
         let outDirectory = resume ?? out ?? "runs/" + Self.timestamp()
         if state == nil && FileManager.default.fileExists(atPath: outDirectory) {
             throw ConfigError("\(outDirectory): already exists; choose another --out")
@@ -162,7 +162,6 @@ struct Train: ParsableCommand {
         let stop = StopSignal()
         var control = TrainingControl()
         control.resume = state
-        control.arguments = arguments
         control.checkpointEvery = checkpointEvery
         control.shouldStop = { stop.requested }
         control.onStep = { epoch, done, total, loss in progress.step(epoch: epoch, rowsDone: done, rowsPerEpoch: total, loss: loss) }
@@ -170,6 +169,7 @@ struct Train: ParsableCommand {
         control.saveState = { state in
             var state = state
             state.dataFingerprints = fingerprints
+            state.settings = RunInputs.absolutePaths(state.settings)
             try RunWriter.writeState(state, to: outDirectory)
         }
         let result: TrainingResult
@@ -207,7 +207,8 @@ struct Train: ParsableCommand {
         return f.string(from: Date())
     }
 
-    /// `--resume DIR`: the run's own command line, with --epochs, --threads and --quiet from this one.
+    /// `--resume DIR`: the run's own settings (from its checkpoint), with --epochs, --threads and
+    /// --quiet from this command line.
     private func resumeRun(_ directory: String) throws {
         let allowed: Set<String> = ["--resume", "--epochs", "--threads", "--quiet", "--allow-data-change"]
         if let other = CommandLine.arguments.dropFirst().first(where: {
@@ -221,17 +222,18 @@ struct Train: ParsableCommand {
         }
         let state = try TrainingState.load(path: path)
         try RunInputs.checkUnchanged(state.dataFingerprints, allowChange: allowDataChange)
-        var original = try Train.parse(state.arguments)
-        original.resume = directory
-        original.quiet = quiet
-        original.threads = threads ?? original.threads
-        original.epochs = epochs ?? original.epochs
-        var settings = try original.resolveSettings()
-        // The thread count may change (the math depends on the shards only); the shards may not.
-        settings.shards = Int(state.checkpoint.runConfiguration["shards"] ?? "") ?? settings.shards
-        var arguments = state.arguments
-        if let epochs { arguments += ["--epochs", String(epochs)] }
-        try original.train(settings, resuming: state, arguments: arguments)
+        var settings = state.settings
+        // The thread count may change (the math depends on the shards only, which stay the run's).
+        if let threads {
+            guard threads >= 1, threads <= 1024 else { throw ConfigError("--threads must be in 1...1024, got \(threads)") }
+            settings.threads = threads
+            settings.csv.threads = threads
+        }
+        if let epochs {
+            guard epochs >= 1 else { throw ConfigError("--epochs must be at least 1, got \(epochs)") }
+            settings.epochs = epochs
+        }
+        try train(settings, resuming: state)
     }
 
     /// Flags over the preset over the defaults, each checked.

@@ -110,6 +110,23 @@ import Testing
         #expect(tensors["bn2.num_batches_tracked"]?.dtype == .i64)
     }
 
+    /// `--resume` restores the run's typed settings from the checkpoint, not from a command line.
+    @Test func settingsRoundTripThroughTheirJSON() throws {
+        var s = TrainingSettings.seedPreset
+        s.data = .csv(path: "x.csv")
+        s.csv.target = "label"
+        s.activation = try ActivationSpec(parsing: "srelu:t_left=-0.5,a_left=0.2,t_right=1,a_right=1")
+        s.norm = Normalization(.layer, position: .afterActivation)
+        s.shards = 6
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        let data = try encoder.encode(s)
+        let back = try JSONDecoder().decode(TrainingSettings.self, from: data)
+        #expect(try encoder.encode(back) == data)
+        #expect(back.activation == s.activation && back.norm == s.norm && back.shards == 6 && back.data == s.data)
+        #expect(back.csv.target == "label" && back.batchSize == nil && back.optimizer == s.optimizer)
+    }
+
     @Test func fileLayoutFollowsTheSafetensorsSpec() throws {
         let data = try Safetensors.encode(["b": .init(floats: [1, 2], shape: [2]), "a": .init(int64: 7)], metadata: ["k": "v"])
         let headerLength = Int(data.prefix(8).withUnsafeBytes { $0.loadUnaligned(as: UInt64.self) })

@@ -2,7 +2,7 @@ import CKernels
 import Foundation
 
 /// How to read a CSV file (see `loadCSV`).
-public struct CSVOptions: Sendable {
+public struct CSVOptions: Sendable, Codable {
     /// nil: auto-detect (the first non-blank line is a header when one of its fields, other than
     /// the target's, is not a number); true/false force it (`--no-header` is false).
     public var hasHeader: Bool?

@@ -2,7 +2,7 @@
 /// numeric when every non-missing value in the training file is a number, else categorical, unless
 /// `categorical` or `numeric` names it. Columns are named as `--target` names them: by header name
 /// or 0-based index.
-public struct ColumnOptions: Sendable, Equatable {
+public struct ColumnOptions: Sendable, Equatable, Codable {
     public static let defaultNAValues = ["NA", "N/A", "NaN", "nan", "null", "?"]
 
     public var categorical: [String] = []

@@ -84,6 +84,22 @@ public struct ActivationSpec: Sendable, Equatable {
     }
 }
 
+/// Stored as its `--activation` text and whether the parameters are per channel.
+extension ActivationSpec: Codable {
+    private enum CodingKeys: String, CodingKey { case activation, perChannel = "per_channel" }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        try self.init(parsing: c.decode(String.self, forKey: .activation), perChannel: c.decode(Bool.self, forKey: .perChannel))
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(description, forKey: .activation)
+        try c.encode(perChannel, forKey: .perChannel)
+    }
+}
+
 /// A configuration problem: a bad flag value or an inconsistent combination. One line for the user.
 public struct ConfigError: Error, CustomStringConvertible {
     public let description: String

@@ -1,8 +1,8 @@
 import CKernels
 
 /// The optimizer and its hyper-parameters (PyTorch's Adam and SGD semantics).
-public struct OptimizerConfig: Sendable, Equatable {
-    public enum Kind: String, Sendable, CaseIterable { case adam, sgd }
+public struct OptimizerConfig: Sendable, Equatable, Codable {
+    public enum Kind: String, Sendable, CaseIterable, Codable { case adam, sgd }
     public var kind: Kind = .adam
     public var learningRate: Float = 0.001
     public var momentum: Float = 0

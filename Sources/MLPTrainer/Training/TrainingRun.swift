@@ -41,8 +41,6 @@ public struct TrainingControl {
     public var checkpointEvery = 0
     public var checkpointSeconds: Double = 60
     public var resume: TrainingState?
-    /// Stored in the state, so a resumed run can rebuild its settings.
-    public var arguments: [String] = []
     public init() {}
 }
 
@@ -191,7 +189,7 @@ public final class TrainingRun {
             return TrainingState(checkpoint: checkpoint(engine), optimizerFirst: optimizer.first, optimizerSecond: optimizer.second,
                                  optimizerSteps: optimizer.steps, step: engine.step, epochsCompleted: epoch - 1,
                                  batchesInEpoch: batchesInEpoch, epochLossSum: lossSum, epochCorrect: correct, history: history,
-                                 arguments: control.arguments)
+                                 settings: settings)
         }
 
         let fullBatchOrder = batch < n ? [] : Array(0..<n)

@@ -1,6 +1,7 @@
-/// Everything a training run needs, resolved from the command line (see `train --help`).
-public struct TrainingSettings: Sendable {
-    public enum DataSource: Sendable, Equatable {
+/// Everything a training run needs, resolved from the command line (see `train --help`). Codable:
+/// the checkpoint stores it, so `--resume` restores the run's settings without its command line.
+public struct TrainingSettings: Sendable, Codable {
+    public enum DataSource: Sendable, Equatable, Codable {
         case synthetic(rows: Int, features: Int, classes: Int)
         case csv(path: String)
     }
@@ -28,7 +29,6 @@ public struct TrainingSettings: Sendable {
     /// alone, so the model does not depend on --threads.
     public var shards: Int?
     public var initPath: String?
-    public var logEvery = 0
 
     public init() {}
 

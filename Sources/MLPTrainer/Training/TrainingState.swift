@@ -16,8 +16,8 @@ public struct TrainingState: Sendable {
     public var epochLossSum: Double
     public var epochCorrect: Int
     public var history: [EpochRecord]
-    /// The command line that started the run, so `--resume` needs no flags.
-    public var arguments: [String]
+    /// The run's settings, so `--resume` needs no flags.
+    public var settings: TrainingSettings
     /// The data files as they were when the run started, by flag (`--data`, `--test-data`), so
     /// `--resume` can refuse a changed file.
     public var dataFingerprints: [String: FileFingerprint] = [:]
@@ -35,7 +35,7 @@ public struct TrainingState: Sendable {
             "epoch_correct": String(epochCorrect),
         ]
         metadata["resume"] = jsonText(position)
-        metadata["arguments"] = jsonText(arguments)
+        metadata["settings"] = jsonText(settings)
         metadata["history"] = Self.exactHistory(history)
         if !dataFingerprints.isEmpty { metadata["data_fingerprints"] = jsonText(dataFingerprints) }
         try AtomicFile.write(Safetensors.encode(tensors, metadata: metadata), to: path)
@@ -44,9 +44,9 @@ public struct TrainingState: Sendable {
     public static func load(path: String) throws -> TrainingState {
         var (tensors, metadata) = try Checkpoint.read(path: path)
         guard let first = tensors.removeValue(forKey: "optimizer.first"), let second = tensors.removeValue(forKey: "optimizer.second"),
-              let positionText = metadata["resume"], let argumentsText = metadata["arguments"], let historyText = metadata["history"],
+              let positionText = metadata["resume"], let settingsText = metadata["settings"], let historyText = metadata["history"],
               let position = try? JSONDecoder().decode([String: String].self, from: Data(positionText.utf8)),
-              let arguments = try? JSONDecoder().decode([String].self, from: Data(argumentsText.utf8)),
+              let settings = try? JSONDecoder().decode(TrainingSettings.self, from: Data(settingsText.utf8)),
               let optimizerSteps = position["optimizer_steps"].flatMap({ Int64($0) }), let step = position["step"].flatMap({ UInt64($0) }),
               let epochs = position["epochs_completed"].flatMap({ Int($0) }), let batches = position["batches_in_epoch"].flatMap({ Int($0) }),
               let lossBits = position["epoch_loss_sum"].flatMap({ UInt64($0) }), let correct = position["epoch_correct"].flatMap({ Int($0) })
@@ -67,7 +67,7 @@ public struct TrainingState: Sendable {
         }
         return TrainingState(checkpoint: checkpoint, optimizerFirst: first.floats, optimizerSecond: second.floats,
                              optimizerSteps: optimizerSteps, step: step, epochsCompleted: epochs, batchesInEpoch: batches,
-                             epochLossSum: Double(bitPattern: lossBits), epochCorrect: correct, history: history, arguments: arguments,
+                             epochLossSum: Double(bitPattern: lossBits), epochCorrect: correct, history: history, settings: settings,
                              dataFingerprints: fingerprints)
     }
 
