@@ -57,13 +57,16 @@ let package = Package(
         // -O in every configuration, as the kernels' -O3: `swift run train` (a debug build) trains as
         // fast as a release build. The last -O flag wins over SwiftPM's debug -Onone.
         .target(name: "MLPTrainer", dependencies: ["CKernels", "ONNXProto"], swiftSettings: [.unsafeFlags(["-O"])]),
+        // What train and predict share on the command line: one error path, the CSV layout flags.
+        .target(name: "CommandLineSupport",
+                dependencies: ["MLPTrainer", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         .executableTarget(
             name: "train",
-            dependencies: ["MLPTrainer", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["MLPTrainer", "CommandLineSupport", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         .executableTarget(
             name: "predict",
-            dependencies: ["MLPTrainer", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["MLPTrainer", "CommandLineSupport", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         .executableTarget(
             name: "datagen",

@@ -1,9 +1,10 @@
 import ArgumentParser
+import CommandLineSupport
 import Foundation
 import MLPTrainer
 
 @main
-struct Predict: ParsableCommand {
+struct Predict: ToolCommand {
     static let configuration = CommandConfiguration(
         commandName: "predict",
         abstract: "Apply a trained model (model.safetensors from train) to a CSV file.",
@@ -19,12 +20,8 @@ struct Predict: ParsableCommand {
     var data: String
     @Option(help: ArgumentHelp("Where to write the predictions. (default: <data>.predictions.csv)", valueName: "path"))
     var output: String?
-    @Option(help: "Label column, by name or 0-based index, when the file has one (default: the training run's, else the last).")
-    var target: String?
-    @Flag(help: "The first line is data, not a header (default: auto-detect).")
-    var noHeader = false
-    @Option(help: ArgumentHelp("Field separator: ',', ';' or tab. (default: ,)", valueName: "char"))
-    var delimiter: String = ","
+    @OptionGroup(title: "CSV layout")
+    var format: CSVFormatOptions
     @Option(help: "Threads. (default: the machine's active cores)")
     var threads: Int?
     @Option(help: "Read the file in windows of this many MiB (memory holds one window's rows).")
@@ -34,27 +31,13 @@ struct Predict: ParsableCommand {
     @Flag(help: "Print nothing but errors.")
     var quiet = false
 
-    static func main() {
-        AtomicFile.removeTemporariesOnSignals(interrupts: true)
-        do {
-            var command = try parseAsRoot()
-            try command.run()
-        } catch {
-            if exitCode(for: error) == .success || error is ExitCode { exit(withError: error) }
-            let message = Self.message(for: error).split(separator: "\n").first.map(String.init) ?? "\(error)"
-            FileHandle.standardError.write(Data("predict: error: \(message)\n".utf8))
-            Foundation.exit(exitCode(for: error).rawValue)
-        }
-    }
-
     func run() throws {
         let threads = self.threads ?? ProcessInfo.processInfo.activeProcessorCount
         try ThreadLimit.check(threads)
         var options = CSVOptions(threads: threads)
-        if noHeader { options.hasHeader = false }
-        options.delimiter = try CSVOptions.delimiter(parsing: delimiter)
+        try format.apply(to: &options)
         guard windowMegabytes >= 1, windowMegabytes <= 1 << 20 else {
-            throw ValidationFailure("--window-megabytes must be in 1...1048576, got \(windowMegabytes)")
+            throw ConfigError("--window-megabytes must be in 1...1048576, got \(windowMegabytes)")
         }
         let destination = output ?? data + ".predictions.csv"
         try OutputPath.check(destination, flag: "--output", inputs: [data, model], overwrite: force, overwriteFlag: "--force")
@@ -68,7 +51,7 @@ struct Predict: ParsableCommand {
         if let encoding = checkpoint.encoding {
             // Columns by name: labelled when the file has the training file's label column.
             let header = try csvHeader(path: data, options: options)
-            let target = target ?? encoding.target
+            let target = format.target ?? encoding.target
             labelled = header.map { h in target.map(h.contains) ?? false } ?? false
             if labelled { options.target = target } else { options.noTarget = true }
         } else {
@@ -123,8 +106,8 @@ struct Predict: ParsableCommand {
         switch columns {
         case features + 1:
             labelled = true
-            options.target = target ?? checkpoint.runConfiguration["target"]
-        case features where target == nil:
+            options.target = format.target ?? checkpoint.runConfiguration["target"]
+        case features where format.target == nil:
             labelled = false
             options.noTarget = true
         default:
@@ -132,10 +115,4 @@ struct Predict: ParsableCommand {
         }
         return labelled
     }
-}
-
-/// A bad flag value: one line for the user.
-struct ValidationFailure: Error, CustomStringConvertible {
-    let description: String
-    init(_ description: String) { self.description = description }
 }

@@ -1,9 +1,10 @@
 import ArgumentParser
+import CommandLineSupport
 import Foundation
 import MLPTrainer
 
 @main
-struct Train: ParsableCommand {
+struct Train: ToolCommand {
     static let configuration = CommandConfiguration(
         commandName: "train",
         abstract: "Train a multilayer perceptron with learnable activations on a CSV file, on every core.",
@@ -15,12 +16,8 @@ struct Train: ParsableCommand {
 
     @Option(help: ArgumentHelp("CSV file, or synthetic[:ROWSxFEATURES[xCLASSES]].", valueName: "path"))
     var data: String = "synthetic"
-    @Option(help: "Label column, by name or 0-based index (default: the last column).")
-    var target: String?
-    @Flag(help: "The first line is data, not a header (default: auto-detect).")
-    var noHeader = false
-    @Option(help: ArgumentHelp("Field separator: ',', ';' or tab. (default: ,)", valueName: "char"))
-    var delimiter: String = ","
+    @OptionGroup(title: "CSV layout")
+    var format: CSVFormatOptions
     @Flag(help: "Skip rows with a missing or invalid value (and report how many) instead of stopping.")
     var dropInvalidRows = false
     @Flag(help: "Accept inf and nan in features.")
@@ -102,32 +99,13 @@ struct Train: ParsableCommand {
     @Option(help: ArgumentHelp("A recipe whose values later flags override: seed (the seed's recipe exactly).", valueName: "seed"))
     var preset: String?
 
-    /// Every failure, from flag parsing on, is one line on stderr and a non-zero exit.
-    static func main() {
-        AtomicFile.removeTemporariesOnSignals(interrupts: false)
-        do {
-            var command = try parseAsRoot()
-            try command.run()
-        } catch {
-            if exitCode(for: error) == .success || error is ExitCode { exit(withError: error) }
-            let message = Self.message(for: error).split(separator: "\n").first.map(String.init) ?? "\(error)"
-            FileHandle.standardError.write(Data("train: error: \(message)\n".utf8))
-            Foundation.exit(exitCode(for: error).rawValue)
-        }
-    }
+    static var removesTemporariesOnInterrupt: Bool { false }
 
     func run() throws {
-        do {
-            if let resume {
-                try resumeRun(resume)
-            } else {
-                try train(try resolveSettings())
-            }
-        } catch let error as ExitCode {
-            throw error
-        } catch {
-            FileHandle.standardError.write(Data("train: error: \(error)\n".utf8))
-            throw ExitCode(1)
+        if let resume {
+            try resumeRun(resume)
+        } else {
+            try train(try resolveSettings())
         }
     }
 
@@ -245,9 +223,8 @@ struct Train: ParsableCommand {
         case let other?: throw ConfigError("unknown --preset '\(other)' (available: seed)")
         }
         s.data = try Self.parseData(data)
-        s.csv.target = target
-        if noHeader { s.csv.hasHeader = false }
-        s.csv.delimiter = try CSVOptions.delimiter(parsing: delimiter)
+        s.csv.target = format.target
+        try format.apply(to: &s.csv)
         s.csv.dropInvalidRows = dropInvalidRows
         s.csv.allowNonFinite = allowNonfinite
         s.csv.cache = cache || cacheDir != nil
