@@ -1,11 +1,12 @@
 """Anchor: model.onnx against predict, under ONNX Runtime. For every activation, with and without
-BatchNorm, on the bank-note file (2 classes, numeric labels) and on a 3-class synthetic file with
-string labels: trains a short run, runs onnxruntime on the training CSV's raw rows (no scaling in
+BatchNorm, on the bank-note file (2 classes, numeric labels), on a 3-class synthetic file with
+string labels and on a tabular file with string columns and blanks (the graph's `categories` input,
+NaN for a missing number): trains a short run, runs onnxruntime on the training CSV's raw rows (no scaling in
 Python: the graph standardises), and compares with predict's probabilities (max abs diff <= 1e-5)
 and labels (identical); onnx.checker.check_model(full_check=True) must pass.
 Usage: python onnx_check.py [BUILD_DIR] [BANKNOTE_CSV]   (needs onnx, onnxruntime, numpy, pandas;
 defaults .build/release and ../shared/data/banknote.csv; prints one line per run and a summary)."""
-import os, subprocess, sys, tempfile
+import json, os, subprocess, sys, tempfile
 import numpy as np, onnx, onnx.numpy_helper, onnxruntime as ort, pandas as pd
 
 build = sys.argv[1] if len(sys.argv) > 1 else ".build/release"
@@ -54,6 +55,31 @@ def string_label_file(directory):
     return path
 
 
+def tabular_file(directory):
+    """A 3-class datagen file with 2 string columns (12 values, 8 slots with --max-categories) and 5% blanks."""
+    path = os.path.join(directory, "tabular.csv")
+    run([f"{build}/datagen", "--rows", "1500", "--features", "6", "--classes", "3", "--categorical", "2", "--cardinality", "12",
+         "--missing", "0.05", "--format", "short", "--out", path])
+    return path
+
+
+def graph_inputs(model, data):
+    """The CSV's feature columns as the graph takes them: numbers (NaN for a blank), categories as text."""
+    frame = pd.read_csv(data, dtype=str, keep_default_na=False)
+    metadata = {p.key: p.value for p in model.metadata_props}
+    if "column_encoding" not in metadata:
+        return {"features": frame.iloc[:, :-1].to_numpy(np.float64).astype(np.float32)}
+    columns = json.loads(metadata["column_encoding"])["columns"]
+    inputs = {}
+    numeric = [c["name"] for c in columns if c["kind"] == "numeric"]
+    categorical = [c["name"] for c in columns if c["kind"] == "categorical"]
+    if numeric:
+        inputs["features"] = frame[numeric].replace("", "nan").to_numpy(np.float64).astype(np.float32)
+    if categorical:
+        inputs["categories"] = frame[categorical].to_numpy(str).astype(object)
+    return inputs
+
+
 def check(data, flags, directory):
     out = os.path.join(directory, "run")
     run([f"{build}/train", "--data", data, "--epochs", "20", "--lr", "0.01", "--threads", "1", "--quiet", "--out", out] + flags)
@@ -61,17 +87,16 @@ def check(data, flags, directory):
     run([f"{build}/predict", "--model", f"{out}/model.safetensors", "--data", data, "--output", predictions, "--threads", "1", "--quiet"])
     model = onnx.load(f"{out}/model.onnx")
     onnx.checker.check_model(model, full_check=True)
-    frame = pd.read_csv(data)
-    features = frame.iloc[:, :-1].to_numpy(np.float32)
     session = ort.InferenceSession(f"{out}/model.onnx", providers=["CPUExecutionProvider"])
-    probabilities, labels = session.run(["probabilities", "label"], {"features": features})
+    inputs = graph_inputs(model, data)
+    probabilities, labels = session.run(["probabilities", "label"], inputs)
     expected = pd.read_csv(predictions, dtype={"predicted": str})
     expected_probabilities = expected.iloc[:, 1:].to_numpy(np.float32)
     diff = float(np.abs(probabilities - expected_probabilities).max())
     same_labels = bool((labels.astype(str) == expected["predicted"].to_numpy(str)).all())
     alphas = np.concatenate([onnx.numpy_helper.to_array(t).ravel() for t in model.graph.initializer if t.name.endswith(".alpha")] or [[]])
     signs = f"alpha >0/=0/<0: {(alphas > 0).sum()}/{(alphas == 0).sum()}/{(alphas < 0).sum()}" if "softexp" in " ".join(flags) else ""
-    return diff, same_labels, len(frame), signs
+    return diff, same_labels, len(labels), signs
 
 
 def main():
@@ -80,6 +105,8 @@ def main():
         datasets = [("banknote", banknote), ("3 classes, string labels", string_label_file(scratch))]
         configs = [(d, a, n, af + nf) for d in datasets for a, af in ACTIVATIONS for n, nf in NORMS]
         configs.append((datasets[0], "seed preset (affine, no standardisation)", "batchnorm", ["--preset", "seed"]))
+        tabular = ("strings and blanks", tabular_file(scratch))
+        configs += [(tabular, a, n, af + nf + ["--max-categories", "8"]) for a, af in ACTIVATIONS[-4:] for n, nf in NORMS]
         for (dname, data), aname, nname, flags in configs:
             with tempfile.TemporaryDirectory(dir=scratch) as directory:
                 diff, same, rows, signs = check(data, flags, directory)

@@ -169,9 +169,6 @@ struct Train: ToolCommand {
         say(RunWriter.reportText(result))
         say(String(format: "trained in %.2f s (%.0f samples/s); outputs in %@", result.summary["train_seconds"]!,
                    result.summary["train_samples_per_second"]!, outDirectory))
-        if !ONNXExport.supports(result.checkpoint) {
-            say("note: no model.onnx: categorical columns and missing-value indicators are not exported to ONNX yet")
-        }
         if result.interrupted {
             say("interrupted after epoch \(result.history.count): continue with: train --resume \(outDirectory)")
             throw ExitCode(130)

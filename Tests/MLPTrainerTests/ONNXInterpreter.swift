@@ -2,7 +2,8 @@ import Foundation
 import ONNXProto
 
 /// A small reference evaluator for the ONNX operators model.onnx uses, with ONNX's semantics
-/// (numpy broadcasting up to rank 2, Gemm with transB, BatchNormalization in inference form), so
+/// (numpy broadcasting up to rank 2, Gemm with transB, BatchNormalization in inference form, ONNX-ML's
+/// OneHotEncoder with zeros=1), so
 /// that tests can run an exported graph without Python. Booleans are held as 0/1 floats.
 struct ONNXInterpreter {
     struct Value {
@@ -19,9 +20,11 @@ struct ONNXInterpreter {
         var values = inputs
         for t in graph.initializer {
             let shape = t.dims.map(Int.init)
-            values[t.name] = t.dataType == Int32(Onnx_TensorProto.DataType.string.rawValue)
-                ? Value(shape: shape, strings: t.stringData.map { String(decoding: $0, as: UTF8.self) })
-                : Value(shape: shape, floats: t.floatData)
+            switch Onnx_TensorProto.DataType(rawValue: Int(t.dataType)) {
+            case .string: values[t.name] = Value(shape: shape, strings: t.stringData.map { String(decoding: $0, as: UTF8.self) })
+            case .int64: values[t.name] = Value(shape: shape, ints: t.int64Data)
+            default: values[t.name] = Value(shape: shape, floats: t.floatData)
+            }
         }
         for node in graph.node {
             let args = try node.input.map { name -> Value in
@@ -81,9 +84,35 @@ struct ONNXInterpreter {
                 return Int64(z.indices.first { z[$0] == z.max()! }! - r * k)
             }
             return Value(shape: [a[0].shape[0]], ints: index)
-        case "Gather": return Value(shape: a[1].shape, strings: a[1].ints.map { a[0].strings[Int($0)] })
+        case "Gather": return gather(a[0], a[1], axis: Int(attribute(node, "axis")?.i ?? 0))
+        case "IsNaN": return map(a[0]) { bool($0.isNaN) }
+        case "Cast": return a[0]
+        case "MatMul": return gemm(a[0], transpose(a[1]), Value(shape: [a[1].shape[1]], floats: .init(repeating: 0, count: a[1].shape[1])), transB: true)
+        case "Concat":
+            let n = a[0].shape[0], widths = a.map { $0.shape[1] }
+            let floats = (0..<n).flatMap { r in a.indices.flatMap { i in a[i].floats[(r * widths[i])..<((r + 1) * widths[i])] } }
+            return Value(shape: [n, widths.reduce(0, +)], floats: floats)
+        case "OneHotEncoder":
+            let categories = attribute(node, "cats_strings")!.strings.map { String(decoding: $0, as: UTF8.self) }
+            let floats = a[0].strings.flatMap { text in categories.map { bool($0 == text) } }
+            return Value(shape: a[0].shape + [categories.count], floats: floats)
         default: throw ONNXTestError("\(node.name): operator \(node.opType) is not in the test's interpreter")
         }
+    }
+
+    /// ONNX Gather on axis 0 of a 1-D table or axis 1 of a matrix; `indices` a scalar or 1-D.
+    private func gather(_ data: Value, _ indices: Value, axis: Int) -> Value {
+        if axis == 0 { return Value(shape: indices.shape, strings: indices.ints.map { data.strings[Int($0)] }) }
+        let n = data.shape[0], k = data.shape[1]
+        let picks = (0..<n).flatMap { r in indices.ints.map { r * k + Int($0) } }
+        let shape = [n] + indices.shape
+        return data.strings.isEmpty ? Value(shape: shape, floats: picks.map { data.floats[$0] })
+                                    : Value(shape: shape, strings: picks.map { data.strings[$0] })
+    }
+
+    private func transpose(_ v: Value) -> Value {
+        let r = v.shape[0], c = v.shape[1]
+        return Value(shape: [c, r], floats: (0..<(r * c)).map { v.floats[($0 % r) * c + $0 / r] })
     }
 
     private func map(_ v: Value, _ f: (Float) -> Float) -> Value { Value(shape: v.shape, floats: v.floats.map(f)) }

@@ -5,11 +5,9 @@ import ONNXProto
 /// raw feature columns in, class probabilities and labels out, with every transformation `predict`
 /// applies inside the graph. The graph is built in three stages, each a function below, so that
 /// later features slot in where they belong:
-/// - `preprocess`: input `features` -> the network's input. Missing-value filling goes first
-///   (IsNaN -> Where with the stored medians, Cast of the mask for the indicator columns), then the
-///   standardisation; categorical columns come as a second input `categories` (string [N, k]),
-///   one-hot encoded (ai.onnx.ml OneHotEncoder, unseen values to the "other" slot), and are
-///   concatenated with the numeric part.
+/// - `preprocess`: input `features` -> the network's input: for a model with a column encoding,
+///   missing values filled and indicators, categorical columns one-hot (ONNXTabularInput.swift),
+///   then the standardisation.
 /// - `hiddenBlock`: Linear (Gemm), the activation (ONNXActivations.swift), the normalisation in
 ///   inference form (BatchNormalization today; LayerNormalization, opset 17, goes beside it);
 ///   dropout is the identity at inference and has no node.
@@ -20,13 +18,6 @@ import ONNXProto
 /// node's output is named after its node (`fc1`, `a1`, `bn1`, ..., `logits`).
 public enum ONNXExport {
     public static let fileName = "model.onnx"
-
-    /// Whether the graph can hold every transformation `predict` applies to this checkpoint's inputs.
-    /// Not yet for one-hot categorical columns and missing-value indicators (README, "Deploy with
-    /// ONNX"): such a run writes no model.onnx rather than a graph whose inputs differ from the CSV's.
-    public static func supports(_ checkpoint: Checkpoint) -> Bool {
-        checkpoint.encoding?.columns.allSatisfy { $0.kind == .numeric && !$0.indicator } ?? true
-    }
 
     /// The serialised model: the same bytes for the same checkpoint.
     public static func data(_ checkpoint: Checkpoint) throws -> Data {
@@ -55,6 +46,12 @@ public enum ONNXExport {
         opset.domain = ""
         opset.version = ONNXGraphBuilder.opset
         model.opsetImport = [opset]
+        if builder.graph.node.contains(where: { $0.domain == ONNXGraphBuilder.mlDomain }) {
+            var ml = Onnx_OperatorSetIdProto()
+            ml.domain = ONNXGraphBuilder.mlDomain
+            ml.version = 1
+            model.opsetImport.append(ml)
+        }
         model.producerName = "mlp-trainer"
         model.docString = documentation(checkpoint)
         model.graph = builder.graph
@@ -67,15 +64,21 @@ public enum ONNXExport {
         return model
     }
 
-    /// `features` -> the standardised network input (`standardized`), or `features` itself.
+    /// The raw inputs -> the standardised network input (`standardized`), or the encoded input itself.
     static func preprocess(_ builder: inout ONNXGraphBuilder, _ checkpoint: Checkpoint) -> String {
-        let names = checkpoint.featureNames
-        builder.input("features", .float, rows: "N", columns: names.count,
-                      doc: "The numeric feature columns in the training file's order: \(names.joined(separator: ", "))")
-        guard let s = checkpoint.standardizer else { return "features" }
-        let mean = builder.initializer("standardize.mean", s.mean, shape: [s.mean.count], doc: "training split's mean per feature")
-        let std = builder.initializer("standardize.std", s.std, shape: [s.std.count], doc: "training split's population std per feature")
-        let centred = builder.node("Sub", ["features", mean], "centred")
+        let encoded: String
+        if let encoding = checkpoint.encoding {
+            encoded = ONNXTabularInput.encode(&builder, encoding)
+        } else {
+            let names = checkpoint.featureNames
+            builder.input("features", .float, rows: "N", columns: names.count,
+                          doc: "The numeric feature columns in the training file's order: \(names.joined(separator: ", "))")
+            encoded = "features"
+        }
+        guard let s = checkpoint.standardizer else { return encoded }
+        let mean = builder.initializer("standardize.mean", s.mean, shape: [s.mean.count], doc: "training split's mean per input")
+        let std = builder.initializer("standardize.std", s.std, shape: [s.std.count], doc: "training split's population std per input")
+        let centred = builder.node("Sub", [encoded, mean], "centred")
         return builder.node("Div", [centred, std], "standardized")
     }
 
@@ -122,6 +125,18 @@ public enum ONNXExport {
         builder.output("label", .string, rows: "N", doc: "the predicted class label")
     }
 
+    /// The graph's inputs in words.
+    static func inputDocumentation(_ checkpoint: Checkpoint) -> String {
+        guard let encoding = checkpoint.encoding else {
+            return "features float32 [N, \(checkpoint.featureNames.count)], columns \(checkpoint.featureNames.joined(separator: ", "))"
+        }
+        let numeric = encoding.columns.filter { $0.kind == .numeric }.map(\.name)
+        let categorical = encoding.columns.filter { $0.kind == .categorical }.map(\.name)
+        return [numeric.isEmpty ? nil : "features float32 [N, \(numeric.count)] (NaN for missing), columns \(numeric.joined(separator: ", "))",
+                categorical.isEmpty ? nil : "categories string [N, \(categorical.count)], columns \(categorical.joined(separator: ", "))"]
+            .compactMap { $0 }.joined(separator: "; ")
+    }
+
     /// The model's doc string: the network, the classes and the run's configuration.
     static func documentation(_ checkpoint: Checkpoint) -> String {
         let config = checkpoint.model.config
@@ -130,7 +145,7 @@ public enum ONNXExport {
             MLP \(config.sizes.map(String.init).joined(separator: "-")) trained by mlp-trainer: activation \(config.activation.description) \
             (\(config.activation.perChannel ? "per channel" : "per layer")), norm \(config.norm.kind.rawValue) \(config.norm.position.rawValue), \
             standardize \(checkpoint.standardizer != nil).
-            Input features: float32 [N, \(config.inputs)], columns \(checkpoint.featureNames.joined(separator: ", ")).
+            Inputs: \(inputDocumentation(checkpoint)).
             Outputs: probabilities float32 [N, \(config.classes)] and label string [N]; classes \(checkpoint.classLabels.joined(separator: ", ")).
             Training configuration: \(settings.joined(separator: " "))
             """

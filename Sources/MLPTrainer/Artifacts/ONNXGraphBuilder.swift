@@ -3,12 +3,15 @@ import ONNXProto
 
 /// Builds an ONNX graph node by node: named initializers, nodes whose output tensor carries the
 /// node's own name, scalar constants shared by name, and two accurate composites (expm1, ln(u)/(u - 1))
-/// that ONNX lacks as operators. Every op used is in the default domain, opset `ONNXGraphBuilder.opset`.
+/// that ONNX lacks as operators. Every op used is in the default domain, opset `ONNXGraphBuilder.opset`,
+/// but OneHotEncoder (`mlDomain`).
 struct ONNXGraphBuilder {
     /// Opset 17 (ONNX 1.12, IR version 8): every operator used here exists there unchanged, and
     /// runtimes from 2022 on read it.
     static let opset: Int64 = 17
     static let irVersion: Int64 = 8
+    /// ONNX-ML's domain (OneHotEncoder for categorical columns), at its opset 1.
+    static let mlDomain = "ai.onnx.ml"
 
     private(set) var graph = Onnx_GraphProto()
     private var scalars: Set<String> = []
@@ -27,6 +30,18 @@ struct ONNXGraphBuilder {
         tensor.dims = shape.map(Int64.init)
         tensor.floatData = values
         if !doc.isEmpty { tensor.docString = doc }
+        graph.initializer.append(tensor)
+        return name
+    }
+
+    /// An int64 initializer (indices); returns its name.
+    @discardableResult
+    mutating func initializer(_ name: String, ints: [Int64], shape: [Int]) -> String {
+        var tensor = Onnx_TensorProto()
+        tensor.name = name
+        tensor.dataType = Int32(Onnx_TensorProto.DataType.int64.rawValue)
+        tensor.dims = shape.map(Int64.init)
+        tensor.int64Data = ints
         graph.initializer.append(tensor)
         return name
     }
@@ -83,9 +98,11 @@ struct ONNXGraphBuilder {
 
     /// Appends `op(inputs)` as a node named `name` whose one output is also `name`; returns it.
     @discardableResult
-    mutating func node(_ op: String, _ inputs: [String], _ name: String, attributes: [Onnx_AttributeProto] = []) -> String {
+    mutating func node(_ op: String, _ inputs: [String], _ name: String, domain: String = "",
+                       attributes: [Onnx_AttributeProto] = []) -> String {
         var node = Onnx_NodeProto()
         node.opType = op
+        node.domain = domain
         node.name = name
         node.input = inputs
         node.output = [name]
@@ -99,6 +116,14 @@ struct ONNXGraphBuilder {
         a.name = name
         a.type = .int
         a.i = int
+        return a
+    }
+
+    static func attribute(_ name: String, strings: [String]) -> Onnx_AttributeProto {
+        var a = Onnx_AttributeProto()
+        a.name = name
+        a.type = .strings
+        a.strings = strings.map { Data($0.utf8) }
         return a
     }
 

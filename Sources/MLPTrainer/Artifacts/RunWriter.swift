@@ -21,9 +21,7 @@ public enum RunWriter {
     /// Every output of a finished (or interrupted) run.
     public static func write(_ result: TrainingResult, to directory: String) throws {
         try result.checkpoint.save(to: directory + "/model.safetensors")
-        if ONNXExport.supports(result.checkpoint) {
-            try AtomicFile.write(ONNXExport.data(result.checkpoint), to: directory + "/" + ONNXExport.fileName)
-        }
+        try AtomicFile.write(ONNXExport.data(result.checkpoint), to: directory + "/" + ONNXExport.fileName)
         try AtomicFile.write(metricsCSV(result.history), to: directory + "/metrics.csv")
         try AtomicFile.write(reportText(result), to: directory + "/classification_report.txt")
         try AtomicFile.write(summaryJSON(result), to: directory + "/summary.json")
