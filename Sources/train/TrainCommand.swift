@@ -167,8 +167,8 @@ struct Train: ToolCommand {
         try RunWriter.write(result, to: outDirectory)
         say("")
         say(RunWriter.reportText(result))
-        say(String(format: "trained in %.2f s (%.0f samples/s); outputs in %@", result.summary["train_seconds"]!,
-                   result.summary["train_samples_per_second"]!, outDirectory))
+        say(String(format: "trained in %.2f s (%.0f samples/s); outputs in %@", result.summary.trainSeconds,
+                   result.summary.trainSamplesPerSecond, outDirectory))
         if result.interrupted {
             say("interrupted after epoch \(result.history.count): continue with: train --resume \(outDirectory)")
             throw ExitCode(130)

@@ -176,7 +176,7 @@ enum ReportFixtures {
         let report = ClassificationReport(classLabels: [evil, "plain", "third"], truth: [0, 0, 1, 1, 2, 2, 2],
                                           predicted: [0, 1, 1, 1, 2, 2, 0])
         result.report = report
-        result.summaryText["data"] = "<script>alert('x')</script>.csv"
+        result.summary.config["data"] = "<script>alert('x')</script>.csv"
         let html = ReportWriter.html(result)
         #expect(html.hasPrefix("<!DOCTYPE html>"))
         #expect(html.contains("&lt;b&gt;&amp;&quot;x&quot;"))
@@ -197,7 +197,7 @@ enum ReportFixtures {
         for key in ["train_seconds", "train_samples_per_second", "load_seconds", "threads", "shards", "barrier_fraction", "allreduce_fraction"] {
             #expect(html.contains(">\(key)<"), "\(key) missing")
         }
-        for (key, value) in ReportFixtures.scalar.summaryText where key != "data" {
+        for (key, value) in ReportFixtures.scalar.summary.config where key != "data" {
             #expect(html.contains("<tr><th>\(key)</th><td>\(xmlEscape(value))</td></tr>"), "config \(key)")
         }
         // Every inline plot is well-formed and holds the data.

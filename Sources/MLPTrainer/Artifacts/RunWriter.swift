@@ -48,16 +48,10 @@ public enum RunWriter {
     }
 
     static func summaryJSON(_ result: TrainingResult) -> String {
-        // JSON has no NaN or infinity: such a figure is written as null.
-        var object: [String: Any] = result.summary.mapValues { $0.isFinite ? $0 as Any : NSNull() }
-        for key in ["epochs", "train_rows", "test_rows", "threads", "shards", "features", "parameters"] {
-            if let v = result.summary[key], v.isFinite { object[key] = Int(v) }
-        }
-        object["config"] = result.summaryText
-        object["class_labels"] = result.checkpoint.classLabels
-        object["report_set"] = result.reportSet
-        object["interrupted"] = result.interrupted
-        let data = (try? JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys])) ?? Data()
-        return String(decoding: data, as: UTF8.self) + "\n"
+        let encoder = JSONEncoder()
+        encoder.keyEncodingStrategy = .convertToSnakeCase
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        // Every field is finite or nil (RunSummary), so encoding cannot fail.
+        return String(decoding: try! encoder.encode(result.summary), as: UTF8.self) + "\n"
     }
 }

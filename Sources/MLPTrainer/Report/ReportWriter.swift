@@ -139,7 +139,7 @@ public enum ReportWriter {
 
     /// The whole report as one HTML page.
     public static func html(_ result: TrainingResult) -> String {
-        let config = result.summaryText
+        let config = result.summary.config
         let summary = result.summary
         let model = result.checkpoint.model.config
         var out = """
@@ -158,16 +158,16 @@ public enum ReportWriter {
             """
         out += "<p class=\"subtitle\">\(e(config["data"] ?? "")) &middot; network \(e(model.sizes.map(String.init).joined(separator: "-")))"
             + " &middot; activation \(e(model.activation.description))\(model.activation.perChannel ? " per channel" : "")"
-            + " &middot; \(Int(summary["epochs"] ?? Double(result.history.count))) epochs</p>\n"
+            + " &middot; \(summary.epochs) epochs</p>\n"
 
         // Headline figures.
         out += "<div class=\"cards\">\n"
         let accuracyName = result.reportSet == "test" ? "test accuracy" : "accuracy (\(result.reportSet) set)"
         out += card(accuracyName, String(format: "%.4f", result.report.accuracy))
-        if let v = summary["final_train_loss"] { out += card("final train loss", String(format: "%.4f", v)) }
-        if let v = summary["final_test_loss"] { out += card(result.reportSet == "test" ? "final test loss" : "final loss (\(result.reportSet))", String(format: "%.4f", v)) }
-        if let v = summary["train_seconds"] { out += card("training time", seconds(v)) }
-        if let v = summary["train_samples_per_second"] { out += card("throughput", grouped(v) + " samples/s") }
+        if let v = summary.finalTrainLoss { out += card("final train loss", String(format: "%.4f", v)) }
+        if let v = summary.finalTestLoss { out += card(result.reportSet == "test" ? "final test loss" : "final loss (\(result.reportSet))", String(format: "%.4f", v)) }
+        out += card("training time", seconds(summary.trainSeconds))
+        out += card("throughput", grouped(summary.trainSamplesPerSecond) + " samples/s")
         out += "</div>\n"
 
         out += "<h2>Learning curves</h2>\n<div class=\"plots\">\n"
@@ -179,7 +179,7 @@ public enum ReportWriter {
 
         out += "<h2>Activation parameters</h2>\n"
         out += "<div class=\"plots\"><figure>" + activationParametersPanels(result.history) + "</figure></div>\n"
-        if config["batchnorm"] == "true", (config["activation"] ?? "").hasPrefix("affine") {
+        if model.norm.kind == .batch, model.activation.kind.name == "affine" {
             out += "<p class=\"note\">BatchNorm right after the affine activation cancels alpha exactly and beta up to its sign: "
                 + "their gradients are rounding noise, so these curves show noise, not learning.</p>\n"
         }
@@ -217,55 +217,40 @@ public enum ReportWriter {
         return out + "</tbody>\n</table>\n"
     }
 
-    static func timingTable(_ summary: [String: Double]) -> String {
-        let known: [(String, String)] = [
-            ("train_seconds", "training time (all epochs, with evaluation, without checkpoint writes)"),
-            ("step_seconds", "time in training steps"),
-            ("eval_seconds", "time evaluating the test set"),
-            ("checkpoint_seconds", "time writing checkpoints"),
-            ("load_seconds", "time loading the data"),
-            ("load_mb_per_second", "CSV parsing speed"),
-            ("load_from_cache", "data read from the --cache"),
-            ("rows", "rows in the data file"),
-            ("invalid_rows", "rows skipped as invalid"),
-            ("train_samples_per_second", "training throughput"),
-            ("threads", "threads"),
-            ("shards", "shards per mini-batch"),
-            ("step_workers", "workers a step ran on (measured fastest)"),
-            ("barrier_fraction", "share of step time waiting at barriers"),
-            ("allreduce_fraction", "share of step time in the all-reduce and optimizer"),
-            ("train_rows", "training rows"),
-            ("test_rows", "test rows"),
-            ("features", "features"),
-            ("parameters", "learnable parameters"),
-            ("epochs", "epochs"),
-            ("test_accuracy", "final test accuracy"),
-            ("final_train_loss", "final train loss"),
-            ("final_test_loss", "final test loss"),
+    static func timingTable(_ s: RunSummary) -> String {
+        func decimal(_ v: Double?) -> String? { v.map { String(format: "%.4f", $0) } }
+        func count(_ v: Int) -> String { grouped(Double(v)) }
+        func share(_ v: Double) -> String { String(format: "%.1f %%", v * 100) }
+        let rows: [(key: String, description: String, value: String?)] = [
+            ("train_seconds", "training time (all epochs, with evaluation, without checkpoint writes)", seconds(s.trainSeconds)),
+            ("step_seconds", "time in training steps", seconds(s.stepSeconds)),
+            ("eval_seconds", "time evaluating the test set", seconds(s.evalSeconds)),
+            ("checkpoint_seconds", "time writing checkpoints", seconds(s.checkpointSeconds)),
+            ("load_seconds", "time loading the data", seconds(s.loadSeconds)),
+            ("load_mb_per_second", "CSV parsing speed", s.loadMbPerSecond.map { String(format: "%.0f MB/s", $0) }),
+            ("load_from_cache", "data read from the --cache", s.loadFromCache ? "yes" : "no"),
+            ("rows", "rows in the data file", count(s.rows)),
+            ("invalid_rows", "rows skipped as invalid", count(s.invalidRows)),
+            ("train_samples_per_second", "training throughput", grouped(s.trainSamplesPerSecond) + " samples/s"),
+            ("threads", "threads", count(s.threads)),
+            ("shards", "shards per mini-batch", count(s.shards)),
+            ("step_workers", "workers a step ran on (measured fastest)", count(s.stepWorkers)),
+            ("barrier_fraction", "share of step time waiting at barriers", share(s.barrierFraction)),
+            ("allreduce_fraction", "share of step time in the all-reduce and optimizer", share(s.allreduceFraction)),
+            ("train_rows", "training rows", count(s.trainRows)),
+            ("test_rows", "test rows", count(s.testRows)),
+            ("features", "features", count(s.features)),
+            ("parameters", "learnable parameters", count(s.parameters)),
+            ("epochs", "epochs", count(s.epochs)),
+            ("test_accuracy", "final test accuracy", decimal(s.testAccuracy)),
+            ("final_train_loss", "final train loss", decimal(s.finalTrainLoss)),
+            ("final_test_loss", "final test loss", decimal(s.finalTestLoss)),
         ]
         var out = "<table class=\"kv\">\n"
-        var seen: Set<String> = []
-        for (key, description) in known {
-            guard let v = summary[key] else { continue }
-            seen.insert(key)
-            out += "<tr><th>\(e(description))</th><td>\(e(format(key, v)))</td><td class=\"key\">\(e(key))</td></tr>\n"
-        }
-        for key in summary.keys.sorted() where !seen.contains(key) {
-            out += "<tr><th>\(e(key))</th><td>\(e(format(key, summary[key]!)))</td><td class=\"key\">\(e(key))</td></tr>\n"
+        for row in rows {
+            out += "<tr><th>\(e(row.description))</th><td>\(e(row.value ?? "-"))</td><td class=\"key\">\(e(row.key))</td></tr>\n"
         }
         return out + "</table>\n"
-    }
-
-    static func format(_ key: String, _ v: Double) -> String {
-        guard v.isFinite else { return "\(v)" }
-        if key.hasSuffix("_seconds") { return seconds(v) }
-        if key == "load_mb_per_second" { return String(format: "%.0f MB/s", v) }
-        if key == "load_from_cache" { return v != 0 ? "yes" : "no" }
-        if key.hasSuffix("_per_second") { return grouped(v) + " samples/s" }
-        if key.hasSuffix("_fraction") { return String(format: "%.1f %%", v * 100) }
-        if key.hasSuffix("accuracy") || key.hasSuffix("loss") { return String(format: "%.4f", v) }
-        if v == v.rounded() && abs(v) < 1e15 { return grouped(v) }
-        return String(format: "%.6g", v)
     }
 
     static func seconds(_ v: Double) -> String {

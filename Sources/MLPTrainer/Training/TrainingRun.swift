@@ -22,10 +22,9 @@ public struct TrainingResult: Sendable {
     /// The classification report on the test set (or on the training set when there is none).
     public var report: ClassificationReport
     public var reportSet: String
-    public var summary: [String: Double]
-    public var summaryText: [String: String]
+    public var summary: RunSummary
     /// Stopped early (by `TrainingControl.shouldStop`).
-    public var interrupted = false
+    public var interrupted: Bool { summary.interrupted }
 }
 
 /// How the caller steers a run: progress callbacks, periodic state saving, early stop, resume.
@@ -62,7 +61,8 @@ public final class TrainingRun {
     public private(set) var test: Dataset?
     public let standardizer: Standardizer?
     public let loadSeconds: Double
-    public let loadInfo: [String: Double]
+    /// The training file's load figures (nil for the built-in synthetic data).
+    public let loadReport: LoadReport?
     /// Where the shards' sums are combined (this process alone, by default).
     public let collective: Collective
     /// The loader's notes about the training file's columns (`LoadReport.notes`).
@@ -73,19 +73,18 @@ public final class TrainingRun {
     public init(settings: TrainingSettings, collective: Collective = LocalCollective()) throws {
         self.collective = collective
         let started = Date()
-        var info: [String: Double] = [:]
-        var loadNotes: [String] = []
+        var report: LoadReport?
         var full: Dataset
         switch settings.data {
         case let .synthetic(rows, features, classes):
             try MemoryBudget.require(MemoryBudget.dataBytes(rows: rows, features: features), for: "--data synthetic:\(rows)x\(features)")
             full = SyntheticProblem(features: features, classes: classes, seed: 1).dataset(rows: rows)
         case let .csv(path):
-            (full, info, loadNotes) = try DataLoading.load(path: path, settings: settings, classLabels: nil)
+            (full, report) = try loadCSV(path: path, options: settings.csv, classLabels: nil)
         }
         if let testPath = settings.testData {
-            let (testSet, _, _) = try DataLoading.load(path: testPath, settings: settings, classLabels: full.classLabels,
-                                                       encoding: full.encoding)
+            let (testSet, _) = try loadCSV(path: testPath, options: settings.csv, classLabels: full.classLabels,
+                                           encoding: full.encoding)
             guard testSet.featureCount == full.featureCount else {
                 throw ConfigError("\(testPath): has \(testSet.featureCount) features, the training data \(full.featureCount)")
             }
@@ -124,7 +123,7 @@ public final class TrainingRun {
             train.encoding = encoding
             if test != nil { encoding.fillMissing(&test!) }
         }
-        self.loadNotes = loadNotes
+        loadNotes = report?.notes ?? []
         if settings.standardize {
             let s = Standardizer(fitting: train)
             s.apply(to: &train)
@@ -134,8 +133,7 @@ public final class TrainingRun {
             standardizer = nil
         }
         loadSeconds = Date().timeIntervalSince(started)
-        info["load_seconds"] = loadSeconds
-        loadInfo = info
+        loadReport = report
     }
 
     public var modelConfig: ModelConfig { Self.modelConfig(settings, train) }
@@ -254,30 +252,20 @@ public final class TrainingRun {
         let report = ClassificationReport(classLabels: train.classLabels, truth: reportSet.labels, predicted: final.predictions)
         let fractions = engine.timeFractions
         guard let last = history.last else { throw InterruptedBeforeFirstEpoch() }
-        var summary: [String: Double] = loadInfo
-        summary["test_accuracy"] = last.testAccuracy ?? report.accuracy
-        summary["final_train_loss"] = last.trainLoss
-        summary["final_test_loss"] = last.testLoss ?? final.loss
-        summary["epochs"] = Double(history.count)
-        summary["train_rows"] = Double(n)
-        summary["test_rows"] = Double(test?.rows ?? 0)
-        summary["features"] = Double(train.featureCount)
-        summary["rows"] = summary["rows"] ?? Double(train.rows + (test?.rows ?? 0))
-        summary["invalid_rows"] = summary["invalid_rows"] ?? 0
-        summary["threads"] = Double(settings.threads)
-        summary["shards"] = Double(shards)
-        summary["step_workers"] = Double(engine.chosenWorkers(rows: batch) ?? pool.usefulWorkers)
-        summary["train_seconds"] = trainSeconds
-        summary["step_seconds"] = engine.stepSeconds
-        summary["eval_seconds"] = evalSeconds
-        summary["checkpoint_seconds"] = checkpointSeconds
-        summary["train_samples_per_second"] = engine.stepSeconds > 0 ? Double(engine.rowsProcessed) / engine.stepSeconds : 0
-        summary["barrier_fraction"] = fractions.barrier
-        summary["allreduce_fraction"] = fractions.allReduce
-        summary["parameters"] = Double(engine.layout.parameterCount)
+        let summary = RunSummary(
+            testAccuracy: RunSummary.finite(last.testAccuracy ?? report.accuracy), finalTrainLoss: RunSummary.finite(last.trainLoss),
+            finalTestLoss: RunSummary.finite(last.testLoss ?? final.loss), reportSet: test == nil ? "train" : "test",
+            classLabels: train.classLabels, epochs: history.count, interrupted: interrupted,
+            rows: loadReport?.rows ?? train.rows + (test?.rows ?? 0), trainRows: n, testRows: test?.rows ?? 0,
+            features: train.featureCount, invalidRows: loadReport?.invalidRows ?? 0, loadSeconds: loadSeconds,
+            loadMbPerSecond: RunSummary.finite(loadReport?.megabytesPerSecond), loadFromCache: loadReport?.fromCache ?? false,
+            threads: settings.threads, shards: shards, stepWorkers: engine.chosenWorkers(rows: batch) ?? pool.usefulWorkers,
+            parameters: engine.layout.parameterCount, trainSeconds: trainSeconds, stepSeconds: engine.stepSeconds,
+            evalSeconds: evalSeconds, checkpointSeconds: checkpointSeconds,
+            trainSamplesPerSecond: engine.stepSeconds > 0 ? Double(engine.rowsProcessed) / engine.stepSeconds : 0,
+            barrierFraction: fractions.barrier, allreduceFraction: fractions.allReduce, config: settings.description)
         return TrainingResult(checkpoint: checkpoint(engine), history: history, report: report,
-                              reportSet: test == nil ? "train" : "test", summary: summary, summaryText: settings.description,
-                              interrupted: interrupted)
+                              reportSet: summary.reportSet, summary: summary)
     }
 
     private func checkpoint(_ engine: Engine) -> Checkpoint {

@@ -1,0 +1,58 @@
+/// summary.json (README.md, "Outputs"): what a finished run measured, one typed field per figure,
+/// written with snake_case keys (`testAccuracy` -> `test_accuracy`). A figure that is not finite
+/// (a diverged loss) is nil, which JSON writes as null.
+public struct RunSummary: Encodable, Sendable {
+    // The result, on `reportSet` ("test", or "train" without a test set).
+    @NullWhenNil public var testAccuracy: Double?
+    @NullWhenNil public var finalTrainLoss: Double?
+    @NullWhenNil public var finalTestLoss: Double?
+    public var reportSet: String
+    public var classLabels: [String]
+    public var epochs: Int
+    /// Stopped before its last epoch (Ctrl-C, SIGTERM); `--resume` continues it.
+    public var interrupted: Bool
+
+    // The data.
+    public var rows: Int
+    public var trainRows: Int
+    public var testRows: Int
+    public var features: Int
+    public var invalidRows: Int
+    public var loadSeconds: Double
+    /// CSV parsing speed (nil for the built-in synthetic data).
+    @NullWhenNil public var loadMbPerSecond: Double?
+    public var loadFromCache: Bool
+
+    // The speed.
+    public var threads: Int
+    public var shards: Int
+    /// Workers a step ran on (WorkerCountTuner's choice).
+    public var stepWorkers: Int
+    public var parameters: Int
+    /// All epochs, with evaluation, without checkpoint writes.
+    public var trainSeconds: Double
+    public var stepSeconds: Double
+    public var evalSeconds: Double
+    public var checkpointSeconds: Double
+    public var trainSamplesPerSecond: Double
+    public var barrierFraction: Double
+    public var allreduceFraction: Double
+
+    /// The run's settings as text (`TrainingSettings.description`).
+    public var config: [String: String]
+
+    /// The value, or nil when it is not finite.
+    static func finite(_ value: Double?) -> Double? { value.flatMap { $0.isFinite ? $0 : nil } }
+}
+
+/// An optional figure that summary.json always has: its value, or null.
+@propertyWrapper
+public struct NullWhenNil: Encodable, Sendable {
+    public var wrappedValue: Double?
+    public init(wrappedValue: Double?) { self.wrappedValue = wrappedValue }
+
+    public func encode(to encoder: Encoder) throws {
+        var container = encoder.singleValueContainer()
+        if let wrappedValue { try container.encode(wrappedValue) } else { try container.encodeNil() }
+    }
+}
