@@ -282,4 +282,24 @@ private func errorMessage(_ text: String, _ options: CSVOptions = CSVOptions(thr
         #expect(try FileManager.default.contentsOfDirectory(atPath: cacheDir).filter { $0.hasSuffix(".npy") }.count == 2)
         #expect(try FileManager.default.contentsOfDirectory(atPath: dir).allSatisfy { !$0.contains(".tmp-") })
     }
+
+    /// A file with a string column and blanks: the cache holds the encoded matrix (NaN where a number
+    /// is missing), the column encoding and the loader's notes; other column options miss it.
+    @Test func cacheKeepsTheColumnEncodingOfAStringsAndBlanksFile() throws {
+        var text = "island,bill,note,y\n"
+        for i in 0..<40 { text += "\(["Dream", "Biscoe", "NA"][i % 3]),\(i % 4 == 0 ? "" : String(i)),\(i == 5 ? "x" : ""),\(i % 2)\n" }
+        let path = tempFile(text)
+        defer { cleanup(path) }
+        let options = CSVOptions(threads: 2, cache: true)
+        let (first, r1) = try loadCSV(path: path, options: options)
+        let (second, r2) = try loadCSV(path: path, options: options)
+        #expect(!r1.fromCache && r2.fromCache)
+        #expect(first.encoding != nil && second.encoding == first.encoding)
+        #expect(second.features.count == first.features.count
+                && zip(second.features, first.features).allSatisfy { $0.bitPattern == $1.bitPattern })
+        #expect(second.features.contains { $0.isNaN } && r2.notes == r1.notes && second.featureNames == first.featureNames)
+        var other = options
+        other.columns.categorical = ["bill"]
+        #expect(try !loadCSV(path: path, options: other).1.fromCache)
+    }
 }

@@ -9,8 +9,9 @@ import Glibc
 /// - `NAME.features.npy`: float32 [rows, features], NumPy format 1.0, little endian, C order;
 /// - `NAME.labels.npy`: int32 [rows], class indices;
 /// - `NAME.cache.json`: feature names, class labels, the source's fingerprint (size, mtime and a
-///   hash of its bytes, `FileFingerprint`), the options that shape the result, and the line where
-///   each class first appears.
+///   hash of its bytes, `FileFingerprint`), the options that shape the result, the line where
+///   each class first appears, and for a file with string columns or blanks its column encoding
+///   (missing numbers stay NaN in the matrix, as the loader returns them) and the loader's notes.
 /// The JSON is written last and each file goes to a temporary name first and is renamed, so a reader
 /// sees a complete cache or none. A cache is used only when the source's fingerprint and the
 /// options match; otherwise the CSV is parsed again and the cache rewritten.
@@ -25,9 +26,11 @@ enum CSVCache {
         var featureNames: [String]
         var classLabels: [String]
         var classFirstLines: [Int]
+        var encoding: ColumnEncoding?
+        var notes: [String]
 
         enum CodingKeys: String, CodingKey {
-            case version, source, options, rows, features
+            case version, source, options, rows, features, encoding, notes
             case invalidRows = "invalid_rows"
             case featureNames = "feature_names", classLabels = "class_labels", classFirstLines = "class_first_lines"
         }
@@ -37,7 +40,10 @@ enum CSVCache {
         var dataset: Dataset
         var invalidRows: Int
         var firstLines: [Int]
+        var notes: [String]
     }
+
+    static let version = 3
 
     /// The path prefix of the cache files of `source`.
     static func base(source: FileFingerprint, options: CSVOptions) -> String {
@@ -55,14 +61,20 @@ enum CSVCache {
     static func fingerprint(_ o: CSVOptions) -> String {
         let header = o.hasHeader.map { $0 ? "yes" : "no" } ?? "auto"
         return "header=\(header);delimiter=\(o.delimiter);target=\(o.noTarget ? "<none>" : o.target ?? "<last>");"
-            + "drop=\(o.dropInvalidRows);nonfinite=\(o.allowNonFinite)"
+            + "drop=\(o.dropInvalidRows);nonfinite=\(o.allowNonFinite);columns=\(columnsText(o.columns))"
+    }
+
+    private static func columnsText(_ columns: ColumnOptions) -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        return (try? encoder.encode(columns)).map { String(decoding: $0, as: UTF8.self) } ?? ""
     }
 
     static func load(source: FileFingerprint, options: CSVOptions) -> Loaded? {
         let base = base(source: source, options: options)
         guard let json = FileManager.default.contents(atPath: base + ".cache.json"),
               let meta = try? JSONDecoder().decode(Meta.self, from: json),
-              meta.version == 2, meta.source == source, meta.options == fingerprint(options),
+              meta.version == version, meta.source == source, meta.options == fingerprint(options),
               meta.featureNames.count == meta.features, meta.classFirstLines.count == meta.classLabels.count
         else { return nil }
         guard let features: [Float] = readNPY(base + ".features.npy", descr: "<f4", shape: [meta.rows, meta.features],
@@ -71,20 +83,22 @@ enum CSVCache {
         else { return nil }
         let classes = Int32(meta.classLabels.count)
         if labels.contains(where: { $0 < 0 || $0 >= classes }) { return nil }
-        let dataset = Dataset(features: features, labels: labels, featureNames: meta.featureNames,
+        var dataset = Dataset(features: features, labels: labels, featureNames: meta.featureNames,
                               classLabels: meta.classLabels)
-        return Loaded(dataset: dataset, invalidRows: meta.invalidRows, firstLines: meta.classFirstLines)
+        dataset.encoding = meta.encoding
+        return Loaded(dataset: dataset, invalidRows: meta.invalidRows, firstLines: meta.classFirstLines, notes: meta.notes)
     }
 
     /// Writes the cache; failures are ignored (the cache is an optimisation).
-    static func store(dataset: Dataset, invalidRows: Int, firstLines: [Int], source: FileFingerprint, options: CSVOptions) {
+    static func store(dataset: Dataset, invalidRows: Int, firstLines: [Int], notes: [String], source: FileFingerprint,
+                      options: CSVOptions) {
         let base = base(source: source, options: options)
         if let dir = options.cacheDirectory {
             try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         }
-        let meta = Meta(version: 2, source: source, options: fingerprint(options), rows: dataset.rows,
+        let meta = Meta(version: version, source: source, options: fingerprint(options), rows: dataset.rows,
                         features: dataset.featureCount, invalidRows: invalidRows, featureNames: dataset.featureNames,
-                        classLabels: dataset.classLabels, classFirstLines: firstLines)
+                        classLabels: dataset.classLabels, classFirstLines: firstLines, encoding: dataset.encoding, notes: notes)
         guard writeNPY(base + ".features.npy", descr: "<f4", shape: [dataset.rows, dataset.featureCount], dataset.features),
               writeNPY(base + ".labels.npy", descr: "<i4", shape: [dataset.rows], dataset.labels)
         else { return }

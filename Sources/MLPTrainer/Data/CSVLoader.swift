@@ -104,14 +104,14 @@ public func loadCSV(path: String, options: CSVOptions, classLabels: [String]? = 
 
     let source = try FileFingerprint(path: path)
     let allNumeric = encoding == nil && !options.columns.needTable
-    if options.cache, allNumeric, let cached = CSVCache.load(source: source, options: options) {
+    if options.cache, encoding == nil, let cached = CSVCache.load(source: source, options: options) {
         let dataset = try applyClassLabels(cached.dataset, classLabels: classLabels, path: path) { label in
             cached.firstLines[label]
         }
         let s = elapsed()
         return (dataset, LoadReport(seconds: s, bytes: source.size, megabytesPerSecond: Double(source.size) / s / 1e6,
                                     rows: dataset.rows, features: dataset.featureCount,
-                                    invalidRows: cached.invalidRows, fromCache: true))
+                                    invalidRows: cached.invalidRows, fromCache: true, notes: cached.notes))
     }
 
     let (data, size) = try mapCSV(path)
@@ -139,9 +139,9 @@ public func loadCSV(path: String, options: CSVOptions, classLabels: [String]? = 
         let only = dataset.classLabels.first.map { "'\($0)'" } ?? "none"
         throw DataError("\(path): only one class (\(only)); need at least two")
     }
-    if options.cache && tableEncoding == nil {
+    if options.cache && encoding == nil {
         let lines = lineNumbers(data, offsets: ownFirstLines)
-        CSVCache.store(dataset: dataset, invalidRows: parsed.invalidRows, firstLines: lines, source: source,
+        CSVCache.store(dataset: dataset, invalidRows: parsed.invalidRows, firstLines: lines, notes: notes, source: source,
                        options: options)
         dataset = try applyClassLabels(dataset, classLabels: classLabels, path: path) { lines[$0] }
     } else {
