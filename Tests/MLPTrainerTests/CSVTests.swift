@@ -174,6 +174,9 @@ private func errorMessage(_ text: String, _ options: CSVOptions = CSVOptions(thr
         #expect(errorMessage("a,b,c\n1,2,0\n3,4,0\n") == "data.csv: only one class ('0'); need at least two")
         #expect(errorMessage("a,b,c\n1,2,0\n3,4,1\n5,6,2\n", classLabels: ["0", "1"])
             == "data.csv:4: unknown label '2' (classes: 0, 1)")
+        // The first unknown label in the file, not the first by name.
+        #expect(errorMessage("a,b,c\n1,2,0\n3,4,zeta\n5,6,alpha\n", classLabels: ["0", "1"])
+            == "data.csv:3: unknown label 'zeta' (classes: 0, 1)")
         #expect(throws: DataError("/nonexistent/data.csv: no such file")) {
             try loadCSV(path: "/nonexistent/data.csv", options: CSVOptions(threads: 1))
         }

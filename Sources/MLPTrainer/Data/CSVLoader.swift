@@ -450,13 +450,14 @@ func applyClassLabels(_ dataset: Dataset, classLabels: [String]?, path: String,
         if let v = numericLabel(name) { numericLookup[v] = numericLookup[v] ?? Int32(i) }
     }
     var map = [Int32](repeating: 0, count: dataset.classCount)
+    var unknown: [Int] = []
     for (c, name) in dataset.classLabels.enumerated() {
-        if let i = lookup[name] ?? numericLabel(name).flatMap({ numericLookup[$0] }) {
-            map[c] = i
-        } else {
-            let at = firstLine(c).map { ":\($0)" } ?? ""
-            throw DataError("\(path)\(at): unknown label '\(name)' (classes: \(classLabels.joined(separator: ", ")))")
-        }
+        if let i = lookup[name] ?? numericLabel(name).flatMap({ numericLookup[$0] }) { map[c] = i } else { unknown.append(c) }
+    }
+    // The unknown label that comes first in the file (the classes are sorted by name, not by line).
+    if let c = unknown.min(by: { (firstLine($0) ?? .max) < (firstLine($1) ?? .max) }) {
+        let at = firstLine(c).map { ":\($0)" } ?? ""
+        throw DataError("\(path)\(at): unknown label '\(dataset.classLabels[c])' (classes: \(classLabels.joined(separator: ", ")))")
     }
     var out = dataset
     out.classLabels = classLabels
