@@ -68,6 +68,13 @@ import Testing
                 && refused.stderr.contains("--allow-data-change"), "\(refused.stderr)")
         let allowed = try Self.run(["--resume", "run", "--epochs", "4", "--allow-data-change", "--quiet"], in: dir)
         #expect(allowed.status == 0, "\(allowed.stderr)")
+        // A file that lost a column cannot continue the run, even when allowed to change: say which.
+        let fewer = try String(contentsOfFile: dir + "/data.csv", encoding: .utf8).split(separator: "\n")
+            .map { $0.split(separator: ",", omittingEmptySubsequences: false).dropFirst().joined(separator: ",") }
+        try fewer.joined(separator: "\n").write(toFile: dir + "/data.csv", atomically: true, encoding: .utf8)
+        let lost = try Self.run(["--resume", "run", "--epochs", "5", "--allow-data-change", "--quiet"], in: dir)
+        #expect(lost.status != 0 && lost.stderr.contains("the checkpoint's inputs are 4 (variance, skewness, curtosis, entropy)")
+                && lost.stderr.contains("now gives 3 (skewness, curtosis, entropy)"), "\(lost.stderr)")
     }
 
     @Test func cacheIsNotUsedForAFileRewrittenWithItsOldSizeAndMtime() throws {

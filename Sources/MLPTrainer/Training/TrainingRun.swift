@@ -151,7 +151,7 @@ public final class TrainingRun {
         var model = Model(config: modelConfig, seed: settings.seed)
         if let resume = control.resume {
             model = resume.checkpoint.model
-            guard model.config == modelConfig else { throw ConfigError("the checkpoint's network does not match its run's settings") }
+            try checkResumable(resume.checkpoint)
         } else if let initPath = settings.initPath {
             let (tensors, _) = try Checkpoint.read(path: initPath)
             try Checkpoint.assign(tensors, to: &model, source: initPath)
@@ -266,6 +266,21 @@ public final class TrainingRun {
             barrierFraction: fractions.barrier, allreduceFraction: fractions.allReduce, config: settings.description)
         return TrainingResult(checkpoint: checkpoint(engine), history: history, report: report,
                               reportSet: summary.reportSet, summary: summary)
+    }
+
+    /// The checkpoint's inputs and classes are this data's, and its network these settings'.
+    private func checkResumable(_ saved: Checkpoint) throws {
+        func list(_ names: [String]) -> String { "\(names.count) (\(names.prefix(8).joined(separator: ", "))\(names.count > 8 ? ", ..." : ""))" }
+        let source = settings.description["data"] ?? "the data"
+        guard saved.featureNames == train.featureNames else {
+            throw ConfigError("the checkpoint's inputs are \(list(saved.featureNames)), \(source) now gives \(list(train.featureNames)); "
+                              + "resuming needs the run's own columns")
+        }
+        guard saved.classLabels == train.classLabels else {
+            throw ConfigError("the checkpoint's classes are \(list(saved.classLabels)), \(source) now has \(list(train.classLabels)); "
+                              + "resuming needs the run's own classes")
+        }
+        guard saved.model.config == modelConfig else { throw ConfigError("the checkpoint's network does not match its run's settings") }
     }
 
     private func checkpoint(_ engine: Engine) -> Checkpoint {
