@@ -6,12 +6,12 @@ import Testing
 /// but the speed. And the tuner itself must pick what it measured fastest.
 @Suite struct WorkerCountTests {
     /// Parameters after `steps` steps with every step on `workers` workers.
-    func parametersAfterSteps(workers: Int, steps: Int = 4) -> [Float] {
+    func parametersAfterSteps(workers: Int, steps: Int = 4, pool: WorkerPool = WorkerPool(threads: 4)) -> [Float] {
         let config = ModelConfig(inputs: 5, hidden: [12, 7], classes: 3, activation: try! ActivationSpec(parsing: "swish"),
                                  norm: .batch, dropout: 0.2)
         let data = SyntheticProblem(features: 5, classes: 3, seed: 3).dataset(rows: 400)
         let engine = Engine(model: Model(config: config, seed: 5), optimizer: OptimizerConfig(), shards: 4,
-                            pool: WorkerPool(threads: 4), dropoutSeed: 9)
+                            pool: pool, dropoutSeed: 9)
         engine.fixedWorkers = workers
         let order = Array(0..<data.rows)
         for step in 0..<steps {
@@ -27,6 +27,23 @@ import Testing
         for workers in [1, 2, 3] {
             #expect(parametersAfterSteps(workers: workers) == all, "\(workers) workers")
         }
+    }
+
+    /// When the system refuses threads, the pool keeps those that started and computes the same bits.
+    @Test func aPoolWhoseThreadsDoNotAllStartComputesTheSame() {
+        var allowed = 1
+        let pool = WorkerPool(threads: 4) { body in
+            guard allowed > 0 else { return false }
+            allowed -= 1
+            return WorkerPool.startDetachedThread(body)
+        }
+        #expect(pool.threads == 2 && pool.usefulWorkers <= 2)
+        let seen = UnsafeMutableBufferPointer<Int>.allocate(capacity: 4)
+        defer { seen.deallocate() }
+        seen.initialize(repeating: 0)
+        pool.run(workers: 4) { seen[$0] += 1 }
+        #expect(Array(seen) == [1, 1, 0, 0])
+        #expect(parametersAfterSteps(workers: 4, pool: pool) == parametersAfterSteps(workers: 4))
     }
 
     @Test func defaultShardsDependOnTheBatchAndNetworkOnly() {

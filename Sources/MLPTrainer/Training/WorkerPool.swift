@@ -50,21 +50,40 @@ public final class WorkerPool: @unchecked Sendable {
         }
     }
 
-    public init(threads: Int) {
+    /// A pool of `threads` workers, or fewer when the system refuses to start more threads (a
+    /// process or cgroup limit): the pool then has the threads that started, which changes the speed
+    /// but never the result (any worker count computes the same bits). `startThread` starts a thread
+    /// running its argument and says whether it did (tests inject failures).
+    public init(threads: Int, startThread: (@escaping @Sendable () -> Void) -> Bool = WorkerPool.startDetachedThread) {
         precondition(threads >= 1)
-        self.threads = threads
         // With a core per worker, waiting workers spin; oversubscribed, they yield their core to the
         // workers still computing (spinning would take it from them), then sleep.
         let cores = ProcessInfo.processInfo.activeProcessorCount
-        usefulWorkers = min(threads, cores)
-        shared = threads <= cores ? Shared(threads: threads, spin: 20_000, yield: false)
+        let shared = threads <= cores ? Shared(threads: threads, spin: 20_000, yield: false)
             : Shared(threads: threads, spin: 200, yield: true)
-        for worker in 1..<threads {
-            let shared = self.shared
-            let thread = Thread { shared.loop(worker) }
-            thread.stackSize = 8 << 20
-            thread.start()
-        }
+        var started = 1
+        while started < threads, startThread({ [worker = started] in shared.loop(worker) }) { started += 1 }
+        self.shared = shared
+        self.threads = started
+        usefulWorkers = min(started, cores)
+    }
+
+    /// Starts a detached thread with an 8 MiB stack running `body`; false when pthread_create fails.
+    public static func startDetachedThread(_ body: @escaping @Sendable () -> Void) -> Bool {
+        final class Body { let run: () -> Void; init(_ run: @escaping () -> Void) { self.run = run } }
+        var attributes = pthread_attr_t()
+        pthread_attr_init(&attributes)
+        defer { pthread_attr_destroy(&attributes) }
+        pthread_attr_setstacksize(&attributes, 8 << 20)
+        pthread_attr_setdetachstate(&attributes, Int32(PTHREAD_CREATE_DETACHED))
+        let context = Unmanaged.passRetained(Body(body)).toOpaque()
+        var thread = pthread_t()
+        let status = pthread_create(&thread, &attributes, { context in
+            Unmanaged<Body>.fromOpaque(context!).takeRetainedValue().run()
+            return nil
+        }, context)
+        if status != 0 { Unmanaged<Body>.fromOpaque(context).release() }
+        return status == 0
     }
 
     deinit {
