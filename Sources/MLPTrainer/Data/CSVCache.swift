@@ -105,22 +105,10 @@ enum CSVCache {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         guard let json = try? encoder.encode(meta) else { return }
-        _ = atomicWrite(base + ".cache.json") { fd in
-            json.withUnsafeBytes { writeAll(fd, $0.baseAddress!, $0.count) }
-        }
+        try? AtomicFile.write(json, to: base + ".cache.json")
     }
 
     // MARK: - Files
-
-    static func writeAll(_ fd: Int32, _ p: UnsafeRawPointer, _ n: Int) -> Bool {
-        var done = 0
-        while done < n {
-            let w = write(fd, p + done, min(n - done, 1 << 30))
-            if w < 0 { if errno == EINTR { continue }; return false }
-            done += w
-        }
-        return true
-    }
 
     static func readAll(_ fd: Int32, _ p: UnsafeMutableRawPointer, _ n: Int, offset: Int) -> Bool {
         var done = 0
@@ -129,21 +117,6 @@ enum CSVCache {
             if r < 0 { if errno == EINTR { continue }; return false }
             if r == 0 { return false }
             done += r
-        }
-        return true
-    }
-
-    /// Writes through `body` into a temporary file next to `path`, then renames it over `path`.
-    static func atomicWrite(_ path: String, _ body: (Int32) -> Bool) -> Bool {
-        let tmp = AtomicFile.temporaryPath(for: path) + "-\(UInt32.random(in: 0...UInt32.max))"
-        let slot = ck_cleanup_register(tmp)
-        defer { ck_cleanup_unregister(slot) }
-        let fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-        if fd < 0 { return false }
-        let ok = body(fd)
-        if close(fd) != 0 || !ok || rename(tmp, path) != 0 {
-            unlink(tmp)
-            return false
         }
         return true
     }
@@ -160,10 +133,13 @@ enum CSVCache {
 
     static func writeNPY<T>(_ path: String, descr: String, shape: [Int], _ values: [T]) -> Bool {
         let header = npyHeader(descr: descr, shape: shape)
-        return atomicWrite(path) { fd in
-            header.withUnsafeBytes { writeAll(fd, $0.baseAddress!, $0.count) }
-                && values.withUnsafeBytes { $0.count == 0 || writeAll(fd, $0.baseAddress!, $0.count) }
-        }
+        return (try? AtomicFile.write(to: path) { file in
+            try file.write(contentsOf: header)
+            try values.withUnsafeBytes { bytes in
+                guard let base = bytes.baseAddress else { return }
+                try file.write(contentsOf: Data(bytesNoCopy: UnsafeMutableRawPointer(mutating: base), count: bytes.count, deallocator: .none))
+            }
+        }) != nil
     }
 
     /// Reads a .npy file written by writeNPY (or NumPy) with exactly this dtype and shape, straight
