@@ -1,14 +1,15 @@
 // Fused log-softmax + NLL: one pass per row computes the log-probabilities, the loss and the
 // gradient of the loss with respect to the logits. The vector versions take 16 (AVX-512) or 8 (AVX2)
 // rows at a time, one lane per row (a row has only a handful of classes), with vecmath.h's exp and
-// log; the scalar reference uses libm.
+// log; the scalar reference uses libm. With class weights, row r counts w[label_r] times in the loss
+// and its gradient (the weights are exact ones otherwise, so the unweighted bits do not change).
 #include <math.h>
 #include "internal.h"
 #include "vecmath.h"
 
 // Rows [0, rows) of the contract; returns the summed loss, adds to *correct.
 static double nll_rows_scalar(const float *logits, const int32_t *labels, int64_t rows, int64_t classes,
-                              float *logprobs, float *dlogits, float scale, int64_t *correct) {
+                              const float *weights, float *logprobs, float *dlogits, float scale, int64_t *correct) {
     double total = 0.0;
     for (int64_t r = 0; r < rows; r++) {
         const float *z = logits + r * classes;
@@ -20,14 +21,15 @@ static double nll_rows_scalar(const float *logits, const int32_t *labels, int64_
         for (int64_t k = 0; k < classes; k++) s += expf(z[k] - mx);
         float lse = mx + logf(s);
         int32_t y = labels[r];
+        float w = weights ? weights[y] : 1.0f, row_scale = scale * w;
         if (correct && arg == y) (*correct)++;
-        total += (double)(lse - z[y]);
+        total += (double)w * (double)(lse - z[y]);
         if (logprobs)
             for (int64_t k = 0; k < classes; k++) logprobs[r * classes + k] = z[k] - lse;
         if (dlogits) {
             float *d = dlogits + r * classes;
-            for (int64_t k = 0; k < classes; k++) d[k] = expf(z[k] - lse) * scale;
-            d[y] -= scale;
+            for (int64_t k = 0; k < classes; k++) d[k] = expf(z[k] - lse) * row_scale;
+            d[y] -= row_scale;
         }
     }
     return total;
@@ -43,6 +45,8 @@ static double nll_rows_scalar(const float *logits, const int32_t *labels, int64_
     for (; r + LANES <= rows; r += LANES) {                                                               \
         const float *z = logits + r * classes;                                                            \
         const IVEC y = LOADI(labels + r);                                                                 \
+        const VEC w = weights ? GATHER(weights, y) : SET1(1.0f);                                          \
+        const VEC row_scale = MUL(SET1(scale), w);                                                        \
         VEC mx = GATHER(z, stride);                                                                       \
         IVEC arg = SET1I(0);                                                                              \
         for (int64_t k = 1; k < classes; k++) {                                                           \
@@ -52,21 +56,22 @@ static double nll_rows_scalar(const float *logits, const int32_t *labels, int64_
         VEC s = SET1(0.0f);                                                                               \
         for (int64_t k = 0; k < classes; k++) s = ADD(s, EXP(SUB(GATHER(z, ADDI(stride, SET1I((int)k))), mx))); \
         const VEC lse = ADD(mx, LOG(s));                                                                  \
-        float loss[LANES];                                                                                \
+        float loss[LANES], weight[LANES];                                                                 \
         STORE(loss, SUB(lse, GATHER(z, ADDI(stride, y))));                                                \
-        for (int i = 0; i < LANES; i++) total += (double)loss[i];                                         \
+        STORE(weight, w);                                                                                 \
+        for (int i = 0; i < LANES; i++) total += (double)weight[i] * (double)loss[i];                     \
         if (correct) *correct += COUNT_EQUAL(arg, y);                                                     \
         for (int64_t k = 0; k < classes; k++) {                                                           \
             const IVEC at = ADDI(stride, SET1I((int)k));                                                  \
             VEC zk = GATHER(z, at);                                                                       \
             if (logprobs) SCATTER_OR_STORE(logprobs + r * classes, at, SUB(zk, lse));                     \
             if (dlogits) {                                                                                \
-                VEC d = MUL(EXP(SUB(zk, lse)), SET1(scale));                                              \
-                SCATTER_OR_STORE(dlogits + r * classes, at, SUB_AT_LABEL(d, y, k));                       \
+                VEC d = MUL(EXP(SUB(zk, lse)), row_scale);                                                \
+                SCATTER_OR_STORE(dlogits + r * classes, at, SUB_AT_LABEL(d, y, k, row_scale));            \
             }                                                                                             \
         }                                                                                                 \
     }                                                                                                     \
-    return total + nll_rows_scalar(logits + r * classes, labels + r, rows - r, classes,                   \
+    return total + nll_rows_scalar(logits + r * classes, labels + r, rows - r, classes, weights,          \
                                    logprobs ? logprobs + r * classes : NULL,                              \
                                    dlogits ? dlogits + r * classes : NULL, scale, correct);
 
@@ -80,12 +85,11 @@ static double nll_rows_scalar(const float *logits, const int32_t *labels, int64_
     } while (0)
 #define A512_COUNT(a, b) __builtin_popcount(_mm512_cmpeq_epi32_mask(a, b))
 #define A512_SCATTER(base, idx, v) _mm512_i32scatter_ps(base, idx, v, 4)
-#define A512_SUB_AT_LABEL(d, y, k) \
-    _mm512_mask_sub_ps(d, _mm512_cmpeq_epi32_mask(y, _mm512_set1_epi32((int)(k))), d, _mm512_set1_ps(scale))
+#define A512_SUB_AT_LABEL(d, y, k, s) _mm512_mask_sub_ps(d, _mm512_cmpeq_epi32_mask(y, _mm512_set1_epi32((int)(k))), d, s)
 #define A512_LANES _mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0)
 #define A512_LOADI(p) _mm512_loadu_si512((const void *)(p))
 
-CK_TARGET_AVX512 static double nll_avx512(const float *logits, const int32_t *labels, int64_t rows,
+CK_TARGET_AVX512 static double nll_avx512(const float *logits, const int32_t *labels, int64_t rows, const float *weights,
                                           int64_t classes, float *logprobs, float *dlogits, float scale,
                                           int64_t *correct) {
     NLL_VECTOR_BODY(16, __m512, __m512i, A512_LANES, _mm512_set1_epi32, _mm512_set1_ps, _mm512_mullo_epi32,
@@ -110,13 +114,12 @@ CK_TARGET_AVX512 static double nll_avx512(const float *logits, const int32_t *la
         _mm256_storeu_si256((__m256i *)idx_, idx);                   \
         for (int i_ = 0; i_ < 8; i_++) (base)[idx_[i_]] = lanes_[i_]; \
     } while (0)
-#define A256_SUB_AT_LABEL(d, y, k)                                                                      \
-    _mm256_sub_ps(d, _mm256_and_ps(_mm256_castsi256_ps(_mm256_cmpeq_epi32(y, _mm256_set1_epi32((int)(k)))), \
-                                   _mm256_set1_ps(scale)))
+#define A256_SUB_AT_LABEL(d, y, k, s) \
+    _mm256_sub_ps(d, _mm256_and_ps(_mm256_castsi256_ps(_mm256_cmpeq_epi32(y, _mm256_set1_epi32((int)(k)))), s))
 #define A256_LANES _mm256_set_epi32(7, 6, 5, 4, 3, 2, 1, 0)
 #define A256_LOADI(p) _mm256_loadu_si256((const __m256i *)(p))
 
-CK_TARGET_AVX2 static double nll_avx2(const float *logits, const int32_t *labels, int64_t rows,
+CK_TARGET_AVX2 static double nll_avx2(const float *logits, const int32_t *labels, int64_t rows, const float *weights,
                                       int64_t classes, float *logprobs, float *dlogits, float scale,
                                       int64_t *correct) {
     NLL_VECTOR_BODY(8, __m256, __m256i, A256_LANES, _mm256_set1_epi32, _mm256_set1_ps, _mm256_mullo_epi32,
@@ -125,17 +128,23 @@ CK_TARGET_AVX2 static double nll_avx2(const float *logits, const int32_t *labels
 }
 #endif
 
-double ck_logsoftmax_nll(const float *logits, const int32_t *labels, int64_t rows, int64_t classes,
-                         float *logprobs, float *dlogits, float scale, int64_t *correct) {
+double ck_logsoftmax_nll_weighted(const float *logits, const int32_t *labels, int64_t rows, int64_t classes,
+                                  const float *weights, float *logprobs, float *dlogits, float scale,
+                                  int64_t *correct) {
     // Gathers index with 32-bit offsets: very large blocks take the scalar path.
     if (rows * classes >= (int64_t)1 << 31)
-        return nll_rows_scalar(logits, labels, rows, classes, logprobs, dlogits, scale, correct);
+        return nll_rows_scalar(logits, labels, rows, classes, weights, logprobs, dlogits, scale, correct);
 #if CK_HAVE_X86
     switch (ck_isa_active()) {
-    case CK_ISA_AVX512: return nll_avx512(logits, labels, rows, classes, logprobs, dlogits, scale, correct);
-    case CK_ISA_AVX2: return nll_avx2(logits, labels, rows, classes, logprobs, dlogits, scale, correct);
+    case CK_ISA_AVX512: return nll_avx512(logits, labels, rows, weights, classes, logprobs, dlogits, scale, correct);
+    case CK_ISA_AVX2: return nll_avx2(logits, labels, rows, weights, classes, logprobs, dlogits, scale, correct);
     default: break;
     }
 #endif
-    return nll_rows_scalar(logits, labels, rows, classes, logprobs, dlogits, scale, correct);
+    return nll_rows_scalar(logits, labels, rows, classes, weights, logprobs, dlogits, scale, correct);
+}
+
+double ck_logsoftmax_nll(const float *logits, const int32_t *labels, int64_t rows, int64_t classes,
+                         float *logprobs, float *dlogits, float scale, int64_t *correct) {
+    return ck_logsoftmax_nll_weighted(logits, labels, rows, classes, NULL, logprobs, dlogits, scale, correct);
 }

@@ -247,6 +247,12 @@ int ck_dropout_keep(float p, uint64_t seed, uint64_t step, uint32_t layer, int64
 /// When correct is non-NULL, adds the number of rows whose argmax (first on ties) is the label.
 double ck_logsoftmax_nll(const float *logits, const int32_t *labels, int64_t rows, int64_t classes,
                          float *logprobs, float *dlogits, float scale, int64_t *correct);
+/// ck_logsoftmax_nll with class weights (`weights[classes]`, NULL: all 1): returns the sum over rows
+/// of w[label] * -logprob[label] and writes dlogits = (softmax - onehot(label)) * w[label] * scale
+/// (scale = 1/sum of w[label] over the whole batch for PyTorch's CrossEntropyLoss(weight=w)).
+double ck_logsoftmax_nll_weighted(const float *logits, const int32_t *labels, int64_t rows, int64_t classes,
+                                  const float *weights, float *logprobs, float *dlogits, float scale,
+                                  int64_t *correct);
 
 // MARK: - Optimizers (optimizer.c): one fused loop over the flat parameter buffer
 

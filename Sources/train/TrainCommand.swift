@@ -77,6 +77,7 @@ struct Train: ToolCommand {
     var epochs: Int?
     @Option(help: ArgumentHelp("Rows per mini-batch, or full. (default: 64)", valueName: "n|full"))
     var batchSize: String?
+    @OptionGroup var trainingOptions: TrainingOptions
 
     @Option(help: "Worker threads; a step runs on as many as pay for themselves, and any count gives the same model. (default: the machine's active cores)")
     var threads: Int?
@@ -283,6 +284,7 @@ struct Train: ToolCommand {
                 s.batchSize = n
             }
         }
+        try trainingOptions.apply(to: &s)
         s.threads = threads ?? ProcessInfo.processInfo.activeProcessorCount
         try ThreadLimit.check(s.threads)
         s.csv.threads = s.threads

@@ -4,12 +4,13 @@ import CKernels
 struct LogSoftmaxLoss {
     let classes: Int
 
-    /// Training: the shard's summed loss and correct rows, and d(mean loss)/d(logits) into
-    /// `gradientOut` (the last layer's backward reads it).
-    func forwardBackward(_ ws: ShardWorkspace, logits: UnsafePointer<Float>, batchRows: Int) {
+    /// Training: the shard's summed (class-weighted) loss and correct rows, and d(mean loss)/d(logits)
+    /// into `gradientOut` (the last layer's backward reads it). `scale` is 1 / the batch's total weight
+    /// (its rows when unweighted), PyTorch's CrossEntropyLoss(weight=) mean.
+    func forwardBackward(_ ws: ShardWorkspace, logits: UnsafePointer<Float>, classWeights: UnsafePointer<Float>?, scale: Float) {
         ws.correct = 0
-        ws.loss = ck_logsoftmax_nll(logits, ws.labelsIn, Int64(ws.rows), Int64(classes), nil, ws.gradientOut.pointer,
-                                    1 / Float(batchRows), &ws.correct)
+        ws.loss = ck_logsoftmax_nll_weighted(logits, ws.labelsIn, Int64(ws.rows), Int64(classes), classWeights, nil,
+                                             ws.gradientOut.pointer, scale, &ws.correct)
     }
 
     /// Evaluation: the summed loss and correct rows, and when asked the log-probabilities and each

@@ -42,6 +42,19 @@ public final class Engine: @unchecked Sendable {
     private let reduceSeconds: Buffer<Double>
     /// Parameters with a floor (ISRU's alpha): raised to it after each step.
     private let parameterFloors: [(range: Range<Int>, floor: Float)]
+    /// Per class, the weight of its rows in the training loss (`--class-weight`); nil: all 1.
+    public var classWeights: [Float]? {
+        didSet { weightBuffer = classWeights.map { w in let b = Buffer<Float>(count: w.count); b.pointer.update(from: w, count: w.count); return b } }
+    }
+    private var weightBuffer: Buffer<Float>?
+    /// 1 / the current batch's total weight (its rows when unweighted).
+    private var lossScale: Float = 1
+    /// `--clip-grad-norm`, and the norm of the last step's gradient before clipping.
+    public var clipGradNorm: Float? {
+        didSet { clipping = clipGradNorm.map { GradientClipping(maxNorm: $0, parameterCount: layout.parameterCount) } }
+    }
+    private var clipping: GradientClipping?
+    public private(set) var gradientNorm: Double?
 
     public init(model: Model, optimizer: OptimizerConfig, shards: Int, pool: WorkerPool, dropoutSeed: UInt64,
                 collective: Collective = LocalCollective()) {
@@ -81,6 +94,21 @@ public final class Engine: @unchecked Sendable {
 
     public var gradientValues: [Float] { gradient.array }
 
+    /// Replaces the parameters, statistics and batch counter with `model`'s (of this network), e.g.
+    /// the best validation epoch's.
+    public func assign(_ model: Model) {
+        precondition(model.config == config)
+        parameters.pointer.update(from: model.parameters, count: model.parameters.count)
+        statistics.pointer.update(from: model.buffers, count: model.buffers.count)
+        batchesTracked = model.batchesTracked
+    }
+
+    /// The learning rate of the next steps (a schedule changes it per epoch).
+    public var learningRate: Float {
+        get { optimizer.learningRate }
+        set { optimizer.learningRate = newValue }
+    }
+
     /// The optimizer's state and the step counter, for checkpoints.
     public var optimizerState: (first: [Float], second: [Float], steps: Int64) {
         (optimizer.first.array, optimizer.second.array, optimizer.steps)
@@ -101,9 +129,10 @@ public final class Engine: @unchecked Sendable {
 
     // MARK: - Training
 
-    /// The result of one step: mean loss over the batch and the number of rows predicted right
-    /// (both in training mode, before the update).
-    public struct StepResult { public var loss: Double; public var correct: Int }
+    /// The result of one step: mean (class-weighted) loss over the batch, the batch's total weight
+    /// (its rows when unweighted) and the number of rows predicted right (in training mode, before
+    /// the update).
+    public struct StepResult { public var loss: Double; public var weight: Double; public var correct: Int }
 
     /// One optimizer step on the rows `indices` of `features`/`labels` (row-major, `config.inputs`
     /// columns). With `update: false` only computes the gradient (tests).
@@ -113,6 +142,8 @@ public final class Engine: @unchecked Sendable {
         let n = indices.count
         prepareWorkspaces(batch: n)
         context.batchRows = n
+        let weight = batchWeight(labels: labels, indices: indices)
+        lossScale = classWeights == nil ? 1 / Float(n) : Float(1 / weight)
         let workers = fixedWorkers ?? tuner.workers(rows: n)
         let started = DispatchTime.now().uptimeNanoseconds
         pool.run(workers: min(workers, localShards.count)) { worker in
@@ -129,7 +160,16 @@ public final class Engine: @unchecked Sendable {
         var perShard = [[Double]](repeating: [0, 0], count: shards)
         for (s, ws) in zip(localShards, workspaces) { perShard[s] = [ws.loss, Double(ws.correct)] }
         let sums = collective.allReduce(perShard)
-        return StepResult(loss: sums[0] / Double(n), correct: Int(sums[1]))
+        return StepResult(loss: sums[0] / weight, weight: weight, correct: Int(sums[1]))
+    }
+
+    /// The sum of the batch rows' class weights, from the counts per class (exact, in class order,
+    /// the same in every process); the row count when unweighted.
+    private func batchWeight(labels: UnsafePointer<Int32>, indices: UnsafeBufferPointer<Int>) -> Double {
+        guard let classWeights else { return Double(indices.count) }
+        var counts = [Int](repeating: 0, count: classWeights.count)
+        for row in indices { counts[Int(labels[row])] += 1 }
+        return zip(counts, classWeights).reduce(0) { $0 + Double($1.0) * Double($1.1) }
     }
 
     /// Fraction of the accumulated step time spent waiting at barriers and in the all-reduce (+ the
@@ -181,7 +221,8 @@ public final class Engine: @unchecked Sendable {
         let layers = network.layers
         for (i, layer) in layers.enumerated() { layer.forward(mine, i, context, worker: worker) }
         for ws in mine {
-            network.loss.forwardBackward(ws, logits: ws.outputs[layers.count - 1].pointer, batchRows: indices.count)
+            network.loss.forwardBackward(ws, logits: ws.outputs[layers.count - 1].pointer, classWeights: weightBuffer.map { UnsafePointer($0.pointer) },
+                                         scale: lossScale)
         }
         for i in layers.indices.reversed() {
             layers[i].backward(mine, i, context, worker: worker)
@@ -191,11 +232,29 @@ public final class Engine: @unchecked Sendable {
         let t0 = DispatchTime.now().uptimeNanoseconds
         collective.reduceGradients(shardGradients, shardCount: shards, count: layout.parameterCount, into: gradient.pointer,
                                    pool: pool, worker: worker) { chunk in
-            guard update else { return }
-            optimizer.apply(parameters: parameters.pointer, gradient: gradient.pointer, begin: chunk.lowerBound, end: chunk.upperBound)
-            applyFloors(chunk)
+            guard update, clipping == nil else { return }
+            applyUpdate(chunk)
         }
+        if let clipping { clip(clipping, worker: worker, update: update) }
         reduceSeconds[worker] += Double(DispatchTime.now().uptimeNanoseconds - t0) * 1e-9
+    }
+
+    private func applyUpdate(_ chunk: Range<Int>) {
+        optimizer.apply(parameters: parameters.pointer, gradient: gradient.pointer, begin: chunk.lowerBound, end: chunk.upperBound)
+        applyFloors(chunk)
+    }
+
+    /// Every worker, once the gradient is summed: scales it by the clipping factor (the norm over the
+    /// whole gradient, in a fixed order), then the optimizer step, each worker on its own chunk.
+    private func clip(_ clipping: GradientClipping, worker: Int, update: Bool) {
+        pool.barrier(worker)
+        clipping.sumSquares(gradient.pointer, pool: pool, worker: worker)
+        pool.barrier(worker)
+        let norm = clipping.norm, factor = clipping.factor(norm: norm)
+        if worker == 0 { gradientNorm = norm }
+        let chunk = LocalCollective.chunk(of: layout.parameterCount, pool: pool, worker: worker)
+        for i in chunk { gradient[i] *= factor }
+        if update { applyUpdate(chunk) }
     }
 
     private func applyFloors(_ chunk: Range<Int>) {

@@ -25,9 +25,12 @@ final class OptimizerState: @unchecked Sendable {
     let second: Buffer<Float>
     /// Steps taken so far (Adam's t after the next step is steps + 1).
     var steps: Int64 = 0
+    /// The configured rate, or what a schedule (`LearningRateSchedule`) set for this epoch.
+    var learningRate: Float
 
     init(config: OptimizerConfig, parameterCount: Int) {
         self.config = config
+        learningRate = config.learningRate
         first = Buffer(count: parameterCount)
         second = Buffer(count: config.kind == .adam ? parameterCount : 0)
     }
@@ -40,9 +43,9 @@ final class OptimizerState: @unchecked Sendable {
         switch config.kind {
         case .adam:
             ck_adam_step(parameters + begin, gradient + begin, first.pointer + begin, second.pointer + begin, n,
-                         config.learningRate, config.beta1, config.beta2, config.epsilon, config.weightDecay, steps + 1)
+                         learningRate, config.beta1, config.beta2, config.epsilon, config.weightDecay, steps + 1)
         case .sgd:
-            ck_sgd_step(parameters + begin, gradient + begin, first.pointer + begin, n, config.learningRate,
+            ck_sgd_step(parameters + begin, gradient + begin, first.pointer + begin, n, learningRate,
                         config.momentum, config.weightDecay, steps == 0 ? 1 : 0)
         }
     }

@@ -41,6 +41,21 @@ public struct RunSummary: Encodable, Sendable {
     /// The run's settings as text (`TrainingSettings.description`).
     public var config: [String: String]
 
+    // Beyond accuracy, and the validation (`record`; README.md, "Imbalanced data, validation and
+    // schedules"). Omitted when nil: the weighted loss without class weights, ROC AUC without two
+    // classes, the best epoch without a validation set.
+    @NullWhenNil public var testLogLoss: Double? = nil
+    public var testWeightedLoss: Double?
+    public var testRocAuc: Double?
+    public var testBalancedAccuracy = 0.0
+    public var testRecallPerClass: [String: Double] = [:]
+    public var epochsRun = 0
+    public var stoppedEarly = false
+    public var bestEpoch: Int?
+    public var bestValidationLoss: Double?
+    public var bestValidationAccuracy: Double?
+    public var bestValidationAuc: Double?
+
     /// The value, or nil when it is not finite.
     static func finite(_ value: Double?) -> Double? { value.flatMap { $0.isFinite ? $0 : nil } }
 }

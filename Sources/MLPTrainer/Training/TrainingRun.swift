@@ -13,6 +13,10 @@ public struct EpochRecord: Sendable {
     /// Every learnable activation parameter: per-layer scalars by name (`a1.alpha`), per-channel
     /// ones as their mean, min and max (`a1.t_left.mean`, ...).
     public var activationParameters: [(name: String, value: Float)]
+    /// The learning rate the epoch trained with (`LearningRateSchedule`).
+    public var learningRate: Double?
+    /// Evaluation mode on the validation set (nil without one).
+    public var validation: ProbabilityFigures?
 }
 
 /// What a finished run leaves: the trained checkpoint, the history and the test report.
@@ -59,6 +63,10 @@ public final class TrainingRun {
     public let shards: Int
     public private(set) var train: Dataset
     public private(set) var test: Dataset?
+    /// Evaluated after each epoch; the best epoch's model is the one written (`EarlyStopping`).
+    public private(set) var validation: Dataset?
+    /// Per class, its weight in the training loss (`--class-weight`); nil: unweighted.
+    public let classWeights: [Float]?
     public let standardizer: Standardizer?
     public let loadSeconds: Double
     /// The training file's load figures (nil for the built-in synthetic data).
@@ -75,6 +83,7 @@ public final class TrainingRun {
         let started = Date()
         var report: LoadReport?
         var full: Dataset
+        var trainRows: Dataset
         switch settings.data {
         case let .synthetic(rows, features, classes):
             try MemoryBudget.require(MemoryBudget.dataBytes(rows: rows, features: features), for: "--data synthetic:\(rows)x\(features)")
@@ -88,22 +97,27 @@ public final class TrainingRun {
             guard testSet.featureCount == full.featureCount else {
                 throw ConfigError("\(testPath): has \(testSet.featureCount) features, the training data \(full.featureCount)")
             }
-            train = full
+            trainRows = full
             test = testSet
         } else if settings.testFraction > 0 {
             let split = TrainTestSplit.split(rows: full.rows, testFraction: settings.testFraction, seed: settings.splitSeed)
             guard !split.train.isEmpty, !split.test.isEmpty else {
                 throw ConfigError("\(full.rows) rows are too few to split with --test-fraction \(settings.testFraction)")
             }
-            (train, test) = (consume full).split(holdingOut: split.test)
+            (trainRows, test) = (consume full).split(holdingOut: split.test)
         } else {
-            train = full
+            trainRows = full
             test = nil
         }
+        (train, validation) = try Self.holdOutValidation(trainRows, settings)
         try TargetCheck.check(classLabels: train.classLabels, source: settings.description["data"] ?? "the data")
         guard train.classCount >= 2 else {
             throw ConfigError("the training data has only one class ('\(train.classLabels.first ?? "")'); need at least two")
         }
+        if settings.earlyStopping.metric == .auc && train.classCount != 2 {
+            throw ConfigError("--early-stopping-metric auc needs two classes; the data has \(train.classCount)")
+        }
+        classWeights = try settings.classWeight.weights(labels: train.labels, classLabels: train.classLabels)
         let batch = min(settings.batchSize ?? train.rows, train.rows)
         if settings.norm.kind == .batch && batch < 2 {
             throw ConfigError("BatchNorm needs batches of at least 2 rows")
@@ -122,12 +136,14 @@ public final class TrainingRun {
             encoding.fillMissing(&train)
             train.encoding = encoding
             if test != nil { encoding.fillMissing(&test!) }
+            if validation != nil { encoding.fillMissing(&validation!) }
         }
         loadNotes = report?.notes ?? []
         if settings.standardize {
             let s = Standardizer(fitting: train)
             s.apply(to: &train)
             if test != nil { s.apply(to: &test!) }
+            if validation != nil { s.apply(to: &validation!) }
             standardizer = s
         } else {
             standardizer = nil
@@ -137,6 +153,26 @@ public final class TrainingRun {
     }
 
     public var modelConfig: ModelConfig { Self.modelConfig(settings, train) }
+
+    /// The training rows and the validation set: `--validation-data`'s file, or `--validation-fraction`
+    /// of the training rows (stratified), or none.
+    private static func holdOutValidation(_ rows: consuming Dataset, _ settings: TrainingSettings) throws -> (Dataset, Dataset?) {
+        if let path = settings.validationData {
+            let (set, _, _) = try DataLoading.load(path: path, settings: settings, classLabels: rows.classLabels, encoding: rows.encoding)
+            guard set.featureCount == rows.featureCount else {
+                throw ConfigError("\(path): has \(set.featureCount) features, the training data \(rows.featureCount)")
+            }
+            return (rows, set)
+        }
+        guard settings.validationFraction > 0 else { return (rows, nil) }
+        let held = StratifiedHoldout.rows(labels: rows.labels, classes: rows.classCount, fraction: settings.validationFraction,
+                                          seed: settings.splitSeed)
+        guard !held.isEmpty else {
+            throw ConfigError("\(rows.rows) training rows are too few to hold out --validation-fraction \(settings.validationFraction)")
+        }
+        let (kept, validation) = rows.split(holdingOut: held)
+        return (kept, validation)
+    }
 
     private static func modelConfig(_ settings: TrainingSettings, _ train: Dataset) -> ModelConfig {
         ModelConfig(inputs: train.featureCount, hidden: settings.hidden, classes: train.classCount,
@@ -163,14 +199,19 @@ public final class TrainingRun {
             try engine.restore(optimizerFirst: resume.optimizerFirst, optimizerSecond: resume.optimizerSecond,
                                optimizerSteps: resume.optimizerSteps, step: resume.step)
         }
+        engine.classWeights = classWeights
+        engine.clipGradNorm = settings.clipGradNorm
+        var bestModel = control.resume?.bestModel
         let n = train.rows
         let batch = min(settings.batchSize ?? n, n)
         var history = control.resume?.history ?? []
         var epoch = (control.resume?.epochsCompleted ?? 0) + 1
         var skipBatches = control.resume?.batchesInEpoch ?? 0
         var lossSum = control.resume?.epochLossSum ?? 0
+        var weightSum = control.resume?.epochWeightSum ?? 0
         var correct = control.resume?.epochCorrect ?? 0
         var interrupted = false
+        var stoppedEarly = settings.earlyStopping.shouldStop(history)
         let started = Date()
         var lastSave = started
         var evalSeconds = 0.0
@@ -186,14 +227,15 @@ public final class TrainingRun {
             let optimizer = engine.optimizerState
             return TrainingState(checkpoint: checkpoint(engine), optimizerFirst: optimizer.first, optimizerSecond: optimizer.second,
                                  optimizerSteps: optimizer.steps, step: engine.step, epochsCompleted: epoch - 1,
-                                 batchesInEpoch: batchesInEpoch, epochLossSum: lossSum, epochCorrect: correct, history: history,
-                                 settings: settings)
+                                 batchesInEpoch: batchesInEpoch, epochLossSum: lossSum, epochWeightSum: weightSum, epochCorrect: correct,
+                                 history: history, settings: settings, bestModel: bestModel)
         }
 
         let fullBatchOrder = batch < n ? [] : Array(0..<n)
         try train.features.withUnsafeBufferPointer { x in
             try train.labels.withUnsafeBufferPointer { y in
-                while epoch <= settings.epochs {
+                while epoch <= settings.epochs && !stoppedEarly {
+                    engine.learningRate = Float(learningRate(epoch: epoch, history: history))
                     let order = batch < n ? epochOrder(epoch, rows: n) : fullBatchOrder
                     var start = 0, batchIndex = 0
                     while start < n {
@@ -208,7 +250,8 @@ public final class TrainingRun {
                         guard result.loss.isFinite else {
                             throw nonFiniteLossError(result.loss, epoch: epoch, stepInEpoch: batchIndex + 1, step: engine.step)
                         }
-                        lossSum += result.loss * Double(end - start)
+                        lossSum += result.loss * result.weight
+                        weightSum += result.weight
                         correct += result.correct
                         control.onStep(epoch, end, n, result.loss)
                         if control.shouldStop() && end < n {
@@ -218,8 +261,9 @@ public final class TrainingRun {
                         }
                     }
                     skipBatches = 0
-                    var record = EpochRecord(epoch: epoch, trainLoss: lossSum / Double(n), trainAccuracy: Double(correct) / Double(n),
-                                             testLoss: nil, testAccuracy: nil, activationParameters: activationParameters(engine))
+                    var record = EpochRecord(epoch: epoch, trainLoss: lossSum / weightSum, trainAccuracy: Double(correct) / Double(n),
+                                             testLoss: nil, testAccuracy: nil, activationParameters: activationParameters(engine),
+                                             learningRate: Double(engine.learningRate))
                     if let test {
                         let t0 = Date()
                         let e = evaluate(engine, test, predictions: false)
@@ -227,15 +271,23 @@ public final class TrainingRun {
                         record.testLoss = e.loss
                         record.testAccuracy = Double(e.correct) / Double(max(test.rows, 1))
                     }
+                    if let validation {
+                        let t0 = Date()
+                        record.validation = figures(engine, validation).figures
+                        evalSeconds += Date().timeIntervalSince(t0)
+                        if settings.earlyStopping.best(history + [record])?.epoch == epoch { bestModel = engine.model }
+                    }
                     history.append(record)
+                    stoppedEarly = settings.earlyStopping.shouldStop(history)
                     control.onEpoch(record)
                     epoch += 1
                     lossSum = 0
+                    weightSum = 0
                     correct = 0
                     let stopping = control.shouldStop()
                     let due = control.checkpointEvery > 0 ? (epoch - 1) % control.checkpointEvery == 0
                         : Date().timeIntervalSince(lastSave) >= control.checkpointSeconds
-                    if stopping || epoch > settings.epochs || due {
+                    if stopping || epoch > settings.epochs || due || stoppedEarly {
                         try save(state(batchesInEpoch: 0))
                         lastSave = Date()
                     }
@@ -247,14 +299,16 @@ public final class TrainingRun {
             }
         }
         let trainSeconds = Date().timeIntervalSince(started) - checkpointSeconds
+        // The written model is the best validation epoch's (README.md, "Imbalanced data, validation and schedules").
+        if let bestModel { engine.assign(bestModel) }
         let reportSet = test ?? train
-        let final = evaluate(engine, reportSet)
+        let (reportFigures, final) = figures(engine, reportSet)
         let report = ClassificationReport(classLabels: train.classLabels, truth: reportSet.labels, predicted: final.predictions)
         let fractions = engine.timeFractions
         guard let last = history.last else { throw InterruptedBeforeFirstEpoch() }
-        let summary = RunSummary(
-            testAccuracy: RunSummary.finite(last.testAccuracy ?? report.accuracy), finalTrainLoss: RunSummary.finite(last.trainLoss),
-            finalTestLoss: RunSummary.finite(last.testLoss ?? final.loss), reportSet: test == nil ? "train" : "test",
+        var summary = RunSummary(
+            testAccuracy: RunSummary.finite(report.accuracy), finalTrainLoss: RunSummary.finite(last.trainLoss),
+            finalTestLoss: RunSummary.finite(final.loss), reportSet: test == nil ? "train" : "test",
             classLabels: train.classLabels, epochs: history.count, interrupted: interrupted,
             rows: loadReport?.rows ?? train.rows + (test?.rows ?? 0), trainRows: n, testRows: test?.rows ?? 0,
             features: train.featureCount, invalidRows: loadReport?.invalidRows ?? 0, loadSeconds: loadSeconds,
@@ -264,6 +318,8 @@ public final class TrainingRun {
             evalSeconds: evalSeconds, checkpointSeconds: checkpointSeconds,
             trainSamplesPerSecond: engine.stepSeconds > 0 ? Double(engine.rowsProcessed) / engine.stepSeconds : 0,
             barrierFraction: fractions.barrier, allreduceFraction: fractions.allReduce, config: settings.description)
+        summary.record(reportFigures, report, history: history, earlyStopping: validation == nil ? nil : settings.earlyStopping,
+                       stoppedEarly: stoppedEarly)
         return TrainingResult(checkpoint: checkpoint(engine), history: history, report: report,
                               reportSet: summary.reportSet, summary: summary)
     }
@@ -283,6 +339,14 @@ public final class TrainingRun {
         guard saved.model.config == modelConfig else { throw ConfigError("the checkpoint's network does not match its run's settings") }
     }
 
+    /// The learning rate of `epoch`; plateau monitors the validation loss (`EarlyStopping.Metric.loss`),
+    /// or the train loss without a validation set.
+    private func learningRate(epoch: Int, history: [EpochRecord]) -> Double {
+        let monitored = history.map { $0.validation.flatMap(EarlyStopping.Metric.loss.value) ?? $0.trainLoss }
+        return settings.lrSchedule.learningRate(epoch: epoch, of: settings.epochs, base: Double(settings.optimizer.learningRate),
+                                                warmup: settings.warmupEpochs, monitored: monitored)
+    }
+
     private func checkpoint(_ engine: Engine) -> Checkpoint {
         Checkpoint(model: engine.model, classLabels: train.classLabels, featureNames: train.featureNames,
                    standardizer: standardizer, encoding: train.encoding, runConfiguration: settings.description.filter { $0.key != "threads" })
@@ -297,12 +361,22 @@ public final class TrainingRun {
         return order
     }
 
-    private func evaluate(_ engine: Engine, _ data: Dataset, predictions: Bool = true) -> Engine.Evaluation {
+    private func evaluate(_ engine: Engine, _ data: Dataset, predictions: Bool = true,
+                          logProbabilities: UnsafeMutablePointer<Float>? = nil) -> Engine.Evaluation {
         data.features.withUnsafeBufferPointer { x in
             data.labels.withUnsafeBufferPointer { y in
-                engine.evaluate(features: x.baseAddress!, labels: y.baseAddress!, rows: data.rows, predictions: predictions)
+                engine.evaluate(features: x.baseAddress!, labels: y.baseAddress!, rows: data.rows, logProbabilities: logProbabilities,
+                                predictions: predictions)
             }
         }
+    }
+
+    /// The evaluation of `data` and what its probabilities say (`ProbabilityFigures`).
+    private func figures(_ engine: Engine, _ data: Dataset) -> (figures: ProbabilityFigures, evaluation: Engine.Evaluation) {
+        var logProbabilities = [Float](repeating: 0, count: data.rows * engine.config.classes)
+        let evaluation = logProbabilities.withUnsafeMutableBufferPointer { evaluate(engine, data, logProbabilities: $0.baseAddress) }
+        return (ProbabilityFigures(logProbabilities: logProbabilities, labels: data.labels, classes: engine.config.classes,
+                                   classWeights: classWeights), evaluation)
     }
 
     private func activationParameters(_ engine: Engine) -> [(name: String, value: Float)] {

@@ -29,8 +29,21 @@ public struct TrainingSettings: Sendable, Codable {
     /// alone, so the model does not depend on --threads.
     public var shards: Int?
     public var initPath: String?
+    /// Class weights in the loss, validation and early stopping, the learning-rate schedule and
+    /// gradient clipping (README.md, "Imbalanced data, validation and schedules").
+    public var classWeight = ClassWeighting.none
+    /// Validation rows taken from the training rows (stratified), or a file (`validationData`).
+    public var validationFraction = 0.0
+    public var validationData: String?
+    public var earlyStopping = EarlyStopping()
+    public var lrSchedule = LearningRateSchedule.constant
+    public var warmupEpochs = 0
+    public var clipGradNorm: Float?
 
     public init() {}
+
+    /// Whether a validation set is evaluated each epoch (and the best epoch's model kept).
+    public var validates: Bool { validationData != nil || validationFraction > 0 }
 
     /// The seed's recipe (README.md, "Train"): hidden 8,9,5,4, affine alpha=0 beta=0, dropout 0.4, BatchNorm,
     /// Adam 0.001, full batch, 300 epochs, no standardisation, 80/20 split with seed 33.
@@ -88,7 +101,15 @@ public struct TrainingSettings: Sendable, Codable {
             "seed": String(seed),
             "split_seed": String(splitSeed),
             "test_fraction": String(testFraction),
+            "class_weight": classWeight.description,
+            "early_stopping": earlyStopping.patience.map(String.init) ?? "off",
+            "early_stopping_metric": earlyStopping.metric.rawValue,
+            "lr_schedule": lrSchedule.description,
+            "warmup_epochs": String(warmupEpochs),
+            "clip_grad_norm": clipGradNorm.map(formatFloat) ?? "off",
         ]
+        if validationFraction > 0 { d["validation_fraction"] = String(validationFraction) }
+        if let validationData { d["validation_data"] = validationData }
         switch data {
         case let .synthetic(rows, features, classes): d["data"] = "synthetic:\(rows)x\(features)x\(classes)"
         case let .csv(path): d["data"] = path

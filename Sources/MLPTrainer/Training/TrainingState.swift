@@ -12,27 +12,35 @@ public struct TrainingState: Sendable {
     /// Epochs finished, and mini-batches done of the next one (0 at an epoch boundary).
     public var epochsCompleted: Int
     public var batchesInEpoch: Int
-    /// The unfinished epoch's running sums (train loss x rows, correct rows).
+    /// The unfinished epoch's running sums (train loss x weight, weight (rows when unweighted),
+    /// correct rows).
     public var epochLossSum: Double
+    public var epochWeightSum: Double
     public var epochCorrect: Int
     public var history: [EpochRecord]
     /// The run's settings, so `--resume` needs no flags.
     public var settings: TrainingSettings
+    /// The best validation epoch's model so far (`EarlyStopping`), stored as tensors `best/NAME`.
+    public var bestModel: Model?
     /// The data files as they were when the run started, by flag (`--data`, `--test-data`), so
     /// `--resume` can refuse a changed file.
     public var dataFingerprints: [String: FileFingerprint] = [:]
 
     static let fileName = "checkpoint.safetensors"
+    static let bestPrefix = "best/"
 
     public func save(to path: String) throws {
         var tensors = Checkpoint.tensors(of: checkpoint.model)
         tensors["optimizer.first"] = .init(floats: optimizerFirst, shape: [optimizerFirst.count])
         tensors["optimizer.second"] = .init(floats: optimizerSecond, shape: [optimizerSecond.count])
+        if let bestModel {
+            for (name, tensor) in Checkpoint.tensors(of: bestModel) { tensors[Self.bestPrefix + name] = tensor }
+        }
         var metadata = checkpoint.metadata
         let position: [String: String] = [
             "optimizer_steps": String(optimizerSteps), "step": String(step), "epochs_completed": String(epochsCompleted),
             "batches_in_epoch": String(batchesInEpoch), "epoch_loss_sum": String(epochLossSum.bitPattern),
-            "epoch_correct": String(epochCorrect),
+            "epoch_correct": String(epochCorrect), "epoch_weight_sum": String(epochWeightSum.bitPattern),
         ]
         metadata["resume"] = jsonText(position)
         metadata["settings"] = jsonText(settings)
@@ -43,15 +51,24 @@ public struct TrainingState: Sendable {
 
     public static func load(path: String) throws -> TrainingState {
         var (tensors, metadata) = try Checkpoint.read(path: path)
+        let bestNames = tensors.keys.filter { $0.hasPrefix(Self.bestPrefix) }
+        let bestTensors = Dictionary(uniqueKeysWithValues: bestNames.map { (String($0.dropFirst(Self.bestPrefix.count)), tensors.removeValue(forKey: $0)!) })
         guard let first = tensors.removeValue(forKey: "optimizer.first"), let second = tensors.removeValue(forKey: "optimizer.second"),
               let positionText = metadata["resume"], let settingsText = metadata["settings"], let historyText = metadata["history"],
               let position = try? JSONDecoder().decode([String: String].self, from: Data(positionText.utf8)),
               let settings = try? JSONDecoder().decode(TrainingSettings.self, from: Data(settingsText.utf8)),
               let optimizerSteps = position["optimizer_steps"].flatMap({ Int64($0) }), let step = position["step"].flatMap({ UInt64($0) }),
               let epochs = position["epochs_completed"].flatMap({ Int($0) }), let batches = position["batches_in_epoch"].flatMap({ Int($0) }),
-              let lossBits = position["epoch_loss_sum"].flatMap({ UInt64($0) }), let correct = position["epoch_correct"].flatMap({ Int($0) })
+              let lossBits = position["epoch_loss_sum"].flatMap({ UInt64($0) }), let correct = position["epoch_correct"].flatMap({ Int($0) }),
+              let weightBits = position["epoch_weight_sum"].flatMap({ UInt64($0) })
         else { throw ArtifactError("\(path): not a resumable checkpoint (written by an older or interrupted write?)") }
         let checkpoint = try Checkpoint.load(path: path, tensors: tensors, metadata: metadata)
+        var bestModel: Model?
+        if !bestTensors.isEmpty {
+            var model = checkpoint.model
+            try Checkpoint.assign(bestTensors, to: &model, source: path + " (best epoch)")
+            bestModel = model
+        }
         let history = try parseHistory(historyText, path)
         guard epochs >= 0, batches >= 0, correct >= 0, optimizerSteps >= 0, history.count <= epochs,
               history.isEmpty || history.last!.epoch == epochs else {
@@ -67,17 +84,19 @@ public struct TrainingState: Sendable {
         }
         return TrainingState(checkpoint: checkpoint, optimizerFirst: first.floats, optimizerSecond: second.floats,
                              optimizerSteps: optimizerSteps, step: step, epochsCompleted: epochs, batchesInEpoch: batches,
-                             epochLossSum: Double(bitPattern: lossBits), epochCorrect: correct, history: history, settings: settings,
-                             dataFingerprints: fingerprints)
+                             epochLossSum: Double(bitPattern: lossBits), epochWeightSum: Double(bitPattern: weightBits), epochCorrect: correct,
+                             history: history, settings: settings, bestModel: bestModel, dataFingerprints: fingerprints)
     }
 
-    /// The history with every number as its exact bit pattern (hex), one epoch per line.
+    /// The history with every number as its exact bit pattern (hex), one epoch per line: epoch, the
+    /// `exactFields`, the activation parameters.
     static func exactHistory(_ history: [EpochRecord]) -> String {
         let names = history.first?.activationParameters.map(\.name) ?? []
         var lines = [names.joined(separator: ",")]
         for r in history {
-            var fields = [String(r.epoch), String(r.trainLoss.bitPattern, radix: 16), String(r.trainAccuracy.bitPattern, radix: 16),
-                          r.testLoss.map { String($0.bitPattern, radix: 16) } ?? "", r.testAccuracy.map { String($0.bitPattern, radix: 16) } ?? ""]
+            let figures = [r.trainLoss, r.trainAccuracy, r.testLoss, r.testAccuracy, r.learningRate, r.validation?.loss,
+                           r.validation?.weightedLoss, r.validation?.accuracy, r.validation?.auc]
+            var fields = [String(r.epoch)] + figures.map { $0.map { String($0.bitPattern, radix: 16) } ?? "" }
             fields += r.activationParameters.map { String($0.value.bitPattern, radix: 16) }
             lines.append(fields.joined(separator: ","))
         }
@@ -94,14 +113,18 @@ public struct TrainingState: Sendable {
         }
         return try lines.dropFirst().map { line in
             let f = line.split(separator: ",", omittingEmptySubsequences: false)
-            guard f.count == 5 + names.count, let epoch = Int(f[0]), let trainLoss = try double(f[1]), let trainAccuracy = try double(f[2])
+            guard f.count == 10 + names.count, let epoch = Int(f[0]), let trainLoss = try double(f[1]), let trainAccuracy = try double(f[2])
             else { throw ArtifactError("\(path): malformed history") }
-            let params = try zip(names, f[5...]).map { name, value -> (name: String, value: Float) in
+            let params = try zip(names, f[10...]).map { name, value -> (name: String, value: Float) in
                 guard let bits = UInt32(value, radix: 16) else { throw ArtifactError("\(path): malformed history") }
                 return (name, Float(bitPattern: bits))
             }
+            let validation = try double(f[6]).map { loss in
+                ProbabilityFigures(loss: loss, weightedLoss: try double(f[7]), accuracy: try double(f[8]) ?? .nan, auc: try double(f[9]))
+            }
             return EpochRecord(epoch: epoch, trainLoss: trainLoss, trainAccuracy: trainAccuracy, testLoss: try double(f[3]),
-                               testAccuracy: try double(f[4]), activationParameters: params)
+                               testAccuracy: try double(f[4]), activationParameters: params, learningRate: try double(f[5]),
+                               validation: validation)
         }
     }
 }

@@ -1,0 +1,57 @@
+/// Validation during training (`--validation-fraction`, `--validation-data`): after each epoch the
+/// validation set's figures are recorded; the best epoch by `metric` is kept and becomes the written
+/// model whether or not training stopped early; with a `patience`, training stops after that many
+/// epochs without improvement (Keras' EarlyStopping with min_delta 0 and restore_best_weights, but
+/// restoring always).
+public struct EarlyStopping: Sendable, Equatable, Codable {
+    /// `--early-stopping-metric`. (Regression adds r2 here.)
+    public enum Metric: String, Sendable, CaseIterable, Codable {
+        /// The validation loss: with class weights, the weighted one (what training minimises).
+        case loss
+        case accuracy
+        /// ROC AUC, for two classes.
+        case auc
+
+        var higherIsBetter: Bool { self != .loss }
+
+        public func value(_ figures: ProbabilityFigures) -> Double? {
+            switch self {
+            case .loss: figures.weightedLoss ?? figures.loss
+            case .accuracy: figures.accuracy
+            case .auc: figures.auc
+            }
+        }
+    }
+
+    /// Epochs without improvement before stopping; nil: run every epoch (the best is still kept).
+    public var patience: Int?
+    public var metric = Metric.loss
+
+    public init(patience: Int? = nil, metric: Metric = .loss) {
+        self.patience = patience
+        self.metric = metric
+    }
+
+    /// Whether `value` is better than `best` (strictly; NaN never is).
+    func improves(_ value: Double?, on best: Double?) -> Bool {
+        guard let value, !value.isNaN else { return false }
+        guard let best else { return true }
+        return metric.higherIsBetter ? value > best : value < best
+    }
+
+    /// The best epoch of `history` (the first to reach the best value) and its value.
+    public func best(_ history: [EpochRecord]) -> (epoch: Int, value: Double)? {
+        var best: (epoch: Int, value: Double)?
+        for record in history {
+            let value = record.validation.flatMap(metric.value)
+            if improves(value, on: best?.value) { best = (record.epoch, value!) }
+        }
+        return best
+    }
+
+    /// True when the last `patience` epochs of `history` did not improve on the best.
+    public func shouldStop(_ history: [EpochRecord]) -> Bool {
+        guard let patience, let last = history.last else { return false }
+        return last.epoch - (best(history)?.epoch ?? 0) >= patience
+    }
+}
