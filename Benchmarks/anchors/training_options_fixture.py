@@ -1,8 +1,9 @@
 """Anchor: PyTorch's and scikit-learn's numbers for the training options (class weights, gradient
-clipping, learning-rate schedules), written to Tests/MLPTrainerTests/Fixtures/training_options.json.
+clipping, learning-rate schedules, ROC AUC and log loss), written to Tests/MLPTrainerTests/Fixtures/training_options.json.
 Reuses the seed network without BatchNorm of seed_network_nobn_adam.json (its x, y and initial weights).
 Usage: python training_options_fixture.py   (in a venv with torch and scikit-learn, outside the repository)"""
 import json, pathlib, numpy as np, torch, torch.nn as nn, torch.nn.functional as F
+from sklearn.metrics import log_loss, roc_auc_score
 from sklearn.utils.class_weight import compute_class_weight
 
 fixtures = pathlib.Path(__file__).resolve().parents[2] / "Tests/MLPTrainerTests/Fixtures"
@@ -88,5 +89,11 @@ fixture["schedules"] = {
     "warmup 4, constant": lrs(lambda o: S.ConstantLR(o, factor=1, total_iters=0), epochs, warmup=4),
     "warmup 2, plateau:1,0.1": lrs(lambda o: S.ReduceLROnPlateau(o, patience=1, factor=0.1), epochs, plateau_metrics, warmup=2),
 }
+# ROC AUC with tied scores, and the log loss, as scikit-learn computes them.
+rng = np.random.default_rng(3)
+p1 = np.round(rng.uniform(0.05, 0.95, 60), 1)
+truth = (rng.random(60) < p1).astype(int)
+fixture["probabilities"] = {"y": truth.tolist(), "p1": p1.tolist(), "roc_auc": roc_auc_score(truth, p1),
+                            "log_loss": log_loss(truth, np.stack([1 - p1, p1], 1))}
 (fixtures / "training_options.json").write_text(json.dumps(fixture, indent=1) + "\n")
 print("wrote", fixtures / "training_options.json")

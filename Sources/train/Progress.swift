@@ -44,6 +44,9 @@ final class Progress {
         if let testLoss = record.testLoss, let testAccuracy = record.testAccuracy {
             line += String(format: "  test loss %.4f  acc %.4f", testLoss, testAccuracy)
         }
+        if let validation = record.validation, let loss = EarlyStopping.Metric.loss.value(validation) {
+            line += String(format: "  val loss %.4f  acc %.4f", loss, validation.accuracy)
+        }
         clearLine()
         print(line)
     }

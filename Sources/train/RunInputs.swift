@@ -5,13 +5,14 @@ import MLPTrainer
 /// a resume from another directory reads the same files) and fingerprints to refuse a changed file
 /// (README, "What the trainer guarantees").
 enum RunInputs {
-    static let fingerprintedFlags = ["--data", "--test-data"]
+    static let fingerprintedFlags = ["--data", "--test-data", "--validation-data"]
 
     /// `settings` with every file path made absolute, for the checkpoint.
     static func absolutePaths(_ settings: TrainingSettings) -> TrainingSettings {
         var s = settings
         if case let .csv(path) = s.data { s.data = .csv(path: absolute(path)) }
         s.testData = s.testData.map(absolute)
+        s.validationData = s.validationData.map(absolute)
         s.initPath = s.initPath.map(absolute)
         s.csv.cacheDirectory = s.csv.cacheDirectory.map(absolute)
         return s
@@ -27,6 +28,7 @@ enum RunInputs {
         var out: [String: FileFingerprint] = [:]
         if case let .csv(path) = settings.data { out["--data"] = try FileFingerprint(path: path) }
         if let test = settings.testData { out["--test-data"] = try FileFingerprint(path: test) }
+        if let validation = settings.validationData { out["--validation-data"] = try FileFingerprint(path: validation) }
         return out
     }
 

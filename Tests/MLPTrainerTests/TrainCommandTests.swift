@@ -52,7 +52,7 @@ import Testing
         }
         let metrics = try String(contentsOfFile: "\(out)/metrics.csv", encoding: .utf8).split(separator: "\n")
         #expect(metrics.count == 5)
-        #expect(metrics[0].hasPrefix("epoch,train_loss,test_loss,train_accuracy,test_accuracy,a1.beta,a2.beta"))
+        #expect(metrics[0].hasPrefix("epoch,train_loss,test_loss,train_accuracy,test_accuracy,lr,a1.beta,a2.beta"))
         let summary = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: "\(out)/summary.json"))) as! [String: Any]
         for key in ["test_accuracy", "final_train_loss", "final_test_loss", "epochs", "train_rows", "test_rows", "threads", "shards",
                     "train_seconds", "train_samples_per_second", "load_seconds", "barrier_fraction", "allreduce_fraction"] {

@@ -25,17 +25,20 @@ public enum RunWriter {
         try AtomicFile.write(metricsCSV(result.history), to: directory + "/metrics.csv")
         try AtomicFile.write(reportText(result), to: directory + "/classification_report.txt")
         try AtomicFile.write(summaryJSON(result), to: directory + "/summary.json")
-        try AtomicFile.write(ReportWriter.lossSVG(result.history), to: directory + "/loss.svg")
+        try AtomicFile.write(ReportWriter.lossSVG(result.history, bestEpoch: result.summary.bestEpoch), to: directory + "/loss.svg")
         try AtomicFile.write(ReportWriter.activationParametersSVG(result.history), to: directory + "/activation_params.svg")
         try AtomicFile.write(ReportWriter.html(result), to: directory + "/report.html")
     }
 
     static func metricsCSV(_ history: [EpochRecord]) -> String {
         let names = history.first?.activationParameters.map(\.name) ?? []
-        var out = (["epoch", "train_loss", "test_loss", "train_accuracy", "test_accuracy"] + names).joined(separator: ",") + "\n"
+        let validation = ValidationColumns(history)
+        var out = (["epoch", "train_loss", "test_loss", "train_accuracy", "test_accuracy", "lr"] + validation.names + names)
+            .joined(separator: ",") + "\n"
         func number(_ v: Double?) -> String { v.map { String(format: "%.9g", $0) } ?? "" }
         for r in history {
-            let fields = [String(r.epoch), number(r.trainLoss), number(r.testLoss), number(r.trainAccuracy), number(r.testAccuracy)]
+            let fields = [String(r.epoch), number(r.trainLoss), number(r.testLoss), number(r.trainAccuracy), number(r.testAccuracy),
+                          number(r.learningRate)] + validation.values(r).map(number)
                 + r.activationParameters.map { String(format: "%.9g", Double($0.value)) }
             out += fields.joined(separator: ",") + "\n"
         }
@@ -43,8 +46,8 @@ public enum RunWriter {
     }
 
     public static func reportText(_ result: TrainingResult) -> String {
-        "Classification report (\(result.reportSet) set)\n\n" + result.report.text() + "\nConfusion matrix (rows: true class, columns: predicted)\n\n"
-            + result.report.confusionText()
+        "Classification report (\(result.reportSet) set)\n\n" + result.report.text() + "\n" + ReportSummary.text(result)
+            + "\nConfusion matrix (rows: true class, columns: predicted)\n\n" + result.report.confusionText()
     }
 
     static func summaryJSON(_ result: TrainingResult) -> String {

@@ -7,9 +7,9 @@ public enum ReportWriter {
 
     // MARK: Plots
 
-    /// Train and test loss per epoch, as a standalone SVG document.
-    public static func lossSVG(_ history: [EpochRecord]) -> String {
-        xmlDeclaration + lossChart(history).svg(width: 640, height: 380)
+    /// Train, test and validation loss per epoch (and the kept epoch), as a standalone SVG document.
+    public static func lossSVG(_ history: [EpochRecord], bestEpoch: Int? = nil) -> String {
+        xmlDeclaration + lossChart(history, bestEpoch: bestEpoch).svg(width: 640, height: 380)
     }
 
     /// Train and test accuracy per epoch, as a standalone SVG document.
@@ -38,20 +38,38 @@ public enum ReportWriter {
         return (0..<plottedEpochs).map { history[$0 * (history.count - 1) / (plottedEpochs - 1)] }
     }
 
-    static func lossChart(_ history: [EpochRecord]) -> LineChart {
+    static func lossChart(_ history: [EpochRecord], bestEpoch: Int? = nil) -> LineChart {
         let history = plotted(history)
         var series = [LineChart.Series(name: "train", label: "train (training mode)", points: history.map { (Double($0.epoch), $0.trainLoss) })]
         let test = history.compactMap { r in r.testLoss.map { (x: Double(r.epoch), y: $0) } }
         if !test.isEmpty { series.append(.init(name: "test", label: "test (evaluation mode)", points: test)) }
-        return LineChart(title: "Loss per epoch", xLabel: "epoch", yLabel: "mean NLL loss", series: series, integerX: true)
+        let weighted = history.contains { $0.validation?.weightedLoss != nil }
+        let validation = history.compactMap { r in r.validation.flatMap(EarlyStopping.Metric.loss.value).map { (x: Double(r.epoch), y: $0) } }
+        if !validation.isEmpty {
+            series.append(.init(name: "validation", label: weighted ? "validation (class-weighted)" : "validation", points: validation))
+        }
+        var chart = LineChart(title: "Loss per epoch", xLabel: "epoch", yLabel: "mean NLL loss", series: series, integerX: true)
+        chart.marker = bestEpoch.map { (Double($0), "kept: epoch \($0)") }
+        return chart
     }
 
-    static func accuracyChart(_ history: [EpochRecord]) -> LineChart {
+    static func accuracyChart(_ history: [EpochRecord], bestEpoch: Int? = nil) -> LineChart {
         let history = plotted(history)
         var series = [LineChart.Series(name: "train", label: "train (training mode)", points: history.map { (Double($0.epoch), $0.trainAccuracy) })]
         let test = history.compactMap { r in r.testAccuracy.map { (x: Double(r.epoch), y: $0) } }
         if !test.isEmpty { series.append(.init(name: "test", label: "test (evaluation mode)", points: test)) }
-        return LineChart(title: "Accuracy per epoch", xLabel: "epoch", yLabel: "accuracy", series: series, integerX: true)
+        let validation = history.compactMap { r in r.validation.map { (x: Double(r.epoch), y: $0.accuracy) } }
+        if !validation.isEmpty { series.append(.init(name: "validation", label: "validation", points: validation)) }
+        var chart = LineChart(title: "Accuracy per epoch", xLabel: "epoch", yLabel: "accuracy", series: series, integerX: true)
+        chart.marker = bestEpoch.map { (Double($0), "kept: epoch \($0)") }
+        return chart
+    }
+
+    /// The learning rate each epoch trained with (`--lr-schedule`, `--warmup-epochs`).
+    static func learningRateChart(_ history: [EpochRecord]) -> LineChart {
+        let points = plotted(history).compactMap { r in r.learningRate.map { (x: Double(r.epoch), y: $0) } }
+        return LineChart(title: "Learning rate per epoch", xLabel: "epoch", yLabel: "learning rate",
+                         series: [.init(name: "lr", points: points)], integerX: true)
     }
 
     static func confusionMap(_ report: ClassificationReport, set: String) -> HeatMap {
@@ -168,11 +186,16 @@ public enum ReportWriter {
         if let v = summary.finalTestLoss { out += card(result.reportSet == "test" ? "final test loss" : "final loss (\(result.reportSet))", String(format: "%.4f", v)) }
         out += card("training time", seconds(summary.trainSeconds))
         out += card("throughput", grouped(summary.trainSamplesPerSecond) + " samples/s")
+        out += card("balanced accuracy (mean recall)", String(format: "%.4f", summary.testBalancedAccuracy))
+        if let v = summary.testRocAuc { out += card("ROC AUC", String(format: "%.4f", v)) }
+        let best = summary.bestEpoch
+        if let best { out += card("kept epoch (best validation)\(summary.stoppedEarly ? ", stopped early" : "")", "\(best) of \(result.history.count)") }
         out += "</div>\n"
 
         out += "<h2>Learning curves</h2>\n<div class=\"plots\">\n"
-        out += "<figure>" + lossChart(result.history).svg(width: 560, height: 340) + "</figure>\n"
-        out += "<figure>" + accuracyChart(result.history).svg(width: 560, height: 340) + "</figure>\n"
+        out += "<figure>" + lossChart(result.history, bestEpoch: best).svg(width: 560, height: 340) + "</figure>\n"
+        out += "<figure>" + accuracyChart(result.history, bestEpoch: best).svg(width: 560, height: 340) + "</figure>\n"
+        out += "<figure>" + learningRateChart(result.history).svg(width: 560, height: 340) + "</figure>\n"
         out += "</div>\n"
         out += "<p class=\"note\">Train figures are means over each epoch's steps in training mode (dropout on); "
             + "test figures are computed in evaluation mode after the epoch.</p>\n"
@@ -186,6 +209,7 @@ public enum ReportWriter {
 
         out += "<h2>Classification report (\(e(result.reportSet)) set)</h2>\n<div class=\"plots\">\n<div>\n"
         out += reportTable(result.report)
+        out += "<p class=\"note\">" + ReportSummary.lines(result).map(e).joined(separator: "<br>\n") + "</p>\n"
         out += "</div>\n<figure>" + confusionMap(result.report, set: result.reportSet).svg() + "</figure>\n</div>\n"
 
         out += "<h2>Throughput and timing</h2>\n" + timingTable(summary)

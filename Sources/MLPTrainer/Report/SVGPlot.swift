@@ -39,6 +39,8 @@ public struct LineChart {
     public var integerX: Bool
     /// Shown in the plot area when there is nothing to draw.
     public var emptyMessage: String
+    /// A labelled vertical line (e.g. the best epoch), as `<line data-marker="LABEL" data-x="X">`.
+    public var marker: (x: Double, label: String)?
 
     public init(title: String, xLabel: String, yLabel: String, series: [Series], integerX: Bool = false,
                 emptyMessage: String = "no data") {
@@ -165,6 +167,11 @@ public struct LineChart {
             if finite.count == 1 {
                 out += "<circle cx=\"\(fmt(px(finite[0].x)))\" cy=\"\(fmt(py(finite[0].y)))\" r=\"3.5\" fill=\"\(colour)\"/>\n"
             }
+        }
+        if let marker, marker.x.isFinite {
+            out += "<line data-marker=\"\(xmlEscape(marker.label))\" data-x=\"\(dataValue(marker.x))\" x1=\"\(fmt(px(marker.x)))\" "
+                + "y1=\"\(fmt(top))\" x2=\"\(fmt(px(marker.x)))\" y2=\"\(fmt(top + plotH))\" stroke=\"#555555\" stroke-dasharray=\"4 3\"/>\n"
+            out += "<text x=\"\(fmt(px(marker.x) + 4))\" y=\"\(fmt(top + 14))\" fill=\"#555555\">\(xmlEscape(marker.label))</text>\n"
         }
         return out
     }

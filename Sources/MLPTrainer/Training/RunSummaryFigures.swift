@@ -16,4 +16,13 @@ extension RunSummary {
         bestValidationAccuracy = Self.finite(kept.accuracy)
         bestValidationAuc = Self.finite(kept.auc)
     }
+
+    /// The kept epoch's validation figure for `metric`.
+    public func bestValidation(_ metric: EarlyStopping.Metric) -> Double? {
+        switch metric {
+        case .loss: bestValidationLoss
+        case .accuracy: bestValidationAccuracy
+        case .auc: bestValidationAuc
+        }
+    }
 }

@@ -158,7 +158,7 @@ public final class TrainingRun {
     /// of the training rows (stratified), or none.
     private static func holdOutValidation(_ rows: consuming Dataset, _ settings: TrainingSettings) throws -> (Dataset, Dataset?) {
         if let path = settings.validationData {
-            let (set, _, _) = try DataLoading.load(path: path, settings: settings, classLabels: rows.classLabels, encoding: rows.encoding)
+            let (set, _) = try loadCSV(path: path, options: settings.csv, classLabels: rows.classLabels, encoding: rows.encoding)
             guard set.featureCount == rows.featureCount else {
                 throw ConfigError("\(path): has \(set.featureCount) features, the training data \(rows.featureCount)")
             }
@@ -235,7 +235,8 @@ public final class TrainingRun {
         try train.features.withUnsafeBufferPointer { x in
             try train.labels.withUnsafeBufferPointer { y in
                 while epoch <= settings.epochs && !stoppedEarly {
-                    engine.learningRate = Float(learningRate(epoch: epoch, history: history))
+                    let rate = learningRate(epoch: epoch, history: history)
+                    engine.learningRate = Float(rate)
                     let order = batch < n ? epochOrder(epoch, rows: n) : fullBatchOrder
                     var start = 0, batchIndex = 0
                     while start < n {
@@ -263,7 +264,7 @@ public final class TrainingRun {
                     skipBatches = 0
                     var record = EpochRecord(epoch: epoch, trainLoss: lossSum / weightSum, trainAccuracy: Double(correct) / Double(n),
                                              testLoss: nil, testAccuracy: nil, activationParameters: activationParameters(engine),
-                                             learningRate: Double(engine.learningRate))
+                                             learningRate: rate)
                     if let test {
                         let t0 = Date()
                         let e = evaluate(engine, test, predictions: false)
