@@ -190,6 +190,29 @@ import Testing
         }
     }
 
+    /// Class weights: every version agrees, weights of 1 give the unweighted bits, and a row's loss
+    /// and gradient are scaled by its class's weight.
+    @Test func weightedLossVersionsAgree() {
+        for (rows, classes) in [(15, 2), (37, 3), (50, 7)] {
+            let logits = random(rows * classes, seed: UInt64(rows * 10 + classes)).map { $0 * 8 }
+            let labels = (0..<rows).map { Int32(($0 * 7 + 3) % classes) }
+            let weights = (0..<classes).map { Float($0 + 1) * 0.75 }
+            func run(_ w: [Float]?) -> [Float] {
+                var d = [Float](repeating: 0, count: rows * classes)
+                let loss = ck_logsoftmax_nll_weighted(logits, labels, Int64(rows), Int64(classes), w, nil, &d, 0.25, nil)
+                return d + [Float(loss)]
+            }
+            let results = versions { run(weights) }
+            for r in results.dropFirst() { #expect(close(r, results[0], 1e-5), "rows \(rows) classes \(classes)") }
+            for (ones, plain) in zip(versions { run([Float](repeating: 1, count: classes)) }, versions { run(nil) }) { #expect(ones == plain) }
+            let plain = run(nil), weighted = results[0]
+            for r in 0..<rows {
+                let w = weights[Int(labels[r])]
+                for k in 0..<classes { #expect(abs(weighted[r * classes + k] - w * plain[r * classes + k]) < 1e-6) }
+            }
+        }
+    }
+
     @Test func logSoftmaxNLL() {
         // Two rows, three classes; row 0 label 2, row 1 label 0.
         let logits: [Float] = [1, 2, 3, 0, 0, 0]
