@@ -207,7 +207,7 @@ enum ReportFixtures {
             svgs.append(SVGContents.parse(String(rest[start.lowerBound..<end.upperBound])))
             rest = rest[end.upperBound...]
         }
-        #expect(svgs.count == 4)  // loss, accuracy, activation parameters, confusion matrix
+        #expect(svgs.count == 5)  // loss, accuracy, learning rate, activation parameters, confusion matrix
         #expect(svgs.contains { $0.series["test"] != nil && $0.text.contains("Loss") })
         #expect(svgs.contains { $0.series["a4.beta"] != nil })
         #expect(svgs.contains { $0.text.contains(evil) && $0.text.contains("Confusion") })
