@@ -121,7 +121,8 @@ struct Train: ToolCommand {
         }
         let run = try TrainingRun(settings: settings)
         let config = run.modelConfig
-        say("data: \(settings.description["data"]!) - \(run.train.rows) train rows, \(run.test?.rows ?? 0) test rows, "
+        say("data: \(settings.description["data"]!) - \(run.train.rows) train rows, "
+            + "\(run.validation.map { "\($0.rows) validation rows, " } ?? "")\(run.test?.rows ?? 0) test rows, "
             + "\(run.train.featureCount) features, classes \(run.train.classLabels.joined(separator: ", ")) "
             + "(loaded in \(String(format: "%.3f", run.loadSeconds)) s)")
         say("model: \(config.sizes.map(String.init).joined(separator: "-")), activation \(config.activation.description)"

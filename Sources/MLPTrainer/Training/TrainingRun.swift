@@ -236,7 +236,8 @@ public final class TrainingRun {
             try train.labels.withUnsafeBufferPointer { y in
                 while epoch <= settings.epochs && !stoppedEarly {
                     let rate = learningRate(epoch: epoch, history: history)
-                    engine.learningRate = Float(rate)
+                    // The configured Float itself at the base rate, so a constant schedule changes no bit.
+                    engine.learningRate = rate == baseLearningRate ? settings.optimizer.learningRate : Float(rate)
                     let order = batch < n ? epochOrder(epoch, rows: n) : fullBatchOrder
                     var start = 0, batchIndex = 0
                     while start < n {
@@ -340,11 +341,14 @@ public final class TrainingRun {
         guard saved.model.config == modelConfig else { throw ConfigError("the checkpoint's network does not match its run's settings") }
     }
 
+    /// `--lr` as typed (0.001, not Float 0.001's 0.0010000000475), as PyTorch's Python float.
+    private var baseLearningRate: Double { Double(settings.optimizer.learningRate.description)! }
+
     /// The learning rate of `epoch`; plateau monitors the validation loss (`EarlyStopping.Metric.loss`),
     /// or the train loss without a validation set.
     private func learningRate(epoch: Int, history: [EpochRecord]) -> Double {
         let monitored = history.map { $0.validation.flatMap(EarlyStopping.Metric.loss.value) ?? $0.trainLoss }
-        return settings.lrSchedule.learningRate(epoch: epoch, of: settings.epochs, base: Double(settings.optimizer.learningRate),
+        return settings.lrSchedule.learningRate(epoch: epoch, of: settings.epochs, base: baseLearningRate,
                                                 warmup: settings.warmupEpochs, monitored: monitored)
     }
 
