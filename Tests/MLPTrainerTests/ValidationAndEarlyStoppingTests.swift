@@ -110,6 +110,23 @@ import Testing
         #expect(models[1] == models[0] && models[2] == models[0])
     }
 
+    /// `--validation-data`: the file is read with the training file's columns and classes, and its
+    /// rows are the validation set (the training rows are all kept).
+    @Test func aValidationFileIsTheValidationSet() throws {
+        let train = TrainCommandTests.temporaryPath("train") + ".csv", validation = TrainCommandTests.temporaryPath("validation") + ".csv"
+        let out = TrainCommandTests.temporaryPath("validation-run")
+        defer { for p in [train, validation, out] { try? FileManager.default.removeItem(atPath: p) } }
+        for (path, rows, seed) in [(train, "600", "1"), (validation, "150", "1")] {
+            let made = try Executable.run("datagen", ["--rows", rows, "--features", "4", "--seed", seed, "--format", "short", "--out", path])
+            #expect(made.status == 0, "\(made.stderr)")
+        }
+        let r = try TrainCommandTests.run(["--data", train, "--validation-data", validation, "--epochs", "8", "--threads", "2", "--out", out])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stdout.contains("480 train rows, 150 validation rows, 120 test rows"))
+        let summary = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: out + "/summary.json"))) as! [String: Any]
+        #expect((1...8).contains(summary["best_epoch"] as? Int ?? 0) && summary["stopped_early"] as? Bool == false)
+    }
+
     @Test func classWeightsRaiseTheMinorityRecall() throws {
         let csv = TrainCommandTests.temporaryPath("imbalanced") + ".csv"
         defer { try? FileManager.default.removeItem(atPath: csv) }
