@@ -1,12 +1,12 @@
 import CKernels
 
 /// The loss after the last layer: log-softmax + mean negative log-likelihood over the whole batch.
-struct LogSoftmaxLoss {
+struct LogSoftmaxLoss: OutputLoss {
     let classes: Int
 
     /// Training: the shard's summed loss and correct rows, and d(mean loss)/d(logits) into
     /// `gradientOut` (the last layer's backward reads it).
-    func forwardBackward(_ ws: ShardWorkspace, logits: UnsafePointer<Float>, batchRows: Int) {
+    func forwardBackward(_ ws: ShardWorkspace, outputs logits: UnsafePointer<Float>, batchRows: Int) {
         ws.correct = 0
         ws.loss = ck_logsoftmax_nll(logits, ws.labelsIn, Int64(ws.rows), Int64(classes), nil, ws.gradientOut.pointer,
                                     1 / Float(batchRows), &ws.correct)
@@ -14,7 +14,7 @@ struct LogSoftmaxLoss {
 
     /// Evaluation: the summed loss and correct rows, and when asked the log-probabilities and each
     /// row's predicted class (the first largest logit).
-    func evaluate(_ ws: ShardWorkspace, logits: UnsafePointer<Float>, logProbabilities: UnsafeMutablePointer<Float>?,
+    func evaluate(_ ws: ShardWorkspace, outputs logits: UnsafePointer<Float>, rowOutputs logProbabilities: UnsafeMutablePointer<Float>?,
                   predictions: UnsafeMutablePointer<Int32>?) -> (loss: Double, correct: Int64) {
         var correct: Int64 = 0
         let loss = ck_logsoftmax_nll(logits, ws.labelsIn, Int64(ws.rows), Int64(classes), logProbabilities, nil, 0, &correct)

@@ -10,6 +10,8 @@ public struct EpochRecord: Sendable {
     /// Evaluation mode on the test set (nil without one).
     public var testLoss: Double?
     public var testAccuracy: Double?
+    /// Regression: R^2, MAE and RMSE on the test set (nil without one, and for classification).
+    public var testRegression: RegressionReport? = nil
     /// Every learnable activation parameter: per-layer scalars by name (`a1.alpha`), per-channel
     /// ones as their mean, min and max (`a1.t_left.mean`, ...).
     public var activationParameters: [(name: String, value: Float)]
@@ -19,8 +21,13 @@ public struct EpochRecord: Sendable {
 public struct TrainingResult: Sendable {
     public var checkpoint: Checkpoint
     public var history: [EpochRecord]
-    /// The classification report on the test set (or on the training set when there is none).
-    public var report: ClassificationReport
+    /// The test set's report (or the training set's when there is none): a classification report,
+    /// or for regression `regressionReport`.
+    public var report: ClassificationReport?
+    public var regressionReport: RegressionReport?
+    /// Regression: (true, predicted) of at most `ReportWriter.scatterRows` rows of the report set,
+    /// evenly spaced, for the predicted-vs-true plot.
+    public var predictedVersusTrue: [(truth: Double, predicted: Double)] = []
     public var reportSet: String
     public var summary: RunSummary
     /// Stopped early (by `TrainingControl.shouldStop`).
@@ -67,6 +74,14 @@ public final class TrainingRun {
     public let collective: Collective
     /// The loader's notes about the training file's columns (`LoadReport.notes`).
     public let loadNotes: [String]
+    /// Regression's targets: each set's standardised targets (what the network learns) and its
+    /// values in the target's units (what the report compares with).
+    struct RegressionSet {
+        let standardized: Buffer<Float>
+        let truth: [Double]
+    }
+    public private(set) var targetScaling: TargetScaling?
+    private var regressionSets: (train: RegressionSet, test: RegressionSet?)?
 
     /// Loads and splits the data and checks the configuration against it; throws (with one line for
     /// the user) before anything is written.
@@ -80,11 +95,15 @@ public final class TrainingRun {
             try MemoryBudget.require(MemoryBudget.dataBytes(rows: rows, features: features), for: "--data synthetic:\(rows)x\(features)")
             full = SyntheticProblem(features: features, classes: classes, seed: 1).dataset(rows: rows)
         case let .csv(path):
-            (full, report) = try loadCSV(path: path, options: settings.csv, classLabels: nil)
+            (full, report) = try loadCSV(path: path, options: settings.csv, classLabels: nil, numericTarget: settings.task.isRegression)
+        }
+        if settings.task.isRegression, case .synthetic = settings.data {
+            throw ConfigError("--task regression needs a CSV file with a numeric target (datagen --task regression writes one)")
         }
         if let testPath = settings.testData {
-            let (testSet, _) = try loadCSV(path: testPath, options: settings.csv, classLabels: full.classLabels,
-                                           encoding: full.encoding)
+            let (testSet, _) = try loadCSV(path: testPath, options: settings.csv,
+                                           classLabels: settings.task.isRegression ? nil : full.classLabels,
+                                           encoding: full.encoding, numericTarget: settings.task.isRegression)
             guard testSet.featureCount == full.featureCount else {
                 throw ConfigError("\(testPath): has \(testSet.featureCount) features, the training data \(full.featureCount)")
             }
@@ -100,9 +119,11 @@ public final class TrainingRun {
             train = full
             test = nil
         }
-        try TargetCheck.check(classLabels: train.classLabels, source: settings.description["data"] ?? "the data")
-        guard train.classCount >= 2 else {
-            throw ConfigError("the training data has only one class ('\(train.classLabels.first ?? "")'); need at least two")
+        if !settings.task.isRegression {
+            try TargetCheck.check(classLabels: train.classLabels, source: settings.description["data"] ?? "the data")
+            guard train.classCount >= 2 else {
+                throw ConfigError("the training data has only one class ('\(train.classLabels.first ?? "")'); need at least two")
+            }
         }
         let batch = min(settings.batchSize ?? train.rows, train.rows)
         if settings.norm.kind == .batch && batch < 2 {
@@ -132,6 +153,17 @@ public final class TrainingRun {
         } else {
             standardizer = nil
         }
+        // The loader checked that a regression target is numeric.
+        if settings.task.isRegression, let trainTruth = train.targetValues {
+            let scaling = TargetScaling(fitting: trainTruth)
+            func set(_ truth: [Double]) -> RegressionSet {
+                let standardized = Buffer<Float>(count: truth.count)
+                standardized.pointer.update(from: scaling.standardized(truth), count: truth.count)
+                return RegressionSet(standardized: standardized, truth: truth)
+            }
+            targetScaling = scaling
+            regressionSets = (set(trainTruth), test.flatMap(\.targetValues).map(set))
+        }
         loadSeconds = Date().timeIntervalSince(started)
         loadReport = report
     }
@@ -139,8 +171,11 @@ public final class TrainingRun {
     public var modelConfig: ModelConfig { Self.modelConfig(settings, train) }
 
     private static func modelConfig(_ settings: TrainingSettings, _ train: Dataset) -> ModelConfig {
-        ModelConfig(inputs: train.featureCount, hidden: settings.hidden, classes: train.classCount,
-                    activation: settings.activation, norm: settings.norm, dropout: settings.dropout)
+        var config = ModelConfig(inputs: train.featureCount, hidden: settings.hidden,
+                                 classes: settings.task.isRegression ? 1 : train.classCount,
+                                 activation: settings.activation, norm: settings.norm, dropout: settings.dropout)
+        config.task = settings.task
+        return config
     }
 
     /// Trains for `settings.epochs` (or continues `control.resume`), calling `control.onEpoch` after
@@ -203,7 +238,8 @@ public final class TrainingRun {
                         defer { start = end; batchIndex += 1 }
                         if batchIndex < skipBatches { continue }
                         let result = order[start..<end].withUnsafeBufferPointer { idx in
-                            engine.trainStep(features: x.baseAddress!, labels: y.baseAddress!, indices: idx)
+                            engine.trainStep(features: x.baseAddress!, labels: y.baseAddress!,
+                                             targets: regressionSets?.train.standardized.pointer, indices: idx)
                         }
                         guard result.loss.isFinite else {
                             throw nonFiniteLossError(result.loss, epoch: epoch, stepInEpoch: batchIndex + 1, step: engine.step)
@@ -222,10 +258,11 @@ public final class TrainingRun {
                                              testLoss: nil, testAccuracy: nil, activationParameters: activationParameters(engine))
                     if let test {
                         let t0 = Date()
-                        let e = evaluate(engine, test, predictions: false)
+                        let e = evaluate(engine, test, regressionSets?.test, predictions: false)
                         evalSeconds += Date().timeIntervalSince(t0)
                         record.testLoss = e.loss
-                        record.testAccuracy = Double(e.correct) / Double(max(test.rows, 1))
+                        record.testRegression = e.regression?.report
+                        if !settings.task.isRegression { record.testAccuracy = Double(e.correct) / Double(max(test.rows, 1)) }
                     }
                     history.append(record)
                     control.onEpoch(record)
@@ -248,14 +285,18 @@ public final class TrainingRun {
         }
         let trainSeconds = Date().timeIntervalSince(started) - checkpointSeconds
         let reportSet = test ?? train
-        let final = evaluate(engine, reportSet)
-        let report = ClassificationReport(classLabels: train.classLabels, truth: reportSet.labels, predicted: final.predictions)
+        let final = evaluate(engine, reportSet, test == nil ? regressionSets?.train : regressionSets?.test)
+        let report = settings.task.isRegression ? nil
+            : ClassificationReport(classLabels: train.classLabels, truth: reportSet.labels, predicted: final.predictions)
         let fractions = engine.timeFractions
         guard let last = history.last else { throw InterruptedBeforeFirstEpoch() }
         let summary = RunSummary(
-            testAccuracy: RunSummary.finite(last.testAccuracy ?? report.accuracy), finalTrainLoss: RunSummary.finite(last.trainLoss),
+            task: settings.task.name, testAccuracy: report.flatMap { RunSummary.finite(last.testAccuracy ?? $0.accuracy) },
+            testR2: RunSummary.finite(final.regression?.report.r2), testMae: RunSummary.finite(final.regression?.report.mae),
+            testRmse: RunSummary.finite(final.regression?.report.rmse),
+            finalTrainLoss: RunSummary.finite(last.trainLoss),
             finalTestLoss: RunSummary.finite(last.testLoss ?? final.loss), reportSet: test == nil ? "train" : "test",
-            classLabels: train.classLabels, epochs: history.count, interrupted: interrupted,
+            classLabels: classLabels, epochs: history.count, interrupted: interrupted,
             rows: loadReport?.rows ?? train.rows + (test?.rows ?? 0), trainRows: n, testRows: test?.rows ?? 0,
             features: train.featureCount, invalidRows: loadReport?.invalidRows ?? 0, loadSeconds: loadSeconds,
             loadMbPerSecond: RunSummary.finite(loadReport?.megabytesPerSecond), loadFromCache: loadReport?.fromCache ?? false,
@@ -264,7 +305,8 @@ public final class TrainingRun {
             evalSeconds: evalSeconds, checkpointSeconds: checkpointSeconds,
             trainSamplesPerSecond: engine.stepSeconds > 0 ? Double(engine.rowsProcessed) / engine.stepSeconds : 0,
             barrierFraction: fractions.barrier, allreduceFraction: fractions.allReduce, config: settings.description)
-        return TrainingResult(checkpoint: checkpoint(engine), history: history, report: report,
+        return TrainingResult(checkpoint: checkpoint(engine), history: history, report: report, regressionReport: final.regression?.report,
+                              predictedVersusTrue: final.regression.map { ReportWriter.scatterSample(truth: $0.truth, predicted: $0.predicted) } ?? [],
                               reportSet: summary.reportSet, summary: summary)
     }
 
@@ -276,16 +318,19 @@ public final class TrainingRun {
             throw ConfigError("the checkpoint's inputs are \(list(saved.featureNames)), \(source) now gives \(list(train.featureNames)); "
                               + "resuming needs the run's own columns")
         }
-        guard saved.classLabels == train.classLabels else {
-            throw ConfigError("the checkpoint's classes are \(list(saved.classLabels)), \(source) now has \(list(train.classLabels)); "
+        guard saved.classLabels == classLabels else {
+            throw ConfigError("the checkpoint's classes are \(list(saved.classLabels)), \(source) now has \(list(classLabels)); "
                               + "resuming needs the run's own classes")
         }
         guard saved.model.config == modelConfig else { throw ConfigError("the checkpoint's network does not match its run's settings") }
     }
 
+    /// The model's classes (none for regression).
+    private var classLabels: [String] { settings.task.isRegression ? [] : train.classLabels }
+
     private func checkpoint(_ engine: Engine) -> Checkpoint {
-        Checkpoint(model: engine.model, classLabels: train.classLabels, featureNames: train.featureNames,
-                   standardizer: standardizer, encoding: train.encoding, runConfiguration: settings.description.filter { $0.key != "threads" })
+        Checkpoint(model: engine.model, classLabels: classLabels, featureNames: train.featureNames,
+                   standardizer: standardizer, targetScaling: targetScaling, encoding: train.encoding, runConfiguration: settings.description.filter { $0.key != "threads" })
     }
 
     /// The row order of `epoch` for mini-batches: a pure function of (seed, epoch), so a resumed run
@@ -297,12 +342,22 @@ public final class TrainingRun {
         return order
     }
 
-    private func evaluate(_ engine: Engine, _ data: Dataset, predictions: Bool = true) -> Engine.Evaluation {
-        data.features.withUnsafeBufferPointer { x in
+    typealias RegressionEvaluation = (report: RegressionReport, truth: [Double], predicted: [Double])
+
+    /// The engine's evaluation of `data` and, for regression (`targets`), its predictions in the
+    /// target's units and their R^2, MAE and RMSE.
+    private func evaluate(_ engine: Engine, _ data: Dataset, _ targets: RegressionSet?,
+                          predictions: Bool = true) -> (loss: Double, correct: Int, predictions: [Int32], regression: RegressionEvaluation?) {
+        let outputs = targets.map { Buffer<Float>(count: $0.truth.count) }
+        let e = data.features.withUnsafeBufferPointer { x in
             data.labels.withUnsafeBufferPointer { y in
-                engine.evaluate(features: x.baseAddress!, labels: y.baseAddress!, rows: data.rows, predictions: predictions)
+                engine.evaluate(features: x.baseAddress!, labels: y.baseAddress!, targets: targets?.standardized.pointer, rows: data.rows,
+                                outputs: outputs?.pointer, predictions: predictions && targets == nil)
             }
         }
+        guard let targets, let outputs, let targetScaling else { return (e.loss, e.correct, e.predictions, nil) }
+        let predicted = targetScaling.original(outputs.array).map(Double.init)
+        return (e.loss, e.correct, e.predictions, (RegressionReport(truth: targets.truth, predicted: predicted), targets.truth, predicted))
     }
 
     private func activationParameters(_ engine: Engine) -> [(name: String, value: Float)] {

@@ -71,7 +71,8 @@ public struct TrainingState: Sendable {
                              dataFingerprints: fingerprints)
     }
 
-    /// The history with every number as its exact bit pattern (hex), one epoch per line.
+    /// The history with every number as its exact bit pattern (hex), one epoch per line; a
+    /// regression epoch ends with its test R^2, MAE, RMSE and rows.
     static func exactHistory(_ history: [EpochRecord]) -> String {
         let names = history.first?.activationParameters.map(\.name) ?? []
         var lines = [names.joined(separator: ",")]
@@ -79,6 +80,7 @@ public struct TrainingState: Sendable {
             var fields = [String(r.epoch), String(r.trainLoss.bitPattern, radix: 16), String(r.trainAccuracy.bitPattern, radix: 16),
                           r.testLoss.map { String($0.bitPattern, radix: 16) } ?? "", r.testAccuracy.map { String($0.bitPattern, radix: 16) } ?? ""]
             fields += r.activationParameters.map { String($0.value.bitPattern, radix: 16) }
+            if let m = r.testRegression { fields += [m.r2, m.mae, m.rmse, Double(m.rows)].map { String($0.bitPattern, radix: 16) } }
             lines.append(fields.joined(separator: ","))
         }
         return lines.joined(separator: "\n")
@@ -94,14 +96,21 @@ public struct TrainingState: Sendable {
         }
         return try lines.dropFirst().map { line in
             let f = line.split(separator: ",", omittingEmptySubsequences: false)
-            guard f.count == 5 + names.count, let epoch = Int(f[0]), let trainLoss = try double(f[1]), let trainAccuracy = try double(f[2])
+            guard f.count == 5 + names.count || f.count == 9 + names.count, let epoch = Int(f[0]), let trainLoss = try double(f[1]), let trainAccuracy = try double(f[2])
             else { throw ArtifactError("\(path): malformed history") }
-            let params = try zip(names, f[5...]).map { name, value -> (name: String, value: Float) in
+            let params = try zip(names, f[5..<(5 + names.count)]).map { name, value -> (name: String, value: Float) in
                 guard let bits = UInt32(value, radix: 16) else { throw ArtifactError("\(path): malformed history") }
                 return (name, Float(bitPattern: bits))
             }
+            let regression = try f.dropFirst(5 + names.count).map { try double($0) ?? .nan }
+            guard regression.last.map({ (0...1e15).contains($0) }) ?? true else {
+                throw ArtifactError("\(path): malformed history")
+            }
             return EpochRecord(epoch: epoch, trainLoss: trainLoss, trainAccuracy: trainAccuracy, testLoss: try double(f[3]),
-                               testAccuracy: try double(f[4]), activationParameters: params)
+                               testAccuracy: try double(f[4]),
+                               testRegression: regression.count == 4
+                                   ? RegressionReport(r2: regression[0], mae: regression[1], rmse: regression[2], rows: Int(regression[3])) : nil,
+                               activationParameters: params)
         }
     }
 }
