@@ -19,7 +19,7 @@ import Testing
         s.seed = 11
         let result = try TrainingRun(settings: s, collective: collective).run()
         let model = try Safetensors.encode(Checkpoint.tensors(of: result.checkpoint.model), metadata: [:])
-        return (model, RunWriter.metricsCSV(result.history))
+        return (model, RunWriter.metricsCSV(result.history, task: .classification))
     }
 
     @Test func anyThreadCountGivesTheSameModel() throws {

@@ -4,7 +4,6 @@
 struct Network: Sendable {
     let layers: [Layer]
     let layout: ParameterLayout
-    let config: ModelConfig
     let loss: OutputLoss
 
     init(_ config: ModelConfig) {
@@ -22,7 +21,6 @@ struct Network: Sendable {
         layers.append(LinearLayer(config.hidden.count + 1, fanIn: sizes[sizes.count - 2], width: config.classes, layout: &layout))
         self.layers = layers
         self.layout = layout
-        self.config = config
         loss = switch config.task {
         case .classification: LogSoftmaxLoss(classes: config.classes)
         case let .regression(kind): RegressionOutputLoss(kind: kind)

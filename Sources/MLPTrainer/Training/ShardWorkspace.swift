@@ -34,7 +34,7 @@ final class ShardWorkspace: @unchecked Sendable {
         // Evaluation reads its rows in place (they are consecutive): no gather buffers.
         input = Buffer(count: training ? capacity * inputs : 0)
         labels = Buffer(count: training ? capacity : 0, zero: 0)
-        targets = Buffer(count: training && network.config.task.isRegression ? capacity : 0)
+        targets = Buffer(count: training ? capacity : 0)
         outputs = layers.map { Buffer(count: capacity * $0.width) }
         saved = layers.map { Buffer(count: $0.savedCount(rows: training ? capacity : 0)) }
         partials = layers.map { Buffer(count: training ? $0.partialSlots * $0.width : 0) }
