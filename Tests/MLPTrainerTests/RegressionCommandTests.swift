@@ -85,6 +85,21 @@ import Testing
         #expect(!FileManager.default.fileExists(atPath: out))
     }
 
+    /// The target is read as label texts: beyond 2^20 distinct values (each chunk of the parallel
+    /// parser below it, the file above) the load stops at the line of the first one too many.
+    @Test func moreDistinctTargetsThanTheParserHoldsAreNamed() throws {
+        let path = TrainCommandTests.temporaryPath("many-targets") + ".csv"
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let rows = (1 << 20) + 10
+        var text = "x,y\n"
+        text.reserveCapacity(rows * 18)
+        for i in 0..<rows { text += "1,\(i).5\n" }
+        try text.write(toFile: path, atomically: false, encoding: .utf8)
+        #expect(throws: DataError("\(path):\((1 << 20) + 2):2: too many distinct labels in column 'y' (more than 1048576; is it a class column?)")) {
+            try loadCSV(path: path, options: CSVOptions(threads: 2, chunkBytes: 1 << 20), numericTarget: true)
+        }
+    }
+
     @Test func lossIsOnlyForRegressionAndContinuousLabelsSuggestIt() throws {
         let r = try TrainCommandTests.run(["--loss", "huber", "--epochs", "1"])
         #expect(r.status != 0 && r.stderr.contains("--loss huber applies to --task regression only"))

@@ -365,7 +365,7 @@ func parseCSV(path: String, data: UnsafePointer<CChar>, size: Int, options: CSVO
         case Int(CK_CSV_ERR_QUOTE.rawValue):
             throw DataError("\(path):\(line):\(col): malformed quoted field \(shown)")
         case Int(CK_CSV_ERR_LABELS.rawValue):
-            throw DataError("\(path):\(line):\(col): too many distinct labels in column '\(name)' (is it a class column?)")
+            throw DataError("\(path):\(line):\(col): too many distinct labels in column '\(name)' (more than 1048576; is it a class column?)")
         default:
             throw DataError("\(path): out of memory while parsing")
         }
