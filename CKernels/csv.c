@@ -681,6 +681,8 @@ int ck_csv_parse(const ck_csv_spec *s, const int64_t *chunk_rows, float *feature
         int32_t **map = calloc((size_t)threads, sizeof *map);
         ck_label_table g = {0};
         int ok = all && map;
+        int64_t overflow = -1;  // where the first label beyond CK_CSV_MAX_LABELS appears
+
         int64_t k = 0;
         for (int t = 0; ok && t < threads; t++) {
             map[t] = malloc((size_t)(tables[t].count > 0 ? tables[t].count : 1) * sizeof **map);
@@ -700,8 +702,12 @@ int ck_csv_parse(const ck_csv_spec *s, const int64_t *chunk_rows, float *feature
                 ck_label_table *t = &tables[all[i].t];
                 int64_t o = t->offsets[all[i].id], len = t->offsets[all[i].id + 1] - o;
                 int32_t gid = ck_label_id(&g, t->text + o, len, 0, all[i].first);
-                if (gid < 0) ok = 0;
-                else map[all[i].t][all[i].id] = gid;
+                if (gid < 0) {
+                    ok = 0;
+                    if (g.count >= CK_CSV_MAX_LABELS) overflow = all[i].first;
+                } else {
+                    map[all[i].t][all[i].id] = gid;
+                }
             }
         }
         if (ok) {
@@ -723,7 +729,13 @@ int ck_csv_parse(const ck_csv_spec *s, const int64_t *chunk_rows, float *feature
             free(g.ids);
         } else {
             ck_label_free(&g);
-            status = result->status = CK_CSV_ERR_MEMORY;
+            // Each chunk stayed below the limit, the file's labels together did not.
+            status = result->status = overflow >= 0 ? CK_CSV_ERR_LABELS : CK_CSV_ERR_MEMORY;
+            if (overflow >= 0) {
+                result->line = ck_csv_line_number(s->data, overflow);
+                result->column = s->target + 1;
+                result->text_begin = result->text_end = overflow;
+            }
         }
         if (map)
             for (int t = 0; t < threads; t++) free(map[t]);

@@ -3,7 +3,9 @@ BatchNorm, on the bank-note file (2 classes, numeric labels), on a 3-class synth
 string labels and on a tabular file with string columns and blanks (the graph's `categories` input,
 NaN for a missing number): trains a short run, runs onnxruntime on the training CSV's raw rows (no scaling in
 Python: the graph standardises), and compares with predict's probabilities (max abs diff <= 1e-5)
-and labels (identical); onnx.checker.check_model(full_check=True) must pass.
+and labels (identical); onnx.checker.check_model(full_check=True) must pass. Regression too
+(--task regression, MSE and Huber, on a datagen --task regression file): the graph's `prediction`
+against predict's, max |diff| / (1 + |prediction|) <= 1e-5.
 Usage: python onnx_check.py [BUILD_DIR] [BANKNOTE_CSV]   (needs onnx, onnxruntime, numpy, pandas;
 defaults .build/release and ../shared/data/banknote.csv; prints one line per run and a summary)."""
 import json, os, subprocess, sys, tempfile
@@ -80,6 +82,12 @@ def graph_inputs(model, data):
     return inputs
 
 
+def regression_file(directory):
+    path = os.path.join(directory, "regression.csv")
+    run([f"{build}/datagen", "--task", "regression", "--rows", "1500", "--features", "6", "--format", "short", "--out", path])
+    return path
+
+
 def check(data, flags, directory):
     out = os.path.join(directory, "run")
     run([f"{build}/train", "--data", data, "--epochs", "20", "--lr", "0.01", "--threads", "1", "--quiet", "--out", out] + flags)
@@ -89,6 +97,10 @@ def check(data, flags, directory):
     onnx.checker.check_model(model, full_check=True)
     session = ort.InferenceSession(f"{out}/model.onnx", providers=["CPUExecutionProvider"])
     inputs = graph_inputs(model, data)
+    if "regression" in flags:
+        (prediction,) = session.run(["prediction"], inputs)
+        expected = pd.read_csv(predictions)["predicted"].to_numpy(np.float32)
+        return float((np.abs(prediction - expected) / (1 + np.abs(expected))).max()), prediction.shape == expected.shape, len(expected), ""
     probabilities, labels = session.run(["probabilities", "label"], inputs)
     expected = pd.read_csv(predictions, dtype={"predicted": str})
     expected_probabilities = expected.iloc[:, 1:].to_numpy(np.float32)
@@ -104,6 +116,9 @@ def main():
     with tempfile.TemporaryDirectory() as scratch:
         datasets = [("banknote", banknote), ("3 classes, string labels", string_label_file(scratch))]
         configs = [(d, a, n, af + nf) for d in datasets for a, af in ACTIVATIONS for n, nf in NORMS]
+        regression = ("regression", regression_file(scratch))
+        configs += [(regression, f"{a}, {loss}", n, af + nf + ["--task", "regression", "--loss", loss])
+                    for a, af in ACTIVATIONS for n, nf in NORMS for loss in ["mse", "huber"] if "a=0" not in a]
         configs.append((datasets[0], "seed preset (affine, no standardisation)", "batchnorm", ["--preset", "seed"]))
         tabular = ("strings and blanks", tabular_file(scratch))
         configs += [(tabular, a, n, af + nf + ["--max-categories", "8"]) for a, af in ACTIVATIONS[-4:] for n, nf in NORMS]

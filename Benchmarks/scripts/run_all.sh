@@ -31,6 +31,18 @@ echo "## wide 28-512-512-512-2, batch 1024"
 for t in 1 2 4; do bench wide --threads $t; done
 for t in 1 2; do "$python" "$shared/anchors/torch_wide.py" $t; done
 
+echo "## regression and classification on the same wide network and the same features (60,000 rows, 2 epochs)"
+[ -f "$work/cls28.csv" ] || .build/release/datagen --rows 60000 --features 28 --format short --out "$work/cls28.csv"
+[ -f "$work/reg28.csv" ] || .build/release/datagen --task regression --rows 60000 --features 28 --format short --out "$work/reg28.csv"
+for round in 1 2 3; do
+  for task in classification regression; do
+    file=$([ $task = regression ] && echo reg28 || echo cls28)
+    .build/release/train --data "$work/$file.csv" --task $task --hidden 512,512,512 --batch-size 1024 --epochs 2 \
+      --test-fraction 0 --threads 2 --quiet --out "$work/run-$task-$round-$$"
+    echo "$task $(grep '"train_samples_per_second"' "$work/run-$task-$round-$$/summary.json")"
+  done
+done
+
 echo "## scaling of the wide network, 1 to all cores"
 bench scaling --plot "$work/scaling.svg"
 

@@ -2,6 +2,7 @@
 // trainer without data. Values and labels come from MLPTrainer's SyntheticProblem (classes balanced,
 // or in the shares --class-weights asks for), so a file with --format higgs (exact %.18e of each
 // float; labels are integers in every format) loads to the trainer's built-in synthetic set.
+// --task regression writes a continuous target instead (SyntheticProblem.target).
 //
 //   swift run -c release datagen --rows 500000 --features 28 --label first --no-header --out /tmp/higgs.csv
 import ArgumentParser
@@ -19,7 +20,7 @@ struct BlockBuffers: @unchecked Sendable {
 
 struct Datagen: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Write a synthetic classification CSV (SyntheticProblem values and labels).")
+        abstract: "Write a synthetic classification (or regression) CSV (SyntheticProblem values and labels).")
 
     enum LabelPosition: String, ExpressibleByArgument { case first, last }
     enum Format: String, ExpressibleByArgument {
@@ -30,6 +31,8 @@ struct Datagen: ParsableCommand {
     @Option(help: "Number of rows.") var rows: Int
     @Option(help: "Number of features.") var features: Int = 28
     @Option(help: "Number of classes (integer labels 0..classes-1).") var classes: Int = 2
+    @Option(help: "classification (integer labels) or regression (a continuous target in the label column).")
+    var task: LearningTask.Name = .classification
     @Option(help: "Class shares in proportion to these weights, one per class, e.g. 1,1,8 (default: equal shares).",
             transform: Datagen.weights)
     var classWeights: [Double]?
@@ -100,7 +103,7 @@ struct Datagen: ParsableCommand {
         let shared = BlockBuffers(buffers: buffers, lengths: .allocate(capacity: threads))
         defer { shared.lengths.deallocate() }
         let (F, labelFirst, higgs) = (features, label == .first, format == .higgs)
-        let (C, K, blanks) = (categorical, cardinality, missing)
+        let (C, K, blanks, regression) = (categorical, cardinality, missing, task == .regression)
         var total = 0
         var round = 0
         while round * threads < blocks && ok {
@@ -113,12 +116,13 @@ struct Datagen: ParsableCommand {
                     let x = UnsafeMutablePointer<Float>.allocate(capacity: F)
                     defer { x.deallocate() }
                     func put(_ v: Float) { p += Int(higgs ? ck_format_e18(v, p) : ck_format_short(v, p)) }
-                    func putLabel(_ y: Int32) {  // below maxClasses: one or two decimal digits
+                    func putClass(_ y: Int32) {  // below maxClasses: one or two decimal digits
                         if y >= 10 { p.pointee = CChar(48 + y / 10); p += 1 }
                         p.pointee = CChar(48 + y % 10); p += 1
                     }
                     for r in block * blockRows..<min(rows, (block + 1) * blockRows) {
                         let y = problem.row(r, into: x)
+                        func putLabel(_ y: Int32) { regression ? put(problem.target(r, features: x)) : putClass(y) }
                         if labelFirst {
                             putLabel(y)
                             p.pointee = 44; p += 1
@@ -156,11 +160,14 @@ struct Datagen: ParsableCommand {
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
         var attributes = stat()
         let bytes = stat(out, &attributes) == 0 ? Int(attributes.st_size) : total
-        let line = String(format: "datagen: %d rows x %d features, %d classes -> %@ (%.1f MB) in %.2f s, %.0f MB/s\n",
-                          rows, features, classes, out, Double(bytes) / 1e6, seconds, Double(bytes) / seconds / 1e6)
+        let kind = regression ? "a continuous target" : "\(classes) classes"
+        let line = String(format: "datagen: %d rows x %d features, %@ -> %@ (%.1f MB) in %.2f s, %.0f MB/s\n",
+                          rows, features, kind, out, Double(bytes) / 1e6, seconds, Double(bytes) / seconds / 1e6)
         FileHandle.standardError.write(line.data(using: .utf8)!)
     }
 }
+
+extension LearningTask.Name: ExpressibleByArgument {}
 
 AtomicFile.removeTemporariesOnSignals(interrupts: true)
 Datagen.main()

@@ -10,8 +10,9 @@ struct Predict: ToolCommand {
         abstract: "Apply a trained model (model.safetensors from train) to a CSV file.",
         discussion: """
             Writes one row per input row: the predicted label (column 'predicted') and each class's \
-            probability (columns 'prob_<label>'). When the file also has the label column, prints the \
-            classification report. Example: predict --model runs/x/model.safetensors --data new.csv
+            probability (columns 'prob_<label>'), or for a regression model the prediction in the \
+            target's units (column 'predicted'). When the file also has the label column, prints the \
+            classification (or regression) report. Example: predict --model runs/x/model.safetensors --data new.csv
             """)
 
     @Option(help: ArgumentHelp("The model (a model.safetensors written by train).", valueName: "path"))
@@ -59,19 +60,24 @@ struct Predict: ToolCommand {
         }
         // Window by window: memory holds one window's rows and predictions, whatever the file's size.
         let predictor = Predictor(checkpoint: checkpoint, threads: threads)
+        let regression = checkpoint.targetScaling != nil
         var truth: [Int32] = [], predicted: [Int32] = []
+        var trueValues: [Double] = [], predictedValues: [Double] = []
         var rows = 0
         var outside = [Int](repeating: 0, count: checkpoint.encoding?.columns.count ?? 0)
         try AtomicFile.write(to: destination) { file in
             try file.write(contentsOf: predictor.csvHeader())
-            try forEachCSVWindow(path: data, options: options, classLabels: labelled ? checkpoint.classLabels : nil,
-                                 windowBytes: windowMegabytes << 20, encoding: checkpoint.encoding,
+            try forEachCSVWindow(path: data, options: options, classLabels: labelled && !regression ? checkpoint.classLabels : nil,
+                                 windowBytes: windowMegabytes << 20, encoding: checkpoint.encoding, numericTarget: labelled && regression,
                                  unseen: { outside = zip(outside, $0).map(+) }) { window in
                 try predictor.check(window, source: data)
                 let result = predictor.predict(window)
                 try file.write(contentsOf: predictor.csvRows(result))
                 rows += window.rows
-                if labelled {
+                if labelled && regression {
+                    trueValues += window.targetValues ?? []
+                    predictedValues += result.values.map(Double.init)
+                } else if labelled {
                     truth += window.labels
                     predicted += result.predictions
                 }
@@ -87,7 +93,10 @@ struct Predict: ToolCommand {
                         + "(\(column.other ? "counted as <other>" : "no input hot"))")
                 }
             }
-            if labelled {
+            if labelled && regression {
+                print("")
+                print(RegressionReport(truth: trueValues, predicted: predictedValues).text())
+            } else if labelled {
                 let report = ClassificationReport(classLabels: checkpoint.classLabels, truth: truth, predicted: predicted)
                 print("")
                 print(report.text())

@@ -10,5 +10,8 @@ extension Train {
         if momentum != nil && settings.optimizer.kind != .sgd {
             throw ConfigError("--momentum applies to --optimizer sgd only, not \(settings.optimizer.kind.rawValue)")
         }
+        if let loss, !settings.task.isRegression {
+            throw ConfigError("--loss \(loss.rawValue) applies to --task regression only (classification's loss is the log-softmax NLL)")
+        }
     }
 }

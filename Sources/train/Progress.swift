@@ -5,6 +5,8 @@ import MLPTrainer
 /// most ten times a second; otherwise a plain line per logged epoch; nothing with --quiet.
 final class Progress {
     private let quiet: Bool
+    /// Epoch lines show the test R^2 instead of accuracies.
+    private let regression: Bool
     private let live: Bool
     private let epochs: Int
     private let logEvery: Int
@@ -14,8 +16,9 @@ final class Progress {
     private var lastRowsDone = 0
     private var lineOpen = false
 
-    init(quiet: Bool, epochs: Int, logEvery: Int) {
+    init(quiet: Bool, regression: Bool, epochs: Int, logEvery: Int) {
         self.quiet = quiet
+        self.regression = regression
         live = isatty(STDOUT_FILENO) != 0
         self.epochs = epochs
         self.logEvery = logEvery
@@ -40,8 +43,11 @@ final class Progress {
 
     func epoch(_ record: EpochRecord) {
         guard !quiet, !live, record.epoch == 1 || record.epoch % logEvery == 0 || record.epoch == epochs else { return }
-        var line = String(format: "epoch %4d  train loss %.4f  acc %.4f", record.epoch, record.trainLoss, record.trainAccuracy)
-        if let testLoss = record.testLoss, let testAccuracy = record.testAccuracy {
+        var line = String(format: "epoch %4d  train loss %.4f", record.epoch, record.trainLoss)
+        if !regression { line += String(format: "  acc %.4f", record.trainAccuracy) }
+        if let testLoss = record.testLoss, let r2 = record.testRegression?.r2 {
+            line += String(format: "  test loss %.4f  R^2 %.4f", testLoss, r2)
+        } else if let testLoss = record.testLoss, let testAccuracy = record.testAccuracy {
             line += String(format: "  test loss %.4f  acc %.4f", testLoss, testAccuracy)
         }
         if let validation = record.validation, let loss = EarlyStopping.Metric.loss.value(validation) {

@@ -9,7 +9,8 @@ struct Train: ToolCommand {
         commandName: "train",
         abstract: "Train a multilayer perceptron with learnable activations on a CSV file, on every core.",
         discussion: """
-            Writes model.safetensors (loadable by PyTorch), metrics.csv, classification_report.txt and \
+            Writes model.safetensors (loadable by PyTorch), metrics.csv, classification_report.txt (or \
+            regression_report.txt) and \
             summary.json into --out. With no flags, trains the seed architecture on a built-in synthetic \
             data set. Example: train --data banknote.csv --preset seed
             """)
@@ -18,6 +19,10 @@ struct Train: ToolCommand {
     var data: String = "synthetic"
     @OptionGroup(title: "CSV layout")
     var format: CSVFormatOptions
+    @Option(help: "Learn classes or a number (regression: one output, the target standardised internally). (default: classification)")
+    var task: LearningTask.Name?
+    @Option(help: "Regression's loss on the standardised target: squared error or Huber (delta 1). (default: mse)")
+    var loss: RegressionLoss?
     @Flag(help: "Skip rows with a missing or invalid value (and report how many) instead of stopping.")
     var dropInvalidRows = false
     @Flag(help: "Accept inf and nan in features.")
@@ -121,16 +126,18 @@ struct Train: ToolCommand {
         }
         let run = try TrainingRun(settings: settings)
         let config = run.modelConfig
+        let target = run.targetScaling.map { "target mean \($0.mean) std \($0.std)" }
+            ?? "classes \(run.train.classLabels.joined(separator: ", "))"
         say("data: \(settings.description["data"]!) - \(run.train.rows) train rows, "
             + "\(run.validation.map { "\($0.rows) validation rows, " } ?? "")\(run.test?.rows ?? 0) test rows, "
-            + "\(run.train.featureCount) features, classes \(run.train.classLabels.joined(separator: ", ")) "
+            + "\(run.train.featureCount) features, \(target) "
             + "(loaded in \(String(format: "%.3f", run.loadSeconds)) s)")
         say("model: \(config.sizes.map(String.init).joined(separator: "-")), activation \(config.activation.description)"
             + "\(config.activation.perChannel ? " per channel" : ""), norm \(config.norm.kind.rawValue)\(config.norm.kind == .none ? "" : " " + config.norm.position.rawValue), dropout \(config.dropout)")
         say("training: \(settings.optimizer.kind.rawValue) lr \(settings.optimizer.learningRate), \(settings.epochs) epochs, "
             + "batch \(settings.batchSize.map(String.init) ?? "full"), \(settings.threads) threads, \(run.shards) shards, "
             + "standardize \(settings.standardize ? "on" : "off")")
-        if let note = TargetCheck.continuousNote(classLabels: run.train.classLabels) { say(note) }
+        if task == nil, let note = TargetCheck.continuousNote(classLabels: run.train.classLabels) { say(note) }
         for note in run.loadNotes { say(note) }
         if let note = settings.linearNetworkNote { say(note) }
         if let note = settings.cancelledParametersNote { say(note) }
@@ -138,7 +145,7 @@ struct Train: ToolCommand {
         let fingerprints = try state?.dataFingerprints ?? RunInputs.fingerprints(settings)
         if state == nil { try RunWriter.create(outDirectory) }
 
-        let progress = Progress(quiet: quiet, epochs: settings.epochs, logEvery: logEvery > 0 ? logEvery : max(1, settings.epochs / 10))
+        let progress = Progress(quiet: quiet, regression: settings.task.isRegression, epochs: settings.epochs, logEvery: logEvery > 0 ? logEvery : max(1, settings.epochs / 10))
         let stop = StopSignal()
         var control = TrainingControl()
         control.resume = state
@@ -224,6 +231,7 @@ struct Train: ToolCommand {
         s.data = try Self.parseData(data)
         s.csv.target = format.target
         try format.apply(to: &s.csv)
+        s.task = learningTask()
         s.csv.dropInvalidRows = dropInvalidRows
         s.csv.allowNonFinite = allowNonfinite
         s.csv.cache = cache || cacheDir != nil
@@ -300,6 +308,11 @@ struct Train: ToolCommand {
         return s
     }
 
+    /// `--task` and `--loss`.
+    func learningTask() -> LearningTask {
+        task == .regression ? .regression(loss ?? .mse) : .classification
+    }
+
     func columnOptions() throws -> ColumnOptions {
         var c = ColumnOptions()
         c.features = features.map(ColumnOptions.list)
@@ -333,5 +346,7 @@ struct Train: ToolCommand {
 enum ActivationParameters: String, CaseIterable, ExpressibleByArgument { case scalar, channel }
 
 extension OptimizerConfig.Kind: ExpressibleByArgument {}
+extension RegressionLoss: ExpressibleByArgument {}
+extension LearningTask.Name: ExpressibleByArgument {}
 extension Normalization.Kind: ExpressibleByArgument {}
 extension Normalization.Position: ExpressibleByArgument {}

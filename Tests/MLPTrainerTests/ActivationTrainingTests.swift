@@ -90,8 +90,8 @@ import CKernels
     }
 
     @Test func nonlinearActivationsBeatTheLinearOneOnTheSyntheticProblem() throws {
-        let affine = try run("affine", epochs: 20, batchNorm: true).report.accuracy
-        let gelu = try run("gelu", epochs: 20, batchNorm: true).report.accuracy
+        let affine = try run("affine", epochs: 20, batchNorm: true).report!.accuracy
+        let gelu = try run("gelu", epochs: 20, batchNorm: true).report!.accuracy
         #expect(gelu > affine + 0.1, "gelu \(gelu) vs affine \(affine)")
     }
 }

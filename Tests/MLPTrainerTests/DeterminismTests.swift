@@ -19,7 +19,7 @@ import Testing
         s.seed = 11
         let result = try TrainingRun(settings: s, collective: collective).run()
         let model = try Safetensors.encode(Checkpoint.tensors(of: result.checkpoint.model), metadata: [:])
-        return (model, RunWriter.metricsCSV(result.history))
+        return (model, RunWriter.metricsCSV(result.history, task: .classification))
     }
 
     @Test func anyThreadCountGivesTheSameModel() throws {
@@ -64,7 +64,7 @@ import Testing
         func evaluate(_ threads: Int) -> (Double, [Int32], [Float]) {
             let engine = Engine(model: model, optimizer: OptimizerConfig(), shards: 1, pool: WorkerPool(threads: threads), dropoutSeed: 0)
             var logprobs = [Float](repeating: 0, count: data.rows * 3)
-            let e = engine.evaluate(features: data.features, labels: data.labels, rows: data.rows, logProbabilities: &logprobs)
+            let e = engine.evaluate(features: data.features, labels: data.labels, rows: data.rows, outputs: &logprobs)
             return (e.loss, e.predictions, logprobs)
         }
         let one = evaluate(1)

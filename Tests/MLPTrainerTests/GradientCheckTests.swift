@@ -2,14 +2,15 @@ import Testing
 @testable import MLPTrainer
 
 /// Finite-difference checks of every parameter's gradient on random small networks: the analytic
-/// gradient of the mean NLL against central differences of the loss. Each check also demands that
+/// gradient of the mean NLL (or regression's MSE or Huber loss) against central differences of the loss. Each check also demands that
 /// the gradients it compares are not ~0 (where any tolerance would pass).
 @Suite struct GradientCheckTests {
     func check(_ norm: Normalization, perChannel: Bool = false, activation: String, shards: Int,
-               cancelled: Set<String> = []) throws {
-        let config = ModelConfig(inputs: 3, hidden: [5, 4], classes: 3,
+               cancelled: Set<String> = [], task: LearningTask = .classification) throws {
+        var config = ModelConfig(inputs: 3, hidden: [5, 4], classes: task.isRegression ? 1 : 3,
                                  activation: try ActivationSpec(parsing: activation, perChannel: perChannel),
                                  norm: norm, dropout: 0)
+        config.task = task
         var model = Model(config: config, seed: 7)
         // Move the norms' affine parameters off 1 and 0 so their gradients are not special.
         var rng = SplitMix64(seed: 3)
@@ -20,8 +21,15 @@ import Testing
         let engine = Engine(model: model, optimizer: OptimizerConfig(kind: .sgd, learningRate: 0), shards: shards,
                             pool: WorkerPool(threads: 2), dropoutSeed: 0)
         let indices = Array(0..<data.rows)
+        // Regression's target: x1^2 - x2, in [-2, 5] or so, so Huber's both pieces are used.
+        let targets = (0..<data.rows).map { r -> Float in
+            let x = data.features[3 * r]
+            return x * x - data.features[3 * r + 1]
+        }
         func loss() -> Double {
-            indices.withUnsafeBufferPointer { engine.trainStep(features: data.features, labels: data.labels, indices: $0, update: false).loss }
+            indices.withUnsafeBufferPointer {
+                engine.trainStep(features: data.features, labels: data.labels, targets: targets, indices: $0, update: false).loss
+            }
         }
         _ = loss()
         let analytic = engine.gradientValues
@@ -61,6 +69,12 @@ import Testing
     @Test func layerNormBeforeAndAfterTheActivation() throws {
         try check(.layer, activation: "affine:alpha=0.2,beta=0.8", shards: 3)
         try check(Normalization(.layer, position: .afterActivation), activation: "swish", shards: 2)
+    }
+
+    @Test(arguments: RegressionLoss.allCases)
+    func regressionLosses(_ loss: RegressionLoss) throws {
+        try check(.layer, activation: "swish", shards: 3, task: .regression(loss))
+        try check(.batch, activation: "tanh", shards: 2, cancelled: ["fc1.bias", "fc2.bias"], task: .regression(loss))
     }
 
     /// BatchNorm's own parameters. It cancels what comes before it up to a per-channel shift (the

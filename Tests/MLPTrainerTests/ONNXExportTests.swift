@@ -54,8 +54,8 @@ import Testing
         let data = Dataset(features: rows.values, labels: [Int32](repeating: 0, count: rows.count), featureNames: features, classLabels: labels)
         let expected = Predictor(checkpoint: checkpoint, threads: 1).predict(data)
         let probabilities = values["probabilities"]!.floats
-        #expect(probabilities.count == expected.probabilities.count)
-        let diff = zip(probabilities, expected.probabilities).map { abs($0 - $1) }.max() ?? .infinity
+        #expect(probabilities.count == expected.values.count)
+        let diff = zip(probabilities, expected.values).map { abs($0 - $1) }.max() ?? .infinity
         return (diff, values["label"]!.strings == expected.predictions.map { labels[Int($0)] })
     }
 

@@ -93,7 +93,7 @@ import Testing
         }
         if s.config.norm.kind == .batch { #expect(model.batchesTracked == Int64(expectedLosses.count + 1)) }
         var logprobs = [Float](repeating: 0, count: s.y.count * s.config.classes)
-        _ = e.evaluate(features: s.x, labels: s.y, rows: s.y.count, logProbabilities: &logprobs)
+        _ = e.evaluate(features: s.x, labels: s.y, rows: s.y.count, outputs: &logprobs)
         #expect(maxError(logprobs, s.fixture.tensor("eval_logprobs_after_steps")) < 2e-5)
     }
 

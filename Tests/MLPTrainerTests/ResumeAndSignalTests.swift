@@ -45,7 +45,7 @@ import Testing
         s.threads = 1
         let resumed = try TrainingRun(settings: s).run(control: resumeControl)
         #expect(try modelBytes(resumed) == modelBytes(whole))
-        #expect(RunWriter.metricsCSV(resumed.history) == RunWriter.metricsCSV(whole.history))
+        #expect(RunWriter.metricsCSV(resumed.history, task: .classification) == RunWriter.metricsCSV(whole.history, task: .classification))
     }
 
     @Test func sigintSavesEverythingAndResumeFinishesTheSameModel() throws {

@@ -8,13 +8,16 @@ public struct Checkpoint: Sendable {
     public var classLabels: [String]
     public var featureNames: [String]
     public var standardizer: Standardizer?
+    /// Regression's target standardisation (`target_mean`, `target_std`); nil for classification.
+    public var targetScaling: TargetScaling?
     /// How a tabular file's columns become the inputs (stored as `column_encoding`, JSON).
     public var encoding: ColumnEncoding?
     /// The run's configuration, stored as `config` (a JSON object) in the metadata.
     public var runConfiguration: [String: String]
 
     public init(model: Model, classLabels: [String], featureNames: [String], standardizer: Standardizer?,
-                encoding: ColumnEncoding? = nil, runConfiguration: [String: String] = [:]) {
+                targetScaling: TargetScaling? = nil, encoding: ColumnEncoding? = nil, runConfiguration: [String: String] = [:]) {
+        self.targetScaling = targetScaling
         self.encoding = encoding
         self.model = model
         self.classLabels = classLabels
@@ -58,6 +61,14 @@ public struct Checkpoint: Sendable {
             meta["standardize_mean"] = jsonText(s.mean.map(Double.init))
             meta["standardize_std"] = jsonText(s.std.map(Double.init))
         }
+        if let loss = config.task.regressionLoss {
+            meta["task"] = config.task.name
+            meta["loss"] = loss.rawValue
+        }
+        if let t = targetScaling {
+            meta["target_mean"] = jsonText(Double(t.mean))
+            meta["target_std"] = jsonText(Double(t.std))
+        }
         if let encoding { meta["column_encoding"] = jsonText(encoding) }
         if !runConfiguration.isEmpty { meta["config"] = jsonText(runConfiguration) }
         return meta
@@ -93,8 +104,10 @@ public struct Checkpoint: Sendable {
             return width
         }
         let activation = try ActivationSpec(parsing: try field("activation"), perChannel: try field("activation_params") == "channel")
-        let config = ModelConfig(inputs: inputs, hidden: hidden, classes: classes, activation: activation,
+        var config = ModelConfig(inputs: inputs, hidden: hidden, classes: classes, activation: activation,
                                  norm: try normalization(meta, path), dropout: dropout)
+        guard let task = LearningTask(name: meta["task"], loss: meta["loss"]) else { throw ArtifactError("\(path): malformed metadata 'task'") }
+        config.task = task
         try ModelValidation.checkNetwork(config, tensorBytes: tensors.values.reduce(0) { $0 + $1.bytes.count }, source: path)
         var model = Model(config: config, seed: 0)
         try assign(tensors, to: &model, source: path)
@@ -106,13 +119,19 @@ public struct Checkpoint: Sendable {
             let std: [Double] = try decodeJSON(try field("standardize_std"), path)
             standardizer = Standardizer(mean: mean.map(Float.init), std: std.map(Float.init))
         }
+        var targetScaling: TargetScaling?
+        if task.isRegression {
+            let mean: Double = try decodeJSON(try field("target_mean"), path)
+            let std: Double = try decodeJSON(try field("target_std"), path)
+            targetScaling = TargetScaling(mean: Float(mean), std: Float(std))
+        }
         let run: [String: String] = (try? decodeJSON(meta["config"] ?? "{}", path)) ?? [:]
         let encoding: ColumnEncoding? = try meta["column_encoding"].map { try decodeJSON($0, path) }
         if let encoding, encoding.inputNames != featureNames {
             throw ArtifactError("\(path): metadata 'column_encoding' does not match 'feature_names'")
         }
         let checkpoint = Checkpoint(model: model, classLabels: classLabels, featureNames: featureNames, standardizer: standardizer,
-                                    encoding: encoding, runConfiguration: run)
+                                    targetScaling: targetScaling, encoding: encoding, runConfiguration: run)
         try ModelValidation.checkDescription(checkpoint, source: path)
         return checkpoint
     }

@@ -12,8 +12,8 @@ import ONNXProto
 ///   inference form (BatchNormalization today; LayerNormalization, opset 17, goes beside it);
 ///   dropout is the identity at inference and has no node.
 /// - `classificationHead`: the output Linear, Softmax -> `probabilities`, ArgMax -> the class label
-///   strings -> `label`. A regression head would instead scale the output back to the target's
-///   units -> `prediction` float32 [N].
+///   strings -> `label`; or `regressionHead`: the output Linear scaled back to the target's units
+///   -> `prediction` float32 [N].
 /// Tensors keep the checkpoint's names (`fc1.weight`, `a1.alpha`, `bn1.running_mean`, ...); each
 /// node's output is named after its node (`fc1`, `a1`, `bn1`, ..., `logits`).
 public enum ONNXExport {
@@ -38,7 +38,11 @@ public enum ONNXExport {
             })
             x = try hiddenBlock(&builder, config, x, block: l + 1, width: width, activationParameters: parameters)
         }
-        classificationHead(&builder, checkpoint, x)
+        if let scaling = checkpoint.targetScaling {
+            regressionHead(&builder, checkpoint, x, scaling)
+        } else {
+            classificationHead(&builder, checkpoint, x)
+        }
 
         var model = Onnx_ModelProto()
         model.irVersion = ONNXGraphBuilder.irVersion
@@ -137,7 +141,29 @@ public enum ONNXExport {
             .compactMap { $0 }.joined(separator: "; ")
     }
 
-    /// The model's doc string: the network, the classes and the run's configuration.
+    /// The output Linear (one unit) -> times the target's std, plus its mean (`predict`'s order of
+    /// operations) -> `prediction` [N].
+    static func regressionHead(_ builder: inout ONNXGraphBuilder, _ checkpoint: Checkpoint, _ x: String, _ scaling: TargetScaling) {
+        let last = checkpoint.model.config.hidden.count + 1
+        let output = builder.node("Gemm", [x, "fc\(last).weight", "fc\(last).bias"], "output",
+                                  attributes: [ONNXGraphBuilder.attribute("transB", int: 1)])
+        let std = builder.initializer("target.std", [scaling.std], shape: [], doc: "training rows' population std of the target")
+        let mean = builder.initializer("target.mean", [scaling.mean], shape: [], doc: "training rows' mean of the target")
+        let scaled = builder.node("Mul", [output, std], "times_std")
+        let shifted = builder.node("Add", [scaled, mean], "plus_mean")
+        let shape = builder.initializer("prediction.shape", ints: [-1], shape: [1])
+        builder.node("Reshape", [shifted, shape], "prediction")
+        builder.output("prediction", .float, rows: "N", doc: "the prediction in the target's units")
+    }
+
+    /// The doc string's line about the outputs.
+    static func outputs(_ checkpoint: Checkpoint) -> String {
+        guard checkpoint.targetScaling == nil else { return "Output: prediction float32 [N], in the target's units." }
+        return "Outputs: probabilities float32 [N, \(checkpoint.model.config.classes)] and label string [N]; "
+            + "classes \(checkpoint.classLabels.joined(separator: ", "))."
+    }
+
+    /// The model's doc string: the network, the classes (or the target) and the run's configuration.
     static func documentation(_ checkpoint: Checkpoint) -> String {
         let config = checkpoint.model.config
         let settings = checkpoint.runConfiguration.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
@@ -146,7 +172,7 @@ public enum ONNXExport {
             (\(config.activation.perChannel ? "per channel" : "per layer")), norm \(config.norm.kind.rawValue) \(config.norm.position.rawValue), \
             standardize \(checkpoint.standardizer != nil).
             Inputs: \(inputDocumentation(checkpoint)).
-            Outputs: probabilities float32 [N, \(config.classes)] and label string [N]; classes \(checkpoint.classLabels.joined(separator: ", ")).
+            \(outputs(checkpoint))
             Training configuration: \(settings.joined(separator: " "))
             """
     }

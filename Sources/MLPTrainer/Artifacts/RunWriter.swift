@@ -15,30 +15,35 @@ public enum RunWriter {
     /// The training state for --resume, and the metrics so far.
     public static func writeState(_ state: TrainingState, to directory: String) throws {
         try state.save(to: directory + "/" + TrainingState.fileName)
-        try AtomicFile.write(metricsCSV(state.history), to: directory + "/metrics.csv")
+        try AtomicFile.write(metricsCSV(state.history, task: state.settings.task), to: directory + "/metrics.csv")
     }
 
     /// Every output of a finished (or interrupted) run.
     public static func write(_ result: TrainingResult, to directory: String) throws {
         try result.checkpoint.save(to: directory + "/model.safetensors")
         try AtomicFile.write(ONNXExport.data(result.checkpoint), to: directory + "/" + ONNXExport.fileName)
-        try AtomicFile.write(metricsCSV(result.history), to: directory + "/metrics.csv")
-        try AtomicFile.write(reportText(result), to: directory + "/classification_report.txt")
+        try AtomicFile.write(metricsCSV(result.history, task: result.checkpoint.model.config.task), to: directory + "/metrics.csv")
+        try AtomicFile.write(reportText(result), to: directory + "/\(result.checkpoint.model.config.task.name)_report.txt")
         try AtomicFile.write(summaryJSON(result), to: directory + "/summary.json")
-        try AtomicFile.write(ReportWriter.lossSVG(result.history, bestEpoch: result.summary.bestEpoch), to: directory + "/loss.svg")
+        try AtomicFile.write(ReportWriter.lossSVG(result.history, task: result.checkpoint.model.config.task, bestEpoch: result.summary.bestEpoch),
+                             to: directory + "/loss.svg")
         try AtomicFile.write(ReportWriter.activationParametersSVG(result.history), to: directory + "/activation_params.svg")
         try AtomicFile.write(ReportWriter.html(result), to: directory + "/report.html")
     }
 
-    static func metricsCSV(_ history: [EpochRecord]) -> String {
+    /// Per epoch: the losses, then accuracies or (regression) the test set's R^2, MAE and RMSE,
+    /// then the activation parameters.
+    static func metricsCSV(_ history: [EpochRecord], task: LearningTask) -> String {
         let names = history.first?.activationParameters.map(\.name) ?? []
+        let figures = task.isRegression ? ["test_r2", "test_mae", "test_rmse"] : ["train_accuracy", "test_accuracy"]
         let validation = ValidationColumns(history)
-        var out = (["epoch", "train_loss", "test_loss", "train_accuracy", "test_accuracy", "lr"] + validation.names + names)
-            .joined(separator: ",") + "\n"
+        var out = (["epoch", "train_loss", "test_loss"] + figures + ["lr"] + validation.names + names).joined(separator: ",") + "\n"
         func number(_ v: Double?) -> String { v.map { String(format: "%.9g", $0) } ?? "" }
         for r in history {
-            let fields = [String(r.epoch), number(r.trainLoss), number(r.testLoss), number(r.trainAccuracy), number(r.testAccuracy),
-                          number(r.learningRate)] + validation.values(r).map(number)
+            let values = task.isRegression ? [r.testRegression?.r2, r.testRegression?.mae, r.testRegression?.rmse]
+                : [r.trainAccuracy, r.testAccuracy]
+            let fields = [String(r.epoch), number(r.trainLoss), number(r.testLoss)] + values.map(number)
+                + [number(r.learningRate)] + validation.values(r).map(number)
                 + r.activationParameters.map { String(format: "%.9g", Double($0.value)) }
             out += fields.joined(separator: ",") + "\n"
         }
@@ -46,8 +51,10 @@ public enum RunWriter {
     }
 
     public static func reportText(_ result: TrainingResult) -> String {
-        "Classification report (\(result.reportSet) set)\n\n" + result.report.text() + "\n" + ReportSummary.text(result)
-            + "\nConfusion matrix (rows: true class, columns: predicted)\n\n" + result.report.confusionText()
+        if let regression = result.regressionReport { return "Regression report (\(result.reportSet) set)\n\n" + regression.text() }
+        guard let report = result.report else { return "" }
+        return "Classification report (\(result.reportSet) set)\n\n" + report.text() + "\n" + ReportSummary.text(report, result)
+            + "\nConfusion matrix (rows: true class, columns: predicted)\n\n" + report.confusionText()
     }
 
     static func summaryJSON(_ result: TrainingResult) -> String {

@@ -97,17 +97,17 @@ public struct DataError: Error, CustomStringConvertible, Equatable {
 /// A file with string columns or missing values, or `options.columns` the all-numeric parser cannot
 /// honour, goes through `loadTable` (the dataset then has its `encoding`; missing numeric values are
 /// NaN until filled); with `encoding` (a training file's), the file is encoded as that one was.
+/// `numericTarget` (regression): a label that is not a number is an error naming its line and column.
 public func loadCSV(path: String, options: CSVOptions, classLabels: [String]? = nil,
-                    encoding: ColumnEncoding? = nil) throws -> (Dataset, LoadReport) {
+                    encoding: ColumnEncoding? = nil, numericTarget: Bool = false) throws -> (Dataset, LoadReport) {
     let start = DispatchTime.now().uptimeNanoseconds
     func elapsed() -> Double { Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9 }
 
     let source = try FileFingerprint(path: path)
     let allNumeric = encoding == nil && !options.columns.needTable
     if options.cache, encoding == nil, let cached = CSVCache.load(source: source, options: options) {
-        let dataset = try applyClassLabels(cached.dataset, classLabels: classLabels, path: path) { label in
-            cached.firstLines[label]
-        }
+        let dataset = try finishTarget(cached.dataset, classLabels: classLabels, path: path, options: options,
+                                       numeric: numericTarget) { cached.firstLines[$0] }
         let s = elapsed()
         return (dataset, LoadReport(seconds: s, bytes: source.size, megabytesPerSecond: Double(source.size) / s / 1e6,
                                     rows: dataset.rows, features: dataset.featureCount,
@@ -135,7 +135,7 @@ public func loadCSV(path: String, options: CSVOptions, classLabels: [String]? = 
     let firstLine: (Int) -> Int = { Int(ck_csv_line_number(data, Int64($0))) }
     var (dataset, ownFirstLines) = finishLabels(parsed)
     dataset.encoding = tableEncoding
-    if classLabels == nil, !options.noTarget, dataset.classCount < 2 {
+    if classLabels == nil, !options.noTarget, !numericTarget, dataset.classCount < 2 {
         let only = dataset.classLabels.first.map { "'\($0)'" } ?? "none"
         throw DataError("\(path): only one class (\(only)); need at least two")
     }
@@ -143,9 +143,11 @@ public func loadCSV(path: String, options: CSVOptions, classLabels: [String]? = 
         let lines = lineNumbers(data, offsets: ownFirstLines)
         CSVCache.store(dataset: dataset, invalidRows: parsed.invalidRows, firstLines: lines, notes: notes, source: source,
                        options: options)
-        dataset = try applyClassLabels(dataset, classLabels: classLabels, path: path) { lines[$0] }
+        dataset = try finishTarget(dataset, classLabels: classLabels, path: path, options: options, numeric: numericTarget) { lines[$0] }
     } else {
-        dataset = try applyClassLabels(dataset, classLabels: classLabels, path: path) { firstLine(ownFirstLines[$0]) }
+        dataset = try finishTarget(dataset, classLabels: classLabels, path: path, options: options, numeric: numericTarget) {
+            firstLine(ownFirstLines[$0])
+        }
     }
     ownFirstLines = []
     let s = elapsed()
@@ -193,9 +195,9 @@ public func csvColumnCount(path: String, options: CSVOptions) throws -> Int {
 /// file's. For files without a label column (`options.noTarget`) or with the classes of a model
 /// (`classLabels`). Errors name the file's own line numbers. With the `encoding` of a model, the
 /// columns are found by name and encoded as in training, and `unseen` gets each window's count of
-/// values outside each categorical column's categories.
+/// values outside each categorical column's categories. `numericTarget` as in `loadCSV`.
 public func forEachCSVWindow(path: String, options: CSVOptions, classLabels: [String]?, windowBytes: Int,
-                             encoding: ColumnEncoding? = nil, unseen: ([Int]) -> Void = { _ in },
+                             encoding: ColumnEncoding? = nil, numericTarget: Bool = false, unseen: ([Int]) -> Void = { _ in },
                              _ body: (Dataset) throws -> Void) throws {
     let (data, size) = try mapCSV(path)
     defer { ck_csv_unmap(data, size) }
@@ -217,7 +219,7 @@ public func forEachCSVWindow(path: String, options: CSVOptions, classLabels: [St
         if parsed.labels.isEmpty { continue }
         sawRows = true
         let (own, firstOffsets) = finishLabels(parsed)
-        try body(try applyClassLabels(own, classLabels: classLabels, path: path) {
+        try body(try finishTarget(own, classLabels: classLabels, path: path, options: options, numeric: numericTarget) {
             Int(ck_csv_line_number(data, Int64(firstOffsets[$0])))
         })
     }
@@ -363,7 +365,7 @@ func parseCSV(path: String, data: UnsafePointer<CChar>, size: Int, options: CSVO
         case Int(CK_CSV_ERR_QUOTE.rawValue):
             throw DataError("\(path):\(line):\(col): malformed quoted field \(shown)")
         case Int(CK_CSV_ERR_LABELS.rawValue):
-            throw DataError("\(path):\(line):\(col): too many distinct labels in column '\(name)' (is it a class column?)")
+            throw DataError("\(path):\(line):\(col): too many distinct labels in column '\(name)' (more than 1048576; is it a class column?)")
         default:
             throw DataError("\(path): out of memory while parsing")
         }
@@ -436,6 +438,13 @@ func finishLabels(_ parsed: ParsedCSV) -> (Dataset, [Int]) {
     let dataset = Dataset(features: parsed.features, labels: labels, featureNames: parsed.featureNames,
                           classLabels: classNames)
     return (dataset, firstOffsets)
+}
+
+/// Checks a regression target (`numeric`), then maps the classes onto `classLabels`.
+private func finishTarget(_ dataset: Dataset, classLabels: [String]?, path: String, options: CSVOptions, numeric: Bool,
+                          firstLine: (Int) -> Int?) throws -> Dataset {
+    if numeric { try NumericTarget.check(dataset, path: path, options: options, firstLine: firstLine) }
+    return try applyClassLabels(dataset, classLabels: classLabels, path: path, firstLine: firstLine)
 }
 
 /// Maps a dataset's own classes onto `classLabels` (nil: unchanged). `firstLine(c)` is the line

@@ -56,6 +56,15 @@ public struct SyntheticProblem: Sendable {
         return Int32(best)
     }
 
+    /// A regression target for the row whose features are `x` (`datagen --task regression`): class
+    /// 0's quadratic score (nonlinear, even in x, standard deviation about sqrt(features)) plus
+    /// normal noise of 0.3 sqrt(features), so the best R^2 is about 0.9.
+    public func target(_ row: Int, features x: UnsafePointer<Float>) -> Float {
+        let u1 = max(Self.uniform(seed, 6, UInt64(row)), 1e-300), u2 = Self.uniform(seed, 7, UInt64(row))
+        let noise = (-2 * Foundation.log(u1)).squareRoot() * Foundation.cos(2 * Double.pi * u2)
+        return Float(quadraticScore(0, x) + 0.3 * Double(features).squareRoot() * noise)
+    }
+
     /// `rows` rows as a Dataset with features x1..xF and classes "0".."C-1".
     public func dataset(rows: Int) -> Dataset {
         var x = [Float](repeating: 0, count: rows * features)

@@ -1,5 +1,5 @@
-/// Checks of the label column: the trainer classifies, so a column of measurements (every row its
-/// own "class") is refused beyond `maximumClasses` and noted below it; the reports show at most
+/// Checks of the label column when classifying: a column of measurements (every row its own
+/// "class") is refused beyond `maximumClasses` and noted below it, both suggesting `--task regression`; the reports show at most
 /// `ClassificationReport.shownClasses` classes, so their size stays bounded.
 public enum TargetCheck {
     public static let maximumClasses = 1000
@@ -7,7 +7,7 @@ public enum TargetCheck {
     public static func check(classLabels: [String], source: String) throws {
         guard classLabels.count <= maximumClasses else {
             throw ConfigError("\(source): the label column has \(classLabels.count) distinct values; at most \(maximumClasses) classes "
-                              + "(is it a continuous column? pick the class column with --target)")
+                              + "(is it a continuous column? for a numeric target use --task regression, or pick the class column with --target)")
         }
     }
 
@@ -18,6 +18,6 @@ public enum TargetCheck {
             return nil
         }
         return "note: the label column has \(classLabels.count) distinct numbers, some fractional: it looks continuous, "
-            + "but the trainer treats each value as a class (pick the class column with --target)"
+            + "but it is classified, each value a class: for a numeric target use --task regression (or pick the class column with --target)"
     }
 }

@@ -49,7 +49,10 @@ public enum ModelValidation {
     /// parameters than it holds.
     static func checkNetwork(_ config: ModelConfig, tensorBytes: Int, source: String) throws {
         guard config.inputs >= 1 else { throw ArtifactError("\(source): metadata 'inputs' is \(config.inputs); must be at least 1") }
-        guard config.classes >= 2 else { throw ArtifactError("\(source): metadata 'classes' is \(config.classes); must be at least 2") }
+        let outputs = config.task.isRegression ? "exactly 1 for regression" : "at least 2"
+        guard config.task.isRegression ? config.classes == 1 : config.classes >= 2 else {
+            throw ArtifactError("\(source): metadata 'classes' is \(config.classes); must be \(outputs)")
+        }
         guard !config.hidden.isEmpty, config.hidden.allSatisfy({ $0 >= 1 }) else {
             throw ArtifactError("\(source): metadata 'hidden' must list positive widths, got \(config.hidden)")
         }
@@ -62,7 +65,10 @@ public enum ModelValidation {
     /// Class labels, feature names and standardisation against the network's shape.
     static func checkDescription(_ checkpoint: Checkpoint, source: String) throws {
         let config = checkpoint.model.config
-        guard checkpoint.classLabels.count == config.classes else {
+        if let t = checkpoint.targetScaling, !(t.mean.isFinite && t.std.isFinite && t.std > 0) {
+            throw ArtifactError("\(source): the target's standardisation (mean \(t.mean), std \(t.std)) needs a finite mean and a positive finite std")
+        }
+        guard checkpoint.classLabels.count == (config.task.isRegression ? 0 : config.classes) else {
             throw ArtifactError("\(source): metadata lists \(checkpoint.classLabels.count) class labels for a network with \(config.classes) outputs")
         }
         guard Set(checkpoint.classLabels).count == checkpoint.classLabels.count else {

@@ -4,7 +4,7 @@
 struct Network: Sendable {
     let layers: [Layer]
     let layout: ParameterLayout
-    let loss: LogSoftmaxLoss
+    let loss: OutputLoss
 
     init(_ config: ModelConfig) {
         var layout = ParameterLayout()
@@ -21,7 +21,10 @@ struct Network: Sendable {
         layers.append(LinearLayer(config.hidden.count + 1, fanIn: sizes[sizes.count - 2], width: config.classes, layout: &layout))
         self.layers = layers
         self.layout = layout
-        loss = LogSoftmaxLoss(classes: config.classes)
+        loss = switch config.task {
+        case .classification: LogSoftmaxLoss(classes: config.classes)
+        case let .regression(kind): RegressionOutputLoss(kind: kind)
+        }
     }
 
     private static func norm(_ config: ModelConfig, _ index: Int, _ width: Int, _ layout: inout ParameterLayout) -> Layer? {

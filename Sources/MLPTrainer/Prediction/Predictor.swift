@@ -2,7 +2,8 @@ import CKernels
 import Foundation
 
 /// A trained model applied to new rows: the stored standardisation, evaluation-mode inference on
-/// every thread, class probabilities and predicted labels.
+/// every thread, class probabilities and predicted labels, or regression's predictions in the
+/// target's units.
 public final class Predictor {
     public let checkpoint: Checkpoint
     private let engine: Engine
@@ -14,10 +15,11 @@ public final class Predictor {
     }
 
     public struct Output {
-        /// Predicted class index per row.
+        /// Predicted class index per row (0 for regression).
         public var predictions: [Int32]
-        /// rows x classes probabilities (softmax of the logits).
-        public var probabilities: [Float]
+        /// rows x classes probabilities (softmax of the logits); regression: each row's prediction
+        /// in the target's units.
+        public var values: [Float]
     }
 
     /// Checks that `data` has the model's features (by name when both have real names).
@@ -36,27 +38,30 @@ public final class Predictor {
         var data = data
         checkpoint.standardizer?.apply(to: &data)
         let k = checkpoint.model.config.classes
-        var logProbabilities = [Float](repeating: 0, count: data.rows * k)
+        var outputs = [Float](repeating: 0, count: data.rows * k)
         let evaluation = data.features.withUnsafeBufferPointer { x in
             data.labels.withUnsafeBufferPointer { y in
-                engine.evaluate(features: x.baseAddress!, labels: y.baseAddress!, rows: data.rows, logProbabilities: &logProbabilities)
+                engine.evaluate(features: x.baseAddress!, labels: y.baseAddress!, rows: data.rows, outputs: &outputs)
             }
         }
-        for i in logProbabilities.indices { logProbabilities[i] = expf(logProbabilities[i]) }
-        return Output(predictions: evaluation.predictions, probabilities: logProbabilities)
+        if let scaling = checkpoint.targetScaling { return Output(predictions: evaluation.predictions, values: scaling.original(outputs)) }
+        for i in outputs.indices { outputs[i] = expf(outputs[i]) }
+        return Output(predictions: evaluation.predictions, values: outputs)
     }
 
-    /// The predictions file's header: `predicted`, then `prob_<label>` per class.
+    /// The predictions file's header: `predicted`, then `prob_<label>` per class (none for regression).
     public func csvHeader() -> Data {
         Data((["predicted"] + checkpoint.classLabels.map { "prob_\(csvField($0))" }).joined(separator: ",").utf8 + [10])
     }
 
     /// The predictions as CSV rows (see `csvHeader`), formatted on every thread in blocks of rows
-    /// straight into one buffer per block, joined in order.
+    /// straight into one buffer per block, joined in order: the label and the probabilities, or
+    /// regression's prediction.
     public func csvRows(_ output: Output) -> Data {
         let pool = engine.pool, threads = pool.threads
         let labels = checkpoint.classLabels
-        let k = labels.count
+        let classified = checkpoint.targetScaling == nil
+        let k = classified ? labels.count : 1
         let rows = output.predictions.count
         var data = Data()
         let blocks = max(1, min(rows / 4096, threads * 8))
@@ -67,20 +72,22 @@ public final class Predictor {
         // ck_format_short may use up to 32 bytes of room for a number: slack after the last one.
         var storage = (0..<blocks).map { b in [UInt8](repeating: 0, count: (rows * (b + 1) / blocks - rows * b / blocks) * rowBytes + 32) }
         storage.withUnsafeMutableBufferPointer { storage in
-            output.probabilities.withUnsafeBufferPointer { probabilities in
+            output.values.withUnsafeBufferPointer { values in
                 output.predictions.withUnsafeBufferPointer { predictions in
-                    nonisolated(unsafe) let storage = storage, probabilities = probabilities, predictions = predictions
+                    nonisolated(unsafe) let storage = storage, values = values, predictions = predictions
                     pool.run { worker in
                         for block in pool.range(of: blocks, for: worker) {
                             storage[block].withUnsafeMutableBufferPointer { out in
                                 var at = 0
                                 for r in (rows * block / blocks)..<(rows * (block + 1) / blocks) {
-                                    for byte in labelBytes[Int(predictions[r])] { out[at] = byte; at += 1 }
+                                    if classified { for byte in labelBytes[Int(predictions[r])] { out[at] = byte; at += 1 } }
                                     for c in 0..<k {
-                                        out[at] = 44
-                                        at += 1
+                                        if classified {
+                                            out[at] = 44
+                                            at += 1
+                                        }
                                         (out.baseAddress! + at).withMemoryRebound(to: CChar.self, capacity: 32) { text in
-                                            at += Int(ck_format_short(probabilities[r * k + c], text))
+                                            at += Int(ck_format_short(values[r * k + c], text))
                                         }
                                     }
                                     out[at] = 10

@@ -4,12 +4,11 @@ import Foundation
 /// accuracy, their mean), for two classes the ROC AUC and log loss, and with a validation set which
 /// epoch's model was kept.
 enum ReportSummary {
-    static func text(_ result: TrainingResult) -> String {
-        lines(result).map { $0 + "\n" }.joined()
+    static func text(_ report: ClassificationReport, _ result: TrainingResult) -> String {
+        lines(report, result).map { $0 + "\n" }.joined()
     }
 
-    static func lines(_ result: TrainingResult) -> [String] {
-        let report = result.report
+    static func lines(_ report: ClassificationReport, _ result: TrainingResult) -> [String] {
         let recalls = report.shownClasses.map { "\(report.classLabels[$0]) \(String(format: "%.4f", report.rows[$0].recall))" }
         var out = ["recall per class: " + recalls.joined(separator: ", ") + String(format: " (balanced accuracy %.4f)", report.macro.recall)]
         let summary = result.summary

@@ -8,8 +8,8 @@ public enum ReportWriter {
     // MARK: Plots
 
     /// Train, test and validation loss per epoch (and the kept epoch), as a standalone SVG document.
-    public static func lossSVG(_ history: [EpochRecord], bestEpoch: Int? = nil) -> String {
-        xmlDeclaration + lossChart(history, bestEpoch: bestEpoch).svg(width: 640, height: 380)
+    public static func lossSVG(_ history: [EpochRecord], task: LearningTask = .classification, bestEpoch: Int? = nil) -> String {
+        xmlDeclaration + lossChart(history, task: task, bestEpoch: bestEpoch).svg(width: 640, height: 380)
     }
 
     /// Train and test accuracy per epoch, as a standalone SVG document.
@@ -38,7 +38,29 @@ public enum ReportWriter {
         return (0..<plottedEpochs).map { history[$0 * (history.count - 1) / (plottedEpochs - 1)] }
     }
 
-    static func lossChart(_ history: [EpochRecord], bestEpoch: Int? = nil) -> LineChart {
+    /// Rows shown in the predicted-vs-true plot at most, so its size does not grow with the data.
+    public static let scatterRows = 2000
+
+    /// At most `scatterRows` (true, predicted) pairs, evenly spaced over the rows.
+    public static func scatterSample(truth: [Double], predicted: [Double]) -> [(truth: Double, predicted: Double)] {
+        let n = truth.count, shown = min(n, scatterRows)
+        return (0..<shown).map { i in
+            let r = shown == n ? i : i * (n - 1) / max(shown - 1, 1)
+            return (truth[r], predicted[r])
+        }
+    }
+
+    /// Regression: each shown row's prediction against its true value, with the line y = x.
+    static func scatterChart(_ points: [(truth: Double, predicted: Double)], set: String) -> LineChart {
+        let values = points.flatMap { [$0.truth, $0.predicted] }.filter(\.isFinite)
+        let low = values.min() ?? 0, high = values.max() ?? 1
+        return LineChart(title: "Predicted vs true (\(set) set)", xLabel: "true value", yLabel: "predicted", series: [
+            .init(name: "rows", label: "rows (\(points.count) shown)", points: points.map { ($0.truth, $0.predicted) }, markers: true),
+            .init(name: "identity", label: "predicted = true", points: [(low, low), (high, high)], dashed: true),
+        ])
+    }
+
+    static func lossChart(_ history: [EpochRecord], task: LearningTask = .classification, bestEpoch: Int? = nil) -> LineChart {
         let history = plotted(history)
         var series = [LineChart.Series(name: "train", label: "train (training mode)", points: history.map { (Double($0.epoch), $0.trainLoss) })]
         let test = history.compactMap { r in r.testLoss.map { (x: Double(r.epoch), y: $0) } }
@@ -48,9 +70,21 @@ public enum ReportWriter {
         if !validation.isEmpty {
             series.append(.init(name: "validation", label: weighted ? "validation (class-weighted)" : "validation", points: validation))
         }
-        var chart = LineChart(title: "Loss per epoch", xLabel: "epoch", yLabel: "mean NLL loss", series: series, integerX: true)
+        let yLabel = switch task.regressionLoss {
+        case nil: "mean NLL loss"
+        case .mse?: "mean squared error (standardised target)"
+        case .huber?: "mean Huber loss (standardised target)"
+        }
+        var chart = LineChart(title: "Loss per epoch", xLabel: "epoch", yLabel: yLabel, series: series, integerX: true)
         chart.marker = bestEpoch.map { (Double($0), "kept: epoch \($0)") }
         return chart
+    }
+
+    static func r2Chart(_ history: [EpochRecord]) -> LineChart {
+        let test = plotted(history).compactMap { r in r.testRegression.map { (x: Double(r.epoch), y: $0.r2) } }
+        return LineChart(title: "Test R^2 per epoch", xLabel: "epoch", yLabel: "R^2",
+                         series: [.init(name: "test", label: "test (evaluation mode)", points: test)], integerX: true,
+                         emptyMessage: "no test set")
     }
 
     static func accuracyChart(_ history: [EpochRecord], bestEpoch: Int? = nil) -> LineChart {
@@ -180,21 +214,25 @@ public enum ReportWriter {
 
         // Headline figures.
         out += "<div class=\"cards\">\n"
-        let accuracyName = result.reportSet == "test" ? "test accuracy" : "accuracy (\(result.reportSet) set)"
-        out += card(accuracyName, String(format: "%.4f", result.report.accuracy))
+        let onSet = result.reportSet == "test" ? "test " : ""
+        let ofSet = result.reportSet == "test" ? "" : " (\(result.reportSet) set)"
+        if let report = result.report { out += card(onSet + "accuracy" + ofSet, String(format: "%.4f", report.accuracy)) }
+        for figure in result.regressionReport?.figures.dropLast() ?? [] { out += card(onSet + figure.name + ofSet, figure.value) }
         if let v = summary.finalTrainLoss { out += card("final train loss", String(format: "%.4f", v)) }
         if let v = summary.finalTestLoss { out += card(result.reportSet == "test" ? "final test loss" : "final loss (\(result.reportSet))", String(format: "%.4f", v)) }
         out += card("training time", seconds(summary.trainSeconds))
         out += card("throughput", grouped(summary.trainSamplesPerSecond) + " samples/s")
-        out += card("balanced accuracy (mean recall)", String(format: "%.4f", summary.testBalancedAccuracy))
+        if let v = summary.testBalancedAccuracy { out += card("balanced accuracy (mean recall)", String(format: "%.4f", v)) }
         if let v = summary.testRocAuc { out += card("ROC AUC", String(format: "%.4f", v)) }
         let best = summary.bestEpoch
         if let best { out += card("kept epoch (best validation)\(summary.stoppedEarly ? ", stopped early" : "")", "\(best) of \(result.history.count)") }
         out += "</div>\n"
 
         out += "<h2>Learning curves</h2>\n<div class=\"plots\">\n"
-        out += "<figure>" + lossChart(result.history, bestEpoch: best).svg(width: 560, height: 340) + "</figure>\n"
-        out += "<figure>" + accuracyChart(result.history, bestEpoch: best).svg(width: 560, height: 340) + "</figure>\n"
+        let task = result.checkpoint.model.config.task
+        out += "<figure>" + lossChart(result.history, task: task, bestEpoch: best).svg(width: 560, height: 340) + "</figure>\n"
+        let figureChart = task.isRegression ? r2Chart(result.history) : accuracyChart(result.history, bestEpoch: best)
+        out += "<figure>" + figureChart.svg(width: 560, height: 340) + "</figure>\n"
         out += "<figure>" + learningRateChart(result.history).svg(width: 560, height: 340) + "</figure>\n"
         out += "</div>\n"
         out += "<p class=\"note\">Train figures are means over each epoch's steps in training mode (dropout on); "
@@ -207,10 +245,18 @@ public enum ReportWriter {
                 + "their gradients are rounding noise, so these curves show noise, not learning.</p>\n"
         }
 
-        out += "<h2>Classification report (\(e(result.reportSet)) set)</h2>\n<div class=\"plots\">\n<div>\n"
-        out += reportTable(result.report)
-        out += "<p class=\"note\">" + ReportSummary.lines(result).map(e).joined(separator: "<br>\n") + "</p>\n"
-        out += "</div>\n<figure>" + confusionMap(result.report, set: result.reportSet).svg() + "</figure>\n</div>\n"
+        if let report = result.report {
+            out += "<h2>Classification report (\(e(result.reportSet)) set)</h2>\n<div class=\"plots\">\n<div>\n"
+            out += reportTable(report)
+            out += "<p class=\"note\">" + ReportSummary.lines(report, result).map(e).joined(separator: "<br>\n") + "</p>\n"
+            out += "</div>\n<figure>" + confusionMap(report, set: result.reportSet).svg() + "</figure>\n</div>\n"
+        }
+        if let regression = result.regressionReport {
+            out += "<h2>Regression report (\(e(result.reportSet)) set)</h2>\n<div class=\"plots\">\n<div>\n"
+            out += regressionTable(regression)
+            out += "</div>\n<figure>" + scatterChart(result.predictedVersusTrue, set: result.reportSet).svg(width: 480, height: 440)
+                + "</figure>\n</div>\n"
+        }
 
         out += "<h2>Throughput and timing</h2>\n" + timingTable(summary)
 
@@ -241,10 +287,21 @@ public enum ReportWriter {
         return out + "</tbody>\n</table>\n"
     }
 
+    /// R^2, MAE, RMSE and the row count, as in the printed report.
+    static func regressionTable(_ report: RegressionReport) -> String {
+        "<table class=\"report\">\n<tbody>\n" + report.figures.map { "<tr><th>\($0.name)</th><td>\($0.value)</td></tr>\n" }.joined()
+            + "</tbody>\n</table>\n"
+    }
+
     static func timingTable(_ s: RunSummary) -> String {
         func decimal(_ v: Double?) -> String? { v.map { String(format: "%.4f", $0) } }
         func count(_ v: Int) -> String { grouped(Double(v)) }
         func share(_ v: Double) -> String { String(format: "%.1f %%", v * 100) }
+        func error(_ v: Double?) -> String? { v.map { String(format: "%.6g", $0) } }
+        let figures: [(key: String, description: String, value: String?)] = s.testR2 == nil
+            ? [("test_accuracy", "final test accuracy", decimal(s.testAccuracy))]
+            : [("test_r2", "final test R^2", decimal(s.testR2)), ("test_mae", "final test mean absolute error", error(s.testMae)),
+               ("test_rmse", "final test root mean squared error", error(s.testRmse))]
         let rows: [(key: String, description: String, value: String?)] = [
             ("train_seconds", "training time (all epochs, with evaluation, without checkpoint writes)", seconds(s.trainSeconds)),
             ("step_seconds", "time in training steps", seconds(s.stepSeconds)),
@@ -266,7 +323,7 @@ public enum ReportWriter {
             ("features", "features", count(s.features)),
             ("parameters", "learnable parameters", count(s.parameters)),
             ("epochs", "epochs", count(s.epochs)),
-            ("test_accuracy", "final test accuracy", decimal(s.testAccuracy)),
+        ] + figures + [
             ("final_train_loss", "final train loss", decimal(s.finalTrainLoss)),
             ("final_test_loss", "final test loss", decimal(s.finalTestLoss)),
         ]

@@ -1,10 +1,11 @@
 import Foundation
 
 /// A small, dependency-free line chart rendered as SVG: "nice" axis ticks (steps of 1, 2 or 5 times a
-/// power of ten), a legend, distinct colours, optional min..max bands. Non-finite values are skipped,
-/// so the output never contains NaN.
+/// power of ten), a legend, distinct colours, optional min..max bands, and series drawn as markers
+/// only (a scatter plot). Non-finite values are skipped, so the output never contains NaN.
 ///
-/// Each series is one `<polyline data-series="NAME" data-values="x,y x,y ...">`, and each band one
+/// Each series is one `<polyline data-series="NAME" data-values="x,y x,y ...">` (markers: one `<g>`
+/// with the same attributes, holding a circle per point), and each band one
 /// `<polygon data-band="NAME" data-values="x,low,high ...">`, with the values in data coordinates
 /// (`%.9g`), so a test or a script can read the plotted numbers back.
 public struct LineChart {
@@ -19,15 +20,19 @@ public struct LineChart {
         /// Identifies the band in `data-band`; defaults to `name`.
         public var bandName: String
         public var dashed: Bool
+        /// A circle per point and no line.
+        public var markers: Bool
 
         public init(name: String, label: String? = nil, points: [(x: Double, y: Double)],
-                    band: [(x: Double, low: Double, high: Double)]? = nil, bandName: String? = nil, dashed: Bool = false) {
+                    band: [(x: Double, low: Double, high: Double)]? = nil, bandName: String? = nil, dashed: Bool = false,
+                    markers: Bool = false) {
             self.name = name
             self.label = label ?? name
             self.points = points
             self.band = band
             self.bandName = bandName ?? name
             self.dashed = dashed
+            self.markers = markers
         }
     }
 
@@ -90,8 +95,12 @@ public struct LineChart {
             if s.band != nil {
                 out += "<rect x=\"\(fmt(left))\" y=\"\(fmt(y - 6))\" width=\"24\" height=\"12\" fill=\"\(colour)\" fill-opacity=\"0.2\"/>\n"
             }
-            out += "<line x1=\"\(fmt(left))\" y1=\"\(fmt(y))\" x2=\"\(fmt(left + 24))\" y2=\"\(fmt(y))\" stroke=\"\(colour)\" stroke-width=\"2.5\""
-                + (s.dashed ? " stroke-dasharray=\"6 3\"" : "") + "/>\n"
+            if s.markers {
+                out += "<circle cx=\"\(fmt(left + 12))\" cy=\"\(fmt(y))\" r=\"3.5\" fill=\"\(colour)\"/>\n"
+            } else {
+                out += "<line x1=\"\(fmt(left))\" y1=\"\(fmt(y))\" x2=\"\(fmt(left + 24))\" y2=\"\(fmt(y))\" stroke=\"\(colour)\" stroke-width=\"2.5\""
+                    + (s.dashed ? " stroke-dasharray=\"6 3\"" : "") + "/>\n"
+            }
             out += "<text x=\"\(fmt(left + 30))\" y=\"\(fmt(y + 4))\">\(xmlEscape(truncated(s.label, 40)))</text>\n"
         }
 
@@ -162,6 +171,11 @@ public struct LineChart {
             let finite = s.points.filter { $0.x.isFinite && $0.y.isFinite }
             let coordinates = finite.map { "\(fmt(px($0.x))),\(fmt(py($0.y)))" }.joined(separator: " ")
             let values = finite.map { "\(dataValue($0.x)),\(dataValue($0.y))" }.joined(separator: " ")
+            if s.markers {
+                out += "<g data-series=\"\(xmlEscape(s.name))\" data-values=\"\(values)\" fill=\"\(colour)\" fill-opacity=\"0.45\">\n"
+                    + finite.map { "<circle cx=\"\(fmt(px($0.x)))\" cy=\"\(fmt(py($0.y)))\" r=\"2.5\"/>\n" }.joined() + "</g>\n"
+                continue
+            }
             out += "<polyline data-series=\"\(xmlEscape(s.name))\" data-values=\"\(values)\" points=\"\(coordinates)\" fill=\"none\" "
                 + "stroke=\"\(colour)\" stroke-width=\"2\" stroke-linejoin=\"round\"" + (s.dashed ? " stroke-dasharray=\"6 3\"" : "") + "/>\n"
             if finite.count == 1 {

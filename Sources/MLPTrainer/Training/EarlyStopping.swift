@@ -4,7 +4,7 @@
 /// epochs without improvement (Keras' EarlyStopping with min_delta 0 and restore_best_weights, but
 /// restoring always).
 public struct EarlyStopping: Sendable, Equatable, Codable {
-    /// `--early-stopping-metric`. (Regression adds r2 here.)
+    /// `--early-stopping-metric`: classification's figures (`--task regression` refuses validation; an r2 would go here).
     public enum Metric: String, Sendable, CaseIterable, Codable {
         /// The validation loss: with class weights, the weighted one (what training minimises).
         case loss

@@ -47,8 +47,8 @@ public final class Engine: @unchecked Sendable {
         didSet { weightBuffer = classWeights.map { w in let b = Buffer<Float>(count: w.count); b.pointer.update(from: w, count: w.count); return b } }
     }
     private var weightBuffer: Buffer<Float>?
-    /// 1 / the current batch's total weight (its rows when unweighted).
-    private var lossScale: Float = 1
+    /// The current batch's rows, class weights and total weight, for the loss.
+    private var lossBatch = LossBatch(rows: 0, classWeights: nil, totalWeight: 0)
     /// `--clip-grad-norm`, and the norm of the last step's gradient before clipping.
     public var clipGradNorm: Float? {
         didSet { clipping = clipGradNorm.map { GradientClipping(maxNorm: $0, parameterCount: layout.parameterCount) } }
@@ -135,19 +135,20 @@ public final class Engine: @unchecked Sendable {
     public struct StepResult { public var loss: Double; public var weight: Double; public var correct: Int }
 
     /// One optimizer step on the rows `indices` of `features`/`labels` (row-major, `config.inputs`
-    /// columns). With `update: false` only computes the gradient (tests).
+    /// columns) and, for regression, `targets` (standardised). With `update: false` only computes
+    /// the gradient (tests).
     @discardableResult
-    public func trainStep(features: UnsafePointer<Float>, labels: UnsafePointer<Int32>, indices: UnsafeBufferPointer<Int>,
-                          update: Bool = true) -> StepResult {
+    public func trainStep(features: UnsafePointer<Float>, labels: UnsafePointer<Int32>, targets: UnsafePointer<Float>? = nil,
+                          indices: UnsafeBufferPointer<Int>, update: Bool = true) -> StepResult {
         let n = indices.count
         prepareWorkspaces(batch: n)
         context.batchRows = n
         let weight = batchWeight(labels: labels, indices: indices)
-        lossScale = classWeights == nil ? 1 / Float(n) : Float(1 / weight)
+        lossBatch = LossBatch(rows: n, classWeights: weightBuffer.map { UnsafePointer($0.pointer) }, totalWeight: weight)
         let workers = fixedWorkers ?? tuner.workers(rows: n)
         let started = DispatchTime.now().uptimeNanoseconds
         pool.run(workers: min(workers, localShards.count)) { worker in
-            self.runStep(worker: worker, features: features, labels: labels, indices: indices, update: update)
+            self.runStep(worker: worker, features: features, labels: labels, targets: targets, indices: indices, update: update)
         }
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - started) * 1e-9
         if fixedWorkers == nil { tuner.record(rows: n, workers: workers, seconds: seconds) }
@@ -211,18 +212,17 @@ public final class Engine: @unchecked Sendable {
         }
     }
 
-    private func runStep(worker: Int, features: UnsafePointer<Float>, labels: UnsafePointer<Int32>,
+    private func runStep(worker: Int, features: UnsafePointer<Float>, labels: UnsafePointer<Int32>, targets: UnsafePointer<Float>?,
                          indices: UnsafeBufferPointer<Int>, update: Bool) {
         let mine = workspaces[pool.range(of: workspaces.count, for: worker)]
         for ws in mine {
-            gather(ws, features: features, labels: labels, indices: indices)
+            gather(ws, features: features, labels: labels, targets: targets, indices: indices)
             ws.gradient.fill(0)
         }
         let layers = network.layers
         for (i, layer) in layers.enumerated() { layer.forward(mine, i, context, worker: worker) }
         for ws in mine {
-            network.loss.forwardBackward(ws, logits: ws.outputs[layers.count - 1].pointer, classWeights: weightBuffer.map { UnsafePointer($0.pointer) },
-                                         scale: lossScale)
+            network.loss.forwardBackward(ws, outputs: ws.outputs[layers.count - 1].pointer, batch: lossBatch)
         }
         for i in layers.indices.reversed() {
             layers[i].backward(mine, i, context, worker: worker)
@@ -264,20 +264,23 @@ public final class Engine: @unchecked Sendable {
     }
 
     private func gather(_ ws: ShardWorkspace, features: UnsafePointer<Float>, labels: UnsafePointer<Int32>,
-                        indices: UnsafeBufferPointer<Int>) {
+                        targets: UnsafePointer<Float>?, indices: UnsafeBufferPointer<Int>) {
         let f = config.inputs
         let mine = UnsafeBufferPointer(rebasing: indices[ws.row0..<(ws.row0 + ws.rows)])
         if let first = mine.first, mine.last! - first == ws.rows - 1, zip(mine, mine.dropFirst()).allSatisfy({ $1 == $0 + 1 }) {
             ws.rowsIn = features + first * f
             ws.labelsIn = labels + first
+            ws.targetsIn = targets.map { $0 + first }
             return
         }
         for (i, row) in mine.enumerated() {
             (ws.input.pointer + i * f).update(from: features + row * f, count: f)
             ws.labels[i] = labels[row]
+            if let targets { ws.targets[i] = targets[row] }
         }
         ws.rowsIn = UnsafePointer(ws.input.pointer)
         ws.labelsIn = UnsafePointer(ws.labels.pointer)
+        ws.targetsIn = UnsafePointer(ws.targets.pointer)
     }
 
     // MARK: - Evaluation
@@ -294,11 +297,13 @@ public final class Engine: @unchecked Sendable {
     /// collective's tree, so the figures do not depend on the thread count.
     static let evaluationBlockRows = 1024
 
-    /// Evaluates `rows` rows (the useful workers, each on its own blocks of rows). When `logProbabilities`
-    /// is given (rows x classes) it receives the log-probabilities; `predictions: false` skips the
-    /// per-row classes (the per-epoch evaluation needs only the loss and the count right).
-    public func evaluate(features: UnsafePointer<Float>, labels: UnsafePointer<Int32>, rows: Int,
-                         logProbabilities: UnsafeMutablePointer<Float>? = nil, predictions wantPredictions: Bool = true) -> Evaluation {
+    /// Evaluates `rows` rows (the useful workers, each on its own blocks of rows) against `labels`
+    /// or, for regression, the standardised `targets`. When `outputs` is given (rows x
+    /// `config.classes`) it receives the log-probabilities, or regression's standardised
+    /// predictions; `predictions: false` skips the per-row classes (the per-epoch evaluation needs
+    /// only the loss and the count right).
+    public func evaluate(features: UnsafePointer<Float>, labels: UnsafePointer<Int32>, targets: UnsafePointer<Float>? = nil, rows: Int,
+                         outputs: UnsafeMutablePointer<Float>? = nil, predictions wantPredictions: Bool = true) -> Evaluation {
         let blockRows = Self.evaluationBlockRows
         let blocks = (rows + blockRows - 1) / blockRows
         if evalWorkspaces.count != pool.threads {
@@ -320,9 +325,10 @@ public final class Engine: @unchecked Sendable {
                     ws.rows = min(blockRows, rows - start)
                     ws.rowsIn = features + start * f
                     ws.labelsIn = labels + start
+                    ws.targetsIn = targets.map { $0 + start }
                     for (i, layer) in layers.enumerated() { layer.infer(ws, i, model) }
-                    let result = self.network.loss.evaluate(ws, logits: ws.outputs[layers.count - 1].pointer,
-                                                            logProbabilities: logProbabilities.map { $0 + start * k },
+                    let result = self.network.loss.evaluate(ws, outputs: ws.outputs[layers.count - 1].pointer,
+                                                            rowOutputs: outputs.map { $0 + start * k },
                                                             predictions: predicted.map { $0 + start })
                     sums[2 * block] = result.loss
                     sums[2 * block + 1] = Double(result.correct)
@@ -330,8 +336,8 @@ public final class Engine: @unchecked Sendable {
             }
         }
         if wantPredictions { gatherRows(&predictions, blocks: blocks, width: 1) }
-        if let logProbabilities {
-            var all = UnsafeMutableBufferPointer(start: logProbabilities, count: rows * config.classes)
+        if let outputs {
+            var all = UnsafeMutableBufferPointer(start: outputs, count: rows * config.classes)
             gatherRows(&all, blocks: blocks, width: config.classes)
         }
         let total = collective.allReduce((0..<blocks).map { [sums[2 * $0], sums[2 * $0 + 1]] })

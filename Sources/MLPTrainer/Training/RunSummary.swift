@@ -2,8 +2,13 @@
 /// written with snake_case keys (`testAccuracy` -> `test_accuracy`). A figure that is not finite
 /// (a diverged loss) is nil, which JSON writes as null.
 public struct RunSummary: Encodable, Sendable {
-    // The result, on `reportSet` ("test", or "train" without a test set).
+    // The result, on `reportSet` ("test", or "train" without a test set): the accuracy, or for
+    // regression R^2, MAE and RMSE (written only for regression).
+    public var task: String
     @NullWhenNil public var testAccuracy: Double?
+    public var testR2: Double?
+    public var testMae: Double?
+    public var testRmse: Double?
     @NullWhenNil public var finalTrainLoss: Double?
     @NullWhenNil public var finalTestLoss: Double?
     public var reportSet: String
@@ -43,12 +48,12 @@ public struct RunSummary: Encodable, Sendable {
 
     // Beyond accuracy, and the validation (`record`; README.md, "Imbalanced data, validation and
     // schedules"). Omitted when nil: the weighted loss without class weights, ROC AUC without two
-    // classes, the best epoch without a validation set.
+    // classes, the best epoch without a validation set, the classification figures for regression.
     @NullWhenNil public var testLogLoss: Double? = nil
     public var testWeightedLoss: Double?
     public var testRocAuc: Double?
-    public var testBalancedAccuracy = 0.0
-    public var testRecallPerClass: [String: Double] = [:]
+    public var testBalancedAccuracy: Double?
+    public var testRecallPerClass: [String: Double]?
     public var epochsRun = 0
     public var stoppedEarly = false
     public var bestEpoch: Int?

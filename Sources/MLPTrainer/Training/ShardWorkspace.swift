@@ -9,10 +9,13 @@ final class ShardWorkspace: @unchecked Sendable {
 
     let input: Buffer<Float>
     let labels: Buffer<Int32>
+    /// Regression's standardised targets (gathered like the labels).
+    let targets: Buffer<Float>
     /// The rows this step reads: the data set's own rows when the shard's rows are consecutive
-    /// there (no copy), else `input` and `labels` after a gather.
+    /// there (no copy), else `input`, `labels` and `targets` after a gather.
     var rowsIn: UnsafePointer<Float>?
     var labelsIn: UnsafePointer<Int32>?
+    var targetsIn: UnsafePointer<Float>?
     /// Per layer: its output, what it keeps for the backward, its partial sums.
     let outputs: [Buffer<Float>]
     let saved: [Buffer<Float>]
@@ -31,6 +34,7 @@ final class ShardWorkspace: @unchecked Sendable {
         // Evaluation reads its rows in place (they are consecutive): no gather buffers.
         input = Buffer(count: training ? capacity * inputs : 0)
         labels = Buffer(count: training ? capacity : 0, zero: 0)
+        targets = Buffer(count: training ? capacity : 0)
         outputs = layers.map { Buffer(count: capacity * $0.width) }
         saved = layers.map { Buffer(count: $0.savedCount(rows: training ? capacity : 0)) }
         partials = layers.map { Buffer(count: training ? $0.partialSlots * $0.width : 0) }

@@ -10,6 +10,8 @@ public struct EpochRecord: Sendable {
     /// Evaluation mode on the test set (nil without one).
     public var testLoss: Double?
     public var testAccuracy: Double?
+    /// Regression: R^2, MAE and RMSE on the test set (nil without one, and for classification).
+    public var testRegression: RegressionReport? = nil
     /// Every learnable activation parameter: per-layer scalars by name (`a1.alpha`), per-channel
     /// ones as their mean, min and max (`a1.t_left.mean`, ...).
     public var activationParameters: [(name: String, value: Float)]
@@ -23,8 +25,13 @@ public struct EpochRecord: Sendable {
 public struct TrainingResult: Sendable {
     public var checkpoint: Checkpoint
     public var history: [EpochRecord]
-    /// The classification report on the test set (or on the training set when there is none).
-    public var report: ClassificationReport
+    /// The test set's report (or the training set's when there is none): a classification report,
+    /// or for regression `regressionReport`.
+    public var report: ClassificationReport?
+    public var regressionReport: RegressionReport?
+    /// Regression: (true, predicted) of at most `ReportWriter.scatterRows` rows of the report set,
+    /// evenly spaced, for the predicted-vs-true plot.
+    public var predictedVersusTrue: [(truth: Double, predicted: Double)] = []
     public var reportSet: String
     public var summary: RunSummary
     /// Stopped early (by `TrainingControl.shouldStop`).
@@ -75,11 +82,20 @@ public final class TrainingRun {
     public let collective: Collective
     /// The loader's notes about the training file's columns (`LoadReport.notes`).
     public let loadNotes: [String]
+    /// Regression's targets: each set's standardised targets (what the network learns) and its
+    /// values in the target's units (what the report compares with).
+    struct RegressionSet {
+        let standardized: Buffer<Float>
+        let truth: [Double]
+    }
+    public private(set) var targetScaling: TargetScaling?
+    private var regressionSets: (train: RegressionSet, test: RegressionSet?)?
 
     /// Loads and splits the data and checks the configuration against it; throws (with one line for
     /// the user) before anything is written.
     public init(settings: TrainingSettings, collective: Collective = LocalCollective()) throws {
         self.collective = collective
+        if settings.task.isRegression { try Self.refuseClassificationOptions(settings) }
         let started = Date()
         var report: LoadReport?
         var full: Dataset
@@ -89,11 +105,15 @@ public final class TrainingRun {
             try MemoryBudget.require(MemoryBudget.dataBytes(rows: rows, features: features), for: "--data synthetic:\(rows)x\(features)")
             full = SyntheticProblem(features: features, classes: classes, seed: 1).dataset(rows: rows)
         case let .csv(path):
-            (full, report) = try loadCSV(path: path, options: settings.csv, classLabels: nil)
+            (full, report) = try loadCSV(path: path, options: settings.csv, classLabels: nil, numericTarget: settings.task.isRegression)
+        }
+        if settings.task.isRegression, case .synthetic = settings.data {
+            throw ConfigError("--task regression needs a CSV file with a numeric target (datagen --task regression writes one)")
         }
         if let testPath = settings.testData {
-            let (testSet, _) = try loadCSV(path: testPath, options: settings.csv, classLabels: full.classLabels,
-                                           encoding: full.encoding)
+            let (testSet, _) = try loadCSV(path: testPath, options: settings.csv,
+                                           classLabels: settings.task.isRegression ? nil : full.classLabels,
+                                           encoding: full.encoding, numericTarget: settings.task.isRegression)
             guard testSet.featureCount == full.featureCount else {
                 throw ConfigError("\(testPath): has \(testSet.featureCount) features, the training data \(full.featureCount)")
             }
@@ -110,9 +130,11 @@ public final class TrainingRun {
             test = nil
         }
         (train, validation) = try Self.holdOutValidation(trainRows, settings)
-        try TargetCheck.check(classLabels: train.classLabels, source: settings.description["data"] ?? "the data")
-        guard train.classCount >= 2 else {
-            throw ConfigError("the training data has only one class ('\(train.classLabels.first ?? "")'); need at least two")
+        if !settings.task.isRegression {
+            try TargetCheck.check(classLabels: train.classLabels, source: settings.description["data"] ?? "the data")
+            guard train.classCount >= 2 else {
+                throw ConfigError("the training data has only one class ('\(train.classLabels.first ?? "")'); need at least two")
+            }
         }
         if settings.earlyStopping.metric == .auc && train.classCount != 2 {
             throw ConfigError("--early-stopping-metric auc needs two classes; the data has \(train.classCount)")
@@ -148,11 +170,34 @@ public final class TrainingRun {
         } else {
             standardizer = nil
         }
+        // The loader checked that a regression target is numeric.
+        if settings.task.isRegression, let trainTruth = train.targetValues {
+            let scaling = TargetScaling(fitting: trainTruth)
+            func set(_ truth: [Double]) -> RegressionSet {
+                let standardized = Buffer<Float>(count: truth.count)
+                standardized.pointer.update(from: scaling.standardized(truth), count: truth.count)
+                return RegressionSet(standardized: standardized, truth: truth)
+            }
+            targetScaling = scaling
+            regressionSets = (set(trainTruth), test.flatMap(\.targetValues).map(set))
+        }
         loadSeconds = Date().timeIntervalSince(started)
         loadReport = report
     }
 
     public var modelConfig: ModelConfig { Self.modelConfig(settings, train) }
+
+    /// Class weights have no classes to weigh in regression; validation and early stopping measure
+    /// classification's figures only (README.md, "Imbalanced data, validation and schedules").
+    private static func refuseClassificationOptions(_ settings: TrainingSettings) throws {
+        if settings.classWeight != .none {
+            throw ConfigError("--class-weight applies to classification only; --task regression has no classes to weigh")
+        }
+        if settings.validates || settings.earlyStopping.patience != nil {
+            throw ConfigError("--validation-fraction, --validation-data and --early-stopping apply to classification only, not --task regression "
+                              + "(use --test-data or --test-fraction to measure a regression)")
+        }
+    }
 
     /// The training rows and the validation set: `--validation-data`'s file, or `--validation-fraction`
     /// of the training rows (stratified), or none.
@@ -175,8 +220,11 @@ public final class TrainingRun {
     }
 
     private static func modelConfig(_ settings: TrainingSettings, _ train: Dataset) -> ModelConfig {
-        ModelConfig(inputs: train.featureCount, hidden: settings.hidden, classes: train.classCount,
-                    activation: settings.activation, norm: settings.norm, dropout: settings.dropout)
+        var config = ModelConfig(inputs: train.featureCount, hidden: settings.hidden,
+                                 classes: settings.task.isRegression ? 1 : train.classCount,
+                                 activation: settings.activation, norm: settings.norm, dropout: settings.dropout)
+        config.task = settings.task
+        return config
     }
 
     /// Trains for `settings.epochs` (or continues `control.resume`), calling `control.onEpoch` after
@@ -247,7 +295,8 @@ public final class TrainingRun {
                         defer { start = end; batchIndex += 1 }
                         if batchIndex < skipBatches { continue }
                         let result = order[start..<end].withUnsafeBufferPointer { idx in
-                            engine.trainStep(features: x.baseAddress!, labels: y.baseAddress!, indices: idx)
+                            engine.trainStep(features: x.baseAddress!, labels: y.baseAddress!,
+                                             targets: regressionSets?.train.standardized.pointer, indices: idx)
                         }
                         guard result.loss.isFinite else {
                             throw nonFiniteLossError(result.loss, epoch: epoch, stepInEpoch: batchIndex + 1, step: engine.step)
@@ -268,10 +317,11 @@ public final class TrainingRun {
                                              learningRate: rate)
                     if let test {
                         let t0 = Date()
-                        let e = evaluate(engine, test, predictions: false)
+                        let e = evaluate(engine, test, regressionSets?.test, predictions: false)
                         evalSeconds += Date().timeIntervalSince(t0)
                         record.testLoss = e.loss
-                        record.testAccuracy = Double(e.correct) / Double(max(test.rows, 1))
+                        record.testRegression = e.regression?.report
+                        if !settings.task.isRegression { record.testAccuracy = Double(e.correct) / Double(max(test.rows, 1)) }
                     }
                     if let validation {
                         let t0 = Date()
@@ -304,14 +354,24 @@ public final class TrainingRun {
         // The written model is the best validation epoch's (README.md, "Imbalanced data, validation and schedules").
         if let bestModel { engine.assign(bestModel) }
         let reportSet = test ?? train
-        let (reportFigures, final) = figures(engine, reportSet)
-        let report = ClassificationReport(classLabels: train.classLabels, truth: reportSet.labels, predicted: final.predictions)
+        let reportTargets = test == nil ? regressionSets?.train : regressionSets?.test
+        let reportFigures: ProbabilityFigures?, final: SetEvaluation
+        if settings.task.isRegression {
+            (reportFigures, final) = (nil, evaluate(engine, reportSet, reportTargets))
+        } else {
+            (reportFigures, final) = figures(engine, reportSet)
+        }
+        let report = settings.task.isRegression ? nil
+            : ClassificationReport(classLabels: train.classLabels, truth: reportSet.labels, predicted: final.predictions)
         let fractions = engine.timeFractions
         guard let last = history.last else { throw InterruptedBeforeFirstEpoch() }
         var summary = RunSummary(
-            testAccuracy: RunSummary.finite(report.accuracy), finalTrainLoss: RunSummary.finite(last.trainLoss),
+            task: settings.task.name, testAccuracy: report.flatMap { RunSummary.finite($0.accuracy) },
+            testR2: RunSummary.finite(final.regression?.report.r2), testMae: RunSummary.finite(final.regression?.report.mae),
+            testRmse: RunSummary.finite(final.regression?.report.rmse),
+            finalTrainLoss: RunSummary.finite(last.trainLoss),
             finalTestLoss: RunSummary.finite(final.loss), reportSet: test == nil ? "train" : "test",
-            classLabels: train.classLabels, epochs: history.count, interrupted: interrupted,
+            classLabels: classLabels, epochs: history.count, interrupted: interrupted,
             rows: loadReport?.rows ?? train.rows + (test?.rows ?? 0), trainRows: n, testRows: test?.rows ?? 0,
             features: train.featureCount, invalidRows: loadReport?.invalidRows ?? 0, loadSeconds: loadSeconds,
             loadMbPerSecond: RunSummary.finite(loadReport?.megabytesPerSecond), loadFromCache: loadReport?.fromCache ?? false,
@@ -320,9 +380,12 @@ public final class TrainingRun {
             evalSeconds: evalSeconds, checkpointSeconds: checkpointSeconds,
             trainSamplesPerSecond: engine.stepSeconds > 0 ? Double(engine.rowsProcessed) / engine.stepSeconds : 0,
             barrierFraction: fractions.barrier, allreduceFraction: fractions.allReduce, config: settings.description)
-        summary.record(reportFigures, report, history: history, earlyStopping: validation == nil ? nil : settings.earlyStopping,
-                       stoppedEarly: stoppedEarly)
-        return TrainingResult(checkpoint: checkpoint(engine), history: history, report: report,
+        (summary.epochsRun, summary.stoppedEarly) = (history.count, stoppedEarly)
+        if let reportFigures, let report {
+            summary.record(reportFigures, report, history: history, earlyStopping: validation == nil ? nil : settings.earlyStopping)
+        }
+        return TrainingResult(checkpoint: checkpoint(engine), history: history, report: report, regressionReport: final.regression?.report,
+                              predictedVersusTrue: final.regression.map { ReportWriter.scatterSample(truth: $0.truth, predicted: $0.predicted) } ?? [],
                               reportSet: summary.reportSet, summary: summary)
     }
 
@@ -334,8 +397,8 @@ public final class TrainingRun {
             throw ConfigError("the checkpoint's inputs are \(list(saved.featureNames)), \(source) now gives \(list(train.featureNames)); "
                               + "resuming needs the run's own columns")
         }
-        guard saved.classLabels == train.classLabels else {
-            throw ConfigError("the checkpoint's classes are \(list(saved.classLabels)), \(source) now has \(list(train.classLabels)); "
+        guard saved.classLabels == classLabels else {
+            throw ConfigError("the checkpoint's classes are \(list(saved.classLabels)), \(source) now has \(list(classLabels)); "
                               + "resuming needs the run's own classes")
         }
         guard saved.model.config == modelConfig else { throw ConfigError("the checkpoint's network does not match its run's settings") }
@@ -352,9 +415,12 @@ public final class TrainingRun {
                                                 warmup: settings.warmupEpochs, monitored: monitored)
     }
 
+    /// The model's classes (none for regression).
+    private var classLabels: [String] { settings.task.isRegression ? [] : train.classLabels }
+
     private func checkpoint(_ engine: Engine) -> Checkpoint {
-        Checkpoint(model: engine.model, classLabels: train.classLabels, featureNames: train.featureNames,
-                   standardizer: standardizer, encoding: train.encoding, runConfiguration: settings.description.filter { $0.key != "threads" })
+        Checkpoint(model: engine.model, classLabels: classLabels, featureNames: train.featureNames,
+                   standardizer: standardizer, targetScaling: targetScaling, encoding: train.encoding, runConfiguration: settings.description.filter { $0.key != "threads" })
     }
 
     /// The row order of `epoch` for mini-batches: a pure function of (seed, epoch), so a resumed run
@@ -366,20 +432,30 @@ public final class TrainingRun {
         return order
     }
 
-    private func evaluate(_ engine: Engine, _ data: Dataset, predictions: Bool = true,
-                          logProbabilities: UnsafeMutablePointer<Float>? = nil) -> Engine.Evaluation {
-        data.features.withUnsafeBufferPointer { x in
+    typealias RegressionEvaluation = (report: RegressionReport, truth: [Double], predicted: [Double])
+    typealias SetEvaluation = (loss: Double, correct: Int, predictions: [Int32], regression: RegressionEvaluation?)
+
+    /// The engine's evaluation of `data` (classification's log-probabilities into `logProbabilities`
+    /// when given) and, for regression (`targets`), its predictions in the target's units and their
+    /// R^2, MAE and RMSE.
+    private func evaluate(_ engine: Engine, _ data: Dataset, _ targets: RegressionSet?, predictions: Bool = true,
+                          logProbabilities: UnsafeMutablePointer<Float>? = nil) -> SetEvaluation {
+        let outputs = targets.map { Buffer<Float>(count: $0.truth.count) }
+        let e = data.features.withUnsafeBufferPointer { x in
             data.labels.withUnsafeBufferPointer { y in
-                engine.evaluate(features: x.baseAddress!, labels: y.baseAddress!, rows: data.rows, logProbabilities: logProbabilities,
-                                predictions: predictions)
+                engine.evaluate(features: x.baseAddress!, labels: y.baseAddress!, targets: targets?.standardized.pointer, rows: data.rows,
+                                outputs: outputs?.pointer ?? logProbabilities, predictions: predictions && targets == nil)
             }
         }
+        guard let targets, let outputs, let targetScaling else { return (e.loss, e.correct, e.predictions, nil) }
+        let predicted = targetScaling.original(outputs.array).map(Double.init)
+        return (e.loss, e.correct, e.predictions, (RegressionReport(truth: targets.truth, predicted: predicted), targets.truth, predicted))
     }
 
     /// The evaluation of `data` and what its probabilities say (`ProbabilityFigures`).
-    private func figures(_ engine: Engine, _ data: Dataset) -> (figures: ProbabilityFigures, evaluation: Engine.Evaluation) {
+    private func figures(_ engine: Engine, _ data: Dataset) -> (figures: ProbabilityFigures, evaluation: SetEvaluation) {
         var logProbabilities = [Float](repeating: 0, count: data.rows * engine.config.classes)
-        let evaluation = logProbabilities.withUnsafeMutableBufferPointer { evaluate(engine, data, logProbabilities: $0.baseAddress) }
+        let evaluation = logProbabilities.withUnsafeMutableBufferPointer { evaluate(engine, data, nil, logProbabilities: $0.baseAddress) }
         return (ProbabilityFigures(logProbabilities: logProbabilities, labels: data.labels, classes: engine.config.classes,
                                    classWeights: classWeights), evaluation)
     }

@@ -7,6 +7,8 @@ public struct TrainingSettings: Sendable, Codable {
     }
 
     public var data: DataSource = .synthetic(rows: 4000, features: 4, classes: 2)
+    /// Classes or a number (`--task`, `--loss`).
+    public var task = LearningTask.classification
     /// How CSV files are read (header, delimiter, target, invalid values, cache, parser threads).
     public var csv = CSVOptions()
     public var testData: String?
@@ -115,6 +117,10 @@ public struct TrainingSettings: Sendable, Codable {
         case let .csv(path): d["data"] = path
         }
         if let target = csv.target { d["target"] = target }
+        if let loss = task.regressionLoss {
+            d["task"] = task.name
+            d["loss"] = loss.rawValue
+        }
         if let testData { d["test_data"] = testData }
         if let initPath { d["init"] = initPath }
         return d

@@ -89,7 +89,8 @@ public struct TrainingState: Sendable {
     }
 
     /// The history with every number as its exact bit pattern (hex), one epoch per line: epoch, the
-    /// `exactFields`, the activation parameters.
+    /// nine `figures`, the activation parameters; a regression epoch ends with its test R^2, MAE,
+    /// RMSE and rows.
     static func exactHistory(_ history: [EpochRecord]) -> String {
         let names = history.first?.activationParameters.map(\.name) ?? []
         var lines = [names.joined(separator: ",")]
@@ -98,6 +99,7 @@ public struct TrainingState: Sendable {
                            r.validation?.weightedLoss, r.validation?.accuracy, r.validation?.auc]
             var fields = [String(r.epoch)] + figures.map { $0.map { String($0.bitPattern, radix: 16) } ?? "" }
             fields += r.activationParameters.map { String($0.value.bitPattern, radix: 16) }
+            if let m = r.testRegression { fields += [m.r2, m.mae, m.rmse, Double(m.rows)].map { String($0.bitPattern, radix: 16) } }
             lines.append(fields.joined(separator: ","))
         }
         return lines.joined(separator: "\n")
@@ -113,18 +115,25 @@ public struct TrainingState: Sendable {
         }
         return try lines.dropFirst().map { line in
             let f = line.split(separator: ",", omittingEmptySubsequences: false)
-            guard f.count == 10 + names.count, let epoch = Int(f[0]), let trainLoss = try double(f[1]), let trainAccuracy = try double(f[2])
+            guard f.count == 10 + names.count || f.count == 14 + names.count, let epoch = Int(f[0]), let trainLoss = try double(f[1]),
+                  let trainAccuracy = try double(f[2])
             else { throw ArtifactError("\(path): malformed history") }
-            let params = try zip(names, f[10...]).map { name, value -> (name: String, value: Float) in
+            let params = try zip(names, f[10..<(10 + names.count)]).map { name, value -> (name: String, value: Float) in
                 guard let bits = UInt32(value, radix: 16) else { throw ArtifactError("\(path): malformed history") }
                 return (name, Float(bitPattern: bits))
             }
             let validation = try double(f[6]).map { loss in
                 ProbabilityFigures(loss: loss, weightedLoss: try double(f[7]), accuracy: try double(f[8]) ?? .nan, auc: try double(f[9]))
             }
+            let regression = try f.dropFirst(10 + names.count).map { try double($0) ?? .nan }
+            guard regression.last.map({ (0...1e15).contains($0) }) ?? true else {
+                throw ArtifactError("\(path): malformed history")
+            }
             return EpochRecord(epoch: epoch, trainLoss: trainLoss, trainAccuracy: trainAccuracy, testLoss: try double(f[3]),
-                               testAccuracy: try double(f[4]), activationParameters: params, learningRate: try double(f[5]),
-                               validation: validation)
+                               testAccuracy: try double(f[4]),
+                               testRegression: regression.count == 4
+                                   ? RegressionReport(r2: regression[0], mae: regression[1], rmse: regression[2], rows: Int(regression[3])) : nil,
+                               activationParameters: params, learningRate: try double(f[5]), validation: validation)
         }
     }
 }
