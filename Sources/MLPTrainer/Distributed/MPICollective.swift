@@ -75,7 +75,7 @@ public final class MPICollective: Collective, @unchecked Sendable {
         guard Set(hashes).count > 1 else { return }
         let differing = hashes.indices.filter { hashes[$0] != hashes[0] }.map(String.init).joined(separator: ", ")
         world.fail("after \(moment) the parameters of process(es) \(differing) differ from process 0's: every process must run "
-                   + "the same build and instruction set (README, \"Several processes and hosts\")")
+                   + "the same build, instruction set and flags (README, \"Several processes and hosts\")")
     }
 
     /// The tree's subtrees inside each process's block of `shardCount` shards.
