@@ -11,16 +11,25 @@ import Testing
     static let recipe = ["--data", "synthetic:700x5x3", "--hidden", "16,8", "--epochs", "2", "--batch-size", "128",
                          "--dropout", "0.3", "--seed", "5", "--quiet"]
 
+    /// `processes` copies of train with `arguments`.
     static func mpirun(_ processes: Int, _ arguments: [String]) -> Process {
+        mpirun(job: ["-np", String(processes), TrainCommandTests.binary.path] + arguments)
+    }
+
+    /// mpirun over loopback TCP with `job` (one program, or several separated by ":").
+    static func mpirun(job: [String]) -> Process {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["mpirun"] + mpirunFlags + ["-np", String(processes), TrainCommandTests.binary.path] + arguments
+        process.arguments = ["mpirun"] + mpirunFlags + job
         return process
     }
 
-    /// Runs an mpirun job to its end and collects its output.
     static func run(_ processes: Int, _ arguments: [String]) throws -> TrainCommandTests.Outcome {
-        let process = mpirun(processes, arguments)
+        try run(mpirun(processes, arguments))
+    }
+
+    /// Runs an mpirun job to its end and collects its output.
+    static func run(_ process: Process) throws -> TrainCommandTests.Outcome {
         let out = Pipe(), err = Pipe()
         process.standardOutput = out
         process.standardError = err
@@ -77,6 +86,18 @@ import Testing
         let r = try Self.run(2, Self.recipe + ["--out", TrainCommandTests.temporaryPath("mpi")])
         #expect(r.status != 0)
         #expect(r.stderr.components(separatedBy: "add --distributed mpi").count == 2, "\(r.stderr)")
+    }
+
+    @Test func processesWhoseModelsDivergeAreStoppedByTheConsistencyCheck() throws {
+        // Process 1 runs another learning rate (two programs in one job): its parameters drift from
+        // process 0's, which the check after training sees before anything is written.
+        let out = TrainCommandTests.temporaryPath("mpi")
+        defer { try? FileManager.default.removeItem(atPath: out) }
+        let train = [TrainCommandTests.binary.path, "--distributed", "mpi"] + Self.recipe + ["--shards", "2", "--threads", "1", "--out", out]
+        let r = try Self.run(Self.mpirun(job: ["-np", "1"] + train + [":", "-np", "1"] + train + ["--lr", "0.002"]))
+        #expect(r.status != 0)
+        #expect(r.stderr.contains("after training the parameters of process(es) 1 differ from process 0's"), "\(r.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: "\(out)/model.safetensors"))
     }
 
     @Test func killingOneProcessEndsTheJobWithinSeconds() throws {
