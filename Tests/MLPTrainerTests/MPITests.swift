@@ -25,19 +25,7 @@ import Testing
     }
 
     static func run(_ processes: Int, _ arguments: [String]) throws -> TrainCommandTests.Outcome {
-        try run(mpirun(processes, arguments))
-    }
-
-    /// Runs an mpirun job to its end and collects its output.
-    static func run(_ process: Process) throws -> TrainCommandTests.Outcome {
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        let stdout = out.fileHandleForReading.readDataToEndOfFile(), stderr = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return .init(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
-                     stderr: String(decoding: stderr, as: UTF8.self))
+        try Executable.collect(mpirun(processes, arguments))
     }
 
     /// The model and metrics a run writes into a fresh directory.
@@ -73,6 +61,18 @@ import Testing
         #expect(split.metrics == reference.metrics)
     }
 
+    @Test func aJobResumesASingleProcessCheckpoint() throws {
+        let straight = TrainCommandTests.temporaryPath("mpi"), resumed = TrainCommandTests.temporaryPath("mpi")
+        defer { for out in [straight, resumed] { try? FileManager.default.removeItem(atPath: out) } }
+        let common = Self.recipe + ["--shards", "4", "--threads", "1"]
+        #expect(try TrainCommandTests.run(common + ["--epochs", "3", "--out", straight]).status == 0)
+        #expect(try TrainCommandTests.run(common + ["--out", resumed]).status == 0)
+        let r = try Self.run(2, ["--distributed", "mpi", "--resume", resumed, "--epochs", "3"])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(try Data(contentsOf: URL(fileURLWithPath: "\(resumed)/model.safetensors"))
+                == Data(contentsOf: URL(fileURLWithPath: "\(straight)/model.safetensors")))
+    }
+
     @Test func aShardCountTheProcessesDoNotDivideIsRefusedOnce() throws {
         let started = Date()
         let r = try Self.run(2, ["--distributed", "mpi"] + Self.recipe + ["--shards", "3", "--out", TrainCommandTests.temporaryPath("mpi")])
@@ -94,7 +94,7 @@ import Testing
         let out = TrainCommandTests.temporaryPath("mpi")
         defer { try? FileManager.default.removeItem(atPath: out) }
         let train = [TrainCommandTests.binary.path, "--distributed", "mpi"] + Self.recipe + ["--shards", "2", "--threads", "1", "--out", out]
-        let r = try Self.run(Self.mpirun(job: ["-np", "1"] + train + [":", "-np", "1"] + train + ["--lr", "0.002"]))
+        let r = try Executable.collect(Self.mpirun(job: ["-np", "1"] + train + [":", "-np", "1"] + train + ["--lr", "0.002"]))
         #expect(r.status != 0)
         #expect(r.stderr.contains("after training the parameters of process(es) 1 differ from process 0's"), "\(r.stderr)")
         #expect(!FileManager.default.fileExists(atPath: "\(out)/model.safetensors"))

@@ -20,16 +20,16 @@ public final class MPIWorld: @unchecked Sendable {
     }
 
     /// The processes an MPI launcher (mpirun, srun) started this one among, from its environment
-    /// (Open MPI's, or PMI's for other launchers); 1 outside one.
+    /// (Open MPI's, or PMI's as MPICH and Slurm set it); 1 outside one.
     public static var launchedProcesses: Int {
         let environment = ProcessInfo.processInfo.environment
-        return ["OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "PMIX_SIZE"].lazy.compactMap { environment[$0].flatMap(Int.init) }.first ?? 1
+        return ["OMPI_COMM_WORLD_SIZE", "PMI_SIZE"].lazy.compactMap { environment[$0].flatMap(Int.init) }.first ?? 1
     }
 
     /// This process's rank as its launcher set it (0 outside one), known before MPI is initialised.
     public static var launchedRank: Int {
         let environment = ProcessInfo.processInfo.environment
-        return ["OMPI_COMM_WORLD_RANK", "PMI_RANK", "PMIX_RANK"].lazy.compactMap { environment[$0].flatMap(Int.init) }.first ?? 0
+        return ["OMPI_COMM_WORLD_RANK", "PMI_RANK"].lazy.compactMap { environment[$0].flatMap(Int.init) }.first ?? 0
     }
 
     /// Processes of this job on this host (Open MPI's local size; 1 when unknown).
