@@ -123,6 +123,29 @@ import Testing
         if !job.isRunning { #expect(job.terminationStatus != 0) }
     }
 
+    @Test func aStopSignalToTheProcessesSavesTheCheckpointAndEndsWith130() throws {
+        // What Ctrl-C on mpirun does (SIGCONT, then SIGTERM to every process a second later), sent
+        // here to the processes directly: mpirun started by the test runner inherits its blocked
+        // signals and would not see a SIGINT.
+        let out = TrainCommandTests.temporaryPath("mpi")
+        defer { try? FileManager.default.removeItem(atPath: out) }
+        let job = Self.mpirun(2, ["--distributed", "mpi", "--epochs", "100000", "--shards", "2", "--threads", "1", "--quiet", "--out", out])
+        job.standardOutput = FileHandle.nullDevice
+        job.standardError = FileHandle.nullDevice
+        try job.run()
+        defer { if job.isRunning { kill(job.processIdentifier, SIGKILL) } }
+        for _ in 0..<100 where !FileManager.default.fileExists(atPath: out) { Thread.sleep(forTimeInterval: 0.1) }
+        Thread.sleep(forTimeInterval: 1)
+        let ranks = Self.children(of: job.processIdentifier)
+        try #require(ranks.count == 2)
+        for rank in ranks { kill(rank, SIGTERM) }
+        let interrupted = Date()
+        while job.isRunning && Date().timeIntervalSince(interrupted) < 30 { Thread.sleep(forTimeInterval: 0.05) }
+        #expect(!job.isRunning)
+        if !job.isRunning { #expect(job.terminationStatus == 130) }
+        #expect(FileManager.default.fileExists(atPath: "\(out)/checkpoint.safetensors"))
+    }
+
     /// Processes whose parent is `parent` (from /proc).
     static func children(of parent: pid_t) -> [pid_t] {
         let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
