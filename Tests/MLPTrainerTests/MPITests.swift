@@ -29,7 +29,7 @@ import Testing
     }
 
     /// The model and metrics a run writes into a fresh directory.
-    static func outputs(_ processes: Int?, threads: Int, shards: Int) throws -> (model: Data, metrics: String) {
+    static func outputs(_ processes: Int?, threads: Int, shards: Int, recipe: [String] = recipe) throws -> (model: Data, metrics: String) {
         let out = TrainCommandTests.temporaryPath("mpi")
         defer { try? FileManager.default.removeItem(atPath: out) }
         let arguments = recipe + ["--threads", String(threads), "--shards", String(shards), "--out", out]
@@ -57,6 +57,18 @@ import Testing
         // 6 shards over 2 processes: blocks of 3, each summed as its subtrees (2 + 1 shards).
         let reference = try Self.outputs(nil, threads: 1, shards: 6)
         let split = try Self.outputs(2, threads: 1, shards: 6)
+        #expect(split.model == reference.model)
+        #expect(split.metrics == reference.metrics)
+    }
+
+    @Test func regressionWritesTheBytesOfOneProcessToo() throws {
+        // Its figures (R^2, MAE, RMSE) come from every row's output, gathered from the processes.
+        let data = TrainCommandTests.temporaryPath("mpi-regression") + ".csv"
+        defer { try? FileManager.default.removeItem(atPath: data) }
+        #expect(try Executable.run("datagen", ["--rows", "800", "--task", "regression", "--out", data]).status == 0)
+        let recipe = ["--data", data, "--task", "regression", "--hidden", "16,8", "--epochs", "2", "--batch-size", "128", "--quiet"]
+        let reference = try Self.outputs(nil, threads: 2, shards: 4, recipe: recipe)
+        let split = try Self.outputs(2, threads: 1, shards: 4, recipe: recipe)
         #expect(split.model == reference.model)
         #expect(split.metrics == reference.metrics)
     }
