@@ -3,7 +3,7 @@ SWIFT ?= swift
 # Extra flags for the default training run, e.g. make train ARGS="--data my.csv --threads 16"
 ARGS ?=
 
-.PHONY: deps build train test bench clean onnx-proto fuzz fuzz-build-c fuzz-build-swift test-sanitize
+.PHONY: deps mpi-deps build train test bench clean onnx-proto fuzz fuzz-build-c fuzz-build-swift test-sanitize
 
 # LLVM's OpenMP runtime and header (Debian's libomp-dev): installed when missing and we are root.
 deps:
@@ -16,13 +16,25 @@ deps:
 	  fi; \
 	fi
 
+# Open MPI (Debian's openmpi-bin, libopenmpi-dev) for the multi-process tests (MPITests): train opens
+# it at run time only with --distributed mpi, so building and single-process training do not need it.
+mpi-deps:
+	@if ! command -v mpirun >/dev/null 2>&1 || ! ls /usr/lib/*/libmpi.so.40 >/dev/null 2>&1; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "Installing openmpi-bin and libopenmpi-dev (Open MPI) with apt-get..."; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openmpi-bin libopenmpi-dev >/dev/null; \
+	  else \
+	    echo "error: Open MPI is missing. Install it with: sudo apt-get install openmpi-bin libopenmpi-dev" >&2; exit 1; \
+	  fi; \
+	fi
+
 build: deps
 	$(SWIFT) build -c release
 
 train: build
 	.build/release/train $(ARGS)
 
-test: deps
+test: deps mpi-deps
 	$(SWIFT) test
 
 bench: build

@@ -51,12 +51,15 @@ let package = Package(
             cSettings: [.unsafeFlags(kernelFlags)],
             linkerSettings: kernelLinker + [.linkedLibrary("m")]
         ),
+        // Open MPI, opened with dlopen only by `train --distributed mpi` (ARCHITECTURE.md, "Several
+        // processes: MPI"): nothing here links libmpi, so a build without Open MPI installed works.
+        .target(name: "CMPI", path: "CMPI", linkerSettings: [.linkedLibrary("dl")]),
         // ONNX's protobuf schema as Swift, generated once and committed (Sources/ONNXProto/README.md).
         .target(name: "ONNXProto", dependencies: [.product(name: "SwiftProtobuf", package: "swift-protobuf")],
                 exclude: ["README.md", "regenerate.sh"]),
         // -O in every configuration, as the kernels' -O3: `swift run train` (a debug build) trains as
         // fast as a release build. The last -O flag wins over SwiftPM's debug -Onone.
-        .target(name: "MLPTrainer", dependencies: ["CKernels", "ONNXProto"], swiftSettings: [.unsafeFlags(["-O"])]),
+        .target(name: "MLPTrainer", dependencies: ["CKernels", "CMPI", "ONNXProto"], swiftSettings: [.unsafeFlags(["-O"])]),
         // What train and predict share on the command line: one error path, the CSV layout flags.
         .target(name: "CommandLineSupport",
                 dependencies: ["MLPTrainer", .product(name: "ArgumentParser", package: "swift-argument-parser")]),

@@ -88,6 +88,8 @@ struct Train: ToolCommand {
     var threads: Int?
     @Option(help: "Shards per mini-batch: the model depends on the seed and the shards, never on --threads. (default: one per 256 rows of the batch, more rows for a small network, at most 64)")
     var shards: Int?
+    @Option(help: "Train as one of the processes of an MPI job (mpirun -np P train --distributed mpi): each computes P's share of the shards, and the model is the one a single process writes. (default: this process alone)")
+    var distributed: DistributedBackend?
     @Option(help: ArgumentHelp("Start from these weights (a model.safetensors of the same network).", valueName: "path"))
     var `init`: String?
     @Option(help: ArgumentHelp("Output directory. (default: runs/<date-time>)", valueName: "dir"))
@@ -108,10 +110,20 @@ struct Train: ToolCommand {
     static var removesTemporariesOnInterrupt: Bool { false }
 
     func run() throws {
-        if let resume {
-            try resumeRun(resume)
-        } else {
-            try train(try resolveSettings())
+        let launch = try Launch.start(distributed)
+        do {
+            if let resume {
+                try resumeRun(resume, launch: launch)
+            } else {
+                try train(try resolveSettings(), launch: launch)
+            }
+            launch.finish()
+        } catch let error as ExitCode {
+            launch.finish()
+            throw error
+        } catch {
+            launch.endJob(after: Self.message(for: error))
+            throw error
         }
     }
 
@@ -119,12 +131,12 @@ struct Train: ToolCommand {
         if !quiet { print(line) }
     }
 
-    private func train(_ settings: TrainingSettings, resuming state: TrainingState? = nil) throws {
+    private func train(_ settings: TrainingSettings, resuming state: TrainingState? = nil, launch: Launch) throws {
         let outDirectory = resume ?? out ?? "runs/" + Self.timestamp()
-        if state == nil && FileManager.default.fileExists(atPath: outDirectory) {
+        if state == nil && launch.writesOutputs && FileManager.default.fileExists(atPath: outDirectory) {
             throw ConfigError("\(outDirectory): already exists; choose another --out")
         }
-        let run = try TrainingRun(settings: settings)
+        let run = try TrainingRun(settings: settings, collective: launch.collective)
         let config = run.modelConfig
         let target = run.targetScaling.map { "target mean \($0.mean) std \($0.std)" }
             ?? "classes \(run.train.classLabels.joined(separator: ", "))"
@@ -143,17 +155,18 @@ struct Train: ToolCommand {
         if let note = settings.cancelledParametersNote { say(note) }
         if let state { say("resuming \(outDirectory) after epoch \(state.epochsCompleted)\(state.batchesInEpoch > 0 ? " and \(state.batchesInEpoch) batches" : "")") }
         let fingerprints = try state?.dataFingerprints ?? RunInputs.fingerprints(settings)
-        if state == nil { try RunWriter.create(outDirectory) }
+        if state == nil && launch.writesOutputs { try RunWriter.create(outDirectory) }
 
         let progress = Progress(quiet: quiet, regression: settings.task.isRegression, epochs: settings.epochs, logEvery: logEvery > 0 ? logEvery : max(1, settings.epochs / 10))
         let stop = StopSignal()
         var control = TrainingControl()
         control.resume = state
         control.checkpointEvery = checkpointEvery
-        control.shouldStop = { stop.requested }
+        control.shouldStop = { launch.collective.anyProcess(stop.requested) }
         control.onStep = { epoch, done, total, loss in progress.step(epoch: epoch, rowsDone: done, rowsPerEpoch: total, loss: loss) }
         control.onEpoch = { progress.epoch($0) }
         control.saveState = { state in
+            guard launch.writesOutputs else { return }
             var state = state
             state.dataFingerprints = fingerprints
             state.settings = RunInputs.absolutePaths(state.settings)
@@ -167,13 +180,14 @@ struct Train: ToolCommand {
         } catch {
             progress.finish()
             // Keep the last good checkpoint; a run that failed before its first one leaves nothing.
-            if state == nil, (try? FileManager.default.contentsOfDirectory(atPath: outDirectory))?.isEmpty ?? false {
+            if state == nil, launch.writesOutputs, (try? FileManager.default.contentsOfDirectory(atPath: outDirectory))?.isEmpty ?? false {
                 try? FileManager.default.removeItem(atPath: outDirectory)
             }
             throw error
         }
         progress.finish()
-        try RunWriter.write(result, to: outDirectory)
+        launch.collective.verifyReplicas(hash: result.checkpoint.model.replicaHash, after: "training")
+        if launch.writesOutputs { try RunWriter.write(result, to: outDirectory) }
         say("")
         say(RunWriter.reportText(result))
         say(String(format: "trained in %.2f s (%.0f samples/s); outputs in %@", result.summary.trainSeconds,
@@ -193,8 +207,8 @@ struct Train: ToolCommand {
 
     /// `--resume DIR`: the run's own settings (from its checkpoint), with --epochs, --threads and
     /// --quiet from this command line.
-    private func resumeRun(_ directory: String) throws {
-        let allowed: Set<String> = ["--resume", "--epochs", "--threads", "--quiet", "--allow-data-change"]
+    private func resumeRun(_ directory: String, launch: Launch) throws {
+        let allowed: Set<String> = ["--resume", "--epochs", "--threads", "--quiet", "--allow-data-change", "--distributed"]
         if let other = CommandLine.arguments.dropFirst().first(where: {
             $0.hasPrefix("--") && !allowed.contains(String($0.split(separator: "=", maxSplits: 1)[0]))
         }) {
@@ -217,7 +231,7 @@ struct Train: ToolCommand {
             guard epochs >= 1 else { throw ConfigError("--epochs must be at least 1, got \(epochs)") }
             settings.epochs = epochs
         }
-        try train(settings, resuming: state)
+        try train(settings, resuming: state, launch: launch)
     }
 
     /// Flags over the preset over the defaults, each checked.
@@ -294,7 +308,7 @@ struct Train: ToolCommand {
             }
         }
         try trainingOptions.apply(to: &s)
-        s.threads = threads ?? ProcessInfo.processInfo.activeProcessorCount
+        s.threads = threads ?? Launch.defaultThreads
         try ThreadLimit.check(s.threads)
         s.csv.threads = s.threads
         if let shards {

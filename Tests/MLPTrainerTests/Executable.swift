@@ -7,6 +7,11 @@ enum Executable {
         let process = Process()
         process.executableURL = TrainCommandTests.binary.deletingLastPathComponent().appendingPathComponent(name)
         process.arguments = arguments
+        return try collect(process)
+    }
+
+    /// Starts `process`, waits for its end and collects its exit status and output.
+    static func collect(_ process: Process) throws -> TrainCommandTests.Outcome {
         let out = Pipe(), err = Pipe()
         process.standardOutput = out
         process.standardError = err

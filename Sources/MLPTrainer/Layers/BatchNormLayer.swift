@@ -46,8 +46,9 @@ final class BatchNormLayer: Layer {
             ck_bn_partial_stats(ws.input(of: i), Int64(ws.rows), cols, partial(ws, i, .sum), partial(ws, i, .sumSquares))
         }
         step.pool.barrier(worker)
-        let sum = step.sumPartials(layer: i, slot: Slot.sum.rawValue, count: width, into: 0, worker: worker)
-        let sumSquares = step.sumPartials(layer: i, slot: Slot.sumSquares.rawValue, count: width, into: width, worker: worker)
+        // Both sums in one reduction (adjacent slots): one exchange between processes, not two.
+        let sum = step.sumPartials(layer: i, slot: Slot.sum.rawValue, count: 2 * width, into: 0, worker: worker)
+        let sumSquares = sum + width
         for (k, ws) in zip(shards.indices, shards) {
             let xhat = ws.saved[i].pointer, mean = xhat + ws.capacity * width, invstd = mean + width
             // The running statistics are updated once per process (every process holds the same).
@@ -71,8 +72,8 @@ final class BatchNormLayer: Layer {
             }
         }
         step.pool.barrier(worker)
-        let sumDy = step.sumPartials(layer: i, slot: Slot.sumDy.rawValue, count: width, into: 0, worker: worker)
-        let sumDyXhat = step.sumPartials(layer: i, slot: Slot.sumDyXhat.rawValue, count: width, into: width, worker: worker)
+        let sumDy = step.sumPartials(layer: i, slot: Slot.sumDy.rawValue, count: 2 * width, into: 0, worker: worker)
+        let sumDyXhat = sumDy + width
         for ws in shards {
             let xhat = ws.saved[i].pointer, invstd = xhat + (ws.capacity + 1) * width
             ck_bn_backward_input(ws.gradientOut.pointer, xhat, step.parameters + weight, invstd, sumDy, sumDyXhat,

@@ -63,8 +63,9 @@ final class StepContext: @unchecked Sendable {
 
     deinit { for table in partials.joined() { table.deallocate() } }
 
-    /// The whole batch's sums of slot `slot` (`count` doubles) of layer `i`'s partials, into the
-    /// worker's totals at `offset`. Every worker calls it, after a barrier (the partials are written).
+    /// The whole batch's sums of slot `slot` (`count` doubles; more than the layer's width runs on into
+    /// the next slots) of layer `i`'s partials, into the worker's totals at `offset`. Every worker
+    /// calls it, after a barrier (the partials are written).
     func sumPartials(layer i: Int, slot: Int, count: Int, into offset: Int, worker: Int) -> UnsafeMutablePointer<Double> {
         let out = totals[worker].pointer + offset
         collective.allReduce(partials[i][slot], shardCount: shardCount, count: count, into: out, pool: pool, worker: worker)

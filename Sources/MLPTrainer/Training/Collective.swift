@@ -26,6 +26,9 @@ public protocol Collective: AnyObject, Sendable {
     func broadcast(_ bytes: UnsafeMutableRawBufferPointer, root: Int)
     /// Process p has filled bytes[parts[p]]; on return every process holds every part.
     func allGather(_ bytes: UnsafeMutableRawBufferPointer, parts: [Range<Int>])
+    /// The consistency check of a backend with several processes, each holding the model: ends the
+    /// job with a message unless every process's `Model.replicaHash` is `hash` (`moment`: "step 200").
+    func verifyReplicas(hash: UInt64, after moment: String)
 }
 
 extension Collective {
@@ -33,4 +36,11 @@ extension Collective {
     /// block, the same split for every reduction.
     public func shards(of total: Int, rank: Int) -> Range<Int> { (total * rank / size)..<(total * (rank + 1) / size) }
     public func localShards(of total: Int) -> Range<Int> { shards(of: total, rank: rank) }
+
+    /// Whether `flag` is true in any process (e.g. a stop asked for by a signal to one of them).
+    public func anyProcess(_ flag: Bool) -> Bool {
+        var perProcess = [[Double]](repeating: [0], count: size)
+        perProcess[rank] = [flag ? 1 : 0]
+        return allReduce(perProcess)[0] > 0
+    }
 }

@@ -158,6 +158,9 @@ public final class Engine: @unchecked Sendable {
         if update { optimizer.finishStep() }
         if !layout.counters.isEmpty { batchesTracked += 1 }
         context.step += 1
+        if collective.size > 1 && context.step % Self.replicaCheckSteps == 0 {
+            collective.verifyReplicas(hash: model.replicaHash, after: "step \(context.step)")
+        }
         var perShard = [[Double]](repeating: [0, 0], count: shards)
         for (s, ws) in zip(localShards, workspaces) { perShard[s] = [ws.loss, Double(ws.correct)] }
         let sums = collective.allReduce(perShard)
@@ -172,6 +175,10 @@ public final class Engine: @unchecked Sendable {
         for row in indices { counts[Int(labels[row])] += 1 }
         return zip(counts, classWeights).reduce(0) { $0 + Double($1.0) * Double($1.1) }
     }
+
+    /// Steps between two checks that every process holds the same model (ARCHITECTURE.md, "Several
+    /// processes: MPI"): a hash of 2 MB of parameters takes about a millisecond.
+    static let replicaCheckSteps: UInt64 = 100
 
     /// Fraction of the accumulated step time spent waiting at barriers and in the all-reduce (+ the
     /// optimizer, fused with it), averaged over the workers that ran the steps.

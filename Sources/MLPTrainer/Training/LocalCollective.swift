@@ -49,6 +49,7 @@ public final class LocalCollective: Collective, @unchecked Sendable {
 
     public func broadcast(_ bytes: UnsafeMutableRawBufferPointer, root: Int) {}
     public func allGather(_ bytes: UnsafeMutableRawBufferPointer, parts: [Range<Int>]) {}
+    public func verifyReplicas(hash: UInt64, after moment: String) {}
 
     /// Worker `worker`'s part of an array of `count` floats, in whole cache lines.
     static func chunk(of count: Int, pool: WorkerPool, worker: Int) -> Range<Int> {

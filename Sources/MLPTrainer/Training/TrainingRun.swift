@@ -152,6 +152,10 @@ public final class TrainingRun {
         resolved.shards = settings.shards
             ?? ShardLayout.defaultShards(batchRows: batch, network: Self.modelConfig(settings, train))
         shards = resolved.shards!
+        guard shards % collective.size == 0 else {
+            throw ConfigError("the \(shards) shards of a batch do not split evenly over \(collective.size) processes: give --shards "
+                              + "a multiple of \(collective.size) (or start as many processes as divide \(shards))")
+        }
         self.settings = resolved
         if var encoding = train.encoding {
             encoding.fitFills(on: train)

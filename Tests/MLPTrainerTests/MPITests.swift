@@ -1,0 +1,184 @@
+import Foundation
+import Testing
+
+/// README, "Several processes and hosts": `mpirun -np P train --distributed mpi --threads T` writes
+/// the bytes of one process for any P x T, and a failure on any process ends the whole job. Needs
+/// Open MPI's mpirun (`make test` installs openmpi-bin); the jobs run over TCP on loopback.
+@Suite(.serialized) struct MPITests {
+    static let mpirunFlags = ["--allow-run-as-root", "--oversubscribe", "--bind-to", "none", "--mca", "pml", "ob1",
+                              "--mca", "btl", "tcp,self", "--mca", "btl_tcp_if_include", "lo"]
+    /// Small and quick, with what crosses processes: BatchNorm, dropout, mini-batches, a test split.
+    static let recipe = ["--data", "synthetic:700x5x3", "--hidden", "16,8", "--epochs", "2", "--batch-size", "128",
+                         "--dropout", "0.3", "--seed", "5", "--quiet"]
+
+    /// `processes` copies of train with `arguments`.
+    static func mpirun(_ processes: Int, _ arguments: [String]) -> Process {
+        mpirun(job: ["-np", String(processes), TrainCommandTests.binary.path] + arguments)
+    }
+
+    /// mpirun over loopback TCP with `job` (one program, or several separated by ":").
+    static func mpirun(job: [String]) -> Process {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["mpirun"] + mpirunFlags + job
+        return process
+    }
+
+    static func run(_ processes: Int, _ arguments: [String]) throws -> TrainCommandTests.Outcome {
+        try Executable.collect(mpirun(processes, arguments))
+    }
+
+    /// The model and metrics a run writes into a fresh directory.
+    static func outputs(_ processes: Int?, threads: Int, shards: Int, recipe: [String] = recipe) throws -> (model: Data, metrics: String) {
+        let out = TrainCommandTests.temporaryPath("mpi")
+        defer { try? FileManager.default.removeItem(atPath: out) }
+        let arguments = recipe + ["--threads", String(threads), "--shards", String(shards), "--out", out]
+        let r = try processes.map { try run($0, ["--distributed", "mpi"] + arguments) } ?? TrainCommandTests.run(arguments)
+        #expect(r.status == 0, "\(processes ?? 1) x \(threads): \(r.stderr)")
+        return (try Data(contentsOf: URL(fileURLWithPath: "\(out)/model.safetensors")),
+                try String(contentsOfFile: "\(out)/metrics.csv", encoding: .utf8))
+    }
+
+    @Test func mpirunIsInstalled() {
+        #expect(FileManager.default.isExecutableFile(atPath: "/usr/bin/mpirun"),
+                "the MPI tests need Open MPI: make test installs it (apt-get install openmpi-bin libopenmpi-dev)")
+    }
+
+    @Test func anySplitIntoProcessesAndThreadsWritesTheBytesOfOneProcess() throws {
+        let reference = try Self.outputs(nil, threads: 2, shards: 4)
+        for (processes, threads) in [(2, 1), (2, 2), (4, 1)] {
+            let split = try Self.outputs(processes, threads: threads, shards: 4)
+            #expect(split.model == reference.model, "\(processes) x \(threads) changed the model")
+            #expect(split.metrics == reference.metrics, "\(processes) x \(threads) changed the metrics")
+        }
+    }
+
+    @Test func blocksThatAreNotSubtreesStillGiveTheSameBytes() throws {
+        // 6 shards over 2 processes: blocks of 3, each summed as its subtrees (2 + 1 shards).
+        let reference = try Self.outputs(nil, threads: 1, shards: 6)
+        let split = try Self.outputs(2, threads: 1, shards: 6)
+        #expect(split.model == reference.model)
+        #expect(split.metrics == reference.metrics)
+    }
+
+    @Test func regressionWritesTheBytesOfOneProcessToo() throws {
+        // Its figures (R^2, MAE, RMSE) come from every row's output, gathered from the processes.
+        let data = TrainCommandTests.temporaryPath("mpi-regression") + ".csv"
+        defer { try? FileManager.default.removeItem(atPath: data) }
+        #expect(try Executable.run("datagen", ["--rows", "800", "--task", "regression", "--out", data]).status == 0)
+        let recipe = ["--data", data, "--task", "regression", "--hidden", "16,8", "--epochs", "2", "--batch-size", "128", "--quiet"]
+        let reference = try Self.outputs(nil, threads: 2, shards: 4, recipe: recipe)
+        let split = try Self.outputs(2, threads: 1, shards: 4, recipe: recipe)
+        #expect(split.model == reference.model)
+        #expect(split.metrics == reference.metrics)
+    }
+
+    @Test func trainingOptionsWriteTheBytesOfOneProcessToo() throws {
+        // The batch weight from class counts, the clipping norm over the all-gathered gradient, the
+        // validation figures from the gathered log-probabilities and the kept epoch: the same in every process.
+        var recipe = Self.recipe + ["--class-weight", "balanced", "--validation-fraction", "0.2", "--early-stopping", "2",
+                                    "--lr-schedule", "cosine", "--clip-grad-norm", "0.5"]
+        recipe[recipe.firstIndex(of: "--epochs")! + 1] = "4"
+        let reference = try Self.outputs(nil, threads: 2, shards: 4, recipe: recipe)
+        let split = try Self.outputs(2, threads: 1, shards: 4, recipe: recipe)
+        #expect(reference.metrics.contains("validation_weighted_loss"))
+        #expect(split.model == reference.model)
+        #expect(split.metrics == reference.metrics)
+    }
+
+    @Test func aJobResumesASingleProcessCheckpoint() throws {
+        let straight = TrainCommandTests.temporaryPath("mpi"), resumed = TrainCommandTests.temporaryPath("mpi")
+        defer { for out in [straight, resumed] { try? FileManager.default.removeItem(atPath: out) } }
+        let common = Self.recipe + ["--shards", "4", "--threads", "1"]
+        #expect(try TrainCommandTests.run(common + ["--epochs", "3", "--out", straight]).status == 0)
+        #expect(try TrainCommandTests.run(common + ["--out", resumed]).status == 0)
+        let r = try Self.run(2, ["--distributed", "mpi", "--resume", resumed, "--epochs", "3"])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(try Data(contentsOf: URL(fileURLWithPath: "\(resumed)/model.safetensors"))
+                == Data(contentsOf: URL(fileURLWithPath: "\(straight)/model.safetensors")))
+    }
+
+    @Test func aShardCountTheProcessesDoNotDivideIsRefusedOnce() throws {
+        let started = Date()
+        let r = try Self.run(2, ["--distributed", "mpi"] + Self.recipe + ["--shards", "3", "--out", TrainCommandTests.temporaryPath("mpi")])
+        #expect(r.status != 0)
+        #expect(Date().timeIntervalSince(started) < 20)
+        #expect(r.stderr.components(separatedBy: "train: error").count == 2, "\(r.stderr)")
+        #expect(r.stderr.contains("the 3 shards of a batch do not split evenly over 2 processes"), "\(r.stderr)")
+    }
+
+    @Test func mpirunWithoutTheFlagSaysHowToEnableIt() throws {
+        let r = try Self.run(2, Self.recipe + ["--out", TrainCommandTests.temporaryPath("mpi")])
+        #expect(r.status != 0)
+        #expect(r.stderr.components(separatedBy: "add --distributed mpi").count == 2, "\(r.stderr)")
+    }
+
+    @Test func processesWhoseModelsDivergeAreStoppedByTheConsistencyCheck() throws {
+        // Process 1 runs another learning rate (two programs in one job): its parameters drift from
+        // process 0's, which the check after training sees before anything is written.
+        let out = TrainCommandTests.temporaryPath("mpi")
+        defer { try? FileManager.default.removeItem(atPath: out) }
+        let train = [TrainCommandTests.binary.path, "--distributed", "mpi"] + Self.recipe + ["--shards", "2", "--threads", "1", "--out", out]
+        let r = try Executable.collect(Self.mpirun(job: ["-np", "1"] + train + [":", "-np", "1"] + train + ["--lr", "0.002"]))
+        #expect(r.status != 0)
+        #expect(r.stderr.contains("after training the parameters of process(es) 1 differ from process 0's"), "\(r.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: "\(out)/model.safetensors"))
+    }
+
+    @Test func killingOneProcessEndsTheJobWithinSeconds() throws {
+        let job = Self.mpirun(2, ["--distributed", "mpi", "--data", "synthetic:20000x8x2", "--epochs", "100000", "--batch-size", "256",
+                                  "--shards", "2", "--threads", "1", "--quiet", "--out", TrainCommandTests.temporaryPath("mpi")])
+        job.standardOutput = FileHandle.nullDevice
+        job.standardError = FileHandle.nullDevice
+        try job.run()
+        defer { if job.isRunning { kill(job.processIdentifier, SIGKILL) } }
+        // The ranks are mpirun's children on this host; let them reach training.
+        var ranks: [pid_t] = []
+        for _ in 0..<100 where ranks.count < 2 {
+            Thread.sleep(forTimeInterval: 0.1)
+            ranks = Self.children(of: job.processIdentifier)
+        }
+        try #require(ranks.count == 2, "mpirun did not start 2 processes")
+        Thread.sleep(forTimeInterval: 2)
+        let killed = Date()
+        kill(ranks[1], SIGKILL)
+        while job.isRunning && Date().timeIntervalSince(killed) < 30 { Thread.sleep(forTimeInterval: 0.05) }
+        #expect(!job.isRunning, "the job went on after one of its processes was killed")
+        #expect(Date().timeIntervalSince(killed) < 10)
+        if !job.isRunning { #expect(job.terminationStatus != 0) }
+    }
+
+    @Test func aStopSignalToTheProcessesSavesTheCheckpointAndEndsWith130() throws {
+        // What Ctrl-C on mpirun does (SIGCONT, then SIGTERM to every process a second later), sent
+        // here to the processes directly: mpirun started by the test runner inherits its blocked
+        // signals and would not see a SIGINT.
+        let out = TrainCommandTests.temporaryPath("mpi")
+        defer { try? FileManager.default.removeItem(atPath: out) }
+        let job = Self.mpirun(2, ["--distributed", "mpi", "--epochs", "100000", "--shards", "2", "--threads", "1", "--quiet", "--out", out])
+        job.standardOutput = FileHandle.nullDevice
+        job.standardError = FileHandle.nullDevice
+        try job.run()
+        defer { if job.isRunning { kill(job.processIdentifier, SIGKILL) } }
+        for _ in 0..<100 where !FileManager.default.fileExists(atPath: out) { Thread.sleep(forTimeInterval: 0.1) }
+        Thread.sleep(forTimeInterval: 1)
+        let ranks = Self.children(of: job.processIdentifier)
+        try #require(ranks.count == 2)
+        for rank in ranks { kill(rank, SIGTERM) }
+        let interrupted = Date()
+        while job.isRunning && Date().timeIntervalSince(interrupted) < 30 { Thread.sleep(forTimeInterval: 0.05) }
+        #expect(!job.isRunning)
+        if !job.isRunning { #expect(job.terminationStatus == 130) }
+        #expect(FileManager.default.fileExists(atPath: "\(out)/checkpoint.safetensors"))
+    }
+
+    /// Processes whose parent is `parent` (from /proc).
+    static func children(of parent: pid_t) -> [pid_t] {
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+        return entries.compactMap(pid_t.init).filter { pid in
+            guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+                  let afterName = stat.range(of: ") ", options: .backwards) else { return false }
+            let fields = stat[afterName.upperBound...].split(separator: " ")
+            return fields.count > 1 && pid_t(fields[1]) == parent
+        }.sorted()
+    }
+}
