@@ -521,7 +521,24 @@ static inline __attribute__((always_inline)) void ck_csv_parse_chunk_body(const 
                 p = q;
                 goto line_done;
             }
-            // General path: quotes, spaces, labels, trailing columns, errors.
+            // A label of plain characters straight followed by the delimiter or the line end.
+            if (col == target) {
+                const char *q = p;
+                while (q < end && *q != delim && *q != '\n' && *q != '\r' && *q != '"' && !ck_csv_space(*q, delim)) q++;
+                int32_t id;
+                if (q > p && (ck_csv_row_end(q, end) || *q == delim) &&
+                    (id = ck_label_id(lt, p, q - p, 0, line - data)) >= 0) {
+                    label = id;
+                    col++;
+                    if (q < end && *q == delim) {
+                        p = q + 1;
+                        continue;
+                    }
+                    p = q;
+                    goto line_done;
+                }
+            }
+            // General path: quotes, spaces, trailing columns, errors.
             {
                 const char *cb, *ce;
                 int quoted = 0;
