@@ -454,9 +454,22 @@ static inline int ck_csv_row_end(const char *q, const char *end) {
     return q == end || *q == '\n' || (*q == '\r' && (q + 1 == end || q[1] == '\n'));
 }
 
-static void ck_csv_parse_chunk(const ck_csv_spec *s, int64_t a, int64_t b, float *X, int32_t *Y,
-                               ck_label_table *lt, ck_chunk_state *st) {
-    const char *data = s->data, *end = data + b;
+/// A faster ck_scan_decimal for the common shapes, reading [*pp - 32, *pp + 40) inside [lo, end):
+/// -1 when it does not apply (ck_scan_decimal then decides), else as ck_scan_decimal.
+typedef int (*ck_fast_scan)(const char **pp, const char *lo, const char *end, ck_decimal *d);
+
+static inline __attribute__((always_inline)) int ck_scan_decimal_none(const char **pp, const char *lo, const char *end,
+                                                                      ck_decimal *d) {
+    (void)pp, (void)lo, (void)end, (void)d;
+    return -1;
+}
+
+/// Pass 2 over the chunk [a, b) into its rows X and labels Y; compiled once per instruction set with
+/// its `fast` scanner.
+static inline __attribute__((always_inline)) void ck_csv_parse_chunk_body(const ck_csv_spec *s, int64_t a, int64_t b,
+                                                                         float *X, int32_t *Y, ck_label_table *lt,
+                                                                         ck_chunk_state *st, ck_fast_scan fast) {
+    const char *data = s->data, *end = data + b, *lo = data + a;
     const char delim = s->delimiter;
     const int64_t nf = s->fields, minf = s->min_fields, target = s->target;
     const int64_t F = minf - (target >= 0);
@@ -485,26 +498,47 @@ static void ck_csv_parse_chunk(const ck_csv_spec *s, int64_t a, int64_t b, float
         int64_t bad_col = 0;
         const char *bad_b = NULL, *bad_e = NULL;
         for (;;) {
-            // Fast path: an unquoted number straight followed by the delimiter or the line end.
-            if (col < minf && col != target) {
+            // Fast path: the run of feature columns up to the target or the last column, each an
+            // unquoted number straight followed by the delimiter or the line end.
+            const int64_t run_end = target >= col ? target : minf;
+            float *out = x + col - (target >= 0 && col > target);
+            while (col < run_end) {
                 const char *q = p;
+                ck_decimal d;
                 float v;
-                if (ck_parse_float_scan(&q, end, &v) == 0 && __builtin_expect(!isinf(v), 1)) {
+                if (!(fast(&q, lo, end, &d) == 0 || ck_scan_decimal(&q, end, &d) == 0) ||
+                    __builtin_expect(isinf(v = ck_decimal_to_float(d, p, q)), 0))
+                    break;
+                if (q < end && *q == delim) {
+                    *out++ = v;
+                    col++;
+                    p = q + 1;
+                    continue;
+                }
+                if (!ck_csv_row_end(q, end)) break;
+                *out = v;
+                col++;
+                p = q;
+                goto line_done;
+            }
+            // A label of plain characters straight followed by the delimiter or the line end.
+            if (col == target) {
+                const char *q = p;
+                while (q < end && *q != delim && *q != '\n' && *q != '\r' && *q != '"' && !ck_csv_space(*q, delim)) q++;
+                int32_t id;
+                if (q > p && (ck_csv_row_end(q, end) || *q == delim) &&
+                    (id = ck_label_id(lt, p, q - p, 0, line - data)) >= 0) {
+                    label = id;
+                    col++;
                     if (q < end && *q == delim) {
-                        x[col - (col > target && target >= 0)] = v;
-                        col++;
                         p = q + 1;
                         continue;
                     }
-                    if (ck_csv_row_end(q, end)) {
-                        x[col - (col > target && target >= 0)] = v;
-                        col++;
-                        p = q;
-                        goto line_done;
-                    }
+                    p = q;
+                    goto line_done;
                 }
             }
-            // General path: quotes, spaces, labels, trailing columns, errors.
+            // General path: quotes, spaces, trailing columns, errors.
             {
                 const char *cb, *ce;
                 int quoted = 0;
@@ -611,6 +645,20 @@ static void ck_csv_parse_chunk(const ck_csv_spec *s, int64_t a, int64_t b, float
     }
 }
 
+#define CK_CSV_PARSE_CHUNK_PARAMS \
+    (const ck_csv_spec *s, int64_t a, int64_t b, float *X, int32_t *Y, ck_label_table *lt, ck_chunk_state *st)
+static void ck_csv_parse_chunk_scalar CK_CSV_PARSE_CHUNK_PARAMS {
+    ck_csv_parse_chunk_body(s, a, b, X, Y, lt, st, ck_scan_decimal_none);
+}
+#if CK_HAVE_X86
+CK_TARGET_AVX2 static void ck_csv_parse_chunk_avx2 CK_CSV_PARSE_CHUNK_PARAMS {
+    ck_csv_parse_chunk_body(s, a, b, X, Y, lt, st, ck_scan_decimal_avx2);
+}
+CK_TARGET_AVX512 static void ck_csv_parse_chunk_avx512 CK_CSV_PARSE_CHUNK_PARAMS {
+    ck_csv_parse_chunk_body(s, a, b, X, Y, lt, st, ck_scan_decimal_avx2);
+}
+#endif
+
 int ck_csv_parse(const ck_csv_spec *s, const int64_t *chunk_rows, float *features, int32_t *labels,
                  ck_csv_result *result) {
     memset(result, 0, sizeof *result);
@@ -644,8 +692,8 @@ int ck_csv_parse(const ck_csv_spec *s, const int64_t *chunk_rows, float *feature
             if (__atomic_load_n(&first_error_chunk, __ATOMIC_RELAXED) < i) continue;
             int64_t a = ck_csv_chunk_start(s, i), b = ck_csv_chunk_start(s, i + 1);
             if (b > a)
-                ck_csv_parse_chunk(s, a, b, features + row0[i] * F, labels ? labels + row0[i] : NULL,
-                                   &tables[tid], &st[i]);
+                CK_DISPATCH(ck_csv_parse_chunk, (s, a, b, features + row0[i] * F, labels ? labels + row0[i] : NULL,
+                                                 &tables[tid], &st[i]));
             st[i].tid = tid;
             ck_csv_release(s->data, s->size, a, b);
             if (st[i].status) {

@@ -1,6 +1,8 @@
 // Exact decimal -> float32 conversion (see "CSV parsing" in CKernels.h).
 //
-// Three paths, fastest first; each returns the correctly rounded float32 (round to nearest, ties to
+// The text is first scanned into digits and a power of ten (ck_decimal: ck_scan_decimal byte by
+// byte, or ck_scan_decimal_avx2 32 bytes at a time in the CSV parser), then converted
+// (ck_decimal_to_float) along three paths, fastest first; each returns the correctly rounded float32 (round to nearest, ties to
 // even), i.e. exactly what strtof returns:
 // 1. Clinger's fast path in float: mantissa <= 2^24 and |exp10| <= 10 (both factors exact floats, so
 //    one IEEE operation rounds once).

@@ -56,12 +56,19 @@ static inline int ck_eight_digits(const char *p, uint64_t *value) {
     return 1;
 }
 
-/// Parses the longest number at *pp (before end): returns 0 and advances *pp past it, or -1 when no
+/// A scanned decimal number: (-1)^neg * (w + a fraction below 1 when truncated) * 10^exp10.
+typedef struct {
+    uint64_t w;         // the first 19 significant digits at most
+    int64_t exp10;
+    int neg;
+    int truncated;      // a nonzero digit after the 19th significant one was dropped
+} ck_decimal;
+
+/// Scans the longest number at *pp (before end): returns 0 and advances *pp past it, or -1 when no
 /// number starts there or its exponent has no digits (*pp then unspecified). inf/nan words are not
-/// handled here (ck_parse_float does). *out is the correctly rounded float32.
-static inline __attribute__((always_inline)) int ck_parse_float_scan(const char **pp, const char *end, float *out) {
-    const char *begin = *pp;
-    const char *p = begin;
+/// handled here (ck_parse_float does).
+static inline __attribute__((always_inline)) int ck_scan_decimal(const char **pp, const char *end, ck_decimal *d) {
+    const char *p = *pp;
     if (p == end) return -1;
     int neg = 0;
     if (*p == '-' || *p == '+') {
@@ -71,7 +78,7 @@ static inline __attribute__((always_inline)) int ck_parse_float_scan(const char 
     uint64_t w = 0;
     int ndig = 0;       // digits in w counted from the first nonzero one (at most 19)
     int64_t exp10 = 0;  // value = w * 10^exp10 (up to the dropped digits)
-    int truncated = 0;  // a nonzero digit after the 19th significant one was dropped
+    int truncated = 0;
     int any = 0;
     while (p < end && *p == '0') { p++; any = 1; }
     while (p < end && ck_is_digit(*p)) {
@@ -120,50 +127,46 @@ static inline __attribute__((always_inline)) int ck_parse_float_scan(const char 
         exp10 += eneg ? -ev : ev;
     }
     *pp = p;
+    *d = (ck_decimal){w, exp10, neg, truncated};
+    return 0;
+}
 
-    if (w == 0) {
-        *out = ck_make_float(neg, 0);
-        return 0;
-    }
-    if (!truncated) {
+/// The correctly rounded float32 of d, scanned from the text [begin, end) (read only in the rare
+/// cases handed to strtof).
+static inline __attribute__((always_inline)) float ck_decimal_to_float(ck_decimal d, const char *begin, const char *end) {
+    const uint64_t w = d.w;
+    const int64_t exp10 = d.exp10;
+    const int neg = d.neg;
+    if (w == 0) return ck_make_float(neg, 0);
+    if (!d.truncated) {
         if (w <= (1u << 24) && exp10 >= -10 && exp10 <= 10) {
             float v = (float)w;
             v = exp10 < 0 ? v / ck_pow10f[-exp10] : v * ck_pow10f[exp10];
-            *out = neg ? -v : v;
-            return 0;
+            return neg ? -v : v;
         }
         if (w < (1ULL << 53) && exp10 >= -22 && exp10 <= 22) {
-            double d = (double)w;
-            d = exp10 < 0 ? d / ck_pow10d[-exp10] : d * ck_pow10d[exp10];
+            double x = (double)w;
+            x = exp10 < 0 ? x / ck_pow10d[-exp10] : x * ck_pow10d[exp10];
             uint64_t bits;
-            memcpy(&bits, &d, 8);
-            // 1e-22 <= d < 2^53 * 1e22 < FLT_MAX: a normal float's range, so the float rounding point
+            memcpy(&bits, &x, 8);
+            // 1e-22 <= x < 2^53 * 1e22 < FLT_MAX: a normal float's range, so the float rounding point
             // is bit 29 of the double's significand.
             if ((bits & 0x1FFFFFFFULL) != 0x10000000ULL) {
-                float v = (float)d;
-                *out = neg ? -v : v;
-                return 0;
+                float v = (float)x;
+                return neg ? -v : v;
             }
         }
     }
-    if (exp10 < CK_POW10_MIN) {  // value < 1e19 * 1e-66, below half the smallest subnormal
-        *out = ck_make_float(neg, 0);
-        return 0;
-    }
-    if (exp10 > CK_POW10_MAX) {  // value >= 1e39 > FLT_MAX
-        *out = ck_make_float(neg, 0x7F800000u);
-        return 0;
-    }
+    // value < 1e19 * 1e-66, below half the smallest subnormal
+    if (exp10 < CK_POW10_MIN) return ck_make_float(neg, 0);
+    if (exp10 > CK_POW10_MAX) return ck_make_float(neg, 0x7F800000u);  // value >= 1e39 > FLT_MAX
     int lz = __builtin_clzll(w);
     uint64_t wn = w << lz;
     unsigned __int128 prod = (unsigned __int128)wn * ck_pow10_tab[exp10 - CK_POW10_MIN].m;
     uint64_t hi = (uint64_t)(prod >> 64);
     int nb = 64 - __builtin_clzll(hi);  // 63 or 64
     int E = nb - 1 + 64 + ck_pow10_tab[exp10 - CK_POW10_MIN].e - lz;
-    if (E > 127) {
-        *out = ck_make_float(neg, 0x7F800000u);
-        return 0;
-    }
+    if (E > 127) return ck_make_float(neg, 0x7F800000u);
     if (E >= -126) {
         int shift = nb - 24;
         uint64_t r = hi & ((1ULL << shift) - 1), half = 1ULL << (shift - 1);
@@ -172,17 +175,79 @@ static inline __attribute__((always_inline)) int ck_parse_float_scan(const char 
             uint64_t m = (hi >> shift) + (r > half);
             if (m == (1u << 24)) {
                 m >>= 1;
-                if (++E > 127) {
-                    *out = ck_make_float(neg, 0x7F800000u);
-                    return 0;
-                }
+                if (++E > 127) return ck_make_float(neg, 0x7F800000u);
             }
-            *out = ck_make_float(neg, ((uint32_t)(E + 127) << 23) | ((uint32_t)m & 0x7FFFFFu));
-            return 0;
+            return ck_make_float(neg, ((uint32_t)(E + 127) << 23) | ((uint32_t)m & 0x7FFFFFu));
         }
     }
-    *out = ck_strtof_range(begin, p);  // subnormal result, or too close to a rounding boundary
+    return ck_strtof_range(begin, end);  // subnormal result, or too close to a rounding boundary
+}
+
+/// Parses the longest number at *pp (before end), as ck_scan_decimal; *out is the correctly rounded
+/// float32.
+static inline __attribute__((always_inline)) int ck_parse_float_scan(const char **pp, const char *end, float *out) {
+    const char *begin = *pp;
+    ck_decimal d;
+    if (ck_scan_decimal(pp, end, &d) != 0) return -1;
+    *out = ck_decimal_to_float(d, begin, *pp);
     return 0;
 }
+
+#if CK_HAVE_X86
+/// ck_scan_decimal with AVX2 for the usual shapes: at most 19 digits in all (leading zeros count),
+/// at most 4 exponent digits, the whole number inside the 32 bytes after its sign. Reads
+/// [*pp - 32, *pp + 40), which must lie in [lo, end). Returns -1 when it does not apply (the caller
+/// then runs ck_scan_decimal, which decides), else as ck_scan_decimal. Same result as ck_scan_decimal
+/// wherever it applies: w is the value of all the digits, exp10 minus the fraction digits plus the
+/// exponent.
+CK_TARGET_AVX2 static inline __attribute__((always_inline)) int ck_scan_decimal_avx2(const char **pp, const char *lo,
+                                                                                    const char *end, ck_decimal *d) {
+    const char *p = *pp;
+    if (end - p < 40 || p - lo < 32) return -1;
+    const int neg = *p == '-';
+    const char *q = p + (neg | (*p == '+'));
+    // Bit i of `other`: q[i] is not a digit (bits 32 and up: beyond the window).
+    __m256i v = _mm256_sub_epi8(_mm256_loadu_si256((const __m256i *)q), _mm256_set1_epi8('0'));
+    __m256i nine = _mm256_set1_epi8(9);
+    uint64_t other = ~(uint64_t)(uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(_mm256_max_epu8(v, nine), nine));
+    const int ip = __builtin_ctzll(other);  // integer digits
+    const int dot = q[ip] == '.';
+    const int de = dot ? ip + 1 + __builtin_ctzll(other >> (ip + 1)) : ip;  // end of the digits
+    const int fd = de - ip - dot;                                           // fraction digits
+    const int n = ip + fd;
+    if (n == 0 || n > 19 || de >= 32) return -1;
+    int64_t exp10 = -fd;
+    const char *t = q + de;
+    if ((*t | 0x20) == 'e') {
+        int k = de + 1;
+        const int eneg = q[k] == '-';
+        k += eneg | (q[k] == '+');
+        const int ed = __builtin_ctzll(other >> k);  // k <= 33
+        if (ed == 0 || ed > 4 || k + ed >= 32) return -1;
+        int ev = 0;
+        for (int j = 0; j < ed; j++) ev = ev * 10 + (q[k + j] - '0');
+        exp10 += eneg ? -ev : ev;
+        t = q + k + ed;
+    }
+    // The digits right-aligned in 32 bytes ending at q + de, the point squeezed out: bytes before
+    // the point come from one byte further left.
+    const __m256i index = _mm256_setr_epi8(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20,
+                                           21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31);
+    __m256i at = _mm256_loadu_si256((const __m256i *)(q + de - 32));
+    __m256i left = _mm256_loadu_si256((const __m256i *)(q + de - 33));
+    __m256i shifted = _mm256_cmpgt_epi8(_mm256_set1_epi8((char)(dot ? 32 - fd : 0)), index);
+    __m256i digit = _mm256_cmpgt_epi8(index, _mm256_set1_epi8((char)(31 - n)));
+    __m256i x = _mm256_and_si256(_mm256_sub_epi8(_mm256_blendv_epi8(at, left, shifted), _mm256_set1_epi8('0')), digit);
+    // Pairs, quadruples, then eight-digit groups: bytes 8-15, 16-23 and 24-31 (bytes 0-12 are zero).
+    x = _mm256_maddubs_epi16(x, _mm256_set1_epi16(0x010A));
+    x = _mm256_madd_epi16(x, _mm256_set1_epi32(0x00010064));
+    x = _mm256_packus_epi32(x, x);
+    x = _mm256_madd_epi16(x, _mm256_set1_epi32(0x00012710));
+    uint64_t high = (uint64_t)_mm256_extract_epi64(x, 0) >> 32, low = (uint64_t)_mm256_extract_epi64(x, 2);
+    *d = (ck_decimal){high * 10000000000000000ULL + (low & 0xFFFFFFFFu) * 100000000ULL + (low >> 32), exp10, neg, 0};
+    *pp = t;
+    return 0;
+}
+#endif
 
 #endif

@@ -1,7 +1,7 @@
 // libFuzzer target for the CSV parser (CKernels/csv.c) and the number parser (parse_float.c):
 // any bytes, any spec, any chunking. Input: 4 bytes of spec (fields, target, delimiter and flags,
-// chunk size), then the file. Checks, besides the sanitizers: every chunking gives the same result
-// as one chunk, and every number ck_parse_float accepts is bit for bit strtof's.
+// chunk size), then the file. Checks, besides the sanitizers: every chunking and the scalar version
+// give the same result as one chunk, and every number ck_parse_float accepts is bit for bit strtof's.
 #define _GNU_SOURCE
 #include "CKernels.h"
 
@@ -106,8 +106,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *bytes, size_t size) {
     spec.chunk_bytes = 1 + bytes[3] % 64;
     parsed chunked = parse(&spec);
     check_same(&whole, &chunked, spec.min_fields - (spec.target >= 0));
+    // The scalar version (no SIMD number scanner) gives the same as the best one.
+    ck_isa_force(CK_ISA_SCALAR);
+    spec.chunk_bytes = n + 1;
+    parsed scalar = parse(&spec);
+    ck_isa_force(ck_isa_best());
+    check_same(&whole, &scalar, spec.min_fields - (spec.target >= 0));
     release(&whole);
     release(&chunked);
+    release(&scalar);
 
     // Every line splits without reading past it.
     int64_t ranges[16];

@@ -57,48 +57,98 @@ private func format(_ f: String, _ v: Double) -> String { String(format: f, v) }
         }
     }
 
+    /// A decimal string of one of six shapes: float values with few to many digits, HIGGS style
+    /// (%.18e), float midpoints and just off them, random digit strings, subnormals, %g doubles.
+    /// nil for a drawn value that is not finite.
+    private func randomDecimal(_ rng: inout Rng) -> String? {
+        switch rng.below(6) {
+        case 0:  // a float's value with few to many digits
+            let f = Float(bitPattern: UInt32(truncatingIfNeeded: rng.next()))
+            return f.isFinite ? format("%.\(rng.below(20))e", Double(f)) : nil
+        case 1:  // HIGGS style
+            let f = Float(bitPattern: UInt32(truncatingIfNeeded: rng.next()))
+            return f.isFinite ? format("%.18e", Double(f)) : nil
+        case 2:  // exact halfway points between neighbouring floats, and just off them
+            let f = Float(bitPattern: UInt32(truncatingIfNeeded: rng.next()) & 0x7FFF_FFFF)
+            if !f.isFinite || !f.nextUp.isFinite { return nil }
+            let mid = (Double(f) + Double(f.nextUp)) / 2  // exact in double
+            let exact = format("%.60e", mid)
+            let parts = exact.split(separator: "e")
+            switch rng.below(3) {
+            case 0: return exact
+            case 1: return parts[0] + "000000000001e" + parts[1]
+            default: return format("%.17e", mid.nextDown)
+            }
+        case 3:  // random digit strings, 1 to 40 digits, a point anywhere, exponents -70...40
+            let n = 1 + rng.below(40)
+            let point = rng.below(n + 1)
+            var t = rng.below(2) == 0 ? "-" : ""
+            for i in 0..<n {
+                if i == point { t += "." }
+                t += String(rng.below(10))
+            }
+            if rng.below(2) == 0 { t += "e\(rng.below(110) - 70)" }
+            return t
+        case 4:  // subnormals
+            let f = Float(bitPattern: UInt32(truncatingIfNeeded: rng.next()) & 0x00FF_FFFF)
+            return format("%.\(rng.below(25))e", Double(f))
+        default:  // doubles of any size, %g
+            let d = Double(sign: .plus, exponent: rng.below(300) - 200, significand: 1 + Double(rng.next() >> 11) * 0x1p-53)
+            return format("%.\(1 + rng.below(25))g", d)
+        }
+    }
+
     @Test func randomDecimalStrings() {
         var rng = Rng(state: 0x9E37_79B9_7F4A_7C15)
         for _ in 0..<60_000 {
-            let s: String
-            switch rng.below(6) {
-            case 0:  // a float's value with few to many digits
-                let f = Float(bitPattern: UInt32(truncatingIfNeeded: rng.next()))
-                if !f.isFinite { continue }
-                s = format("%.\(rng.below(20))e", Double(f))
-            case 1:  // HIGGS style
-                let f = Float(bitPattern: UInt32(truncatingIfNeeded: rng.next()))
-                if !f.isFinite { continue }
-                s = format("%.18e", Double(f))
-            case 2:  // exact halfway points between neighbouring floats, and just off them
-                let f = Float(bitPattern: UInt32(truncatingIfNeeded: rng.next()) & 0x7FFF_FFFF)
-                if !f.isFinite || !f.nextUp.isFinite { continue }
-                let mid = (Double(f) + Double(f.nextUp)) / 2  // exact in double
-                let exact = format("%.60e", mid)
-                let parts = exact.split(separator: "e")
-                switch rng.below(3) {
-                case 0: s = exact
-                case 1: s = parts[0] + "000000000001e" + parts[1]
-                default: s = format("%.17e", mid.nextDown)
-                }
-            case 3:  // random digit strings, 1 to 40 digits, a point anywhere, exponents -70...40
-                let n = 1 + rng.below(40)
-                let point = rng.below(n + 1)
-                var t = rng.below(2) == 0 ? "-" : ""
-                for i in 0..<n {
-                    if i == point { t += "." }
-                    t += String(rng.below(10))
-                }
-                if rng.below(2) == 0 { t += "e\(rng.below(110) - 70)" }
-                s = t
-            case 4:  // subnormals
-                let f = Float(bitPattern: UInt32(truncatingIfNeeded: rng.next()) & 0x00FF_FFFF)
-                s = format("%.\(rng.below(25))e", Double(f))
-            default:  // doubles of any size, %g
-                let d = Double(sign: .plus, exponent: rng.below(300) - 200, significand: 1 + Double(rng.next() >> 11) * 0x1p-53)
-                s = format("%.\(1 + rng.below(25))g", d)
+            if let s = randomDecimal(&rng) { expectLikeStrtof(s) }
+        }
+    }
+
+    /// The CSV parser's own number path (a SIMD scanner where the instruction set has one, falling
+    /// back to the scalar one) under every instruction set, on random numbers with a random sign
+    /// and exponent style, against strtof bit for bit; tiny chunks put numbers at chunk edges.
+    @Test func csvParserMatchesStrtofOnEveryInstructionSet() throws {
+        var rng = Rng(state: 7)
+        let columns = 7
+        var texts: [String] = []
+        while texts.count < 40_000 {
+            guard var s = randomDecimal(&rng) else { continue }
+            if rng.below(4) == 0 { s = s.replacingOccurrences(of: "e", with: "E") }
+            if rng.below(4) == 0, !s.hasPrefix("-") { s = (rng.below(2) == 0 ? "+" : "-") + s }
+            if strtof(s, nil).isFinite { texts.append(s) }
+        }
+        let rows = texts.count / columns
+        var csv = ""
+        for r in 0..<rows { csv += texts[(r * columns)..<((r + 1) * columns)].joined(separator: ",") + (r % 5 == 0 ? "\r\n" : "\n") }
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("ck-csv-numbers-\(getpid()).csv").path
+        try csv.write(toFile: path, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        var size: Int64 = 0
+        let data = try #require(ck_csv_map(path, &size))
+        defer { ck_csv_unmap(data, size) }
+        defer { ck_isa_force(ck_isa_best()) }
+        for isa in [CK_ISA_SCALAR, CK_ISA_AVX2, CK_ISA_AVX512] where ck_isa_supported(isa) != 0 {
+            for chunkBytes in [0, 97] {
+                ck_isa_force(isa)
+                var spec = ck_csv_spec()
+                spec.data = data
+                spec.size = size
+                spec.fields = Int64(columns)
+                spec.min_fields = Int64(columns)
+                spec.target = -1
+                spec.delimiter = CChar(UInt8(ascii: ","))
+                spec.threads = 1  // the calling thread runs the region: the forced version applies
+                spec.chunk_bytes = Int64(chunkBytes)
+                var chunkRows = [Int64](repeating: 0, count: Int(max(ck_csv_chunk_count(&spec), 1)))
+                #expect(ck_csv_count_rows(&spec, &chunkRows) == Int64(rows))
+                var x = [Float](repeating: .nan, count: rows * columns)
+                var result = ck_csv_result()
+                #expect(ck_csv_parse(&spec, chunkRows, &x, nil, &result) == 0)
+                ck_csv_result_free(&result)
+                let wrong = zip(texts, x).filter { strtof($0.0, nil).bitPattern != $0.1.bitPattern }
+                #expect(wrong.isEmpty, "\(String(cString: ck_isa_name(isa))), chunks of \(chunkBytes): \(wrong.prefix(3))")
             }
-            expectLikeStrtof(s)
         }
     }
 

@@ -13,11 +13,16 @@ public struct Standardizer: Sendable, Equatable {
         let f = data.featureCount, n = data.rows
         var sum = [Double](repeating: 0, count: f), sumSquares = [Double](repeating: 0, count: f)
         data.features.withUnsafeBufferPointer { x in
-            for r in 0..<n {
-                for j in 0..<f {
-                    let v = Double(x[r * f + j])
-                    sum[j] += v
-                    sumSquares[j] += v * v
+            sum.withUnsafeMutableBufferPointer { s in
+                sumSquares.withUnsafeMutableBufferPointer { q in
+                    for r in 0..<n {
+                        let row = x.baseAddress! + r * f
+                        for j in 0..<f {
+                            let v = Double(row[j])
+                            s[j] += v
+                            q[j] += v * v
+                        }
+                    }
                 }
             }
         }
@@ -35,8 +40,13 @@ public struct Standardizer: Sendable, Equatable {
         let f = data.featureCount, rows = data.rows
         let scale = std.map { 1 / $0 }
         data.features.withUnsafeMutableBufferPointer { x in
-            for r in 0..<rows {
-                for j in 0..<f { x[r * f + j] = (x[r * f + j] - mean[j]) * scale[j] }
+            mean.withUnsafeBufferPointer { m in
+                scale.withUnsafeBufferPointer { s in
+                    for r in 0..<rows {
+                        let row = x.baseAddress! + r * f
+                        for j in 0..<f { row[j] = (row[j] - m[j]) * s[j] }
+                    }
+                }
             }
         }
     }

@@ -36,9 +36,12 @@ struct MersenneTwister {
     }
 
     private mutating func twist() {
-        for i in 0..<624 {
-            let y = (state[i] & 0x8000_0000) | (state[(i + 1) % 624] & 0x7FFF_FFFF)
-            state[i] = state[(i + 397) % 624] ^ (y >> 1) ^ (y & 1 == 0 ? 0 : 0x9908_B0DF)
+        state.withUnsafeMutableBufferPointer { s in
+            for i in 0..<624 {
+                let next = i == 623 ? 0 : i + 1, far = i < 227 ? i + 397 : i - 227  // (i + 1, i + 397) mod 624
+                let y = (s[i] & 0x8000_0000) | (s[next] & 0x7FFF_FFFF)
+                s[i] = s[far] ^ (y >> 1) ^ (y & 1 == 0 ? 0 : 0x9908_B0DF)
+            }
         }
         index = 0
     }
