@@ -212,7 +212,8 @@ struct Train: ToolCommand {
         if let other = CommandLine.arguments.dropFirst().first(where: {
             $0.hasPrefix("--") && !allowed.contains(String($0.split(separator: "=", maxSplits: 1)[0]))
         }) {
-            throw ConfigError("--resume continues with the run's own settings; only --epochs, --threads, --quiet and --allow-data-change may be given, not \(other)")
+            let flags = allowed.subtracting(["--resume"]).sorted().joined(separator: ", ")
+            throw ConfigError("--resume continues with the run's own settings; only \(flags) may be given, not \(other)")
         }
         let path = directory + "/checkpoint.safetensors"
         guard FileManager.default.fileExists(atPath: path) else {

@@ -35,6 +35,8 @@ import Testing
         let arguments = recipe + ["--threads", String(threads), "--shards", String(shards), "--out", out]
         let r = try processes.map { try run($0, ["--distributed", "mpi"] + arguments) } ?? TrainCommandTests.run(arguments)
         #expect(r.status == 0, "\(processes ?? 1) x \(threads): \(r.stderr)")
+        let summary = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: "\(out)/summary.json"))) as? [String: Any]
+        #expect(summary?["processes"] as? Int == processes ?? 1 && summary?["threads"] as? Int == threads)
         return (try Data(contentsOf: URL(fileURLWithPath: "\(out)/model.safetensors")),
                 try String(contentsOfFile: "\(out)/metrics.csv", encoding: .utf8))
     }

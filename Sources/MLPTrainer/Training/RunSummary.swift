@@ -29,6 +29,8 @@ public struct RunSummary: Encodable, Sendable {
     public var loadFromCache: Bool
 
     // The speed.
+    /// Processes (`--distributed mpi`; 1 otherwise) and threads per process.
+    public var processes: Int
     public var threads: Int
     public var shards: Int
     /// Workers a step ran on (WorkerCountTuner's choice).

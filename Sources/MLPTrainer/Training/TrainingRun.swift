@@ -379,7 +379,7 @@ public final class TrainingRun {
             rows: loadReport?.rows ?? train.rows + (test?.rows ?? 0), trainRows: n, testRows: test?.rows ?? 0,
             features: train.featureCount, invalidRows: loadReport?.invalidRows ?? 0, loadSeconds: loadSeconds,
             loadMbPerSecond: RunSummary.finite(loadReport?.megabytesPerSecond), loadFromCache: loadReport?.fromCache ?? false,
-            threads: settings.threads, shards: shards, stepWorkers: engine.chosenWorkers(rows: batch) ?? pool.usefulWorkers,
+            processes: collective.size, threads: settings.threads, shards: shards, stepWorkers: engine.chosenWorkers(rows: batch) ?? pool.usefulWorkers,
             parameters: engine.layout.parameterCount, trainSeconds: trainSeconds, stepSeconds: engine.stepSeconds,
             evalSeconds: evalSeconds, checkpointSeconds: checkpointSeconds,
             trainSamplesPerSecond: engine.stepSeconds > 0 ? Double(engine.rowsProcessed) / engine.stepSeconds : 0,
