@@ -104,8 +104,8 @@ struct Train: ToolCommand {
     var allowDataChange = false
     @Flag(help: "Print nothing but errors (outputs are still written).")
     var quiet = false
-    @Option(help: ArgumentHelp("A recipe whose values later flags override: seed (the seed's recipe exactly).", valueName: "seed"))
-    var preset: String?
+    @Option(help: "A recipe whose values later flags override: seed (the seed's recipe exactly).")
+    var preset: Preset?
 
     static var removesTemporariesOnInterrupt: Bool { false }
 
@@ -237,12 +237,7 @@ struct Train: ToolCommand {
 
     /// Flags over the preset over the defaults, each checked.
     func resolveSettings() throws -> TrainingSettings {
-        var s: TrainingSettings
-        switch preset {
-        case nil: s = TrainingSettings()
-        case "seed": s = .seedPreset
-        case let other?: throw ConfigError("unknown --preset '\(other)' (available: seed)")
-        }
+        var s = preset?.settings ?? TrainingSettings()
         s.data = try Self.parseData(data)
         s.csv.target = format.target
         try format.apply(to: &s.csv)
@@ -354,6 +349,17 @@ struct Train: ToolCommand {
             guard dims[2] >= 2, dims[0] >= 2 else { throw ConfigError("--data synthetic needs at least 2 rows and 2 classes") }
         }
         return .synthetic(rows: dims[0], features: dims[1], classes: dims[2])
+    }
+}
+
+/// `--preset`: a recipe of settings.
+enum Preset: String, CaseIterable, ExpressibleByArgument {
+    case seed
+
+    var settings: TrainingSettings {
+        switch self {
+        case .seed: return .seedPreset
+        }
     }
 }
 

@@ -126,7 +126,7 @@ import Testing
         (["--optimizer", "rmsprop"], "'adam' and 'sgd'"),
         (["--threads", "0"], "--threads"),
         (["--test-fraction", "1.5"], "--test-fraction"),
-        (["--preset", "fast"], "available: seed"),
+        (["--preset", "fast"], "Please provide one of 'seed'"),
         (["--data", "synthetic:10"], "ROWSxFEATURES"),
         (["--data", "/nonexistent/data.csv"], "/nonexistent/data.csv"),
         (["--init", "/nonexistent/model.safetensors"], "/nonexistent/model.safetensors"),
