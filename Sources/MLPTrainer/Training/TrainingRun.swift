@@ -32,8 +32,9 @@ public struct TrainingResult: Sendable {
     /// Regression: (true, predicted) of at most `ReportWriter.scatterRows` rows of the report set,
     /// evenly spaced, for the predicted-vs-true plot.
     public var predictedVersusTrue: [(truth: Double, predicted: Double)] = []
-    public var reportSet: String
     public var summary: RunSummary
+    /// "test", or "train" without a test set.
+    public var reportSet: String { summary.reportSet }
     /// Stopped early (by `TrainingControl.shouldStop`).
     public var interrupted: Bool { summary.interrupted }
 }
@@ -150,7 +151,7 @@ public final class TrainingRun {
                                  for: "training the network \(network.sizes.map(String.init).joined(separator: "-"))")
         var resolved = settings
         resolved.shards = settings.shards
-            ?? ShardLayout.defaultShards(batchRows: batch, network: Self.modelConfig(settings, train))
+            ?? ShardLayout.defaultShards(batchRows: batch, network: network)
         shards = resolved.shards!
         guard shards % collective.size == 0 else {
             throw ConfigError("the \(shards) shards of a batch do not split evenly over \(collective.size) processes: give --shards "
@@ -390,7 +391,7 @@ public final class TrainingRun {
         }
         return TrainingResult(checkpoint: checkpoint(engine), history: history, report: report, regressionReport: final.regression?.report,
                               predictedVersusTrue: final.regression.map { ReportWriter.scatterSample(truth: $0.truth, predicted: $0.predicted) } ?? [],
-                              reportSet: summary.reportSet, summary: summary)
+                              summary: summary)
     }
 
     /// The checkpoint's inputs and classes are this data's, and its network these settings'.
