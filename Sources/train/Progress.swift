@@ -50,8 +50,10 @@ final class Progress {
         } else if let testLoss = record.testLoss, let testAccuracy = record.testAccuracy {
             line += String(format: "  test loss %.4f  acc %.4f", testLoss, testAccuracy)
         }
-        if let validation = record.validation, let loss = EarlyStopping.Metric.loss.value(validation) {
-            line += String(format: "  val loss %.4f  acc %.4f", loss, validation.accuracy)
+        if let validation = record.validation {
+            line += String(format: "  val loss %.4f", validation.loss)
+            if let accuracy = validation.probabilities?.accuracy { line += String(format: "  acc %.4f", accuracy) }
+            if let r2 = validation.regression?.r2 { line += String(format: "  R^2 %.4f", r2) }
         }
         clearLine()
         print(line)

@@ -7,13 +7,13 @@ struct TrainingOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Class weights in the loss: balanced (n_rows / (n_classes x rows of the class)), none, or LABEL=W,... (others 1). (default: none)",
                                valueName: "balanced|none|label=w,..."))
     var classWeight: String?
-    @Option(help: "Fraction of the training rows held out (stratified) for validation after each epoch; the best epoch's model is written. (default: none)")
+    @Option(help: "Fraction of the training rows held out for validation after each epoch (stratified for classification, at random for regression); the best epoch's model is written. (default: none)")
     var validationFraction: Double?
     @Option(help: ArgumentHelp("Validate on this CSV after each epoch; the best epoch's model is written.", valueName: "path"))
     var validationData: String?
     @Option(help: ArgumentHelp("Stop after this many epochs without improvement of the validation metric (needs a validation set).", valueName: "patience"))
     var earlyStopping: Int?
-    @Option(help: "The validation metric that picks the best epoch (loss: weighted by --class-weight; auc: two classes). (default: loss)")
+    @Option(help: "The validation metric that picks the best epoch (loss: weighted by --class-weight; accuracy, auc (two classes): classification; r2: regression). (default: loss)")
     var earlyStoppingMetric: EarlyStopping.Metric?
     @Option(help: ArgumentHelp("Learning rate per epoch, as PyTorch's StepLR, CosineAnnealingLR, OneCycleLR, ReduceLROnPlateau. (default: constant)",
                                valueName: "constant|step:EVERY,GAMMA|cosine|onecycle|plateau:PATIENCE,FACTOR"))

@@ -68,9 +68,12 @@ import Testing
         let data = TrainCommandTests.temporaryPath("mpi-regression") + ".csv"
         defer { try? FileManager.default.removeItem(atPath: data) }
         #expect(try Executable.run("datagen", ["--rows", "800", "--task", "regression", "--out", data]).status == 0)
-        let recipe = ["--data", data, "--task", "regression", "--hidden", "16,8", "--epochs", "2", "--batch-size", "128", "--quiet"]
+        // With a validation split and early stopping on its R^2: the kept epoch is every process's.
+        let recipe = ["--data", data, "--task", "regression", "--hidden", "16,8", "--epochs", "3", "--batch-size", "128", "--quiet",
+                      "--validation-fraction", "0.2", "--early-stopping", "2", "--early-stopping-metric", "r2"]
         let reference = try Self.outputs(nil, threads: 2, shards: 4, recipe: recipe)
         let split = try Self.outputs(2, threads: 1, shards: 4, recipe: recipe)
+        #expect(reference.metrics.contains("validation_r2"))
         #expect(split.model == reference.model)
         #expect(split.metrics == reference.metrics)
     }

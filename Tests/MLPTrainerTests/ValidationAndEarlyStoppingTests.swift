@@ -33,7 +33,7 @@ import Testing
         let best = try #require(result.summary.bestEpoch)
         #expect(result.summary.stoppedEarly && result.history.count == best + 4, "patience 4 ran out after epoch \(best)")
         #expect(result.summary.epochsRun == result.history.count)
-        let losses = result.history.map { $0.validation!.weightedLoss! }
+        let losses = result.history.map { $0.validation!.probabilities!.weightedLoss! }
         #expect(losses.min() == losses[best - 1] && result.summary.bestValidationLoss == losses[best - 1])
         // Written and read back: the best epoch's weights, not the last epoch's.
         let directory = TrainCommandTests.temporaryPath("best")
@@ -152,6 +152,8 @@ import Testing
         (["--validation-fraction", "0.2", "--early-stopping", "0"], "--early-stopping must be at least 1"),
         (["--validation-fraction", "0.2", "--early-stopping-metric", "f1"], "f1"),
         (["--data", "synthetic:300x4x3", "--validation-fraction", "0.2", "--early-stopping-metric", "auc"], "auc needs two classes"),
+        (["--validation-fraction", "0.2", "--early-stopping-metric", "r2"],
+         "--early-stopping-metric r2 applies to --task regression only; classification stops on loss, accuracy or auc"),
         (["--lr-schedule", "step:0,0.5"], "step:EVERY,GAMMA"),
         (["--lr-schedule", "plateau:3,2"], "plateau:PATIENCE,FACTOR"),
         (["--lr-schedule", "linear"], "unknown --lr-schedule 'linear'"),

@@ -51,10 +51,12 @@ public enum RunWriter {
     }
 
     public static func reportText(_ result: TrainingResult) -> String {
-        if let regression = result.regressionReport { return "Regression report (\(result.reportSet) set)\n\n" + regression.text() }
+        let lines = ReportSummary.lines(result)
+        if let regression = result.regressionReport {
+            return "Regression report (\(result.reportSet) set)\n\n" + regression.text() + lines.map { "\n" + $0 + "\n" }.joined()
+        }
         guard let report = result.report else { return "" }
-        return "Classification report (\(result.reportSet) set)\n\n" + report.text() + "\n" + ReportSummary.text(report, result)
-            + "\nConfusion matrix (rows: true class, columns: predicted)\n\n" + report.confusionText()
+        return "Classification report (\(result.reportSet) set)\n\n" + ReportSummary.classificationText(report, lines: lines)
     }
 
     static func summaryJSON(_ result: TrainingResult) -> String {

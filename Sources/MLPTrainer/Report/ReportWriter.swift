@@ -65,8 +65,8 @@ public enum ReportWriter {
         var series = [LineChart.Series(name: "train", label: "train (training mode)", points: history.map { (Double($0.epoch), $0.trainLoss) })]
         let test = history.compactMap { r in r.testLoss.map { (x: Double(r.epoch), y: $0) } }
         if !test.isEmpty { series.append(.init(name: "test", label: "test (evaluation mode)", points: test)) }
-        let weighted = history.contains { $0.validation?.weightedLoss != nil }
-        let validation = history.compactMap { r in r.validation.flatMap(EarlyStopping.Metric.loss.value).map { (x: Double(r.epoch), y: $0) } }
+        let weighted = history.contains { $0.validation?.probabilities?.weightedLoss != nil }
+        let validation = history.compactMap { r in r.validation.map { (x: Double(r.epoch), y: $0.loss) } }
         if !validation.isEmpty {
             series.append(.init(name: "validation", label: weighted ? "validation (class-weighted)" : "validation", points: validation))
         }
@@ -80,11 +80,16 @@ public enum ReportWriter {
         return chart
     }
 
-    static func r2Chart(_ history: [EpochRecord]) -> LineChart {
-        let test = plotted(history).compactMap { r in r.testRegression.map { (x: Double(r.epoch), y: $0.r2) } }
-        return LineChart(title: "Test R^2 per epoch", xLabel: "epoch", yLabel: "R^2",
-                         series: [.init(name: "test", label: "test (evaluation mode)", points: test)], integerX: true,
-                         emptyMessage: "no test set")
+    static func r2Chart(_ history: [EpochRecord], bestEpoch: Int? = nil) -> LineChart {
+        let history = plotted(history)
+        let test = history.compactMap { r in r.testRegression.map { (x: Double(r.epoch), y: $0.r2) } }
+        var series = [LineChart.Series(name: "test", label: "test (evaluation mode)", points: test)]
+        let validation = history.compactMap { r in r.validation?.regression.map { (x: Double(r.epoch), y: $0.r2) } }
+        if !validation.isEmpty { series.append(.init(name: "validation", label: "validation", points: validation)) }
+        var chart = LineChart(title: validation.isEmpty ? "Test R^2 per epoch" : "R^2 per epoch", xLabel: "epoch", yLabel: "R^2",
+                              series: series, integerX: true, emptyMessage: "no test set")
+        chart.marker = bestEpoch.map { (Double($0), "kept: epoch \($0)") }
+        return chart
     }
 
     static func accuracyChart(_ history: [EpochRecord], bestEpoch: Int? = nil) -> LineChart {
@@ -92,7 +97,7 @@ public enum ReportWriter {
         var series = [LineChart.Series(name: "train", label: "train (training mode)", points: history.map { (Double($0.epoch), $0.trainAccuracy) })]
         let test = history.compactMap { r in r.testAccuracy.map { (x: Double(r.epoch), y: $0) } }
         if !test.isEmpty { series.append(.init(name: "test", label: "test (evaluation mode)", points: test)) }
-        let validation = history.compactMap { r in r.validation.map { (x: Double(r.epoch), y: $0.accuracy) } }
+        let validation = history.compactMap { r in r.validation?.probabilities.map { (x: Double(r.epoch), y: $0.accuracy) } }
         if !validation.isEmpty { series.append(.init(name: "validation", label: "validation", points: validation)) }
         var chart = LineChart(title: "Accuracy per epoch", xLabel: "epoch", yLabel: "accuracy", series: series, integerX: true)
         chart.marker = bestEpoch.map { (Double($0), "kept: epoch \($0)") }
@@ -231,7 +236,7 @@ public enum ReportWriter {
         out += "<h2>Learning curves</h2>\n<div class=\"plots\">\n"
         let task = result.checkpoint.model.config.task
         out += "<figure>" + lossChart(result.history, task: task, bestEpoch: best).svg(width: 560, height: 340) + "</figure>\n"
-        let figureChart = task.isRegression ? r2Chart(result.history) : accuracyChart(result.history, bestEpoch: best)
+        let figureChart = task.isRegression ? r2Chart(result.history, bestEpoch: best) : accuracyChart(result.history, bestEpoch: best)
         out += "<figure>" + figureChart.svg(width: 560, height: 340) + "</figure>\n"
         out += "<figure>" + learningRateChart(result.history).svg(width: 560, height: 340) + "</figure>\n"
         out += "</div>\n"
@@ -248,12 +253,13 @@ public enum ReportWriter {
         if let report = result.report {
             out += "<h2>Classification report (\(e(result.reportSet)) set)</h2>\n<div class=\"plots\">\n<div>\n"
             out += reportTable(report)
-            out += "<p class=\"note\">" + ReportSummary.lines(report, result).map(e).joined(separator: "<br>\n") + "</p>\n"
+            out += "<p class=\"note\">" + ReportSummary.lines(result).map(e).joined(separator: "<br>\n") + "</p>\n"
             out += "</div>\n<figure>" + confusionMap(report, set: result.reportSet).svg() + "</figure>\n</div>\n"
         }
         if let regression = result.regressionReport {
             out += "<h2>Regression report (\(e(result.reportSet)) set)</h2>\n<div class=\"plots\">\n<div>\n"
             out += regressionTable(regression)
+            out += ReportSummary.lines(result).map { "<p class=\"note\">" + e($0) + "</p>\n" }.joined()
             out += "</div>\n<figure>" + scatterChart(result.predictedVersusTrue, set: result.reportSet).svg(width: 480, height: 440)
                 + "</figure>\n</div>\n"
         }

@@ -4,21 +4,36 @@
 /// epochs without improvement (Keras' EarlyStopping with min_delta 0 and restore_best_weights, but
 /// restoring always).
 public struct EarlyStopping: Sendable, Equatable, Codable {
-    /// `--early-stopping-metric`: classification's figures (`--task regression` refuses validation; an r2 would go here).
+    /// `--early-stopping-metric`: the loss for either task, accuracy and ROC AUC for classification,
+    /// R^2 for regression.
     public enum Metric: String, Sendable, CaseIterable, Codable {
         /// The validation loss: with class weights, the weighted one (what training minimises).
         case loss
         case accuracy
         /// ROC AUC, for two classes.
         case auc
+        /// R^2 as scikit-learn's `r2_score` computes it (`RegressionReport`).
+        case r2
 
         var higherIsBetter: Bool { self != .loss }
 
-        public func value(_ figures: ProbabilityFigures) -> Double? {
+        public func value(_ figures: ValidationFigures) -> Double? {
             switch self {
-            case .loss: figures.weightedLoss ?? figures.loss
-            case .accuracy: figures.accuracy
-            case .auc: figures.auc
+            case .loss: figures.loss
+            case .accuracy: figures.probabilities?.accuracy
+            case .auc: figures.probabilities?.auc
+            case .r2: figures.regression?.r2
+            }
+        }
+
+        /// Refuses a metric the task does not have.
+        func check(for task: LearningTask) throws {
+            switch (self, task.isRegression) {
+            case (.accuracy, true), (.auc, true):
+                throw ConfigError("--early-stopping-metric \(rawValue) applies to classification only; --task regression stops on loss or r2")
+            case (.r2, false):
+                throw ConfigError("--early-stopping-metric r2 applies to --task regression only; classification stops on loss, accuracy or auc")
+            default: return
             }
         }
     }

@@ -50,7 +50,8 @@ public struct RunSummary: Encodable, Sendable {
 
     // Beyond accuracy, and the validation (`record`; README.md, "Imbalanced data, validation and
     // schedules"). Omitted when nil: the weighted loss without class weights, ROC AUC without two
-    // classes, the best epoch without a validation set, the classification figures for regression.
+    // classes, the best epoch without a validation set, the classification figures for regression (and
+    // R^2 for classification).
     @NullWhenNil public var testLogLoss: Double? = nil
     public var testWeightedLoss: Double?
     public var testRocAuc: Double?
@@ -62,6 +63,7 @@ public struct RunSummary: Encodable, Sendable {
     public var bestValidationLoss: Double?
     public var bestValidationAccuracy: Double?
     public var bestValidationAuc: Double?
+    public var bestValidationR2: Double?
 
     /// The value, or nil when it is not finite.
     static func finite(_ value: Double?) -> Double? { value.flatMap { $0.isFinite ? $0 : nil } }

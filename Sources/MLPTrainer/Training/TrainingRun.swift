@@ -18,7 +18,7 @@ public struct EpochRecord: Sendable {
     /// The learning rate the epoch trained with (`LearningRateSchedule`).
     public var learningRate: Double?
     /// Evaluation mode on the validation set (nil without one).
-    public var validation: ProbabilityFigures?
+    public var validation: ValidationFigures?
 }
 
 /// What a finished run leaves: the trained checkpoint, the history and the test report.
@@ -90,13 +90,16 @@ public final class TrainingRun {
         let truth: [Double]
     }
     public private(set) var targetScaling: TargetScaling?
-    private var regressionSets: (train: RegressionSet, test: RegressionSet?)?
+    private var regressionSets: (train: RegressionSet, test: RegressionSet?, validation: RegressionSet?)?
 
     /// Loads and splits the data and checks the configuration against it; throws (with one line for
     /// the user) before anything is written.
     public init(settings: TrainingSettings, collective: Collective = LocalCollective()) throws {
         self.collective = collective
-        if settings.task.isRegression { try Self.refuseClassificationOptions(settings) }
+        if settings.task.isRegression && settings.classWeight != .none {
+            throw ConfigError("--class-weight applies to classification only; --task regression has no classes to weigh")
+        }
+        try settings.earlyStopping.metric.check(for: settings.task)
         let started = Date()
         var report: LoadReport?
         var full: Dataset
@@ -112,14 +115,8 @@ public final class TrainingRun {
             throw ConfigError("--task regression needs a CSV file with a numeric target (datagen --task regression writes one)")
         }
         if let testPath = settings.testData {
-            let (testSet, _) = try loadCSV(path: testPath, options: settings.csv,
-                                           classLabels: settings.task.isRegression ? nil : full.classLabels,
-                                           encoding: full.encoding, numericTarget: settings.task.isRegression)
-            guard testSet.featureCount == full.featureCount else {
-                throw ConfigError("\(testPath): has \(testSet.featureCount) features, the training data \(full.featureCount)")
-            }
+            test = try Self.loadHeldOutFile(testPath, like: full, settings)
             trainRows = full
-            test = testSet
         } else if settings.testFraction > 0 {
             let split = TrainTestSplit.split(rows: full.rows, testFraction: settings.testFraction, seed: settings.splitSeed)
             guard !split.train.isEmpty, !split.test.isEmpty else {
@@ -184,7 +181,7 @@ public final class TrainingRun {
                 return RegressionSet(standardized: standardized, truth: truth)
             }
             targetScaling = scaling
-            regressionSets = (set(trainTruth), test.flatMap(\.targetValues).map(set))
+            regressionSets = (set(trainTruth), test.flatMap(\.targetValues).map(set), validation.flatMap(\.targetValues).map(set))
         }
         loadSeconds = Date().timeIntervalSince(started)
         loadReport = report
@@ -192,32 +189,27 @@ public final class TrainingRun {
 
     public var modelConfig: ModelConfig { Self.modelConfig(settings, train) }
 
-    /// Class weights have no classes to weigh in regression; validation and early stopping measure
-    /// classification's figures only (README.md, "Imbalanced data, validation and schedules").
-    private static func refuseClassificationOptions(_ settings: TrainingSettings) throws {
-        if settings.classWeight != .none {
-            throw ConfigError("--class-weight applies to classification only; --task regression has no classes to weigh")
+    /// `--test-data` or `--validation-data`: read with the training data's columns and, for
+    /// classification, its classes.
+    private static func loadHeldOutFile(_ path: String, like rows: Dataset, _ settings: TrainingSettings) throws -> Dataset {
+        let regression = settings.task.isRegression
+        let (set, _) = try loadCSV(path: path, options: settings.csv, classLabels: regression ? nil : rows.classLabels,
+                                   encoding: rows.encoding, numericTarget: regression)
+        guard set.featureCount == rows.featureCount else {
+            throw ConfigError("\(path): has \(set.featureCount) features, the training data \(rows.featureCount)")
         }
-        if settings.validates || settings.earlyStopping.patience != nil {
-            throw ConfigError("--validation-fraction, --validation-data and --early-stopping apply to classification only, not --task regression "
-                              + "(use --test-data or --test-fraction to measure a regression)")
-        }
+        return set
     }
 
     /// The training rows and the validation set: `--validation-data`'s file, or `--validation-fraction`
-    /// of the training rows (stratified), or none.
+    /// of the training rows (stratified for classification, at random for regression), or none.
     private static func holdOutValidation(_ rows: consuming Dataset, _ settings: TrainingSettings) throws -> (Dataset, Dataset?) {
-        if let path = settings.validationData {
-            let (set, _) = try loadCSV(path: path, options: settings.csv, classLabels: rows.classLabels, encoding: rows.encoding)
-            guard set.featureCount == rows.featureCount else {
-                throw ConfigError("\(path): has \(set.featureCount) features, the training data \(rows.featureCount)")
-            }
-            return (rows, set)
-        }
+        if let path = settings.validationData { return (rows, try loadHeldOutFile(path, like: rows, settings)) }
         guard settings.validationFraction > 0 else { return (rows, nil) }
-        let held = StratifiedHoldout.rows(labels: rows.labels, classes: rows.classCount, fraction: settings.validationFraction,
-                                          seed: settings.splitSeed)
-        guard !held.isEmpty else {
+        let fraction = settings.validationFraction, seed = settings.splitSeed
+        let held = settings.task.isRegression ? TrainTestSplit.split(rows: rows.rows, testFraction: fraction, seed: seed).test
+            : StratifiedHoldout.rows(labels: rows.labels, classes: rows.classCount, fraction: fraction, seed: seed)
+        guard !held.isEmpty, held.count < rows.rows else {
             throw ConfigError("\(rows.rows) training rows are too few to hold out --validation-fraction \(settings.validationFraction)")
         }
         let (kept, validation) = rows.split(holdingOut: held)
@@ -237,161 +229,198 @@ public final class TrainingRun {
     /// `control.checkpointEvery` epochs. Stops early, after a whole step, when `control.shouldStop`
     /// says so; the result then has `interrupted` set.
     public func run(control: TrainingControl = TrainingControl()) throws -> TrainingResult {
-        var model = Model(config: modelConfig, seed: settings.seed)
-        if let resume = control.resume {
+        let engine = try makeEngine(resuming: control.resume)
+        var loop = EpochLoopState(resuming: control.resume, earlyStopping: settings.earlyStopping)
+        let started = Date()
+        try trainEpochs(engine, &loop, control)
+        let trainSeconds = Date().timeIntervalSince(started) - loop.checkpointSeconds
+        guard !loop.history.isEmpty else { throw InterruptedBeforeFirstEpoch() }
+        // The written model is the best validation epoch's (README.md, "Imbalanced data, validation and schedules").
+        if let bestModel = loop.bestModel { engine.assign(bestModel) }
+        let final = finalEvaluation(engine)
+        let regression = final.evaluation.regression
+        return TrainingResult(checkpoint: checkpoint(engine), history: loop.history, report: final.report, regressionReport: regression?.report,
+                              predictedVersusTrue: regression.map { ReportWriter.scatterSample(truth: $0.truth, predicted: $0.predicted) } ?? [],
+                              summary: summary(engine, loop, final, trainSeconds: trainSeconds))
+    }
+
+    /// The engine over the model a run starts from: the resumed one (with its optimizer state), the
+    /// `--init` weights, or a fresh initialisation.
+    private func makeEngine(resuming resume: TrainingState?) throws -> Engine {
+        var model: Model
+        if let resume {
             model = resume.checkpoint.model
             try checkResumable(resume.checkpoint)
-        } else if let initPath = settings.initPath {
-            let (tensors, _) = try Checkpoint.read(path: initPath)
-            try Checkpoint.assign(tensors, to: &model, source: initPath)
+        } else {
+            model = Model(config: modelConfig, seed: settings.seed)
+            if let initPath = settings.initPath {
+                let (tensors, _) = try Checkpoint.read(path: initPath)
+                try Checkpoint.assign(tensors, to: &model, source: initPath)
+            }
         }
-        let pool = WorkerPool(threads: settings.threads)
-        let engine = Engine(model: model, optimizer: settings.optimizer, shards: shards, pool: pool,
+        let engine = Engine(model: model, optimizer: settings.optimizer, shards: shards, pool: WorkerPool(threads: settings.threads),
                             dropoutSeed: settings.seed, collective: collective)
-        if let resume = control.resume {
+        if let resume {
             try engine.restore(optimizerFirst: resume.optimizerFirst, optimizerSecond: resume.optimizerSecond,
                                optimizerSteps: resume.optimizerSteps, step: resume.step)
         }
         engine.classWeights = classWeights
         engine.clipGradNorm = settings.clipGradNorm
-        var bestModel = control.resume?.bestModel
-        let n = train.rows
-        let batch = min(settings.batchSize ?? n, n)
-        var history = control.resume?.history ?? []
-        var epoch = (control.resume?.epochsCompleted ?? 0) + 1
-        var skipBatches = control.resume?.batchesInEpoch ?? 0
-        var lossSum = control.resume?.epochLossSum ?? 0
-        var weightSum = control.resume?.epochWeightSum ?? 0
-        var correct = control.resume?.epochCorrect ?? 0
-        var interrupted = false
-        var stoppedEarly = settings.earlyStopping.shouldStop(history)
-        let started = Date()
-        var lastSave = started
-        var evalSeconds = 0.0
-        // Writing checkpoints is I/O, not training: timed apart and left out of train_seconds.
-        var checkpointSeconds = 0.0
-        func save(_ state: @autoclosure () -> TrainingState) throws {
-            let t0 = Date()
-            try control.saveState(state())
-            checkpointSeconds += Date().timeIntervalSince(t0)
-        }
+        return engine
+    }
 
-        func state(batchesInEpoch: Int) -> TrainingState {
-            let optimizer = engine.optimizerState
-            return TrainingState(checkpoint: checkpoint(engine), optimizerFirst: optimizer.first, optimizerSecond: optimizer.second,
-                                 optimizerSteps: optimizer.steps, step: engine.step, epochsCompleted: epoch - 1,
-                                 batchesInEpoch: batchesInEpoch, epochLossSum: lossSum, epochWeightSum: weightSum, epochCorrect: correct,
-                                 history: history, settings: settings, bestModel: bestModel)
-        }
+    /// Rows per mini-batch.
+    private var batchRows: Int { min(settings.batchSize ?? train.rows, train.rows) }
 
-        let fullBatchOrder = batch < n ? [] : Array(0..<n)
-        try train.features.withUnsafeBufferPointer { x in
-            try train.labels.withUnsafeBufferPointer { y in
-                while epoch <= settings.epochs && !stoppedEarly {
-                    let rate = learningRate(epoch: epoch, history: history)
-                    // The configured Float itself at the base rate, so a constant schedule changes no bit.
-                    engine.learningRate = rate == baseLearningRate ? settings.optimizer.learningRate : Float(rate)
-                    let order = batch < n ? epochOrder(epoch, rows: n) : fullBatchOrder
-                    var start = 0, batchIndex = 0
-                    while start < n {
-                        var end = min(start + batch, n)
-                        // BatchNorm cannot normalise a single row: fold a last batch of one into the previous.
-                        if settings.norm.kind == .batch && n - end == 1 { end = n }
-                        defer { start = end; batchIndex += 1 }
-                        if batchIndex < skipBatches { continue }
-                        let result = order[start..<end].withUnsafeBufferPointer { idx in
-                            engine.trainStep(features: x.baseAddress!, labels: y.baseAddress!,
-                                             targets: regressionSets?.train.standardized.pointer, indices: idx)
-                        }
-                        guard result.loss.isFinite else {
-                            throw nonFiniteLossError(result.loss, epoch: epoch, stepInEpoch: batchIndex + 1, step: engine.step)
-                        }
-                        lossSum += result.loss * result.weight
-                        weightSum += result.weight
-                        correct += result.correct
-                        control.onStep(epoch, end, n, result.loss)
-                        if control.shouldStop() && end < n {
-                            try save(state(batchesInEpoch: batchIndex + 1))
-                            interrupted = true
-                            return
-                        }
-                    }
-                    skipBatches = 0
-                    var record = EpochRecord(epoch: epoch, trainLoss: lossSum / weightSum, trainAccuracy: Double(correct) / Double(n),
-                                             testLoss: nil, testAccuracy: nil, activationParameters: activationParameters(engine),
-                                             learningRate: rate)
-                    if let test {
-                        let t0 = Date()
-                        let e = evaluate(engine, test, regressionSets?.test, predictions: false)
-                        evalSeconds += Date().timeIntervalSince(t0)
-                        record.testLoss = e.loss
-                        record.testRegression = e.regression?.report
-                        if !settings.task.isRegression { record.testAccuracy = Double(e.correct) / Double(max(test.rows, 1)) }
-                    }
-                    if let validation {
-                        let t0 = Date()
-                        record.validation = figures(engine, validation).figures
-                        evalSeconds += Date().timeIntervalSince(t0)
-                        if settings.earlyStopping.best(history + [record])?.epoch == epoch { bestModel = engine.model }
-                    }
-                    history.append(record)
-                    stoppedEarly = settings.earlyStopping.shouldStop(history)
-                    control.onEpoch(record)
-                    epoch += 1
-                    lossSum = 0
-                    weightSum = 0
-                    correct = 0
-                    let stopping = control.shouldStop()
-                    let due = control.checkpointEvery > 0 ? (epoch - 1) % control.checkpointEvery == 0
-                        : Date().timeIntervalSince(lastSave) >= control.checkpointSeconds
-                    if stopping || epoch > settings.epochs || due || stoppedEarly {
-                        try save(state(batchesInEpoch: 0))
-                        lastSave = Date()
-                    }
-                    if stopping && epoch <= settings.epochs {
-                        interrupted = true
-                        return
-                    }
+    /// An epoch's mini-batches as ranges of its row order. BatchNorm cannot normalise a single row,
+    /// so a last batch of one joins the previous.
+    private var batchRanges: [Range<Int>] {
+        let n = train.rows, batch = batchRows
+        var ranges: [Range<Int>] = []
+        var start = 0
+        while start < n {
+            var end = min(start + batch, n)
+            if settings.norm.kind == .batch && n - end == 1 { end = n }
+            ranges.append(start..<end)
+            start = end
+        }
+        return ranges
+    }
+
+    /// The epochs from `loop.epoch` to `settings.epochs`, until early stopping or `control.shouldStop`.
+    private func trainEpochs(_ engine: Engine, _ loop: inout EpochLoopState, _ control: TrainingControl) throws {
+        let n = train.rows, shuffled = batchRows < n
+        let fullBatchOrder = shuffled ? [] : Array(0..<n), batches = batchRanges
+        while loop.epoch <= settings.epochs && !loop.stoppedEarly {
+            let rate = learningRate(epoch: loop.epoch, history: loop.history)
+            // The configured Float itself at the base rate, so a constant schedule changes no bit.
+            engine.learningRate = rate == baseLearningRate ? settings.optimizer.learningRate : Float(rate)
+            let order = shuffled ? epochOrder(loop.epoch, rows: n) : fullBatchOrder
+            guard try trainSteps(engine, order: order, batches: batches, &loop, control) else { return }
+            let record = epochRecord(engine, &loop, learningRate: rate)
+            guard try finishEpoch(record, engine, &loop, control) else { return }
+        }
+    }
+
+    /// The steps of `loop.epoch` (after those a resumed run already took); false when
+    /// `control.shouldStop` interrupted the epoch, its state saved.
+    private func trainSteps(_ engine: Engine, order: [Int], batches: [Range<Int>], _ loop: inout EpochLoopState,
+                            _ control: TrainingControl) throws -> Bool {
+        let done = loop.batchesDone
+        for (index, rows) in batches.enumerated() where index >= done {
+            let result = trainStep(engine, order[rows])
+            guard result.loss.isFinite else {
+                throw nonFiniteLossError(result.loss, epoch: loop.epoch, stepInEpoch: index + 1, step: engine.step)
+            }
+            loop.add(result)
+            loop.batchesDone = index + 1
+            control.onStep(loop.epoch, rows.upperBound, train.rows, result.loss)
+            if control.shouldStop() && rows.upperBound < train.rows {
+                try saveState(engine, &loop, control)
+                loop.interrupted = true
+                return false
+            }
+        }
+        loop.batchesDone = 0
+        return true
+    }
+
+    private func trainStep(_ engine: Engine, _ rows: ArraySlice<Int>) -> Engine.StepResult {
+        train.features.withUnsafeBufferPointer { x in
+            train.labels.withUnsafeBufferPointer { y in
+                rows.withUnsafeBufferPointer { indices in
+                    engine.trainStep(features: x.baseAddress!, labels: y.baseAddress!, targets: regressionSets?.train.standardized.pointer,
+                                     indices: indices)
                 }
             }
         }
-        let trainSeconds = Date().timeIntervalSince(started) - checkpointSeconds
-        // The written model is the best validation epoch's (README.md, "Imbalanced data, validation and schedules").
-        if let bestModel { engine.assign(bestModel) }
-        let reportSet = test ?? train
-        let reportTargets = test == nil ? regressionSets?.train : regressionSets?.test
-        let reportFigures: ProbabilityFigures?, final: SetEvaluation
-        if settings.task.isRegression {
-            (reportFigures, final) = (nil, evaluate(engine, reportSet, reportTargets))
-        } else {
-            (reportFigures, final) = figures(engine, reportSet)
+    }
+
+    /// The finished epoch's figures: the means of its steps, and the test and validation sets'
+    /// evaluation.
+    private func epochRecord(_ engine: Engine, _ loop: inout EpochLoopState, learningRate: Double) -> EpochRecord {
+        var record = EpochRecord(epoch: loop.epoch, trainLoss: loop.lossSum / loop.weightSum,
+                                 trainAccuracy: Double(loop.correct) / Double(train.rows), testLoss: nil, testAccuracy: nil,
+                                 activationParameters: activationParameters(engine), learningRate: learningRate)
+        let started = Date()
+        if let test {
+            let e = evaluate(engine, test, regressionSets?.test, predictions: false)
+            record.testLoss = e.loss
+            record.testRegression = e.regression?.report
+            if !settings.task.isRegression { record.testAccuracy = Double(e.correct) / Double(max(test.rows, 1)) }
         }
-        let report = settings.task.isRegression ? nil
-            : ClassificationReport(classLabels: train.classLabels, truth: reportSet.labels, predicted: final.predictions)
-        let fractions = engine.timeFractions
-        guard let last = history.last else { throw InterruptedBeforeFirstEpoch() }
+        if let validation { record.validation = validationFigures(engine, validation) }
+        loop.evalSeconds += Date().timeIntervalSince(started)
+        return record
+    }
+
+    /// Adds the epoch to the history (its model kept when it is the best so far) and saves the state
+    /// when due; false when `control.shouldStop` interrupts the run.
+    private func finishEpoch(_ record: EpochRecord, _ engine: Engine, _ loop: inout EpochLoopState,
+                             _ control: TrainingControl) throws -> Bool {
+        if validation != nil && settings.earlyStopping.best(loop.history + [record])?.epoch == record.epoch { loop.bestModel = engine.model }
+        loop.finish(record, earlyStopping: settings.earlyStopping)
+        control.onEpoch(record)
+        let stopping = control.shouldStop()
+        let due = control.checkpointEvery > 0 ? record.epoch % control.checkpointEvery == 0
+            : Date().timeIntervalSince(loop.lastSave) >= control.checkpointSeconds
+        if stopping || loop.epoch > settings.epochs || due || loop.stoppedEarly {
+            try saveState(engine, &loop, control)
+            loop.lastSave = Date()
+        }
+        if stopping && loop.epoch <= settings.epochs {
+            loop.interrupted = true
+            return false
+        }
+        return true
+    }
+
+    /// Hands the state to `control.saveState`. Writing checkpoints is I/O, not training: timed apart
+    /// and left out of train_seconds.
+    private func saveState(_ engine: Engine, _ loop: inout EpochLoopState, _ control: TrainingControl) throws {
+        let started = Date()
+        let optimizer = engine.optimizerState
+        try control.saveState(TrainingState(
+            checkpoint: checkpoint(engine), optimizerFirst: optimizer.first, optimizerSecond: optimizer.second,
+            optimizerSteps: optimizer.steps, step: engine.step, epochsCompleted: loop.epoch - 1, batchesInEpoch: loop.batchesDone,
+            epochLossSum: loop.lossSum, epochWeightSum: loop.weightSum, epochCorrect: loop.correct, history: loop.history,
+            settings: settings, bestModel: loop.bestModel))
+        loop.checkpointSeconds += Date().timeIntervalSince(started)
+    }
+
+    /// The report set's evaluation (the test set, or the training set without one) and, for
+    /// classification, its report and probability figures.
+    private typealias FinalEvaluation = (evaluation: SetEvaluation, figures: ProbabilityFigures?, report: ClassificationReport?)
+
+    private func finalEvaluation(_ engine: Engine) -> FinalEvaluation {
+        let reportSet = test ?? train
+        if settings.task.isRegression { return (evaluate(engine, reportSet, test == nil ? regressionSets?.train : regressionSets?.test), nil, nil) }
+        let (figures, evaluation) = self.figures(engine, reportSet)
+        return (evaluation, figures, ClassificationReport(classLabels: train.classLabels, truth: reportSet.labels, predicted: evaluation.predictions))
+    }
+
+    /// summary.json's figures (`RunSummary`).
+    private func summary(_ engine: Engine, _ loop: EpochLoopState, _ final: FinalEvaluation, trainSeconds: Double) -> RunSummary {
+        let fractions = engine.timeFractions, regression = final.evaluation.regression?.report
         var summary = RunSummary(
-            task: settings.task.name, testAccuracy: report.flatMap { RunSummary.finite($0.accuracy) },
-            testR2: RunSummary.finite(final.regression?.report.r2), testMae: RunSummary.finite(final.regression?.report.mae),
-            testRmse: RunSummary.finite(final.regression?.report.rmse),
-            finalTrainLoss: RunSummary.finite(last.trainLoss),
-            finalTestLoss: RunSummary.finite(final.loss), reportSet: test == nil ? "train" : "test",
-            classLabels: classLabels, epochs: history.count, interrupted: interrupted,
-            rows: loadReport?.rows ?? train.rows + (test?.rows ?? 0), trainRows: n, testRows: test?.rows ?? 0,
+            task: settings.task.name, testAccuracy: final.report.flatMap { RunSummary.finite($0.accuracy) },
+            testR2: RunSummary.finite(regression?.r2), testMae: RunSummary.finite(regression?.mae), testRmse: RunSummary.finite(regression?.rmse),
+            finalTrainLoss: RunSummary.finite(loop.history.last?.trainLoss),
+            finalTestLoss: RunSummary.finite(final.evaluation.loss), reportSet: test == nil ? "train" : "test",
+            classLabels: classLabels, epochs: loop.history.count, interrupted: loop.interrupted,
+            rows: loadReport?.rows ?? train.rows + (test?.rows ?? 0), trainRows: train.rows, testRows: test?.rows ?? 0,
             features: train.featureCount, invalidRows: loadReport?.invalidRows ?? 0, loadSeconds: loadSeconds,
             loadMbPerSecond: RunSummary.finite(loadReport?.megabytesPerSecond), loadFromCache: loadReport?.fromCache ?? false,
-            processes: collective.size, threads: settings.threads, shards: shards, stepWorkers: engine.chosenWorkers(rows: batch) ?? pool.usefulWorkers,
+            processes: collective.size, threads: settings.threads, shards: shards,
+            stepWorkers: engine.chosenWorkers(rows: batchRows) ?? engine.pool.usefulWorkers,
             parameters: engine.layout.parameterCount, trainSeconds: trainSeconds, stepSeconds: engine.stepSeconds,
-            evalSeconds: evalSeconds, checkpointSeconds: checkpointSeconds,
+            evalSeconds: loop.evalSeconds, checkpointSeconds: loop.checkpointSeconds,
             trainSamplesPerSecond: engine.stepSeconds > 0 ? Double(engine.rowsProcessed) / engine.stepSeconds : 0,
             barrierFraction: fractions.barrier, allreduceFraction: fractions.allReduce, config: settings.description)
-        (summary.epochsRun, summary.stoppedEarly) = (history.count, stoppedEarly)
-        if let reportFigures, let report {
-            summary.record(reportFigures, report, history: history, earlyStopping: validation == nil ? nil : settings.earlyStopping)
-        }
-        return TrainingResult(checkpoint: checkpoint(engine), history: history, report: report, regressionReport: final.regression?.report,
-                              predictedVersusTrue: final.regression.map { ReportWriter.scatterSample(truth: $0.truth, predicted: $0.predicted) } ?? [],
-                              summary: summary)
+        (summary.epochsRun, summary.stoppedEarly) = (loop.history.count, loop.stoppedEarly)
+        if let figures = final.figures, let report = final.report { summary.record(figures, report) }
+        if validation != nil { summary.recordBest(settings.earlyStopping, history: loop.history) }
+        return summary
     }
 
     /// The checkpoint's inputs and classes are this data's, and its network these settings'.
@@ -415,7 +444,7 @@ public final class TrainingRun {
     /// The learning rate of `epoch`; plateau monitors the validation loss (`EarlyStopping.Metric.loss`),
     /// or the train loss without a validation set.
     private func learningRate(epoch: Int, history: [EpochRecord]) -> Double {
-        let monitored = history.map { $0.validation.flatMap(EarlyStopping.Metric.loss.value) ?? $0.trainLoss }
+        let monitored = history.map { $0.validation?.loss ?? $0.trainLoss }
         return settings.lrSchedule.learningRate(epoch: epoch, of: settings.epochs, base: baseLearningRate,
                                                 warmup: settings.warmupEpochs, monitored: monitored)
     }
@@ -463,6 +492,14 @@ public final class TrainingRun {
         let evaluation = logProbabilities.withUnsafeMutableBufferPointer { evaluate(engine, data, nil, logProbabilities: $0.baseAddress) }
         return (ProbabilityFigures(logProbabilities: logProbabilities, labels: data.labels, classes: engine.config.classes,
                                    classWeights: classWeights), evaluation)
+    }
+
+    /// The validation set's figures: classification's probability figures, or regression's loss
+    /// and R^2, MAE and RMSE.
+    private func validationFigures(_ engine: Engine, _ data: Dataset) -> ValidationFigures {
+        guard let targets = regressionSets?.validation else { return .classification(figures(engine, data).figures) }
+        let e = evaluate(engine, data, targets, predictions: false)
+        return .regression(loss: e.loss, report: e.regression!.report)
     }
 
     private func activationParameters(_ engine: Engine) -> [(name: String, value: Float)] {

@@ -34,7 +34,8 @@ public struct TrainingSettings: Sendable, Codable {
     /// Class weights in the loss, validation and early stopping, the learning-rate schedule and
     /// gradient clipping (README.md, "Imbalanced data, validation and schedules").
     public var classWeight = ClassWeighting.none
-    /// Validation rows taken from the training rows (stratified), or a file (`validationData`).
+    /// Validation rows taken from the training rows (stratified for classification, at random for
+    /// regression), or a file (`validationData`).
     public var validationFraction = 0.0
     public var validationData: String?
     public var earlyStopping = EarlyStopping()

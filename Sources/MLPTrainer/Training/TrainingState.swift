@@ -90,16 +90,19 @@ public struct TrainingState: Sendable {
 
     /// The history with every number as its exact bit pattern (hex), one epoch per line: epoch, the
     /// nine `figures`, the activation parameters; a regression epoch ends with its test R^2, MAE,
-    /// RMSE and rows.
+    /// RMSE and rows (empty without a test set), then with a validation set the same four of it.
     static func exactHistory(_ history: [EpochRecord]) -> String {
         let names = history.first?.activationParameters.map(\.name) ?? []
         var lines = [names.joined(separator: ",")]
+        func hex(_ value: Double?) -> String { value.map { String($0.bitPattern, radix: 16) } ?? "" }
         for r in history {
-            let figures = [r.trainLoss, r.trainAccuracy, r.testLoss, r.testAccuracy, r.learningRate, r.validation?.loss,
-                           r.validation?.weightedLoss, r.validation?.accuracy, r.validation?.auc]
-            var fields = [String(r.epoch)] + figures.map { $0.map { String($0.bitPattern, radix: 16) } ?? "" }
+            let p = r.validation?.probabilities
+            let figures = [r.trainLoss, r.trainAccuracy, r.testLoss, r.testAccuracy, r.learningRate, p?.loss ?? r.validation?.loss,
+                           p?.weightedLoss, p?.accuracy, p?.auc]
+            var fields = [String(r.epoch)] + figures.map(hex)
             fields += r.activationParameters.map { String($0.value.bitPattern, radix: 16) }
-            if let m = r.testRegression { fields += [m.r2, m.mae, m.rmse, Double(m.rows)].map { String($0.bitPattern, radix: 16) } }
+            let regression: [RegressionReport?] = r.validation?.regression.map { [r.testRegression, $0] } ?? r.testRegression.map { [$0] } ?? []
+            for m in regression { fields += (m.map { [$0.r2, $0.mae, $0.rmse, Double($0.rows)] } ?? [nil, nil, nil, nil]).map(hex) }
             lines.append(fields.joined(separator: ","))
         }
         return lines.joined(separator: "\n")
@@ -115,24 +118,25 @@ public struct TrainingState: Sendable {
         }
         return try lines.dropFirst().map { line in
             let f = line.split(separator: ",", omittingEmptySubsequences: false)
-            guard f.count == 10 + names.count || f.count == 14 + names.count, let epoch = Int(f[0]), let trainLoss = try double(f[1]),
+            guard [10, 14, 18].map({ $0 + names.count }).contains(f.count), let epoch = Int(f[0]), let trainLoss = try double(f[1]),
                   let trainAccuracy = try double(f[2])
             else { throw ArtifactError("\(path): malformed history") }
             let params = try zip(names, f[10..<(10 + names.count)]).map { name, value -> (name: String, value: Float) in
                 guard let bits = UInt32(value, radix: 16) else { throw ArtifactError("\(path): malformed history") }
                 return (name, Float(bitPattern: bits))
             }
-            let validation = try double(f[6]).map { loss in
-                ProbabilityFigures(loss: loss, weightedLoss: try double(f[7]), accuracy: try double(f[8]) ?? .nan, auc: try double(f[9]))
+            let regression = try stride(from: 10 + names.count, to: f.count, by: 4).map { at -> RegressionReport? in
+                let m = try f[at..<(at + 4)].map(double)
+                guard let rows = m[3] else { return nil }
+                guard (0...1e15).contains(rows) else { throw ArtifactError("\(path): malformed history") }
+                return RegressionReport(r2: m[0] ?? .nan, mae: m[1] ?? .nan, rmse: m[2] ?? .nan, rows: Int(rows))
             }
-            let regression = try f.dropFirst(10 + names.count).map { try double($0) ?? .nan }
-            guard regression.last.map({ (0...1e15).contains($0) }) ?? true else {
-                throw ArtifactError("\(path): malformed history")
+            let validation = try double(f[6]).map { loss in
+                try regression.count == 2 && regression[1] != nil ? ValidationFigures.regression(loss: loss, report: regression[1]!)
+                    : .classification(ProbabilityFigures(loss: loss, weightedLoss: double(f[7]), accuracy: double(f[8]) ?? .nan, auc: double(f[9])))
             }
             return EpochRecord(epoch: epoch, trainLoss: trainLoss, trainAccuracy: trainAccuracy, testLoss: try double(f[3]),
-                               testAccuracy: try double(f[4]),
-                               testRegression: regression.count == 4
-                                   ? RegressionReport(r2: regression[0], mae: regression[1], rmse: regression[2], rows: Int(regression[3])) : nil,
+                               testAccuracy: try double(f[4]), testRegression: regression.first ?? nil,
                                activationParameters: params, learningRate: try double(f[5]), validation: validation)
         }
     }
