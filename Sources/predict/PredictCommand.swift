@@ -12,7 +12,8 @@ struct Predict: ToolCommand {
             Writes one row per input row: the predicted label (column 'predicted') and each class's \
             probability (columns 'prob_<label>'), or for a regression model the prediction in the \
             target's units (column 'predicted'). When the file also has the label column, prints the \
-            classification (or regression) report. Example: predict --model runs/x/model.safetensors --data new.csv
+            classification report as train does (with the recall per class and, for two classes, the \
+            ROC AUC and log loss), or the regression report. Example: predict --model runs/x/model.safetensors --data new.csv
             """)
 
     @Option(help: ArgumentHelp("The model (a model.safetensors written by train).", valueName: "path"))
@@ -61,8 +62,7 @@ struct Predict: ToolCommand {
         // Window by window: memory holds one window's rows and predictions, whatever the file's size.
         let predictor = Predictor(checkpoint: checkpoint, threads: threads)
         let regression = checkpoint.targetScaling != nil
-        var truth: [Int32] = [], predicted: [Int32] = []
-        var trueValues: [Double] = [], predictedValues: [Double] = []
+        var labels = LabelledPredictions(checkpoint: checkpoint)
         var rows = 0
         var outside = [Int](repeating: 0, count: checkpoint.encoding?.columns.count ?? 0)
         try AtomicFile.write(to: destination) { file in
@@ -74,13 +74,7 @@ struct Predict: ToolCommand {
                 let result = predictor.predict(window)
                 try file.write(contentsOf: predictor.csvRows(result))
                 rows += window.rows
-                if labelled && regression {
-                    trueValues += window.targetValues ?? []
-                    predictedValues += result.values.map(Double.init)
-                } else if labelled {
-                    truth += window.labels
-                    predicted += result.predictions
-                }
+                if labelled { labels.add(window, result) }
             }
         }
         let total = Date().timeIntervalSince(started)
@@ -93,16 +87,7 @@ struct Predict: ToolCommand {
                         + "(\(column.other ? "counted as <other>" : "no input hot"))")
                 }
             }
-            if labelled && regression {
-                print("")
-                print(RegressionReport(truth: trueValues, predicted: predictedValues).text())
-            } else if labelled {
-                let report = ClassificationReport(classLabels: checkpoint.classLabels, truth: truth, predicted: predicted)
-                print("")
-                print(report.text())
-                print("Confusion matrix (rows: true class, columns: predicted)\n")
-                print(report.confusionText())
-            }
+            if labelled { print("\n" + labels.report()) }
         }
     }
 

@@ -20,6 +20,8 @@ public final class Predictor {
         /// rows x classes probabilities (softmax of the logits); regression: each row's prediction
         /// in the target's units.
         public var values: [Float]
+        /// rows x classes log-probabilities, as the engine computes them (empty for regression).
+        public var logProbabilities: [Float] = []
     }
 
     /// Checks that `data` has the model's features (by name when both have real names).
@@ -45,8 +47,7 @@ public final class Predictor {
             }
         }
         if let scaling = checkpoint.targetScaling { return Output(predictions: evaluation.predictions, values: scaling.original(outputs)) }
-        for i in outputs.indices { outputs[i] = expf(outputs[i]) }
-        return Output(predictions: evaluation.predictions, values: outputs)
+        return Output(predictions: evaluation.predictions, values: outputs.map(expf), logProbabilities: outputs)
     }
 
     /// The predictions file's header: `predicted`, then `prob_<label>` per class (none for regression).
