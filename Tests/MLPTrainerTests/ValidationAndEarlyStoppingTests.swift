@@ -3,12 +3,18 @@ import Testing
 @testable import MLPTrainer
 
 /// Validation, early stopping and the kept model (README.md, "Imbalanced data, validation and
-/// schedules"): the written model is the best validation epoch's, a resumed run keeps the best so far,
-/// the options keep the thread-count determinism, and bad values are refused.
+/// schedules"): the written model is the best validation epoch's, a resumed run keeps the best so far
+/// (for classification and regression), the options keep the thread-count determinism, and bad
+/// values are refused.
 @Suite struct ValidationAndEarlyStoppingTests {
-    func settings() -> TrainingSettings {
+    /// Classification with class weights (the weighted loss picks the kept epoch), and regression
+    /// (its validation R^2 does).
+    enum Task: CaseIterable { case classification, regression }
+
+    static let regressionData: String = try! RegressionCommandTests.regressionFile(rows: 600)
+
+    func settings(_ task: Task) -> TrainingSettings {
         var s = TrainingSettings()
-        s.data = .synthetic(rows: 800, features: 4, classes: 2)
         s.hidden = [16, 8]
         s.epochs = 60
         s.batchSize = 50
@@ -17,24 +23,35 @@ import Testing
         s.seed = 4
         s.optimizer.learningRate = 0.03
         s.validationFraction = 0.25
-        s.earlyStopping = EarlyStopping(patience: 4)
-        s.classWeight = .given(["1": 2])
+        switch task {
+        case .classification:
+            s.data = .synthetic(rows: 800, features: 4, classes: 2)
+            s.earlyStopping = EarlyStopping(patience: 4)
+            s.classWeight = .given(["1": 2])
+        case .regression:
+            s.data = .csv(path: Self.regressionData)
+            s.task = .regression(.mse)
+            s.earlyStopping = EarlyStopping(patience: 4, metric: .r2)
+        }
         return s
     }
 
     func modelBytes(_ model: Model) throws -> Data { try Safetensors.encode(Checkpoint.tensors(of: model), metadata: [:]) }
 
-    @Test func theWrittenModelIsTheBestValidationEpochs() throws {
+    @Test(arguments: Task.allCases) func theWrittenModelIsTheBestValidationEpochs(task: Task) throws {
         var byEpoch: [Int: Model] = [:]
         var control = TrainingControl()
         control.checkpointEvery = 1
         control.saveState = { byEpoch[$0.epochsCompleted] = $0.checkpoint.model }
-        let result = try TrainingRun(settings: settings()).run(control: control)
+        let settings = settings(task)
+        let result = try TrainingRun(settings: settings).run(control: control)
         let best = try #require(result.summary.bestEpoch)
         #expect(result.summary.stoppedEarly && result.history.count == best + 4, "patience 4 ran out after epoch \(best)")
         #expect(result.summary.epochsRun == result.history.count)
-        let losses = result.history.map { $0.validation!.probabilities!.weightedLoss! }
-        #expect(losses.min() == losses[best - 1] && result.summary.bestValidationLoss == losses[best - 1])
+        let metric = settings.earlyStopping.metric
+        let values = result.history.map { metric.value($0.validation!)! }
+        #expect((metric == .r2 ? values.max() : values.min()) == values[best - 1] && result.summary.bestValidation(metric) == values[best - 1])
+        #expect(task == .regression || result.summary.bestValidationLoss == result.history[best - 1].validation?.probabilities?.weightedLoss)
         // Written and read back: the best epoch's weights, not the last epoch's.
         let directory = TrainCommandTests.temporaryPath("best")
         defer { try? FileManager.default.removeItem(atPath: directory) }
@@ -43,10 +60,13 @@ import Testing
         let written = try Checkpoint.load(path: directory + "/model.safetensors").model
         #expect(try modelBytes(written) == modelBytes(byEpoch[best]!))
         #expect(try modelBytes(written) != modelBytes(byEpoch[result.history.count]!))
+        let report = try String(contentsOfFile: directory + "/\(settings.task.name)_report.txt", encoding: .utf8)
+        #expect(report.contains("model of epoch \(best) of \(result.history.count) (best validation \(metric.rawValue) ")
+                && report.contains("; stopped early"))
     }
 
-    @Test func resumeKeepsTheBestSoFar() throws {
-        let whole = try TrainingRun(settings: settings()).run()
+    @Test(arguments: Task.allCases) func resumeKeepsTheBestSoFar(task: Task) throws {
+        let whole = try TrainingRun(settings: settings(task)).run()
         let best = whole.summary.bestEpoch!
         // Interrupted two steps into the second epoch after the best (no later epoch beats it).
         var saved: TrainingState?
@@ -55,7 +75,7 @@ import Testing
         control.onStep = { epoch, _, _, _ in if epoch == best + 2 { stepsLater += 1 } }
         control.shouldStop = { stepsLater >= 2 }
         control.saveState = { saved = $0 }
-        #expect(try TrainingRun(settings: settings()).run(control: control).interrupted)
+        #expect(try TrainingRun(settings: settings(task)).run(control: control).interrupted)
         let path = TrainCommandTests.temporaryPath("best-state")
         defer { try? FileManager.default.removeItem(atPath: path) }
         try saved!.save(to: path)
@@ -64,11 +84,11 @@ import Testing
         #expect(try modelBytes(state.bestModel!) == modelBytes(whole.checkpoint.model))
         var resume = TrainingControl()
         resume.resume = state
-        var s = settings()
+        var s = settings(task)
         s.threads = 1
         let resumed = try TrainingRun(settings: s).run(control: resume)
         #expect(try modelBytes(resumed.checkpoint.model) == modelBytes(whole.checkpoint.model))
-        #expect(RunWriter.metricsCSV(resumed.history, task: .classification) == RunWriter.metricsCSV(whole.history, task: .classification))
+        #expect(RunWriter.metricsCSV(resumed.history, task: s.task) == RunWriter.metricsCSV(whole.history, task: s.task))
         #expect(resumed.summary.stoppedEarly && resumed.summary.bestEpoch == best)
     }
 
