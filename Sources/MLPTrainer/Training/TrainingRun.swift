@@ -96,98 +96,62 @@ public final class TrainingRun {
     /// the user) before anything is written.
     public init(settings: TrainingSettings, collective: Collective = LocalCollective()) throws {
         self.collective = collective
-        if settings.task.isRegression && settings.classWeight != .none {
-            throw ConfigError("--class-weight applies to classification only; --task regression has no classes to weigh")
-        }
-        try settings.earlyStopping.metric.check(for: settings.task)
+        try Self.refuseOptionsTheTaskLacks(settings)
         let started = Date()
-        var report: LoadReport?
-        var full: Dataset
-        var trainRows: Dataset
-        switch settings.data {
-        case let .synthetic(rows, features, classes):
-            try MemoryBudget.require(MemoryBudget.dataBytes(rows: rows, features: features), for: "--data synthetic:\(rows)x\(features)")
-            full = SyntheticProblem(features: features, classes: classes, seed: 1).dataset(rows: rows)
-        case let .csv(path):
-            (full, report) = try loadCSV(path: path, options: settings.csv, classLabels: nil, numericTarget: settings.task.isRegression)
-        }
-        if settings.task.isRegression, case .synthetic = settings.data {
-            throw ConfigError("--task regression needs a CSV file with a numeric target (datagen --task regression writes one)")
-        }
-        if let testPath = settings.testData {
-            test = try Self.loadHeldOutFile(testPath, like: full, settings)
-            trainRows = full
-        } else if settings.testFraction > 0 {
-            let split = TrainTestSplit.split(rows: full.rows, testFraction: settings.testFraction, seed: settings.splitSeed)
-            guard !split.train.isEmpty, !split.test.isEmpty else {
-                throw ConfigError("\(full.rows) rows are too few to split with --test-fraction \(settings.testFraction)")
-            }
-            (trainRows, test) = (consume full).split(holdingOut: split.test)
-        } else {
-            trainRows = full
-            test = nil
-        }
-        (train, validation) = try Self.holdOutValidation(trainRows, settings)
-        if !settings.task.isRegression {
-            try TargetCheck.check(classLabels: train.classLabels, source: settings.description["data"] ?? "the data")
-            guard train.classCount >= 2 else {
-                throw ConfigError("the training data has only one class ('\(train.classLabels.first ?? "")'); need at least two")
-            }
-        }
-        if settings.earlyStopping.metric == .auc && train.classCount != 2 {
-            throw ConfigError("--early-stopping-metric auc needs two classes; the data has \(train.classCount)")
-        }
+        let (full, report) = try Self.loadData(settings)
+        var (trainRows, test) = try Self.holdOutTest(consume full, settings)
+        var (train, validation) = try Self.holdOutValidation(consume trainRows, settings)
+        try Self.checkClasses(train, settings)
         classWeights = try settings.classWeight.weights(labels: train.labels, classLabels: train.classLabels)
-        let batch = min(settings.batchSize ?? train.rows, train.rows)
-        if settings.norm.kind == .batch && batch < 2 {
-            throw ConfigError("BatchNorm needs batches of at least 2 rows")
-        }
-        // Before the default shard count, which sizes the network: at least one shard's worth.
-        let network = Self.modelConfig(settings, train)
-        try MemoryBudget.require(MemoryBudget.trainingBytes(network, shards: settings.shards ?? 1, batchRows: batch),
-                                 for: "training the network \(network.sizes.map(String.init).joined(separator: "-"))")
         var resolved = settings
-        resolved.shards = settings.shards
-            ?? ShardLayout.defaultShards(batchRows: batch, network: network)
+        resolved.shards = try Self.shards(settings, train, collective)
         shards = resolved.shards!
-        guard shards % collective.size == 0 else {
-            throw ConfigError("the \(shards) shards of a batch do not split evenly over \(collective.size) processes: give --shards "
-                              + "a multiple of \(collective.size) (or start as many processes as divide \(shards))")
-        }
         self.settings = resolved
-        if var encoding = train.encoding {
-            encoding.fitFills(on: train)
-            encoding.fillMissing(&train)
-            train.encoding = encoding
-            if test != nil { encoding.fillMissing(&test!) }
-            if validation != nil { encoding.fillMissing(&validation!) }
-        }
+        standardizer = Self.fillAndStandardize(&train, &test, &validation, settings)
+        (self.train, self.test, self.validation) = (train, test, validation)
+        if settings.task.isRegression { (targetScaling, regressionSets) = Self.regressionTargets(train, test, validation) }
         loadNotes = report?.notes ?? []
-        if settings.standardize {
-            let s = Standardizer(fitting: train)
-            s.apply(to: &train)
-            if test != nil { s.apply(to: &test!) }
-            if validation != nil { s.apply(to: &validation!) }
-            standardizer = s
-        } else {
-            standardizer = nil
-        }
-        // The loader checked that a regression target is numeric.
-        if settings.task.isRegression, let trainTruth = train.targetValues {
-            let scaling = TargetScaling(fitting: trainTruth)
-            func set(_ truth: [Double]) -> RegressionSet {
-                let standardized = Buffer<Float>(count: truth.count)
-                standardized.pointer.update(from: scaling.standardized(truth), count: truth.count)
-                return RegressionSet(standardized: standardized, truth: truth)
-            }
-            targetScaling = scaling
-            regressionSets = (set(trainTruth), test.flatMap(\.targetValues).map(set), validation.flatMap(\.targetValues).map(set))
-        }
         loadSeconds = Date().timeIntervalSince(started)
         loadReport = report
     }
 
     public var modelConfig: ModelConfig { Self.modelConfig(settings, train) }
+
+    /// Class weights have no classes to weigh in regression, and each task stops early on its own
+    /// figures (`EarlyStopping.Metric`).
+    private static func refuseOptionsTheTaskLacks(_ settings: TrainingSettings) throws {
+        if settings.task.isRegression && settings.classWeight != .none {
+            throw ConfigError("--class-weight applies to classification only; --task regression has no classes to weigh")
+        }
+        try settings.earlyStopping.metric.check(for: settings.task)
+    }
+
+    /// The whole data set: the built-in synthetic one, or the CSV file with its load figures.
+    private static func loadData(_ settings: TrainingSettings) throws -> (Dataset, LoadReport?) {
+        switch settings.data {
+        case let .synthetic(rows, features, classes):
+            if settings.task.isRegression {
+                throw ConfigError("--task regression needs a CSV file with a numeric target (datagen --task regression writes one)")
+            }
+            try MemoryBudget.require(MemoryBudget.dataBytes(rows: rows, features: features), for: "--data synthetic:\(rows)x\(features)")
+            return (SyntheticProblem(features: features, classes: classes, seed: 1).dataset(rows: rows), nil)
+        case let .csv(path):
+            return try loadCSV(path: path, options: settings.csv, classLabels: nil, numericTarget: settings.task.isRegression)
+        }
+    }
+
+    /// The training rows and the test set: `--test-data`'s file, or `--test-fraction` of the rows
+    /// (scikit-learn's `train_test_split`), or none.
+    private static func holdOutTest(_ full: consuming Dataset, _ settings: TrainingSettings) throws -> (Dataset, Dataset?) {
+        if let path = settings.testData { return (full, try loadHeldOutFile(path, like: full, settings)) }
+        guard settings.testFraction > 0 else { return (full, nil) }
+        let split = TrainTestSplit.split(rows: full.rows, testFraction: settings.testFraction, seed: settings.splitSeed)
+        guard !split.train.isEmpty, !split.test.isEmpty else {
+            throw ConfigError("\(full.rows) rows are too few to split with --test-fraction \(settings.testFraction)")
+        }
+        let (kept, test) = (consume full).split(holdingOut: split.test)
+        return (kept, test)
+    }
 
     /// `--test-data` or `--validation-data`: read with the training data's columns and, for
     /// classification, its classes.
@@ -214,6 +178,70 @@ public final class TrainingRun {
         }
         let (kept, validation) = rows.split(holdingOut: held)
         return (kept, validation)
+    }
+
+    /// Classification needs a label column of classes, at least two of them, and two for an AUC.
+    private static func checkClasses(_ train: Dataset, _ settings: TrainingSettings) throws {
+        guard !settings.task.isRegression else { return }
+        try TargetCheck.check(classLabels: train.classLabels, source: settings.description["data"] ?? "the data")
+        guard train.classCount >= 2 else {
+            throw ConfigError("the training data has only one class ('\(train.classLabels.first ?? "")'); need at least two")
+        }
+        if settings.earlyStopping.metric == .auc && train.classCount != 2 {
+            throw ConfigError("--early-stopping-metric auc needs two classes; the data has \(train.classCount)")
+        }
+    }
+
+    /// `--shards`, or the default for the batch and the network (`ShardLayout`), once the batch, the
+    /// memory and the processes are checked.
+    private static func shards(_ settings: TrainingSettings, _ train: Dataset, _ collective: Collective) throws -> Int {
+        let batch = min(settings.batchSize ?? train.rows, train.rows)
+        if settings.norm.kind == .batch && batch < 2 {
+            throw ConfigError("BatchNorm needs batches of at least 2 rows")
+        }
+        // Before the default shard count, which sizes the network: at least one shard's worth.
+        let network = modelConfig(settings, train)
+        try MemoryBudget.require(MemoryBudget.trainingBytes(network, shards: settings.shards ?? 1, batchRows: batch),
+                                 for: "training the network \(network.sizes.map(String.init).joined(separator: "-"))")
+        let shards = settings.shards ?? ShardLayout.defaultShards(batchRows: batch, network: network)
+        guard shards % collective.size == 0 else {
+            throw ConfigError("the \(shards) shards of a batch do not split evenly over \(collective.size) processes: give --shards "
+                              + "a multiple of \(collective.size) (or start as many processes as divide \(shards))")
+        }
+        return shards
+    }
+
+    /// Fills the missing values (the encoding's fills, fitted on the training rows) and, with
+    /// `--standardize`, standardises every set with the training rows' statistics.
+    private static func fillAndStandardize(_ train: inout Dataset, _ test: inout Dataset?, _ validation: inout Dataset?,
+                                           _ settings: TrainingSettings) -> Standardizer? {
+        if var encoding = train.encoding {
+            encoding.fitFills(on: train)
+            encoding.fillMissing(&train)
+            train.encoding = encoding
+            if test != nil { encoding.fillMissing(&test!) }
+            if validation != nil { encoding.fillMissing(&validation!) }
+        }
+        guard settings.standardize else { return nil }
+        let s = Standardizer(fitting: train)
+        s.apply(to: &train)
+        if test != nil { s.apply(to: &test!) }
+        if validation != nil { s.apply(to: &validation!) }
+        return s
+    }
+
+    /// Regression's target scaling (the training rows' mean and std) and each set's targets. The
+    /// loader checked that a regression target is numeric.
+    private static func regressionTargets(_ train: Dataset, _ test: Dataset?, _ validation: Dataset?)
+        -> (TargetScaling?, (train: RegressionSet, test: RegressionSet?, validation: RegressionSet?)?) {
+        guard let trainTruth = train.targetValues else { return (nil, nil) }
+        let scaling = TargetScaling(fitting: trainTruth)
+        func set(_ truth: [Double]) -> RegressionSet {
+            let standardized = Buffer<Float>(count: truth.count)
+            standardized.pointer.update(from: scaling.standardized(truth), count: truth.count)
+            return RegressionSet(standardized: standardized, truth: truth)
+        }
+        return (scaling, (set(trainTruth), test.flatMap(\.targetValues).map(set), validation.flatMap(\.targetValues).map(set)))
     }
 
     private static func modelConfig(_ settings: TrainingSettings, _ train: Dataset) -> ModelConfig {
