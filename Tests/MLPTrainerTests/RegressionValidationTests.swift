@@ -25,4 +25,21 @@ import Testing
         // 480 training rows after the 20% test split; train_test_split's ceil(0.25 x 480) held out.
         #expect(run.validation?.rows == 120 && run.train.rows == 360)
     }
+
+    /// The checkpoint's history keeps each epoch's validation figures bit for bit, with and without a
+    /// test set, and a classification epoch stays one.
+    @Test func theCheckpointHistoryKeepsTheValidationFigures() throws {
+        let report = RegressionReport(r2: 0.1 + 0.2, mae: 1.0 / 3, rmse: .pi, rows: 7)
+        let records = [
+            EpochRecord(epoch: 1, trainLoss: 0.7, trainAccuracy: 0, activationParameters: [], learningRate: 0.01,
+                        validation: .regression(loss: 0.3, report: report)),
+            EpochRecord(epoch: 2, trainLoss: 0.6, trainAccuracy: 0, testLoss: 0.5, testRegression: RegressionReport(r2: -2, mae: 4, rmse: 5, rows: 3),
+                        activationParameters: [], learningRate: 0.01, validation: .regression(loss: 0.25, report: report)),
+            EpochRecord(epoch: 3, trainLoss: 0.6, trainAccuracy: 0.5, activationParameters: [], learningRate: 0.01,
+                        validation: .classification(ProbabilityFigures(loss: 0.2, weightedLoss: nil, accuracy: 0.9, auc: 0.95))),
+        ]
+        let parsed = try TrainingState.parseHistory(TrainingState.exactHistory(records), "checkpoint")
+        #expect(parsed.map(\.validation) == records.map(\.validation))
+        #expect(parsed.map(\.testRegression) == records.map(\.testRegression) && parsed.map(\.testLoss) == records.map(\.testLoss))
+    }
 }
