@@ -137,7 +137,18 @@ struct Train: ToolCommand {
             throw ConfigError("\(outDirectory): already exists; choose another --out")
         }
         let run = try TrainingRun(settings: settings, collective: launch.collective)
-        let config = run.modelConfig
+        describe(run, resuming: state, in: outDirectory)
+        let fingerprints = try state?.dataFingerprints ?? RunInputs.fingerprints(settings)
+        if state == nil && launch.writesOutputs { try RunWriter.create(outDirectory) }
+        let progress = Progress(quiet: quiet, regression: settings.task.isRegression, epochs: settings.epochs, logEvery: logEvery > 0 ? logEvery : max(1, settings.epochs / 10))
+        let control = trainingControl(resuming: state, progress: progress, fingerprints: fingerprints, outDirectory: outDirectory, launch: launch)
+        let result = try trainOrCleanUp(run, control, progress, fresh: state == nil, outDirectory: outDirectory, launch: launch)
+        try finish(result, outDirectory: outDirectory, launch: launch)
+    }
+
+    /// The lines before training: the data, the network, the training recipe and the notes.
+    private func describe(_ run: TrainingRun, resuming state: TrainingState?, in outDirectory: String) {
+        let settings = run.settings, config = run.modelConfig
         let target = run.targetScaling.map { "target mean \($0.mean) std \($0.std)" }
             ?? "classes \(run.train.classLabels.joined(separator: ", "))"
         say("data: \(settings.description["data"]!) - \(run.train.rows) train rows, "
@@ -154,10 +165,12 @@ struct Train: ToolCommand {
         if let note = settings.linearNetworkNote { say(note) }
         if let note = settings.cancelledParametersNote { say(note) }
         if let state { say("resuming \(outDirectory) after epoch \(state.epochsCompleted)\(state.batchesInEpoch > 0 ? " and \(state.batchesInEpoch) batches" : "")") }
-        let fingerprints = try state?.dataFingerprints ?? RunInputs.fingerprints(settings)
-        if state == nil && launch.writesOutputs { try RunWriter.create(outDirectory) }
+    }
 
-        let progress = Progress(quiet: quiet, regression: settings.task.isRegression, epochs: settings.epochs, logEvery: logEvery > 0 ? logEvery : max(1, settings.epochs / 10))
+    /// Progress on the terminal, Ctrl-C and SIGTERM (in any process) as a stop, and the state saved
+    /// into the run directory with the data's fingerprints and absolute paths.
+    private func trainingControl(resuming state: TrainingState?, progress: Progress, fingerprints: [String: FileFingerprint],
+                                 outDirectory: String, launch: Launch) -> TrainingControl {
         let stop = StopSignal()
         var control = TrainingControl()
         control.resume = state
@@ -172,20 +185,30 @@ struct Train: ToolCommand {
             state.settings = RunInputs.absolutePaths(state.settings)
             try RunWriter.writeState(state, to: outDirectory)
         }
-        let result: TrainingResult
-        do { result = try run.run(control: control) } catch is InterruptedBeforeFirstEpoch {
-            progress.finish()
+        return control
+    }
+
+    /// The run's result; a run interrupted in its first epoch exits with 130, and one that failed
+    /// before its first checkpoint leaves no directory behind.
+    private func trainOrCleanUp(_ run: TrainingRun, _ control: TrainingControl, _ progress: Progress, fresh: Bool, outDirectory: String,
+                                launch: Launch) throws -> TrainingResult {
+        let outcome = Result { try run.run(control: control) }
+        progress.finish()
+        do { return try outcome.get() } catch is InterruptedBeforeFirstEpoch {
             say("interrupted during the first epoch; state saved: continue with: train --resume \(outDirectory)")
             throw ExitCode(130)
         } catch {
-            progress.finish()
             // Keep the last good checkpoint; a run that failed before its first one leaves nothing.
-            if state == nil, launch.writesOutputs, (try? FileManager.default.contentsOfDirectory(atPath: outDirectory))?.isEmpty ?? false {
+            if fresh, launch.writesOutputs, (try? FileManager.default.contentsOfDirectory(atPath: outDirectory))?.isEmpty ?? false {
                 try? FileManager.default.removeItem(atPath: outDirectory)
             }
             throw error
         }
-        progress.finish()
+    }
+
+    /// Every output written (once the processes agree on the model) and the report printed; an
+    /// interrupted run exits with 130 after saying how to continue.
+    private func finish(_ result: TrainingResult, outDirectory: String, launch: Launch) throws {
         launch.collective.verifyReplicas(hash: result.checkpoint.model.replicaHash, after: "training")
         if launch.writesOutputs { try RunWriter.write(result, to: outDirectory) }
         say("")
