@@ -17,9 +17,9 @@ struct TrainingWorkload {
     }
 
     /// An engine with `shards` shards (default: train's, from the batch and the network).
-    func makeEngine(threads: Int, shards: Int? = nil) -> Engine {
+    func makeEngine(threads: Int, shards: Int? = nil, fusedBlocks: Bool = true) -> Engine {
         Engine(model: Model(config: run.modelConfig, seed: 0), optimizer: run.settings.optimizer, shards: shards ?? run.shards,
-               pool: WorkerPool(threads: threads), dropoutSeed: 0)
+               pool: WorkerPool(threads: threads), dropoutSeed: 0, fusedBlocks: fusedBlocks)
     }
 
     /// Runs `steps` optimizer steps over consecutive batches of the training rows (wrapping around).

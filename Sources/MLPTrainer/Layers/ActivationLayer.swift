@@ -30,20 +30,27 @@ final class ActivationLayer: Layer {
     }
 
     func forward(_ shards: ArraySlice<ShardWorkspace>, _ i: Int, _ step: StepContext, worker: Int) {
-        for ws in shards { apply(ws, i, step.parameters) }
+        for ws in shards { apply(ws.input(of: i), into: ws.outputs[i].pointer, rows: ws.rows, step.parameters) }
     }
 
     func backward(_ shards: ArraySlice<ShardWorkspace>, _ i: Int, _ step: StepContext, worker: Int) {
         for ws in shards {
-            ck_act_backward(spec.kind.kernel, ws.input(of: i), ws.gradientOut.pointer, ws.gradientIn.pointer, Int64(ws.rows),
-                            Int64(width), step.parameters + first, spec.perChannel ? 1 : 0, ws.gradient.pointer + first)
+            backward(input: ws.input(of: i), outputGradient: ws.gradientOut.pointer, inputGradient: ws.gradientIn.pointer,
+                     rows: ws.rows, step.parameters, gradient: ws.gradient.pointer)
         }
     }
 
-    func infer(_ ws: ShardWorkspace, _ i: Int, _ model: InferenceContext) { apply(ws, i, model.parameters) }
+    func infer(_ ws: ShardWorkspace, _ i: Int, _ model: InferenceContext) {
+        apply(ws.input(of: i), into: ws.outputs[i].pointer, rows: ws.rows, model.parameters)
+    }
 
-    private func apply(_ ws: ShardWorkspace, _ i: Int, _ p: UnsafePointer<Float>) {
-        ck_act_forward(spec.kind.kernel, ws.input(of: i), ws.outputs[i].pointer, Int64(ws.rows), Int64(width), p + first,
-                       spec.perChannel ? 1 : 0)
+    func apply(_ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, rows: Int, _ p: UnsafePointer<Float>) {
+        ck_act_forward(spec.kind.kernel, x, y, Int64(rows), Int64(width), p + first, spec.perChannel ? 1 : 0)
+    }
+
+    /// dx from dy and the forward's input x; accumulates the parameters' gradients into `gradient`.
+    func backward(input x: UnsafePointer<Float>, outputGradient dy: UnsafePointer<Float>, inputGradient dx: UnsafeMutablePointer<Float>,
+                  rows: Int, _ p: UnsafePointer<Float>, gradient g: UnsafeMutablePointer<Float>) {
+        ck_act_backward(spec.kind.kernel, x, dy, dx, Int64(rows), Int64(width), p + first, spec.perChannel ? 1 : 0, g + first)
     }
 }

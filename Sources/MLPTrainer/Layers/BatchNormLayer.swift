@@ -39,51 +39,102 @@ final class BatchNormLayer: Layer {
         ws.partials[i].pointer + slot.rawValue * width
     }
 
+    /// The batch's mean and 1/std per channel, kept after the shard's `capacity * width` saved floats.
+    func batchStatistics(_ ws: ShardWorkspace, _ i: Int) -> (mean: UnsafeMutablePointer<Float>, invstd: UnsafeMutablePointer<Float>) {
+        let mean = ws.saved[i].pointer + ws.capacity * width
+        return (mean, mean + width)
+    }
+
     func forward(_ shards: ArraySlice<ShardWorkspace>, _ i: Int, _ step: StepContext, worker: Int) {
-        let cols = Int64(width), p = step.parameters
         for ws in shards {
-            ws.partials[i].fill(0)
-            ck_bn_partial_stats(ws.input(of: i), Int64(ws.rows), cols, partial(ws, i, .sum), partial(ws, i, .sumSquares))
+            startStatistics(ws, i)
+            accumulateStatistics(ws.input(of: i), rows: ws.rows, ws, i)
         }
-        step.pool.barrier(worker)
-        // Both sums in one reduction (adjacent slots): one exchange between processes, not two.
-        let sum = step.sumPartials(layer: i, slot: Slot.sum.rawValue, count: 2 * width, into: 0, worker: worker)
-        let sumSquares = sum + width
-        for (k, ws) in zip(shards.indices, shards) {
-            let xhat = ws.saved[i].pointer, mean = xhat + ws.capacity * width, invstd = mean + width
-            // The running statistics are updated once per process (every process holds the same).
-            let updatesRunning = k == 0
-            ck_bn_finish_stats(sum, sumSquares, Int64(step.batchRows), cols, epsilon, momentum, mean, invstd,
-                               updatesRunning ? step.statistics + runningMean : nil, updatesRunning ? step.statistics + runningVar : nil)
-            ck_bn_forward(ws.input(of: i), mean, invstd, p + weight, p + bias, xhat, ws.outputs[i].pointer, Int64(ws.rows), cols)
+        finishStatistics(shards, i, step, worker: worker)
+        for ws in shards {
+            normalize(ws.input(of: i), into: ws.outputs[i].pointer, xhat: ws.saved[i].pointer, rows: ws.rows, ws, i, step.parameters)
         }
     }
 
     func backward(_ shards: ArraySlice<ShardWorkspace>, _ i: Int, _ step: StepContext, worker: Int) {
-        let cols = Int64(width)
         for ws in shards {
-            let sumDy = partial(ws, i, .sumDy), sumDyXhat = partial(ws, i, .sumDyXhat)
-            sumDy.update(repeating: 0, count: 2 * width)
-            ck_bn_backward_partials(ws.gradientOut.pointer, ws.saved[i].pointer, Int64(ws.rows), cols, sumDy, sumDyXhat)
-            let g = ws.gradient.pointer
+            startGradientSums(ws, i)
+            accumulateGradientSums(ws.gradientOut.pointer, xhat: ws.saved[i].pointer, rows: ws.rows, ws, i)
+        }
+        let sums = finishGradientSums(shards, i, step, worker: worker)
+        for ws in shards {
+            inputGradient(ws.gradientOut.pointer, xhat: ws.saved[i].pointer, into: ws.gradientIn.pointer, rows: ws.rows, ws, i, step, sums)
+        }
+    }
+
+    // The steps of the forward and backward, which a fused block (`NarrowBlockLayer`) runs over blocks of rows.
+
+    func startStatistics(_ ws: ShardWorkspace, _ i: Int) { ws.partials[i].fill(0) }
+
+    /// Adds the rows' sums of x and x^2 to the shard's partial sums.
+    func accumulateStatistics(_ x: UnsafePointer<Float>, rows: Int, _ ws: ShardWorkspace, _ i: Int) {
+        ck_bn_partial_stats(x, Int64(rows), Int64(width), partial(ws, i, .sum), partial(ws, i, .sumSquares))
+    }
+
+    /// Every worker, once its shards' partial sums are complete: meets the others, sums the batch's
+    /// statistics through the collective and keeps each shard's mean and 1/std.
+    func finishStatistics(_ shards: ArraySlice<ShardWorkspace>, _ i: Int, _ step: StepContext, worker: Int) {
+        step.pool.barrier(worker)
+        // Both sums in one reduction (adjacent slots): one exchange between processes, not two.
+        let sum = step.sumPartials(layer: i, slot: Slot.sum.rawValue, count: 2 * width, into: 0, worker: worker)
+        for (k, ws) in zip(shards.indices, shards) {
+            let (mean, invstd) = batchStatistics(ws, i)
+            // The running statistics are updated once per process (every process holds the same).
+            let updatesRunning = k == 0
+            ck_bn_finish_stats(sum, sum + width, Int64(step.batchRows), Int64(width), epsilon, momentum, mean, invstd,
+                               updatesRunning ? step.statistics + runningMean : nil, updatesRunning ? step.statistics + runningVar : nil)
+        }
+    }
+
+    /// y = gamma * xhat + beta with the batch's statistics; xhat too when `xhat` is given.
+    func normalize(_ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, xhat: UnsafeMutablePointer<Float>?, rows: Int,
+                   _ ws: ShardWorkspace, _ i: Int, _ p: UnsafePointer<Float>) {
+        let (mean, invstd) = batchStatistics(ws, i)
+        ck_bn_forward(x, mean, invstd, p + weight, p + bias, xhat, y, Int64(rows), Int64(width))
+    }
+
+    func startGradientSums(_ ws: ShardWorkspace, _ i: Int) { partial(ws, i, .sumDy).update(repeating: 0, count: 2 * width) }
+
+    /// Adds the rows' sums of dy and dy * xhat to the shard's partial sums.
+    func accumulateGradientSums(_ dy: UnsafePointer<Float>, xhat: UnsafePointer<Float>, rows: Int, _ ws: ShardWorkspace, _ i: Int) {
+        ck_bn_backward_partials(dy, xhat, Int64(rows), Int64(width), partial(ws, i, .sumDy), partial(ws, i, .sumDyXhat))
+    }
+
+    /// Every worker, once its shards' partial sums are complete: adds them to each shard's gradients
+    /// of gamma and beta, meets the others and returns the batch's sums of dy and dy * xhat.
+    func finishGradientSums(_ shards: ArraySlice<ShardWorkspace>, _ i: Int, _ step: StepContext, worker: Int) -> UnsafePointer<Double> {
+        for ws in shards {
+            let sumDy = partial(ws, i, .sumDy), sumDyXhat = partial(ws, i, .sumDyXhat), g = ws.gradient.pointer
             for c in 0..<width {
                 g[weight + c] += Float(sumDyXhat[c])
                 g[bias + c] += Float(sumDy[c])
             }
         }
         step.pool.barrier(worker)
-        let sumDy = step.sumPartials(layer: i, slot: Slot.sumDy.rawValue, count: 2 * width, into: 0, worker: worker)
-        let sumDyXhat = sumDy + width
-        for ws in shards {
-            let xhat = ws.saved[i].pointer, invstd = xhat + (ws.capacity + 1) * width
-            ck_bn_backward_input(ws.gradientOut.pointer, xhat, step.parameters + weight, invstd, sumDy, sumDyXhat,
-                                 Int64(step.batchRows), ws.gradientIn.pointer, Int64(ws.rows), cols)
-        }
+        return UnsafePointer(step.sumPartials(layer: i, slot: Slot.sumDy.rawValue, count: 2 * width, into: 0, worker: worker))
+    }
+
+    /// dx from dy, xhat and the batch's sums (`finishGradientSums`).
+    func inputGradient(_ dy: UnsafePointer<Float>, xhat: UnsafePointer<Float>, into dx: UnsafeMutablePointer<Float>, rows: Int,
+                       _ ws: ShardWorkspace, _ i: Int, _ step: StepContext, _ sums: UnsafePointer<Double>) {
+        ck_bn_backward_input(dy, xhat, step.parameters + weight, batchStatistics(ws, i).invstd, sums, sums + width,
+                             Int64(step.batchRows), dx, Int64(rows), Int64(width))
     }
 
     func infer(_ ws: ShardWorkspace, _ i: Int, _ model: InferenceContext) {
-        let mean = ws.saved[i].pointer, invstd = mean + width, p = model.parameters
+        infer(ws.input(of: i), into: ws.outputs[i].pointer, rows: ws.rows, room: ws.saved[i].pointer, model)
+    }
+
+    /// Evaluation mode (the running statistics, written into `room`'s 2 * width floats first); y may equal x.
+    func infer(_ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, rows: Int, room: UnsafeMutablePointer<Float>,
+               _ model: InferenceContext) {
+        let mean = room, invstd = room + width, p = model.parameters
         ck_bn_eval_stats(model.statistics + runningMean, model.statistics + runningVar, Int64(width), epsilon, mean, invstd)
-        ck_bn_forward(ws.input(of: i), mean, invstd, p + weight, p + bias, nil, ws.outputs[i].pointer, Int64(ws.rows), Int64(width))
+        ck_bn_forward(x, mean, invstd, p + weight, p + bias, nil, y, Int64(rows), Int64(width))
     }
 }

@@ -15,20 +15,23 @@ final class DropoutLayer: Layer {
     }
 
     func forward(_ shards: ArraySlice<ShardWorkspace>, _ i: Int, _ step: StepContext, worker: Int) {
-        for ws in shards {
-            ck_dropout_forward(ws.input(of: i), ws.outputs[i].pointer, Int64(ws.rows), Int64(width), p, step.dropoutSeed,
-                               step.step, block, Int64(ws.row0))
-        }
+        for ws in shards { apply(ws.input(of: i), into: ws.outputs[i].pointer, rows: ws.rows, row0: ws.row0, step) }
     }
 
     func backward(_ shards: ArraySlice<ShardWorkspace>, _ i: Int, _ step: StepContext, worker: Int) {
-        for ws in shards {
-            ck_dropout_backward(ws.gradientOut.pointer, ws.gradientIn.pointer, Int64(ws.rows), Int64(width), p, step.dropoutSeed,
-                                step.step, block, Int64(ws.row0))
-        }
+        for ws in shards { backward(ws.gradientOut.pointer, into: ws.gradientIn.pointer, rows: ws.rows, row0: ws.row0, step) }
     }
 
     func infer(_ ws: ShardWorkspace, _ i: Int, _ model: InferenceContext) {
         ws.outputs[i].pointer.update(from: ws.input(of: i), count: ws.rows * width)
+    }
+
+    /// The masked, rescaled rows `rows` rows from the batch's row `row0` (which keys the masks).
+    func apply(_ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, rows: Int, row0: Int, _ step: StepContext) {
+        ck_dropout_forward(x, y, Int64(rows), Int64(width), p, step.dropoutSeed, step.step, block, Int64(row0))
+    }
+
+    func backward(_ dy: UnsafePointer<Float>, into dx: UnsafeMutablePointer<Float>, rows: Int, row0: Int, _ step: StepContext) {
+        ck_dropout_backward(dy, dx, Int64(rows), Int64(width), p, step.dropoutSeed, step.step, block, Int64(row0))
     }
 }

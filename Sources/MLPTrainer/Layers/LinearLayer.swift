@@ -21,22 +21,29 @@ final class LinearLayer: Layer {
     }
 
     func forward(_ shards: ArraySlice<ShardWorkspace>, _ i: Int, _ step: StepContext, worker: Int) {
-        for ws in shards { apply(ws, i, step.parameters) }
+        for ws in shards { apply(ws.input(of: i), into: ws.outputs[i].pointer, rows: ws.rows, step.parameters) }
     }
 
     func backward(_ shards: ArraySlice<ShardWorkspace>, _ i: Int, _ step: StepContext, worker: Int) {
-        let p = step.parameters
         for ws in shards {
-            let g = ws.gradient.pointer
             // The first layer's input gradient is not needed.
-            ck_linear_backward(ws.input(of: i), p + weight, ws.gradientOut.pointer, i > 0 ? ws.gradientIn.pointer : nil,
-                               g + weight, g + bias, Int64(ws.rows), Int64(fanIn), Int64(width))
+            backward(input: ws.input(of: i), outputGradient: ws.gradientOut.pointer, inputGradient: i > 0 ? ws.gradientIn.pointer : nil,
+                     rows: ws.rows, step.parameters, gradient: ws.gradient.pointer)
         }
     }
 
-    func infer(_ ws: ShardWorkspace, _ i: Int, _ model: InferenceContext) { apply(ws, i, model.parameters) }
+    func infer(_ ws: ShardWorkspace, _ i: Int, _ model: InferenceContext) {
+        apply(ws.input(of: i), into: ws.outputs[i].pointer, rows: ws.rows, model.parameters)
+    }
 
-    private func apply(_ ws: ShardWorkspace, _ i: Int, _ p: UnsafePointer<Float>) {
-        ck_linear_forward(ws.input(of: i), p + weight, p + bias, ws.outputs[i].pointer, Int64(ws.rows), Int64(fanIn), Int64(width))
+    /// y = x W^T + b over `rows` rows.
+    func apply(_ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, rows: Int, _ p: UnsafePointer<Float>) {
+        ck_linear_forward(x, p + weight, p + bias, y, Int64(rows), Int64(fanIn), Int64(width))
+    }
+
+    /// dx = dy W (when `inputGradient` is given); accumulates dW and db into `gradient`.
+    func backward(input x: UnsafePointer<Float>, outputGradient dy: UnsafePointer<Float>, inputGradient dx: UnsafeMutablePointer<Float>?,
+                  rows: Int, _ p: UnsafePointer<Float>, gradient g: UnsafeMutablePointer<Float>) {
+        ck_linear_backward(x, p + weight, dy, dx, g + weight, g + bias, Int64(rows), Int64(fanIn), Int64(width))
     }
 }

@@ -6,17 +6,20 @@ struct Network: Sendable {
     let layout: ParameterLayout
     let loss: OutputLoss
 
-    init(_ config: ModelConfig) {
+    /// `fusingNarrowBlocks`: narrow `Linear -> activation -> BatchNorm -> [Dropout]` blocks run as
+    /// one `NarrowBlockLayer` (the same layers and tensors; tests compare it with the unfused list).
+    init(_ config: ModelConfig, fusingNarrowBlocks: Bool = true) {
         var layout = ParameterLayout()
         var layers: [Layer] = []
         let sizes = config.sizes
         for (b, width) in config.hidden.enumerated() {
             let index = b + 1
-            layers.append(LinearLayer(index, fanIn: sizes[b], width: width, layout: &layout))
-            if config.norm.position == .beforeActivation, let norm = Self.norm(config, index, width, &layout) { layers.append(norm) }
-            layers.append(ActivationLayer(index, config.activation, width: width, layout: &layout))
-            if config.norm.position == .afterActivation, let norm = Self.norm(config, index, width, &layout) { layers.append(norm) }
-            if config.dropout > 0 { layers.append(DropoutLayer(index, p: config.dropout, width: width)) }
+            var block: [Layer] = [LinearLayer(index, fanIn: sizes[b], width: width, layout: &layout)]
+            if config.norm.position == .beforeActivation, let norm = Self.norm(config, index, width, &layout) { block.append(norm) }
+            block.append(ActivationLayer(index, config.activation, width: width, layout: &layout))
+            if config.norm.position == .afterActivation, let norm = Self.norm(config, index, width, &layout) { block.append(norm) }
+            if config.dropout > 0 { block.append(DropoutLayer(index, p: config.dropout, width: width)) }
+            layers += fusingNarrowBlocks ? Self.fused(block) : block
         }
         layers.append(LinearLayer(config.hidden.count + 1, fanIn: sizes[sizes.count - 2], width: config.classes, layout: &layout))
         self.layers = layers
@@ -25,6 +28,14 @@ struct Network: Sendable {
         case .classification: LogSoftmaxLoss(classes: config.classes)
         case let .regression(kind): RegressionOutputLoss(kind: kind)
         }
+    }
+
+    /// The block as one `NarrowBlockLayer` when it is `Linear -> activation -> BatchNorm -> [Dropout]`
+    /// and narrow, else unchanged.
+    private static func fused(_ block: [Layer]) -> [Layer] {
+        guard block.count >= 3, let linear = block[0] as? LinearLayer, let activation = block[1] as? ActivationLayer,
+              let norm = block[2] as? BatchNormLayer, linear.width <= NarrowBlockLayer.maxWidth else { return block }
+        return [NarrowBlockLayer(linear, activation, norm, block.count > 3 ? block[3] as? DropoutLayer : nil)]
     }
 
     private static func norm(_ config: ModelConfig, _ index: Int, _ width: Int, _ layout: inout ParameterLayout) -> Layer? {

@@ -56,11 +56,13 @@ public final class Engine: @unchecked Sendable {
     private var clipping: GradientClipping?
     public private(set) var gradientNorm: Double?
 
+    /// `fusedBlocks: false` runs every layer of the narrow blocks on its own (ARCHITECTURE.md, "Fused
+    /// narrow blocks"): the same arithmetic up to the order of the sums over rows, for tests and benchmarks.
     public init(model: Model, optimizer: OptimizerConfig, shards: Int, pool: WorkerPool, dropoutSeed: UInt64,
-                collective: Collective = LocalCollective()) {
+                collective: Collective = LocalCollective(), fusedBlocks: Bool = true) {
         precondition(shards >= 1)
         config = model.config
-        network = Network(model.config)
+        network = Network(model.config, fusingNarrowBlocks: fusedBlocks)
         layout = network.layout
         self.shards = shards
         self.pool = pool
