@@ -78,7 +78,9 @@ let package = Package(
         .executableTarget(
             name: "bench",
             dependencies: ["MLPTrainer", "CKernels", .product(name: "ArgumentParser", package: "swift-argument-parser")],
-            path: "Benchmarks/bench"
+            path: "Benchmarks/bench",
+            // -O in every configuration, as MLPTrainer: `bench bandwidth`'s own loops are the measurement.
+            swiftSettings: [.unsafeFlags(["-O"])]
         ),
         .testTarget(name: "CKernelsTests", dependencies: ["CKernels"], exclude: ["Fixtures"]),
         .testTarget(name: "MLPTrainerTests", dependencies: ["MLPTrainer", "CKernels", "ONNXProto"], exclude: ["Fixtures"]),

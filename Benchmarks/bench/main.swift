@@ -11,7 +11,7 @@ struct Bench: ParsableCommand {
             untimed ones. With --json it prints instead one JSON object per line per result, each with \
             "bench" (the subcommand), "machine" (the machine line's fields) and the result's fields.
             """,
-        subcommands: [Scaling.self, Wide.self, Seed.self, Gemm.self, Activations.self, CSVLoad.self])
+        subcommands: [Scaling.self, Wide.self, Seed.self, Gemm.self, Activations.self, CSVLoad.self, Bandwidth.self])
 }
 
 Bench.main()

@@ -48,7 +48,25 @@ import Testing
         let seed = try Executable.run("bench", ["seed", "--epochs", "2", "--json", "--repeat", "1"])
         #expect(seed.status == 0, "\(seed.stderr)")
         #expect(try Self.objects(seed.stdout).map { Set($0.keys) } == [["bench", "machine", "threads", "shards", "rows", "batch_size",
-                                                                       "epochs", "ms_per_epoch", "runs_ms_per_epoch", "samples_per_second"]])
+                                                                       "epochs", "fused_blocks", "ms_per_epoch", "runs_ms_per_epoch",
+                                                                       "samples_per_second"]])
+    }
+
+    @Test func bandwidthMeasuresTheMemoryAndEstimatesTheSeedStep() throws {
+        let r = try Executable.run("bench", ["bandwidth", "--threads", "2", "--megabytes", "8", "--rows", "1000", "--json", "--repeat", "1"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let objects = try Self.objects(r.stdout)
+        #expect(objects.map { Set($0.keys) } == [
+            ["bench", "machine", "threads", "megabytes", "read_gb_per_second", "write_gb_per_second", "copy_gb_per_second"],
+            ["bench", "machine", "variant", "rows", "read_gb", "written_gb", "ms_at_bandwidth"],
+            ["bench", "machine", "variant", "rows", "read_gb", "written_gb", "ms_at_bandwidth"],
+        ])
+        #expect(objects.allSatisfy { $0["bench"] as? String == "bandwidth" })
+        #expect((objects[0]["read_gb_per_second"] as? Double ?? 0) > 0 && (objects[0]["write_gb_per_second"] as? Double ?? 0) > 0)
+        // Fusing the narrow blocks cuts the bytes a step moves (BENCHMARKS.md gives the figures).
+        let fused = objects[1], unfused = objects[2]
+        #expect(fused["variant"] as? String == "fused" && unfused["variant"] as? String == "unfused")
+        #expect((fused["read_gb"] as? Double ?? 1) < (unfused["read_gb"] as? Double ?? 0) / 2)
     }
 
     @Test func badArgumentsAreRefusedWithUsage() throws {
