@@ -10,9 +10,10 @@ struct StepTraffic {
         for (b, (k, w)) in zip(sizes.dropLast(2), sizes.dropFirst().dropLast()).enumerated() {
             let inputGradient = b > 0 ? k : 0
             if fused {
-                // Forward: x -> z, then z -> output; backward: dy and z, then dy, z and x -> dx.
+                // Forward: x -> z, then z -> output; backward: dy and z (dy masked in place), then dy, z
+                // and x -> dx.
                 readFloats += 2 * k + 5 * w
-                writtenFloats += 2 * w + inputGradient
+                writtenFloats += 3 * w + inputGradient
             } else {
                 // Forward: Linear (the bias rows, then the product added to them), activation,
                 // BatchNorm's statistics and normalisation (xhat and y), dropout. Backward: dropout,

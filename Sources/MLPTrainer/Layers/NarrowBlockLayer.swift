@@ -63,22 +63,24 @@ final class NarrowBlockLayer: Layer {
     }
 
     func backward(_ shards: ArraySlice<ShardWorkspace>, _ i: Int, _ step: StepContext, worker: Int) {
-        withScratch(3) { scratch in
-            let (dy, xhat, da) = (scratch[0], scratch[1], scratch[2])
+        withScratch(2) { scratch in
+            let (xhat, da) = (scratch[0], scratch[1])
             for ws in shards {
                 norm.startGradientSums(ws, i)
                 forEachBlock(ws) { start, rows in
-                    let g = normGradient(ws, start, rows, into: dy, step)
+                    // d(loss)/d(BatchNorm's output), masked in place: the engine discards the layer's output
+                    // gradient after its backward, and phase 2 reads it without hashing the masks again.
+                    let dy = ws.gradientOut.pointer + start * width
+                    dropout?.backward(dy, into: dy, rows: rows, row0: ws.row0 + start, step)
                     recomputeXhat(ws, i, start, rows, into: xhat, room: da, step.parameters)
-                    norm.accumulateGradientSums(g, xhat: xhat, rows: rows, ws, i)
+                    norm.accumulateGradientSums(dy, xhat: xhat, rows: rows, ws, i)
                 }
             }
             let sums = norm.finishGradientSums(shards, i, step, worker: worker)
             for ws in shards {
                 forEachBlock(ws) { start, rows in
-                    let g = normGradient(ws, start, rows, into: dy, step)
                     recomputeXhat(ws, i, start, rows, into: xhat, room: da, step.parameters)
-                    norm.inputGradient(g, xhat: xhat, into: da, rows: rows, ws, i, step, sums)
+                    norm.inputGradient(ws.gradientOut.pointer + start * width, xhat: xhat, into: da, rows: rows, ws, i, step, sums)
                     let p = step.parameters, gradient = ws.gradient.pointer
                     activation.backward(input: ws.saved[i].pointer + start * width, outputGradient: da, inputGradient: da, rows: rows, p,
                                         gradient: gradient)
@@ -98,16 +100,6 @@ final class NarrowBlockLayer: Layer {
             activation.apply(scratch[0], into: out, rows: ws.rows, p)
             norm.infer(out, into: out, rows: ws.rows, room: ws.saved[i].pointer, model)
         }
-    }
-
-    /// d(loss)/d(BatchNorm's output) of the block: through the dropout mask into `scratch`, or the
-    /// layer's output gradient itself without dropout.
-    private func normGradient(_ ws: ShardWorkspace, _ start: Int, _ rows: Int, into scratch: UnsafeMutablePointer<Float>,
-                              _ step: StepContext) -> UnsafePointer<Float> {
-        let dy = ws.gradientOut.pointer + start * width
-        guard let dropout else { return UnsafePointer(dy) }
-        dropout.backward(dy, into: scratch, rows: rows, row0: ws.row0 + start, step)
-        return UnsafePointer(scratch)
     }
 
     /// The forward's xhat of the block, from z: the same kernels on the same inputs, so the same bits.
