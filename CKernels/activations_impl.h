@@ -178,11 +178,24 @@ FN V NAME(flip_odd)(V a, int64_t c0) {
 #define ZERO S1(0.0f)
 #define ONE S1(1.0f)
 
-/// Horner evaluation of c[0] + c[1] t + ... + c[n-1] t^(n-1).
+/// c[0] + c[1] t + ... + c[n-1] t^(n-1) (n <= 16) by Estrin's scheme: pairs c[k] + c[k+1] t, then
+/// pairs of those in t^2, t^4, t^8: log2(n) FMAs in a row instead of Horner's n - 1. The loops over
+/// the activations are bound by the latency of such chains more than by the number of operations.
+/// n is a constant at every call: the loops unroll completely and the array lives in registers.
 FN V NAME(poly)(V t, const float *c, int n) {
-    V r = S1(c[n - 1]);
-    for (int k = n - 2; k >= 0; k--) r = FMA(r, t, S1(c[k]));
-    return r;
+    V a[8], power = MUL(t, t);
+    _Pragma("clang loop unroll(full)") for (int k = 0; k < 8; k++) {
+        if (2 * k + 1 < n) a[k] = FMA(S1(c[2 * k + 1]), t, S1(c[2 * k]));
+        else if (2 * k < n) a[k] = S1(c[2 * k]);
+    }
+    _Pragma("clang loop unroll(full)") for (int level = 1; level < 4; level++) {
+        int m = (n + (1 << level) - 1) >> level;  // terms left before this level
+        _Pragma("clang loop unroll(full)") for (int k = 0; k < 4; k++)
+            if (2 * k + 1 < m) a[k] = FMA(a[2 * k + 1], power, a[2 * k]);
+            else if (2 * k < m) a[k] = a[2 * k];
+        if (m > 2) power = MUL(power, power);
+    }
+    return a[0];
 }
 #define POLY(t, c) NAME(poly)(t, c, (int)(sizeof(c) / sizeof(c[0])))
 
@@ -235,19 +248,14 @@ FN V NAME(sigmoid_b)(V x, V dy, const V *q, V *g) {
     return MUL(dy, d);
 }
 
-// tanh (Cephes tanhf): for |x| < 0.625 the odd polynomial x + x^3 P(x^2); above,
-// 1 - 2/(exp(2|x|) + 1), with the sign restored. dx = dy (1 - tanh^2), computed from x (below).
-static const float NAME(tanh_p)[] = {-3.33332819422e-1f, 1.33314422036e-1f, -5.37397155531e-2f,
-                                     2.06390887954e-2f, -5.70498872745e-3f};
+// tanh: with E = expm1(-2|x|) in (-1, 0], tanh(|x|) = -E / (2 + E), sign restored; expm1 keeps
+// the relative accuracy near 0 without a separate small-x branch. dx = dy (1 - tanh^2), from x (below).
 COPY_PREP(tanh, 0)
 FN V NAME(tanh_f)(V x, const V *q) {
     (void)q;
-    V ax = ABS(x), z = MUL(x, x);
-    V small = FMA(MUL(z, x), POLY(z, NAME(tanh_p)), x);
-    V m = MIN(S1(10.0f), ax);  /* tanh(10) rounds to 1; keeps exp finite (NaN passes through) */
-    V big = FMA(S1(-2.0f), RCP(ADD(EXP(ADD(m, m)), ONE)), ONE);
-    big = SEL(LT(x, ZERO), SUB(ZERO, big), big);
-    return SEL(LT(ax, S1(0.625f)), small, big);
+    V e = EXPM1(MUL(S1(-2.0f), ABS(x)));
+    V t = MUL(e, RCP(SUB(S1(-2.0f), e)));
+    return SEL(LT(x, ZERO), SUB(ZERO, t), t);
 }
 FN V NAME(tanh_b)(V x, V dy, const V *q, V *g) {
     (void)q; (void)g;
@@ -368,32 +376,42 @@ FN V NAME(softexp_pos_b)(V x, V dy, const V *q, V *g) {
 }
 
 // For a < 0 with w = a (x + a), u = 1 - w (the argument of ln):
-//   y = -ln(u)/a = (x + a) R(w),                 R(w) = -ln(1 - w)/w = sum_{k>=0} w^k/(k+1)
+//   y = -ln(u)/a = (x + a) R(w),                 R(w) = -ln(1 - w)/w = ln(u)/(u - 1)
 //   dy/dx = 1/u
 //   dy/da = ln(u)/a^2 + (x + 2a)/(a u) = R(w) + (x + a)(x + 2a) R'(w),  R'(w) = sum k w^(k-1)/(k+1)
-// with the series for |w| <= 1/4. Outside the domain (u <= CK_ACT_SOFTEXP_MIN_LOG_ARG), ln's argument
-// is clamped: y = -ln(CK_ACT_SOFTEXP_MIN_LOG_ARG)/a, and dx and the parameter gradient are 0 there.
-static const float NAME(softexp_r)[] = {1.0f, 1.0f / 2, 1.0f / 3, 1.0f / 4, 1.0f / 5, 1.0f / 6, 1.0f / 7,
-                                        1.0f / 8, 1.0f / 9, 1.0f / 10, 1.0f / 11, 1.0f / 12, 1.0f / 13};
+// R is ln(u)/(u - 1) with u as rounded (and 1 where u rounds to 1): that ratio is well conditioned
+// in u, so it keeps full relative accuracy for small w, where -ln(u)/a would cancel. dy/da takes
+// the series for |w| <= 1/4, where the closed form cancels. Outside the domain
+// (u <= CK_ACT_SOFTEXP_MIN_LOG_ARG), ln's argument is clamped: y = -ln(CK_ACT_SOFTEXP_MIN_LOG_ARG)/a,
+// and dx and the parameter gradient are 0 there. Above 2^120 (x near +inf) u is clamped too, which
+// keeps the SIMD reciprocals finite and changes nothing else in float.
 static const float NAME(softexp_dr)[] = {1.0f / 2, 2.0f / 3, 3.0f / 4, 4.0f / 5, 5.0f / 6, 6.0f / 7,
                                          7.0f / 8, 8.0f / 9, 9.0f / 10, 10.0f / 11, 11.0f / 12,
                                          12.0f / 13, 13.0f / 14};
+/// u clamped to [CK_ACT_SOFTEXP_MIN_LOG_ARG, 2^120].
+FN V NAME(softexp_clamp)(V u) { return MIN(MAX(u, S1(CK_ACT_SOFTEXP_MIN_LOG_ARG)), S1(0x1p120f)); }
+/// ln(u) and R = ln(u)/(u - 1) for u in softexp_clamp's range.
+FN V NAME(softexp_ratio)(V u, V *log_u) {
+    V um1 = SUB(u, ONE);
+    *log_u = LOG(u);
+    return SEL(GT(ABS(um1), ZERO), MUL(*log_u, RCP(um1)), ONE);
+}
 FN V NAME(softexp_neg_f)(V x, const V *q) {
     V a = q[0], xa = ADD(x, a), w = MUL(a, xa);
-    V u = MAX(SUB(ONE, w), S1(CK_ACT_SOFTEXP_MIN_LOG_ARG));
-    V closed = MUL(LOG(u), SUB(ZERO, q[1]));
-    V series = MUL(xa, POLY(w, NAME(softexp_r)));
-    return SEL(LE(ABS(w), S1(0.25f)), series, closed);
+    V u = SUB(ONE, w), log_u;
+    V ratio = NAME(softexp_ratio)(NAME(softexp_clamp)(u), &log_u);
+    return SEL(GT(u, S1(CK_ACT_SOFTEXP_MIN_LOG_ARG)), MUL(xa, ratio), MUL(log_u, SUB(ZERO, q[1])));
 }
 FN V NAME(softexp_neg_b)(V x, V dy, const V *q, V *g) {
     V a = q[0], xa = ADD(x, a), w = MUL(a, xa);
     V u = SUB(ONE, w);
     M inside = GT(u, S1(CK_ACT_SOFTEXP_MIN_LOG_ARG));
-    V uc = MAX(u, S1(CK_ACT_SOFTEXP_MIN_LOG_ARG));
-    V ru = DIV(ONE, uc);
+    V uc = NAME(softexp_clamp)(u), log_u;
+    V ratio = NAME(softexp_ratio)(uc, &log_u);
+    V ru = RCP(uc);
     V x2a = ADD(xa, a);
-    V closed = FMA(LOG(uc), q[2], MUL(MUL(x2a, q[1]), ru));
-    V series = FMA(MUL(xa, x2a), POLY(w, NAME(softexp_dr)), POLY(w, NAME(softexp_r)));
+    V closed = FMA(log_u, q[2], MUL(MUL(x2a, q[1]), ru));
+    V series = FMA(MUL(xa, x2a), POLY(w, NAME(softexp_dr)), ratio);
     V dyda = SEL(LE(ABS(w), S1(0.25f)), series, closed);
     V dyin = SEL(inside, dy, ZERO);
     g[0] = MUL(dyin, dyda);

@@ -69,7 +69,7 @@ void ck_linear_backward(const float *X, const float *W, const float *dY, float *
 // MARK: - Activations (activations.c, activations_impl.h, vecmath.h)
 // Each activation is a forward / fused-backward pair. ck_act_backward gets the activation's INPUT x
 // (not its output y), and in one pass writes dx and accumulates the parameter gradients.
-// Elementary functions on the AVX2 / AVX-512 paths come from vecmath.h (<= 1.5 ulp exp/log,
+// Elementary functions on the AVX2 / AVX-512 paths come from vecmath.h (<= 2.5 ulp exp/expm1/log,
 // <= 7.5 ulp erf, <= 2.5 ulp rsqrt and reciprocal) and the scalar reference uses libm, so the
 // versions agree to a few float ulps (not bit for bit) on the transcendental activations.
 // Parameter p has the checkpoint name a{i}.<ck_act_param_name(kind, p)>.
@@ -92,7 +92,7 @@ void ck_linear_backward(const float *X, const float *W, const float *dY, float *
        of the cancelling closed forms. For a < 0, where 1 - a (x + a) <= CK_ACT_SOFTEXP_MIN_LOG_ARG \
        (very negative x) the argument of ln is clamped to it, so y = -ln(CK_ACT_SOFTEXP_MIN_LOG_ARG)/a \
        (finite, saturated), and dx = 0 and dalpha gets 0 there. For a > 0, y and dx overflow to  \
-       +inf for a x > ~88.7, as PyTorch's float does. */                                         \
+       +inf for a x > ~88.7 (y from ~88.4 with AVX2), as PyTorch. */                             \
     X(SOFTEXP, softexp, 0, CUSTOM)                                                               \
     /* S-shaped ReLU (Jin et al. 2016), one parameter set per channel:                           \
        y = t_right + a_right (x - t_right) if x >= t_right, t_left + a_left (x - t_left) else if  \
