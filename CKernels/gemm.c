@@ -440,6 +440,86 @@ DOT256(3)
 DOT256(4)
 #undef DOT256
 
+// Weight gradients of narrow layers, dW = dY^T X: C = op(A) B with op(A) = A^T, M and N both small
+// and K (the rows) long. Each k adds the outer product of row k of A (M values, contiguous) and
+// row k of B (N values) into C, so one of the two rows can be the vector (up to 8 lanes) and the
+// other's R values the broadcasts: R FMAs per k, with nothing packed and no padding FMAs beyond the
+// vector's empty lanes. The vector runs along the wider of M and N that fits 8 lanes (C is then
+// stored transposed when it runs along M); KU accumulator sets over k hide the FMA latency.
+enum { OUTER_MAX_R = 12, OUTER_MIN_K = 64 };
+
+/// acc[r][lane] = sum over k of S[k*lds + r] * V[k*ldv + lane], for lanes [0, nv) (nv <= 8).
+CK_TARGET_AVX2 CK_INLINE void outer256_body(const int R, const int KU, int64_t K, const float *V,
+                                            int64_t ldv, int64_t nv, const float *S, int64_t lds,
+                                            float acc_out[OUTER_MAX_R][8]) {
+    __m256i mask = mask8(nv);
+    __m256 acc[4][OUTER_MAX_R];
+    for (int u = 0; u < KU; u++)
+        for (int r = 0; r < R; r++) acc[u][r] = _mm256_setzero_ps();
+    int64_t k = 0;
+    for (; k + KU <= K; k += KU)
+        for (int u = 0; u < KU; u++) {
+            __m256 v = _mm256_maskload_ps(V + (k + u) * ldv, mask);
+            for (int r = 0; r < R; r++)
+                acc[u][r] = _mm256_fmadd_ps(_mm256_broadcast_ss(S + (k + u) * lds + r), v, acc[u][r]);
+        }
+    for (; k < K; k++) {
+        __m256 v = _mm256_maskload_ps(V + k * ldv, mask);
+        for (int r = 0; r < R; r++)
+            acc[0][r] = _mm256_fmadd_ps(_mm256_broadcast_ss(S + k * lds + r), v, acc[0][r]);
+    }
+    for (int r = 0; r < R; r++) {
+        for (int u = 1; u < KU; u++) acc[0][r] = _mm256_add_ps(acc[0][r], acc[u][r]);
+        _mm256_storeu_ps(acc_out[r], acc[0][r]);
+    }
+}
+
+#define OUTER256(R, KU)                                                                            \
+    CK_TARGET_AVX2 static void outer256_##R(int64_t K, const float *V, int64_t ldv, int64_t nv,   \
+                                            const float *S, int64_t lds,                          \
+                                            float acc_out[OUTER_MAX_R][8]) {                      \
+        outer256_body(R, KU, K, V, ldv, nv, S, lds, acc_out);                                     \
+    }
+OUTER256(1, 4)
+OUTER256(2, 4)
+OUTER256(3, 4)
+OUTER256(4, 3)
+OUTER256(5, 2)
+OUTER256(6, 2)
+OUTER256(7, 1)
+OUTER256(8, 1)
+OUTER256(9, 1)
+OUTER256(10, 1)
+OUTER256(11, 1)
+OUTER256(12, 1)
+#undef OUTER256
+
+/// Whether C = A^T B (M x N, K long) takes the outer-product kernel.
+static int outer_fits(int trans_a, int trans_b, int64_t M, int64_t N, int64_t K) {
+    if (!trans_a || trans_b || K < OUTER_MIN_K) return 0;
+    return (M <= 8 && N <= OUTER_MAX_R) || (N <= 8 && M <= OUTER_MAX_R);
+}
+
+CK_TARGET_AVX2 static void outer_avx2(int64_t M, int64_t N, int64_t K, float alpha, const float *A,
+                                      int64_t lda, const float *B, int64_t ldb, float beta, float *C,
+                                      int64_t ldc) {
+    static void (*const kernels[OUTER_MAX_R])(int64_t, const float *, int64_t, int64_t, const float *,
+                                              int64_t, float[OUTER_MAX_R][8]) = {
+        outer256_1, outer256_2, outer256_3, outer256_4, outer256_5, outer256_6,
+        outer256_7, outer256_8, outer256_9, outer256_10, outer256_11, outer256_12};
+    // The vector along M (rows of A) when M fits 8 lanes and is the wider one, else along N.
+    int along_m = M <= 8 && (M >= N || N > 8);
+    int64_t nv = along_m ? M : N, R = along_m ? N : M;
+    _Alignas(32) float acc[OUTER_MAX_R][8];
+    if (along_m) kernels[R - 1](K, A, lda, nv, B, ldb, acc);
+    else kernels[R - 1](K, B, ldb, nv, A, lda, acc);
+    for (int64_t i = 0; i < M; i++)
+        for (int64_t j = 0; j < N; j++) {
+            float v = alpha * (along_m ? acc[j][i] : acc[i][j]);
+            C[i * ldc + j] = beta == 0.0f ? v : v + beta * C[i * ldc + j];
+        }
+}
+
 static void small_avx2(gemm_path path, int trans_a, int trans_b, int64_t M, int64_t N, int64_t K,
                        float alpha, const float *A, int64_t lda, const float *B, int64_t ldb,
                        float beta, float *C, int64_t ldc) {
@@ -467,6 +547,10 @@ static void small_avx2(gemm_path path, int trans_a, int trans_b, int64_t M, int6
 static void sgemm_avx2(int trans_a, int trans_b, int64_t M, int64_t N, int64_t K, float alpha,
                        const float *A, int64_t lda, const float *B, int64_t ldb, float beta,
                        float *C, int64_t ldc) {
+    if (outer_fits(trans_a, trans_b, M, N, K)) {
+        outer_avx2(M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+        return;
+    }
     gemm_path path = choose_path(trans_a, trans_b, M, N, K, 16);
     if (path != PATH_PACKED)
         small_avx2(path, trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
@@ -757,6 +841,10 @@ static void small_avx512(gemm_path path, int trans_a, int trans_b, int64_t M, in
 static void sgemm_avx512(int trans_a, int trans_b, int64_t M, int64_t N, int64_t K, float alpha,
                          const float *A, int64_t lda, const float *B, int64_t ldb, float beta,
                          float *C, int64_t ldc) {
+    if (outer_fits(trans_a, trans_b, M, N, K)) {
+        outer_avx2(M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+        return;
+    }
     gemm_path path = choose_path(trans_a, trans_b, M, N, K, 48);
     if (path != PATH_PACKED)
         small_avx512(path, trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
