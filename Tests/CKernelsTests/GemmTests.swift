@@ -146,6 +146,19 @@ private func check(_ c: GemmCase, rng: inout Rng) {
         }
     }
 
+    @Test func narrowWeightGradients() {
+        // dW = dY^T X of narrow layers (the outer-product kernel: M, N <= 12, one of them <= 8, long
+        // K), with the vector along M or along N, every broadcast count, odd K and leading dimensions.
+        var rng = Rng(state: 23)
+        for m in 1...13 {
+            for n in 1...13 {
+                let (alpha, beta) = Self.scalars[(m * 13 + n) % Self.scalars.count]
+                check(GemmCase(transA: true, transB: false, m: m, n: n, k: [64, 67, 275][(m + n) % 3],
+                               alpha: alpha, beta: beta, pad: (m * n) % 3), rng: &rng)
+            }
+        }
+    }
+
     @Test func zeroAlphaAndEmptyK() {
         // alpha = 0 or K = 0 leaves beta * C (and zeros for beta = 0, NaNs in C ignored).
         var rng = Rng(state: 5)
