@@ -216,7 +216,7 @@ struct Train: ToolCommand {
         say(String(format: "trained in %.2f s (%.0f samples/s); outputs in %@", result.summary.trainSeconds,
                    result.summary.trainSamplesPerSecond, outDirectory))
         if result.interrupted {
-            say("interrupted after epoch \(result.history.count): continue with: train --resume \(outDirectory)")
+            say("interrupted after epoch \(result.summary.epochs): continue with: train --resume \(outDirectory)")
             throw ExitCode(130)
         }
     }

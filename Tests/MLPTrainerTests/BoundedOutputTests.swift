@@ -82,3 +82,56 @@ extension BoundedOutputTests {
         #expect(process.terminationStatus != 0 && stderr.contains("--features 100000000000 --classes 2 needs"), "\(stderr)")
     }
 }
+
+extension BoundedOutputTests {
+    static func record(_ epoch: Int, validationLoss: Double? = nil) -> EpochRecord {
+        EpochRecord(epoch: epoch, trainLoss: 1, trainAccuracy: 0.5, testLoss: nil, testAccuracy: nil, activationParameters: [],
+                    validation: validationLoss.map { ProbabilityFigures(loss: $0, weightedLoss: nil, accuracy: 0.5, auc: nil) })
+    }
+
+    @Test func theHistoryStaysBoundedEvenlySpacedAndKeepsTheBestEpoch() {
+        var history: [EpochRecord] = []
+        let stopping = EarlyStopping()
+        for epoch in 1...100_000 {
+            // The validation loss is best at epoch 12,345 (not a multiple of the final stride).
+            history.append(Self.record(epoch, validationLoss: epoch == 12_345 ? 0.1 : 1))
+            history = HistoryBound.thinned(history, bestEpoch: stopping.best(history)?.epoch, capacity: 100)
+            #expect(history.count <= 103)
+        }
+        let epochs = history.map(\.epoch)
+        #expect(epochs.first == 1 && epochs.last == 100_000 && epochs.contains(12_345))
+        #expect(stopping.best(history)?.epoch == 12_345)
+        // Stride 1,024: 97 multiples, plus the first, the best and the last epoch.
+        #expect(epochs.filter { $0 % 1024 == 0 }.count == 97 && epochs.count == 100)
+        #expect(HistoryBound.stride(latest: 100_000, capacity: 100) == 1024)
+    }
+
+    /// A run whose history is thinned (capacity 6 for 40 epochs), with the plateau schedule (whose
+    /// state the checkpoint carries), stopped mid-epoch and resumed: the same model and metrics.csv.
+    @Test(arguments: [27, 61]) func aThinnedHistoryResumesToTheUninterruptedRun(stopAfterSteps: Int) throws {
+        var s = ResumeAndSignalTests().settings()
+        s.epochs = 40
+        s.lrSchedule = .plateau(patience: 1, factor: 0.5)
+        var control = TrainingControl()
+        control.historyCapacity = 6
+        let whole = try TrainingRun(settings: s).run(control: control)
+        #expect(whole.history.count <= 9 && whole.history.last?.epoch == 40 && whole.summary.epochs == 40)
+        #expect(Set(whole.history.compactMap(\.learningRate)).count > 1, "the plateau schedule must lower the rate")
+        var saved: TrainingState?
+        var steps = 0
+        control.onStep = { _, _, _, _ in steps += 1 }
+        control.shouldStop = { steps >= stopAfterSteps }
+        control.saveState = { saved = $0 }
+        #expect(try TrainingRun(settings: s).run(control: control).interrupted)
+        let path = TrainCommandTests.temporaryPath("thinned") + ".safetensors"
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        try saved!.save(to: path)
+        var resumeControl = TrainingControl()
+        resumeControl.historyCapacity = 6
+        resumeControl.resume = try TrainingState.load(path: path)
+        #expect(resumeControl.resume?.plateau == saved?.plateau && saved?.plateau != nil)
+        let resumed = try TrainingRun(settings: s).run(control: resumeControl)
+        #expect(try ResumeAndSignalTests().modelBytes(resumed) == ResumeAndSignalTests().modelBytes(whole))
+        #expect(RunWriter.metricsCSV(resumed.history, task: .classification) == RunWriter.metricsCSV(whole.history, task: .classification))
+    }
+}

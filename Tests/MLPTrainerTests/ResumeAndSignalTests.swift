@@ -77,6 +77,43 @@ import Testing
         #expect(FileManager.default.contents(atPath: out + "/metrics.csv") == FileManager.default.contents(atPath: reference + "/metrics.csv"))
     }
 
+    /// README, "What the trainer guarantees": `--epochs 1000000000000` runs until stopped, its
+    /// history (checkpoint, metrics.csv) stays bounded however long it has run, and SIGTERM ends it
+    /// within 2 s with everything saved.
+    @Test func sigtermEndsAVeryLongRunWithinTwoSecondsWithBoundedFiles() throws {
+        let out = TrainCommandTests.temporaryPath("sigterm")
+        defer { try? FileManager.default.removeItem(atPath: out) }
+        let process = Process()
+        process.executableURL = TrainCommandTests.binary
+        process.arguments = ["--data", "synthetic:100x2x2", "--hidden", "2", "--batch-size", "full", "--epochs", "1000000000000",
+                             "--checkpoint-every", "1000", "--quiet", "--out", out]
+        try process.run()
+        // Past the history's capacity (HistoryBound: 2,000 epochs) before the signal.
+        let deadline = Date().addingTimeInterval(120)
+        while Date() < deadline, Self.epochsSaved(out) < 5_000 { usleep(100_000) }
+        let signalled = Date()
+        kill(process.processIdentifier, SIGTERM)
+        process.waitUntilExit()
+        let seconds = Date().timeIntervalSince(signalled)
+        #expect(process.terminationStatus == 130)
+        #expect(seconds < 2, "\(seconds) s from SIGTERM to exit")
+        let summary = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: out + "/summary.json"))) as? [String: Any]
+        let epochs = summary?["epochs"] as? Int ?? 0
+        #expect(epochs >= 5_000 && summary?["interrupted"] as? Bool == true)
+        let metricsLines = try String(contentsOfFile: out + "/metrics.csv", encoding: .utf8).split(separator: "\n").count
+        #expect(metricsLines <= 2_004 && metricsLines > 1_000, "\(metricsLines) lines of metrics.csv after \(epochs) epochs")
+        for (file, limit) in [("checkpoint.safetensors", 500_000), ("report.html", 500_000), ("loss.svg", 200_000)] {
+            let size = (try? FileManager.default.attributesOfItem(atPath: "\(out)/\(file)")[.size] as? Int) ?? nil
+            #expect((size ?? .max) < limit, "\(file): \(size ?? -1) bytes")
+        }
+    }
+
+    /// The epochs the run's last checkpoint holds (0 before the first).
+    static func epochsSaved(_ out: String) -> Int {
+        guard let state = try? TrainingState.load(path: out + "/checkpoint.safetensors") else { return 0 }
+        return state.epochsCompleted
+    }
+
     @Test func nonFiniteLossStopsWithTheEpochAndStepAndLeavesNothingEmpty() throws {
         let out = TrainCommandTests.temporaryPath("nan")
         let r = try TrainCommandTests.run(["--optimizer", "sgd", "--lr", "1e30", "--epochs", "3", "--out", out, "--quiet"])

@@ -31,7 +31,7 @@ public enum ReportSummary {
             classificationLines($0, auc: summary.testRocAuc, logLoss: summary.testLogLoss, weightedLoss: summary.testWeightedLoss)
         } ?? []
         if let best = summary.bestEpoch, let metric = summary.config["early_stopping_metric"].flatMap(EarlyStopping.Metric.init) {
-            out.append("model of epoch \(best) of \(result.history.count) (best validation \(metric.rawValue) "
+            out.append("model of epoch \(best) of \(result.summary.epochs) (best validation \(metric.rawValue) "
                        + (summary.bestValidation(metric).map { String(format: "%.4f", $0) } ?? "n/a") + ")"
                        + (summary.stoppedEarly ? "; stopped early" : ""))
         }

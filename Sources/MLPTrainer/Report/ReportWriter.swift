@@ -230,7 +230,7 @@ public enum ReportWriter {
         if let v = summary.testBalancedAccuracy { out += card("balanced accuracy (mean recall)", String(format: "%.4f", v)) }
         if let v = summary.testRocAuc { out += card("ROC AUC", String(format: "%.4f", v)) }
         let best = summary.bestEpoch
-        if let best { out += card("kept epoch (best validation)\(summary.stoppedEarly ? ", stopped early" : "")", "\(best) of \(result.history.count)") }
+        if let best { out += card("kept epoch (best validation)\(summary.stoppedEarly ? ", stopped early" : "")", "\(best) of \(result.summary.epochs)") }
         out += "</div>\n"
 
         out += "<h2>Learning curves</h2>\n<div class=\"plots\">\n"

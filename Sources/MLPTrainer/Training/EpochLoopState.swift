@@ -11,7 +11,10 @@ struct EpochLoopState {
     var lossSum: Double
     var weightSum: Double
     var correct: Int
+    /// The finished epochs, thinned beyond `HistoryBound.capacity`.
     var history: [EpochRecord]
+    /// The plateau schedule's state after the finished epochs.
+    var plateau: LearningRateSchedule.Plateau
     var bestModel: Model?
     var stoppedEarly: Bool
     var interrupted = false
@@ -19,7 +22,8 @@ struct EpochLoopState {
     var checkpointSeconds = 0.0
     var lastSave = Date()
 
-    init(resuming resume: TrainingState?, earlyStopping: EarlyStopping) {
+    init(resuming resume: TrainingState?, earlyStopping: EarlyStopping, plateau: LearningRateSchedule.Plateau) {
+        self.plateau = plateau
         epoch = (resume?.epochsCompleted ?? 0) + 1
         batchesDone = resume?.batchesInEpoch ?? 0
         lossSum = resume?.epochLossSum ?? 0

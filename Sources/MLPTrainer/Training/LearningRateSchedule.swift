@@ -6,8 +6,9 @@ import Foundation
 /// the monitored loss). `--warmup-epochs N` first ramps linearly (LinearLR from lr/(N+1), N epochs),
 /// then the schedule starts from lr, as SequentialLR chains them.
 ///
-/// A pure function of the epoch and the monitored losses of the finished epochs, so a resumed run
-/// (whose history holds those losses) continues with the same rates.
+/// A pure function of the epoch and of `Plateau`, ReduceLROnPlateau's state after the monitored
+/// losses of the finished epochs; a resumed run restores that state from its checkpoint (the history
+/// there may be thinned, `HistoryBound`) and continues with the same rates.
 public enum LearningRateSchedule: Sendable, Equatable, Codable, CustomStringConvertible {
     case constant
     case step(every: Int, gamma: Double)
@@ -46,9 +47,38 @@ public enum LearningRateSchedule: Sendable, Equatable, Codable, CustomStringConv
         }
     }
 
-    /// The rate of `epoch` (from 1) of `epochs`, for base rate `base`; `monitored` holds the monitored
-    /// loss of each finished epoch (only `plateau` reads it).
-    public func learningRate(epoch: Int, of epochs: Int, base: Double, warmup: Int, monitored: [Double]) -> Double {
+    /// ReduceLROnPlateau's state (mode min, threshold 1e-4 relative, cooldown 0, min_lr 0, eps 1e-8)
+    /// after stepping on some losses: the rate, the best loss, the epochs without improvement.
+    public struct Plateau: Sendable, Equatable {
+        public var rate: Double
+        public var best: Double
+        public var bad: Int
+
+        public init(rate: Double, best: Double = .infinity, bad: Int = 0) {
+            (self.rate, self.best, self.bad) = (rate, best, bad)
+        }
+    }
+
+    /// `state` after one more monitored loss (unchanged but for `plateau`).
+    public func observing(_ loss: Double, _ state: Plateau) -> Plateau {
+        guard case let .plateau(patience, factor) = self else { return state }
+        var next = state
+        if loss < next.best * (1 - 1e-4) {
+            next.best = loss
+            next.bad = 0
+        } else {
+            next.bad += 1
+        }
+        if next.bad > patience {
+            if next.rate - next.rate * factor > 1e-8 { next.rate *= factor }
+            next.bad = 0
+        }
+        return next
+    }
+
+    /// The rate of `epoch` (from 1) of `epochs`, for base rate `base`; `plateau` is the state after
+    /// the monitored losses of the finished epochs after the warm-up (only `plateau` reads it).
+    public func learningRate(epoch: Int, of epochs: Int, base: Double, warmup: Int, plateau: Plateau) -> Double {
         if epoch <= warmup {
             let start = 1 / Double(warmup + 1)
             return base * (start + (1 - start) * Double(epoch - 1) / Double(warmup))
@@ -63,9 +93,15 @@ public enum LearningRateSchedule: Sendable, Equatable, Codable, CustomStringConv
             return base * (1 + cos(Double.pi * Double(t) / Double(max(total, 1)))) / 2
         case .onecycle:
             return Self.oneCycle(step: t, total: total, maxRate: base)
-        case let .plateau(patience, factor):
-            return Self.plateau(base: base, patience: patience, factor: factor, losses: monitored.prefix(epoch - 1).dropFirst(warmup))
+        case .plateau:
+            return plateau.rate
         }
+    }
+
+    /// The same from the monitored loss of every finished epoch (`monitored[i]`: epoch i + 1's).
+    public func learningRate(epoch: Int, of epochs: Int, base: Double, warmup: Int, monitored: [Double]) -> Double {
+        let plateau = monitored.prefix(epoch - 1).dropFirst(warmup).reduce(Plateau(rate: base)) { observing($1, $0) }
+        return learningRate(epoch: epoch, of: epochs, base: base, warmup: warmup, plateau: plateau)
     }
 
     /// OneCycleLR (pct_start 0.3, cosine annealing, div_factor 25, final_div_factor 1e4, two phases).
@@ -76,24 +112,5 @@ public enum LearningRateSchedule: Sendable, Equatable, Codable, CustomStringConv
         let s = Double(step)
         if s <= warmEnd { return anneal(initial, maxRate, s / warmEnd) }
         return anneal(maxRate, minimum, (s - warmEnd) / (end - warmEnd))
-    }
-
-    /// ReduceLROnPlateau (mode min, threshold 1e-4 relative, cooldown 0, min_lr 0, eps 1e-8) after
-    /// stepping on `losses`.
-    private static func plateau(base: Double, patience: Int, factor: Double, losses: ArraySlice<Double>) -> Double {
-        var rate = base, best = Double.infinity, bad = 0
-        for loss in losses {
-            if loss < best * (1 - 1e-4) {
-                best = loss
-                bad = 0
-            } else {
-                bad += 1
-            }
-            if bad > patience {
-                if rate - rate * factor > 1e-8 { rate *= factor }
-                bad = 0
-            }
-        }
-        return rate
     }
 }

@@ -52,6 +52,8 @@ public struct TrainingControl {
     public var checkpointEvery = 0
     public var checkpointSeconds: Double = 60
     public var resume: TrainingState?
+    /// Epochs the history keeps before it is thinned (`HistoryBound`); tests lower it.
+    public var historyCapacity = HistoryBound.capacity
     public init() {}
 }
 
@@ -258,7 +260,8 @@ public final class TrainingRun {
     /// says so; the result then has `interrupted` set.
     public func run(control: TrainingControl = TrainingControl()) throws -> TrainingResult {
         let engine = try makeEngine(resuming: control.resume)
-        var loop = EpochLoopState(resuming: control.resume, earlyStopping: settings.earlyStopping)
+        var loop = EpochLoopState(resuming: control.resume, earlyStopping: settings.earlyStopping,
+                                  plateau: control.resume?.plateau ?? plateauState(after: control.resume?.history ?? []))
         let started = Date()
         try trainEpochs(engine, &loop, control)
         let trainSeconds = Date().timeIntervalSince(started) - loop.checkpointSeconds
@@ -320,7 +323,8 @@ public final class TrainingRun {
         let n = train.rows, shuffled = batchRows < n
         let fullBatchOrder = shuffled ? [] : Array(0..<n), batches = batchRanges
         while loop.epoch <= settings.epochs && !loop.stoppedEarly {
-            let rate = learningRate(epoch: loop.epoch, history: loop.history)
+            let rate = settings.lrSchedule.learningRate(epoch: loop.epoch, of: settings.epochs, base: baseLearningRate,
+                                                        warmup: settings.warmupEpochs, plateau: loop.plateau)
             // The configured Float itself at the base rate, so a constant schedule changes no bit.
             engine.learningRate = rate == baseLearningRate ? settings.optimizer.learningRate : Float(rate)
             let order = shuffled ? epochOrder(loop.epoch, rows: n) : fullBatchOrder
@@ -388,6 +392,9 @@ public final class TrainingRun {
                              _ control: TrainingControl) throws -> Bool {
         if validation != nil && settings.earlyStopping.best(loop.history + [record])?.epoch == record.epoch { loop.bestModel = engine.model }
         loop.finish(record, earlyStopping: settings.earlyStopping)
+        if record.epoch > settings.warmupEpochs { loop.plateau = settings.lrSchedule.observing(monitoredLoss(record), loop.plateau) }
+        loop.history = HistoryBound.thinned(loop.history, bestEpoch: validation == nil ? nil : settings.earlyStopping.best(loop.history)?.epoch,
+                                            capacity: control.historyCapacity)
         control.onEpoch(record)
         let stopping = control.shouldStop()
         let due = control.checkpointEvery > 0 ? record.epoch % control.checkpointEvery == 0
@@ -412,7 +419,7 @@ public final class TrainingRun {
             checkpoint: checkpoint(engine), optimizerFirst: optimizer.first, optimizerSecond: optimizer.second,
             optimizerSteps: optimizer.steps, step: engine.step, epochsCompleted: loop.epoch - 1, batchesInEpoch: loop.batchesDone,
             epochLossSum: loop.lossSum, epochWeightSum: loop.weightSum, epochCorrect: loop.correct, history: loop.history,
-            settings: settings, bestModel: loop.bestModel))
+            plateau: loop.plateau, settings: settings, bestModel: loop.bestModel))
         loop.checkpointSeconds += Date().timeIntervalSince(started)
     }
 
@@ -435,7 +442,7 @@ public final class TrainingRun {
             testR2: RunSummary.finite(regression?.r2), testMae: RunSummary.finite(regression?.mae), testRmse: RunSummary.finite(regression?.rmse),
             finalTrainLoss: RunSummary.finite(loop.history.last?.trainLoss),
             finalTestLoss: RunSummary.finite(final.evaluation.loss), reportSet: test == nil ? "train" : "test",
-            classLabels: classLabels, epochs: loop.history.count, interrupted: loop.interrupted,
+            classLabels: classLabels, epochs: loop.history.last?.epoch ?? 0, interrupted: loop.interrupted,
             rows: loadReport?.rows ?? train.rows + (test?.rows ?? 0), trainRows: train.rows, testRows: test?.rows ?? 0,
             features: train.featureCount, invalidRows: loadReport?.invalidRows ?? 0, loadSeconds: loadSeconds,
             loadMbPerSecond: RunSummary.finite(loadReport?.megabytesPerSecond), loadFromCache: loadReport?.fromCache ?? false,
@@ -445,7 +452,7 @@ public final class TrainingRun {
             evalSeconds: loop.evalSeconds, checkpointSeconds: loop.checkpointSeconds,
             trainSamplesPerSecond: engine.stepSeconds > 0 ? Double(engine.rowsProcessed) / engine.stepSeconds : 0,
             barrierFraction: fractions.barrier, allreduceFraction: fractions.allReduce, config: settings.description)
-        (summary.epochsRun, summary.stoppedEarly) = (loop.history.count, loop.stoppedEarly)
+        (summary.epochsRun, summary.stoppedEarly) = (loop.history.last?.epoch ?? 0, loop.stoppedEarly)
         if let figures = final.figures, let report = final.report { summary.record(figures, report) }
         if validation != nil { summary.recordBest(settings.earlyStopping, history: loop.history) }
         return summary
@@ -469,12 +476,16 @@ public final class TrainingRun {
     /// `--lr` as typed (0.001, not Float 0.001's 0.0010000000475), as PyTorch's Python float.
     private var baseLearningRate: Double { Double(settings.optimizer.learningRate.description)! }
 
-    /// The learning rate of `epoch`; plateau monitors the validation loss (`EarlyStopping.Metric.loss`),
-    /// or the train loss without a validation set.
-    private func learningRate(epoch: Int, history: [EpochRecord]) -> Double {
-        let monitored = history.map { $0.validation?.loss ?? $0.trainLoss }
-        return settings.lrSchedule.learningRate(epoch: epoch, of: settings.epochs, base: baseLearningRate,
-                                                warmup: settings.warmupEpochs, monitored: monitored)
+    /// The loss the plateau schedule monitors: the validation loss (`EarlyStopping.Metric.loss`), or
+    /// the train loss without a validation set.
+    private func monitoredLoss(_ record: EpochRecord) -> Double {
+        record.validation?.loss ?? record.trainLoss
+    }
+
+    /// The plateau schedule's state after `history`'s epochs (complete in a checkpoint that stores no state).
+    private func plateauState(after history: [EpochRecord]) -> LearningRateSchedule.Plateau {
+        history.filter { $0.epoch > settings.warmupEpochs }
+            .reduce(LearningRateSchedule.Plateau(rate: baseLearningRate)) { settings.lrSchedule.observing(monitoredLoss($1), $0) }
     }
 
     /// The model's classes (none for regression).

@@ -17,7 +17,11 @@ public struct TrainingState: Sendable {
     public var epochLossSum: Double
     public var epochWeightSum: Double
     public var epochCorrect: Int
+    /// The finished epochs' records, thinned beyond `HistoryBound.capacity` epochs.
     public var history: [EpochRecord]
+    /// The plateau schedule's state after the finished epochs (nil in checkpoints of older versions,
+    /// whose history is complete: the state is then recomputed from it).
+    public var plateau: LearningRateSchedule.Plateau?
     /// The run's settings, so `--resume` needs no flags.
     public var settings: TrainingSettings
     /// The best validation epoch's model so far (`EarlyStopping`), stored as tensors `best/NAME`.
@@ -37,11 +41,16 @@ public struct TrainingState: Sendable {
             for (name, tensor) in Checkpoint.tensors(of: bestModel) { tensors[Self.bestPrefix + name] = tensor }
         }
         var metadata = checkpoint.metadata
-        let position: [String: String] = [
+        var position: [String: String] = [
             "optimizer_steps": String(optimizerSteps), "step": String(step), "epochs_completed": String(epochsCompleted),
             "batches_in_epoch": String(batchesInEpoch), "epoch_loss_sum": String(epochLossSum.bitPattern),
             "epoch_correct": String(epochCorrect), "epoch_weight_sum": String(epochWeightSum.bitPattern),
         ]
+        if let plateau {
+            position["plateau_rate"] = String(plateau.rate.bitPattern)
+            position["plateau_best"] = String(plateau.best.bitPattern)
+            position["plateau_bad"] = String(plateau.bad)
+        }
         metadata["resume"] = jsonText(position)
         metadata["settings"] = jsonText(settings)
         metadata["history"] = Self.exactHistory(history)
@@ -75,6 +84,7 @@ public struct TrainingState: Sendable {
             throw ArtifactError("\(path): inconsistent position (epochs_completed \(epochs), batches_in_epoch \(batches), "
                                 + "\(history.count) epochs of history)")
         }
+        let plateau = try Self.plateau(position, path)
         var fingerprints: [String: FileFingerprint] = [:]
         if let text = metadata["data_fingerprints"] {
             guard let decoded = try? JSONDecoder().decode([String: FileFingerprint].self, from: Data(text.utf8)) else {
@@ -85,7 +95,16 @@ public struct TrainingState: Sendable {
         return TrainingState(checkpoint: checkpoint, optimizerFirst: first.floats, optimizerSecond: second.floats,
                              optimizerSteps: optimizerSteps, step: step, epochsCompleted: epochs, batchesInEpoch: batches,
                              epochLossSum: Double(bitPattern: lossBits), epochWeightSum: Double(bitPattern: weightBits), epochCorrect: correct,
-                             history: history, settings: settings, bestModel: bestModel, dataFingerprints: fingerprints)
+                             history: history, plateau: plateau, settings: settings, bestModel: bestModel, dataFingerprints: fingerprints)
+    }
+
+    /// The plateau schedule's state saved beside the position, if any.
+    private static func plateau(_ position: [String: String], _ path: String) throws -> LearningRateSchedule.Plateau? {
+        guard let rateText = position["plateau_rate"] else { return nil }
+        guard let rate = UInt64(rateText).map(Double.init(bitPattern:)), let best = position["plateau_best"].flatMap({ UInt64($0) }),
+              let bad = position["plateau_bad"].flatMap({ Int($0) }), rate.isFinite, rate > 0, bad >= 0
+        else { throw ArtifactError("\(path): malformed plateau state in metadata 'resume'") }
+        return .init(rate: rate, best: Double(bitPattern: best), bad: bad)
     }
 
     /// The history with every number as its exact bit pattern (hex), one epoch per line: epoch, the
