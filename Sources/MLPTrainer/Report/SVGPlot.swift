@@ -71,40 +71,102 @@ public struct LineChart {
     func body(width: Double, height: Double) -> String {
         var out = "<rect x=\"0\" y=\"0\" width=\"\(fmt(width))\" height=\"\(fmt(height))\" fill=\"#ffffff\"/>\n"
         out += "<text x=\"\(fmt(width / 2))\" y=\"18\" text-anchor=\"middle\" font-size=\"14\" font-weight=\"bold\">\(xmlEscape(title))</text>\n"
+        let (legendSVG, top) = legend(width: width)
+        let frame = ChartFrame(series: series, integerX: integerX, width: width, height: height, top: top)
+        out += legendSVG + frame.axes(xLabel: xLabel, yLabel: yLabel)
+        if !frame.hasData {
+            out += "<text x=\"\(fmt(frame.left + frame.plotW / 2))\" y=\"\(fmt(frame.top + frame.plotH / 2))\" text-anchor=\"middle\" "
+                + "font-size=\"14\" fill=\"#777777\">\(xmlEscape(emptyMessage))</text>\n"
+        }
+        // Bands first (under every line), then lines.
+        for (i, s) in series.enumerated() { out += s.band.map { bandSVG($0, of: s, colour: Self.colour(i), frame) } ?? "" }
+        for (i, s) in series.enumerated() { out += pointsSVG(s, colour: Self.colour(i), frame) }
+        if let marker, marker.x.isFinite { out += markerSVG(marker, frame) }
+        return out
+    }
 
-        // Legend: one row (or more) under the title.
-        let charWidth = 6.6
-        var legendItems: [(x: Double, row: Int, index: Int)] = []
+    static func colour(_ index: Int) -> String { palette[index % palette.count] }
+
+    /// One or more rows of legend entries under the title, centred; and where the plot area starts below them.
+    private func legend(width: Double) -> (svg: String, top: Double) {
+        let charWidth = ChartFrame.charWidth
+        var items: [(x: Double, row: Int, index: Int)] = []
         var x = 0.0, row = 0
-        let maxLegendWidth = width - 20
         var rowWidths: [Double] = [0]
         for (i, s) in series.enumerated() {
             let w = 30 + Double(truncated(s.label, 40).count) * charWidth + 14
-            if x > 0 && x + w > maxLegendWidth { row += 1; x = 0; rowWidths.append(0) }
-            legendItems.append((x, row, i))
+            if x > 0 && x + w > width - 20 { row += 1; x = 0; rowWidths.append(0) }
+            items.append((x, row, i))
             x += w
             rowWidths[row] = x
         }
-        let legendRows = series.isEmpty ? 0 : row + 1
-        let top = 30 + Double(legendRows) * 18 + 8
-        for item in legendItems {
-            let s = series[item.index]
-            let colour = Self.palette[item.index % Self.palette.count]
-            let left = (width - rowWidths[item.row]) / 2 + item.x
-            let y = 34 + Double(item.row) * 18
-            if s.band != nil {
-                out += "<rect x=\"\(fmt(left))\" y=\"\(fmt(y - 6))\" width=\"24\" height=\"12\" fill=\"\(colour)\" fill-opacity=\"0.2\"/>\n"
-            }
-            if s.markers {
-                out += "<circle cx=\"\(fmt(left + 12))\" cy=\"\(fmt(y))\" r=\"3.5\" fill=\"\(colour)\"/>\n"
-            } else {
-                out += "<line x1=\"\(fmt(left))\" y1=\"\(fmt(y))\" x2=\"\(fmt(left + 24))\" y2=\"\(fmt(y))\" stroke=\"\(colour)\" stroke-width=\"2.5\""
-                    + (s.dashed ? " stroke-dasharray=\"6 3\"" : "") + "/>\n"
-            }
-            out += "<text x=\"\(fmt(left + 30))\" y=\"\(fmt(y + 4))\">\(xmlEscape(truncated(s.label, 40)))</text>\n"
-        }
+        let svg = items.map { item in
+            legendEntry(series[item.index], colour: Self.colour(item.index),
+                        left: (width - rowWidths[item.row]) / 2 + item.x, y: 34 + Double(item.row) * 18)
+        }.joined()
+        return (svg, 30 + Double(series.isEmpty ? 0 : row + 1) * 18 + 8)
+    }
 
-        // Data ranges over every finite value.
+    /// A legend entry: the series' swatch (band, marker or line) and its label.
+    private func legendEntry(_ s: Series, colour: String, left: Double, y: Double) -> String {
+        var out = ""
+        if s.band != nil {
+            out += "<rect x=\"\(fmt(left))\" y=\"\(fmt(y - 6))\" width=\"24\" height=\"12\" fill=\"\(colour)\" fill-opacity=\"0.2\"/>\n"
+        }
+        if s.markers {
+            out += "<circle cx=\"\(fmt(left + 12))\" cy=\"\(fmt(y))\" r=\"3.5\" fill=\"\(colour)\"/>\n"
+        } else {
+            out += "<line x1=\"\(fmt(left))\" y1=\"\(fmt(y))\" x2=\"\(fmt(left + 24))\" y2=\"\(fmt(y))\" stroke=\"\(colour)\" stroke-width=\"2.5\""
+                + (s.dashed ? " stroke-dasharray=\"6 3\"" : "") + "/>\n"
+        }
+        return out + "<text x=\"\(fmt(left + 30))\" y=\"\(fmt(y + 4))\">\(xmlEscape(truncated(s.label, 40)))</text>\n"
+    }
+
+    /// A shaded min..max band, with its values in data coordinates.
+    private func bandSVG(_ band: [(x: Double, low: Double, high: Double)], of s: Series, colour: String, _ f: ChartFrame) -> String {
+        let finite = band.filter { $0.x.isFinite && $0.low.isFinite && $0.high.isFinite }
+        let outline = finite.map { "\(fmt(f.px($0.x))),\(fmt(f.py($0.high)))" } + finite.reversed().map { "\(fmt(f.px($0.x))),\(fmt(f.py($0.low)))" }
+        let values = finite.map { "\(dataValue($0.x)),\(dataValue($0.low)),\(dataValue($0.high))" }.joined(separator: " ")
+        return "<polygon data-band=\"\(xmlEscape(s.bandName))\" data-values=\"\(values)\" points=\"\(outline.joined(separator: " "))\" "
+            + "fill=\"\(colour)\" fill-opacity=\"0.18\" stroke=\"\(colour)\" stroke-opacity=\"0.35\" stroke-width=\"0.8\"/>\n"
+    }
+
+    /// A series as a polyline (a single point also gets a dot), or as markers.
+    private func pointsSVG(_ s: Series, colour: String, _ f: ChartFrame) -> String {
+        let finite = s.points.filter { $0.x.isFinite && $0.y.isFinite }
+        let values = finite.map { "\(dataValue($0.x)),\(dataValue($0.y))" }.joined(separator: " ")
+        if s.markers {
+            return "<g data-series=\"\(xmlEscape(s.name))\" data-values=\"\(values)\" fill=\"\(colour)\" fill-opacity=\"0.45\">\n"
+                + finite.map { "<circle cx=\"\(fmt(f.px($0.x)))\" cy=\"\(fmt(f.py($0.y)))\" r=\"2.5\"/>\n" }.joined() + "</g>\n"
+        }
+        let coordinates = finite.map { "\(fmt(f.px($0.x))),\(fmt(f.py($0.y)))" }.joined(separator: " ")
+        var out = "<polyline data-series=\"\(xmlEscape(s.name))\" data-values=\"\(values)\" points=\"\(coordinates)\" fill=\"none\" "
+            + "stroke=\"\(colour)\" stroke-width=\"2\" stroke-linejoin=\"round\"" + (s.dashed ? " stroke-dasharray=\"6 3\"" : "") + "/>\n"
+        if finite.count == 1 {
+            out += "<circle cx=\"\(fmt(f.px(finite[0].x)))\" cy=\"\(fmt(f.py(finite[0].y)))\" r=\"3.5\" fill=\"\(colour)\"/>\n"
+        }
+        return out
+    }
+
+    /// A labelled vertical line.
+    private func markerSVG(_ marker: (x: Double, label: String), _ f: ChartFrame) -> String {
+        "<line data-marker=\"\(xmlEscape(marker.label))\" data-x=\"\(dataValue(marker.x))\" x1=\"\(fmt(f.px(marker.x)))\" "
+            + "y1=\"\(fmt(f.top))\" x2=\"\(fmt(f.px(marker.x)))\" y2=\"\(fmt(f.top + f.plotH))\" stroke=\"#555555\" stroke-dasharray=\"4 3\"/>\n"
+            + "<text x=\"\(fmt(f.px(marker.x) + 4))\" y=\"\(fmt(f.top + 14))\" fill=\"#555555\">\(xmlEscape(marker.label))</text>\n"
+    }
+}
+
+/// A chart's plot area: its axes (ranges over every finite value of the series and bands), its box
+/// in the drawing, and the mapping from data to drawing coordinates.
+struct ChartFrame {
+    /// The estimated width of a character of the 12-pixel font.
+    static let charWidth = 6.6
+    let xAxis: ChartAxis, yAxis: ChartAxis
+    let left: Double, top: Double, plotW: Double, plotH: Double
+    let height: Double
+    let hasData: Bool
+
+    init(series: [LineChart.Series], integerX: Bool, width: Double, height: Double, top: Double) {
         var xs: [Double] = [], ys: [Double] = []
         for s in series {
             for p in s.points where p.x.isFinite && p.y.isFinite { xs.append(p.x); ys.append(p.y) }
@@ -114,80 +176,48 @@ public struct LineChart {
                 if b.high.isFinite { ys.append(b.high) }
             }
         }
-        let xAxis = ChartAxis.nice(min: xs.min() ?? 0, max: xs.max() ?? 1, target: 8, integer: integerX)
-        let yAxis = ChartAxis.nice(min: ys.min() ?? 0, max: ys.max() ?? 1, target: 6, integer: false)
-        let yLabels = yAxis.ticks.map { yAxis.label($0) }
-        let left = 28 + Double(yLabels.map(\.count).max() ?? 1) * charWidth + 8
-        let right = 24.0
-        let bottom = 48.0
-        let plotW = max(width - left - right, 10), plotH = max(height - top - bottom, 10)
-        func px(_ v: Double) -> Double { left + (v - xAxis.lo) / (xAxis.hi - xAxis.lo) * plotW }
-        func py(_ v: Double) -> Double { top + plotH - (v - yAxis.lo) / (yAxis.hi - yAxis.lo) * plotH }
+        let y = ChartAxis.nice(min: ys.min() ?? 0, max: ys.max() ?? 1, target: 6, integer: false)
+        xAxis = ChartAxis.nice(min: xs.min() ?? 0, max: xs.max() ?? 1, target: 8, integer: integerX)
+        yAxis = y
+        left = 28 + Double(y.ticks.map { y.label($0).count }.max() ?? 1) * Self.charWidth + 8
+        (self.top, self.height, hasData) = (top, height, !xs.isEmpty)
+        plotW = max(width - left - 24, 10)
+        plotH = max(height - top - 48, 10)
+    }
 
-        // Grid, ticks, tick labels.
-        out += "<g class=\"axes\" stroke=\"#e3e3e3\" stroke-width=\"1\">\n"
+    func px(_ v: Double) -> Double { left + (v - xAxis.lo) / (xAxis.hi - xAxis.lo) * plotW }
+    func py(_ v: Double) -> Double { top + plotH - (v - yAxis.lo) / (yAxis.hi - yAxis.lo) * plotH }
+
+    /// The grid, the box, the ticks with their labels and the axis titles.
+    func axes(xLabel: String, yLabel: String) -> String {
+        var out = "<g class=\"axes\" stroke=\"#e3e3e3\" stroke-width=\"1\">\n"
         for t in yAxis.ticks { out += "<line x1=\"\(fmt(left))\" y1=\"\(fmt(py(t)))\" x2=\"\(fmt(left + plotW))\" y2=\"\(fmt(py(t)))\"/>\n" }
         for t in xAxis.ticks { out += "<line x1=\"\(fmt(px(t)))\" y1=\"\(fmt(top))\" x2=\"\(fmt(px(t)))\" y2=\"\(fmt(top + plotH))\"/>\n" }
         out += "</g>\n"
         out += "<rect x=\"\(fmt(left))\" y=\"\(fmt(top))\" width=\"\(fmt(plotW))\" height=\"\(fmt(plotH))\" fill=\"none\" stroke=\"#555555\"/>\n"
-        out += "<g fill=\"#333333\">\n"
-        for (t, text) in zip(yAxis.ticks, yLabels) {
-            out += "<line x1=\"\(fmt(left - 5))\" y1=\"\(fmt(py(t)))\" x2=\"\(fmt(left))\" y2=\"\(fmt(py(t)))\" stroke=\"#555555\"/>"
-            out += "<text x=\"\(fmt(left - 8))\" y=\"\(fmt(py(t) + 4))\" text-anchor=\"end\">\(xmlEscape(text))</text>\n"
-        }
-        // Thin out x labels that would collide.
-        let xLabels = xAxis.ticks.map { xAxis.label($0) }
-        let widest = Double(xLabels.map(\.count).max() ?? 1) * charWidth + 10
+        out += "<g fill=\"#333333\">\n" + yTicks() + xTicks() + "</g>\n"
+        out += "<text x=\"\(fmt(left + plotW / 2))\" y=\"\(fmt(height - 10))\" text-anchor=\"middle\" font-size=\"13\">\(xmlEscape(xLabel))</text>\n"
+        return out + "<text transform=\"translate(16,\(fmt(top + plotH / 2))) rotate(-90)\" text-anchor=\"middle\" font-size=\"13\">\(xmlEscape(yLabel))</text>\n"
+    }
+
+    private func yTicks() -> String {
+        zip(yAxis.ticks, yAxis.ticks.map { yAxis.label($0) }).map { t, text in
+            "<line x1=\"\(fmt(left - 5))\" y1=\"\(fmt(py(t)))\" x2=\"\(fmt(left))\" y2=\"\(fmt(py(t)))\" stroke=\"#555555\"/>"
+                + "<text x=\"\(fmt(left - 8))\" y=\"\(fmt(py(t) + 4))\" text-anchor=\"end\">\(xmlEscape(text))</text>\n"
+        }.joined()
+    }
+
+    /// The x ticks, labelled as often as the labels do not collide.
+    private func xTicks() -> String {
+        let labels = xAxis.ticks.map { xAxis.label($0) }
+        let widest = Double(labels.map(\.count).max() ?? 1) * Self.charWidth + 10
         let spacing = xAxis.ticks.count > 1 ? px(xAxis.ticks[1]) - px(xAxis.ticks[0]) : widest
         let every = max(1, Int((widest / max(spacing, 1)).rounded(.up)))
-        for (i, (t, text)) in zip(xAxis.ticks, xLabels).enumerated() {
-            out += "<line x1=\"\(fmt(px(t)))\" y1=\"\(fmt(top + plotH))\" x2=\"\(fmt(px(t)))\" y2=\"\(fmt(top + plotH + 5))\" stroke=\"#555555\"/>"
-            if i % every == 0 {
-                out += "<text x=\"\(fmt(px(t)))\" y=\"\(fmt(top + plotH + 18))\" text-anchor=\"middle\">\(xmlEscape(text))</text>"
-            }
-            out += "\n"
-        }
-        out += "</g>\n"
-        out += "<text x=\"\(fmt(left + plotW / 2))\" y=\"\(fmt(height - 10))\" text-anchor=\"middle\" font-size=\"13\">\(xmlEscape(xLabel))</text>\n"
-        out += "<text transform=\"translate(16,\(fmt(top + plotH / 2))) rotate(-90)\" text-anchor=\"middle\" font-size=\"13\">\(xmlEscape(yLabel))</text>\n"
-
-        if xs.isEmpty {
-            out += "<text x=\"\(fmt(left + plotW / 2))\" y=\"\(fmt(top + plotH / 2))\" text-anchor=\"middle\" font-size=\"14\" fill=\"#777777\">"
-                + "\(xmlEscape(emptyMessage))</text>\n"
-        }
-
-        // Bands first (under every line), then lines.
-        for (i, s) in series.enumerated() {
-            guard let band = s.band else { continue }
-            let colour = Self.palette[i % Self.palette.count]
-            let finite = band.filter { $0.x.isFinite && $0.low.isFinite && $0.high.isFinite }
-            let outline = finite.map { "\(fmt(px($0.x))),\(fmt(py($0.high)))" } + finite.reversed().map { "\(fmt(px($0.x))),\(fmt(py($0.low)))" }
-            let values = finite.map { "\(dataValue($0.x)),\(dataValue($0.low)),\(dataValue($0.high))" }.joined(separator: " ")
-            out += "<polygon data-band=\"\(xmlEscape(s.bandName))\" data-values=\"\(values)\" points=\"\(outline.joined(separator: " "))\" "
-                + "fill=\"\(colour)\" fill-opacity=\"0.18\" stroke=\"\(colour)\" stroke-opacity=\"0.35\" stroke-width=\"0.8\"/>\n"
-        }
-        for (i, s) in series.enumerated() {
-            let colour = Self.palette[i % Self.palette.count]
-            let finite = s.points.filter { $0.x.isFinite && $0.y.isFinite }
-            let coordinates = finite.map { "\(fmt(px($0.x))),\(fmt(py($0.y)))" }.joined(separator: " ")
-            let values = finite.map { "\(dataValue($0.x)),\(dataValue($0.y))" }.joined(separator: " ")
-            if s.markers {
-                out += "<g data-series=\"\(xmlEscape(s.name))\" data-values=\"\(values)\" fill=\"\(colour)\" fill-opacity=\"0.45\">\n"
-                    + finite.map { "<circle cx=\"\(fmt(px($0.x)))\" cy=\"\(fmt(py($0.y)))\" r=\"2.5\"/>\n" }.joined() + "</g>\n"
-                continue
-            }
-            out += "<polyline data-series=\"\(xmlEscape(s.name))\" data-values=\"\(values)\" points=\"\(coordinates)\" fill=\"none\" "
-                + "stroke=\"\(colour)\" stroke-width=\"2\" stroke-linejoin=\"round\"" + (s.dashed ? " stroke-dasharray=\"6 3\"" : "") + "/>\n"
-            if finite.count == 1 {
-                out += "<circle cx=\"\(fmt(px(finite[0].x)))\" cy=\"\(fmt(py(finite[0].y)))\" r=\"3.5\" fill=\"\(colour)\"/>\n"
-            }
-        }
-        if let marker, marker.x.isFinite {
-            out += "<line data-marker=\"\(xmlEscape(marker.label))\" data-x=\"\(dataValue(marker.x))\" x1=\"\(fmt(px(marker.x)))\" "
-                + "y1=\"\(fmt(top))\" x2=\"\(fmt(px(marker.x)))\" y2=\"\(fmt(top + plotH))\" stroke=\"#555555\" stroke-dasharray=\"4 3\"/>\n"
-            out += "<text x=\"\(fmt(px(marker.x) + 4))\" y=\"\(fmt(top + 14))\" fill=\"#555555\">\(xmlEscape(marker.label))</text>\n"
-        }
-        return out
+        return zip(xAxis.ticks, labels).enumerated().map { i, tick in
+            "<line x1=\"\(fmt(px(tick.0)))\" y1=\"\(fmt(top + plotH))\" x2=\"\(fmt(px(tick.0)))\" y2=\"\(fmt(top + plotH + 5))\" stroke=\"#555555\"/>"
+                + (i % every == 0 ? "<text x=\"\(fmt(px(tick.0)))\" y=\"\(fmt(top + plotH + 18))\" text-anchor=\"middle\">\(xmlEscape(tick.1))</text>" : "")
+                + "\n"
+        }.joined()
     }
 }
 
