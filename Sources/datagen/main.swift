@@ -79,20 +79,25 @@ struct Datagen: ParsableCommand {
     func run() throws {
         let start = DispatchTime.now().uptimeNanoseconds
         let problem = SyntheticProblem(features: features, classes: classes, seed: seed, classWeights: classWeights)
-        let tmp = AtomicFile.temporaryPath(for: out)
-        let slot = ck_cleanup_register(tmp)
-        defer { ck_cleanup_unregister(slot) }
-        guard let file = fopen(tmp, "wb") else {
-            throw ValidationError("\(out): cannot write (\(String(cString: strerror(errno))))")
-        }
-        var ok = true
-        func write(_ bytes: UnsafeRawBufferPointer) {
-            if bytes.count > 0 && fwrite(bytes.baseAddress, 1, bytes.count, file) != bytes.count { ok = false }
-        }
+        var total = 0
+        try AtomicFile.write(to: out) { file in total = try writeRows(problem, to: file) }
+        let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        var attributes = stat()
+        let bytes = stat(out, &attributes) == 0 ? Int(attributes.st_size) : total
+        let kind = task == .regression ? "a continuous target" : "\(classes) classes"
+        let line = String(format: "datagen: %d rows x %d features, %@ -> %@ (%.1f MB) in %.2f s, %.0f MB/s\n",
+                          rows, features, kind, out, Double(bytes) / 1e6, seconds, Double(bytes) / seconds / 1e6)
+        FileHandle.standardError.write(line.data(using: .utf8)!)
+    }
+
+    /// Writes the header and the rows to `file`; returns the bytes written.
+    func writeRows(_ problem: SyntheticProblem, to file: FileHandle) throws -> Int {
+        var total = 0
         if header {
             let names = (1...features).map { "x\($0)" } + (0..<categorical).map { "c\($0 + 1)" }
             let line = (label == .first ? ["label"] + names : names + ["label"]).joined(separator: ",") + "\n"
-            Array(line.utf8).withUnsafeBytes { write($0) }
+            try file.write(contentsOf: Data(line.utf8))
+            total += line.utf8.count
         }
         // Row blocks are formatted in parallel, `threads` at a time, and written in order.
         let blockRows = 4096
@@ -104,9 +109,8 @@ struct Datagen: ParsableCommand {
         defer { shared.lengths.deallocate() }
         let (F, labelFirst, higgs) = (features, label == .first, format == .higgs)
         let (C, K, blanks, regression) = (categorical, cardinality, missing, task == .regression)
-        var total = 0
         var round = 0
-        while round * threads < blocks && ok {
+        while round * threads < blocks {
             let first = round * threads
             let count = min(threads, blocks - first)
             do {
@@ -147,23 +151,12 @@ struct Datagen: ParsableCommand {
                 }
             }
             for k in 0..<count {
-                write(UnsafeRawBufferPointer(start: buffers[k], count: shared.lengths[k]))
+                try file.write(contentsOf: UnsafeRawBufferPointer(start: buffers[k], count: shared.lengths[k]))
                 total += shared.lengths[k]
             }
             round += 1
         }
-        if fclose(file) != 0 { ok = false }
-        guard ok, rename(tmp, out) == 0 else {
-            unlink(tmp)
-            throw ValidationError("\(out): write failed (\(String(cString: strerror(errno))))")
-        }
-        let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
-        var attributes = stat()
-        let bytes = stat(out, &attributes) == 0 ? Int(attributes.st_size) : total
-        let kind = regression ? "a continuous target" : "\(classes) classes"
-        let line = String(format: "datagen: %d rows x %d features, %@ -> %@ (%.1f MB) in %.2f s, %.0f MB/s\n",
-                          rows, features, kind, out, Double(bytes) / 1e6, seconds, Double(bytes) / seconds / 1e6)
-        FileHandle.standardError.write(line.data(using: .utf8)!)
+        return total
     }
 }
 
