@@ -77,7 +77,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "bench",
-            dependencies: ["MLPTrainer", "CKernels", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["MLPTrainer", "CKernels", "CommandLineSupport", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Benchmarks/bench",
             // -O in every configuration, as MLPTrainer: `bench bandwidth`'s own loops are the measurement.
             swiftSettings: [.unsafeFlags(["-O"])]

@@ -1,7 +1,9 @@
 """Anchor: numpy's BLAS sgemm GFLOP/s at the shapes `bench gemm` measures (the trainer's Linear layers:
 NT = X W^T, NN = dY W, TN = dY^T X), median of 5 timings of >= 0.2 s each. Includes numpy's call
-overhead (~1 us), which matters for the seed's tiny products. Usage: OPENBLAS_NUM_THREADS=1 python sgemm_shapes.py"""
-import time, numpy as np
+overhead (~1 us), which matters for the seed's tiny products. With --json, one JSON line per shape, as
+`bench gemm --json` writes (its "anchor" field names numpy), for Benchmarks/scripts/tables.sh.
+Usage: OPENBLAS_NUM_THREADS=1 python sgemm_shapes.py [--json]"""
+import json, sys, time, numpy as np
 shapes = [("NN", 1024, 1024, 1024), ("NT", 1024, 512, 28), ("TN", 512, 28, 1024), ("NT", 1024, 512, 512),
           ("NN", 1024, 512, 512), ("TN", 512, 512, 1024), ("NT", 1024, 2, 512), ("NN", 1024, 512, 2), ("TN", 2, 512, 1024),
           ("NT", 1100, 8, 4), ("TN", 8, 4, 1100), ("NT", 1100, 9, 8), ("NN", 1100, 8, 9), ("TN", 9, 8, 1100),
@@ -16,4 +18,9 @@ for kind, m, n, k in shapes:
         reps = 0; t0 = time.perf_counter()
         while time.perf_counter() - t0 < 0.2: np.matmul(a, b, out=c); reps += 1
         times.append((time.perf_counter() - t0) / reps)
-    print(f"{kind} {m}x{n}x{k}: {2 * m * n * k / sorted(times)[2] / 1e9:.1f} GFLOP/s")
+    gflops = 2 * m * n * k / sorted(times)[2] / 1e9
+    if "--json" in sys.argv:
+        print(json.dumps({"bench": "gemm", "anchor": f"numpy {np.__version__}", "shape": f"{kind} {m}x{n}x{k}", "m": m, "n": n, "k": k,
+                          "gflops": gflops}))
+    else:
+        print(f"{kind} {m}x{n}x{k}: {gflops:.1f} GFLOP/s")

@@ -1,11 +1,15 @@
 """Anchor: the seed network and recipe (4-8-9-5-4-2, affine activation, BatchNorm1d, dropout 0.4,
 Adam 0.001) in PyTorch on ROWS synthetic rows, full batch or mini-batches of BATCH rows; ms per epoch
-and samples/s. Usage: python torch_seed_rows.py ROWS [threads] [epochs] [batch]
+and samples/s. With --json, one JSON line instead, as `bench seed --json` writes (its "anchor" field
+names this script), for Benchmarks/scripts/tables.sh.
+Usage: python torch_seed_rows.py ROWS [threads] [epochs] [batch] [--json]
 (needs the venv of ../shared/anchors)"""
-import sys, time, torch, torch.nn as nn, torch.nn.functional as F
-rows = int(sys.argv[1]); threads = int(sys.argv[2]) if len(sys.argv) > 2 else 1
-epochs = int(sys.argv[3]) if len(sys.argv) > 3 else 5
-batch = int(sys.argv[4]) if len(sys.argv) > 4 else rows
+import json, sys, time, torch, torch.nn as nn, torch.nn.functional as F
+as_json = "--json" in sys.argv
+args = [a for a in sys.argv[1:] if a != "--json"]
+rows = int(args[0]); threads = int(args[1]) if len(args) > 1 else 1
+epochs = int(args[2]) if len(args) > 2 else 5
+batch = int(args[3]) if len(args) > 3 else rows
 torch.set_num_threads(threads); torch.manual_seed(0)
 class Act(nn.Module):
     def __init__(s): super().__init__(); s.alpha = nn.Parameter(torch.tensor(0.0)); s.beta = nn.Parameter(torch.tensor(0.0))
@@ -24,4 +28,8 @@ for _ in range(5):
     for _ in range(epochs): epoch()
     times.append((time.perf_counter() - t0) / epochs)
 ms = sorted(times)[2] * 1e3
-print(f"torch seed network: rows={rows} batch={batch} threads={threads}: {ms:.3f} ms/epoch (median of 5), {rows / ms * 1e3:.0f} samples/s")
+if as_json:
+    print(json.dumps({"bench": "seed", "anchor": f"PyTorch {torch.__version__}", "rows": rows, "batch_size": batch,
+                      "threads": threads, "epochs": epochs, "ms_per_epoch": ms, "samples_per_second": rows / ms * 1e3}))
+else:
+    print(f"torch seed network: rows={rows} batch={batch} threads={threads}: {ms:.3f} ms/epoch (median of 5), {rows / ms * 1e3:.0f} samples/s")

@@ -7,8 +7,9 @@ import MLPTrainer
 struct TrainingWorkload {
     let run: TrainingRun
 
-    init(settings: TrainingSettings) throws {
-        run = try TrainingRun(settings: settings)
+    /// With `collective`, each process of an MPI job trains its part of every batch's shards.
+    init(settings: TrainingSettings, collective: Collective = LocalCollective()) throws {
+        run = try TrainingRun(settings: settings, collective: collective)
     }
 
     /// "28-512-512-512-2"
@@ -19,7 +20,7 @@ struct TrainingWorkload {
     /// An engine with `shards` shards (default: train's, from the batch and the network).
     func makeEngine(threads: Int, shards: Int? = nil, fusedBlocks: Bool = true) -> Engine {
         Engine(model: Model(config: run.modelConfig, seed: 0), optimizer: run.settings.optimizer, shards: shards ?? run.shards,
-               pool: WorkerPool(threads: threads), dropoutSeed: 0, fusedBlocks: fusedBlocks)
+               pool: WorkerPool(threads: threads), dropoutSeed: 0, collective: run.collective, fusedBlocks: fusedBlocks)
     }
 
     /// Runs `steps` optimizer steps over consecutive batches of the training rows (wrapping around).

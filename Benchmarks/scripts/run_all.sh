@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Every figure in BENCHMARKS.md, ours and the anchors', side by side in one run. Ours are also
-# written as JSON lines to WORKDIR/results.jsonl, from which Benchmarks/scripts/tables.sh rewrites
-# BENCHMARKS.md's generated tables at the end.
+# Every figure in BENCHMARKS.md, ours and the anchors', side by side in one run. Ours, and the
+# anchors of Benchmarks/anchors (which take --json), are also written as JSON lines to
+# WORKDIR/results.jsonl, from which Benchmarks/scripts/tables.sh rewrites BENCHMARKS.md's generated
+# tables at the end.
 # Usage: Benchmarks/scripts/run_all.sh SHARED_DIR PYTHON WORKDIR
 #   SHARED_DIR: the project's shared/ (anchors and banknote.csv); PYTHON: the anchors' venv python
 #   (see SHARED_DIR/anchors/README.md); WORKDIR: where the generated CSV files go (~8 GB).
@@ -12,8 +13,9 @@ work=${3:?}
 mkdir -p "$work"
 results="$work/results.jsonl"
 : > "$results"
-# One of our benchmarks: its JSON results saved, and printed.
+# One of our benchmarks, or an anchor of Benchmarks/anchors: its JSON results saved, and printed.
 bench() { .build/release/bench "$@" --json | tee -a "$results"; }
+anchor() { "$python" "Benchmarks/anchors/$1" "${@:2}" --json | tee -a "$results"; }
 swift build -c release >/dev/null
 peak() { /usr/bin/time -f "peak RSS %M KiB" "$@"; }
 
@@ -25,7 +27,7 @@ done
 
 echo "## seed network, 1,000,000 synthetic rows (800,000 train), full batch"
 for t in 1 2 4; do bench seed --data synthetic:1000000 --threads $t --epochs 3; done
-for t in 1 2; do "$python" Benchmarks/anchors/torch_seed_rows.py 800000 $t 3; done
+for t in 1 2; do anchor torch_seed_rows.py 800000 $t 3; done
 
 echo "## wide 28-512-512-512-2, batch 1024"
 for t in 1 2 4; do bench wide --threads $t; done
@@ -49,6 +51,7 @@ bench scaling --plot "$work/scaling.svg"
 echo "## GEMM"
 bench gemm
 OPENBLAS_NUM_THREADS=1 env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE "$python" "$shared/anchors/sgemm.py"
+(unset OPENBLAS_CORETYPE OPENBLAS_L2_SIZE; OPENBLAS_NUM_THREADS=1 anchor sgemm_shapes.py)
 
 echo "## activations"
 bench activations
@@ -57,7 +60,7 @@ echo "## CSV, 500,000 HIGGS-shaped rows"
 [ -f "$work/higgs500k.csv" ] || .build/release/datagen --rows 500000 --label first --no-header --out "$work/higgs500k.csv"
 for t in 1 2; do
   peak .build/release/bench csv "$work/higgs500k.csv" --threads $t --json | tee -a "$results"
-  POLARS_MAX_THREADS=$t "$python" "$shared/anchors/csv_read.py" "$work/higgs500k.csv" $t
+  anchor csv_read.py "$work/higgs500k.csv" $t
 done
 
 echo "## datagen"

@@ -3,18 +3,18 @@ import Foundation
 import MLPTrainer
 
 /// `--distributed`: how the processes of one training job talk (README, "Several processes and hosts").
-enum DistributedBackend: String, CaseIterable, ExpressibleByArgument { case mpi }
+public enum DistributedBackend: String, CaseIterable, ExpressibleByArgument { case mpi }
 
-/// The processes a run trains with: this one alone, or every process of an MPI job. Process 0 prints
-/// and writes the outputs; the others print nothing but errors.
-struct Launch {
-    let collective: Collective
+/// The processes a run trains with (train, bench scaling): this one alone, or every process of an MPI
+/// job. Process 0 prints and writes the outputs; the others print nothing but errors.
+public struct Launch {
+    public let collective: Collective
     private let world: MPIWorld?
 
     /// Joins the MPI job for `--distributed mpi`. Refuses to train as one of several processes an MPI
     /// launcher started without it (they would be independent copies writing the same outputs); only
     /// the first of them says so.
-    static func start(_ backend: DistributedBackend?) throws -> Launch {
+    public static func start(_ backend: DistributedBackend?) throws -> Launch {
         guard backend == .mpi else {
             let processes = MPIWorld.launchedProcesses
             if processes > 1 {
@@ -33,21 +33,21 @@ struct Launch {
         return Launch(collective: MPICollective(world: world), world: world)
     }
 
-    var writesOutputs: Bool { collective.rank == 0 }
+    public var writesOutputs: Bool { collective.rank == 0 }
 
     /// Threads per process without --threads: the cores it may run on, shared with the job's other
     /// processes on this host.
-    static var defaultThreads: Int {
+    public static var defaultThreads: Int {
         let info = ProcessInfo.processInfo
         return max(1, min(info.activeProcessorCount, info.processorCount / MPIWorld.processesOnThisHost))
     }
 
     /// In an MPI job, reports the error's `message` once and ends every process (MPI_Abort); alone,
     /// returns and the caller reports it.
-    func endJob(after message: String) {
+    public func endJob(after message: String) {
         world?.fail(message.split(separator: "\n").first.map(String.init) ?? message)
     }
 
     /// The last call of a run that ends normally or is interrupted.
-    func finish() { world?.finish() }
+    public func finish() { world?.finish() }
 }

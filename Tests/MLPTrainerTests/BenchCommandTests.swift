@@ -74,3 +74,24 @@ import Testing
         #expect(r.status != 0 && r.stderr.contains("expected positive integers separated by commas, got '0,2'"))
     }
 }
+
+/// `bench scaling --distributed mpi` under mpirun: one sweep over the job's processes (among the
+/// MPI tests, which run one job at a time).
+extension MPITests {
+    @Test func benchScalingSweepsThreadsOverTheJobsProcesses() throws {
+        let plot = TrainCommandTests.temporaryPath("scaling-mpi") + ".svg"
+        defer { try? FileManager.default.removeItem(atPath: plot) }
+        let bench = TrainCommandTests.binary.deletingLastPathComponent().appendingPathComponent("bench").path
+        let r = try Executable.collect(Self.mpirun(job: ["-np", "2", bench, "scaling", "--distributed", "mpi", "--threads", "1,2",
+                                                         "--shards", "2", "--json", "--plot", plot] + BenchCommandTests.tiny))
+        #expect(r.status == 0, "\(r.stderr)")
+        // The first process alone prints: one object per thread count, ranks = the job's size.
+        let points = try BenchCommandTests.objects(r.stdout)
+        #expect(points.map { $0["threads"] as? Int } == [1, 2] && points.allSatisfy { $0["ranks"] as? Int == 2 && $0["shards"] as? Int == 2 })
+        #expect(points.allSatisfy { ($0["samples_per_second"] as? Double ?? 0) > 0 })
+        #expect(try String(contentsOfFile: plot, encoding: .utf8).contains("data-values=\"2,1 4,2\""))
+        let uneven = try Executable.collect(Self.mpirun(job: ["-np", "2", bench, "scaling", "--distributed", "mpi", "--threads", "1",
+                                                              "--shards", "3"] + BenchCommandTests.tiny))
+        #expect(uneven.status != 0 && uneven.stderr.contains("the 3 shards of a batch do not split evenly over 2 processes"), "\(uneven.stderr)")
+    }
+}
