@@ -38,13 +38,13 @@ public enum RunWriter {
         let figures = task.isRegression ? ["test_r2", "test_mae", "test_rmse"] : ["train_accuracy", "test_accuracy"]
         let validation = ValidationColumns(history)
         var out = (["epoch", "train_loss", "test_loss"] + figures + ["lr"] + validation.names + names).joined(separator: ",") + "\n"
-        func number(_ v: Double?) -> String { v.map { String(format: "%.9g", $0) } ?? "" }
+        func number(_ v: Double?) -> String { v.map { formatted("%.9g", $0) } ?? "" }
         for r in history {
             let values = task.isRegression ? [r.testRegression?.r2, r.testRegression?.mae, r.testRegression?.rmse]
                 : [r.trainAccuracy, r.testAccuracy]
             let fields = [String(r.epoch), number(r.trainLoss), number(r.testLoss)] + values.map(number)
                 + [number(r.learningRate)] + validation.values(r).map(number)
-                + r.activationParameters.map { String(format: "%.9g", Double($0.value)) }
+                + r.activationParameters.map { formatted("%.9g", Double($0.value)) }
             out += fields.joined(separator: ",") + "\n"
         }
         return out

@@ -292,12 +292,12 @@ func truncated(_ text: String, _ limit: Int) -> String {
 
 /// A coordinate in the SVG (two decimals, no "-0.00").
 private func fmt(_ v: Double) -> String {
-    let s = String(format: "%.2f", v)
+    let s = formatted("%.2f", v)
     return s == "-0.00" ? "0.00" : s
 }
 
 /// A data value, as it goes into data-values: whole numbers as integers, otherwise 9 significant digits.
 func dataValue(_ v: Double) -> String {
     if v == v.rounded() && abs(v) < 1e15 { return String(Int64(v)) }
-    return String(format: "%.9g", v)
+    return formatted("%.9g", v)
 }
