@@ -86,7 +86,7 @@ extension BoundedOutputTests {
 extension BoundedOutputTests {
     static func record(_ epoch: Int, validationLoss: Double? = nil) -> EpochRecord {
         EpochRecord(epoch: epoch, trainLoss: 1, trainAccuracy: 0.5, testLoss: nil, testAccuracy: nil, activationParameters: [],
-                    validation: validationLoss.map { ProbabilityFigures(loss: $0, weightedLoss: nil, accuracy: 0.5, auc: nil) })
+                    validation: validationLoss.map { .classification(ProbabilityFigures(loss: $0, weightedLoss: nil, accuracy: 0.5, auc: nil)) })
     }
 
     @Test func theHistoryStaysBoundedEvenlySpacedAndKeepsTheBestEpoch() {
