@@ -63,6 +63,11 @@ struct Scaling: ParsableCommand {
     func run() throws {
         let launch = try Launch.start(distributed)
         defer { launch.finish() }
+        // In an MPI job every process meets the same error; the first alone reports it.
+        do { try sweep(launch) } catch { throw launch.writesOutputs ? error : ExitCode.failure }
+    }
+
+    private func sweep(_ launch: Launch) throws {
         let ranks = launch.collective.size
         let counts = threads ?? Self.defaultThreads(cores: Launch.defaultThreads)
         var settings = network.settings
