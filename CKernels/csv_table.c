@@ -207,6 +207,13 @@ CK_TARGET_AVX2 static int ck_table_number_avx2(const char *p, const char *end, c
     }
     return ck_table_number(p, end, v);
 }
+
+/// ck_is_number, scanning as ck_table_number_avx2.
+CK_TARGET_AVX2 static int ck_is_number_avx2(const char *p, const char *end, const char *lo, const char *hi) {
+    const char *q = p;
+    ck_decimal d;
+    return (ck_scan_decimal_avx2(&q, lo, hi, &d) == 0 && q == end) || ck_is_number(p, end);
+}
 #endif
 
 static int ck_row_reserve(ck_row *r, int64_t n) {
@@ -342,7 +349,13 @@ static void ck_survey_chunk(const ck_table_spec *s, const uint8_t *modes, ck_sur
             int missing = ck_is_missing(s, p, n);
             if (modes[c] & CK_TABLE_SURVEY) {
                 if (missing) t->missing[c]++;
+#if CK_HAVE_X86
+                else if (!(r->avx2 ? ck_is_number_avx2(p, p + n, s->data + r->chunk_begin, s->data + r->stop)
+                                   : ck_is_number(p, p + n)))
+                    t->non_numbers[c]++;
+#else
                 else if (!ck_is_number(p, p + n)) t->non_numbers[c]++;
+#endif
             }
             if ((modes[c] & CK_TABLE_COUNT) && ck_row_count(r, c, missing, &t->tables[c]) != 0 && t->tables[c].failed) {
                 ck_table_fail(e, CK_CSV_ERR_MEMORY, r->line, c, r->line, r->line, 0);
