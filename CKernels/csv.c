@@ -67,7 +67,7 @@ void ck_csv_unmap(const char *data, int64_t size) {
 
 /// Drops the whole pages inside [begin, end) of the mapping from this process's resident set (they
 /// stay in the page cache; touching them again maps them back).
-static void ck_csv_release(const char *data, int64_t size, int64_t begin, int64_t end) {
+void ck_csv_release(const char *data, int64_t size, int64_t begin, int64_t end) {
     if (data == ck_csv_empty || size == 0) return;
     const int64_t page = 4096;
     int64_t a = (begin + page - 1) / page * page, b = end / page * page;

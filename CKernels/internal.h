@@ -61,4 +61,8 @@ CK_TARGET_AVX2 static inline float ck_hsum256(__m256 v) {
 static inline __mmask16 ck_tail_mask16(int64_t n) { return (__mmask16)((1u << n) - 1u); }
 #endif
 
+/// Drops the whole pages inside [begin, end) of a mapping from the resident set (csv.c; the pages stay
+/// in the page cache). Shared by the CSV passes of csv.c and csv_table.c.
+void ck_csv_release(const char *data, int64_t size, int64_t begin, int64_t end);
+
 #endif

@@ -1,7 +1,9 @@
-// libFuzzer target for the CSV parser (CKernels/csv.c) and the number parser (parse_float.c):
-// any bytes, any spec, any chunking. Input: 4 bytes of spec (fields, target, delimiter and flags,
-// chunk size), then the file. Checks, besides the sanitizers: every chunking and the scalar version
-// give the same result as one chunk, and every number ck_parse_float accepts is bit for bit strtof's.
+// libFuzzer target for the CSV parser (CKernels/csv.c), the tabular passes (csv_table.c) and the
+// number parser (parse_float.c): any bytes, any spec, any chunking. Input: 4 bytes of spec (fields,
+// target, delimiter and flags, chunk size), then the file. Checks, besides the sanitizers: every
+// chunking and the scalar version give the same result as one chunk (for the tabular passes: the
+// same survey, matrix, labels and errors), and every number ck_parse_float accepts is bit for bit
+// strtof's.
 #define _GNU_SOURCE
 #include "CKernels.h"
 
@@ -72,6 +74,159 @@ static void check_number(const char *text, size_t n) {
     CHECK(memcmp(&mine, &libc, sizeof mine) == 0);
 }
 
+// MARK: - Tabular passes (csv_table.c)
+
+/// Line starts about every `nominal` bytes: the chunks of [0, n) (at most 4096).
+static int64_t cut_chunks(const char *data, int64_t n, int64_t nominal, int64_t *starts) {
+    int64_t k = 0;
+    starts[k++] = 0;
+    for (int64_t at = nominal; at < n && k < 4096;) {
+        const char *nl = memchr(data + at - 1, '\n', (size_t)(n - at + 1));
+        if (!nl || nl + 1 - data >= n) break;
+        starts[k++] = nl + 1 - data;
+        at = nl + 1 - data + nominal;
+    }
+    starts[k] = n;
+    return k;
+}
+
+typedef struct {
+    int survey_status, write_status;
+    ck_table_survey_result survey;
+    ck_table_written written;
+    int64_t missing[8], non_numbers[8], unseen[8], chunk_rows[4096];
+    ck_table_values values[8];
+    float *x;
+    int32_t *y;
+} table_run;
+
+/// Survey, then a plan from it (numeric columns without non-numbers, the others one-hot over their
+/// first 3 values and an "other" slot), then the write.
+static void run_table(ck_table_spec *spec, int64_t target, int flags, table_run *t) {
+    memset(t, 0, sizeof *t);
+    uint8_t modes[8] = {0};
+    for (int64_t c = 0; c < spec->min_fields; c++) modes[c] = c == target ? 0 : CK_TABLE_SURVEY | CK_TABLE_COUNT;
+    t->survey.chunk_rows = t->chunk_rows;
+    t->survey.missing = t->missing;
+    t->survey.non_numbers = t->non_numbers;
+    t->survey.values = t->values;
+    t->survey_status = ck_table_survey(spec, modes, 5, &t->survey);
+    if (t->survey_status) return;
+    ck_table_input inputs[8];
+    int64_t text = 1;
+    for (int64_t c = 0; c < spec->min_fields; c++) text += t->values[c].count ? t->values[c].offsets[t->values[c].count] : 0;
+    char *keys = malloc((size_t)text);
+    int64_t key_offsets[32] = {0}, width = 0, count = 0, nkeys = 0, rows = 0;
+    int32_t slots[32];
+    for (int64_t i = 0; i < spec->chunks; i++) rows += t->chunk_rows[i];
+    for (int64_t c = 0; c < spec->min_fields; c++) {
+        if (c == target) continue;
+        ck_table_input in = {.column = c, .offset = width, .indicator = t->missing[c] > 0, .fill = 0.5f};
+        in.categorical = t->non_numbers[c] > 0;
+        in.keys_begin = nkeys;
+        if (in.categorical) {
+            const ck_table_values *v = &t->values[c];
+            for (int64_t i = 0; i < v->count && i < 3; i++) {
+                int64_t a = v->offsets[i], len = v->offsets[i + 1] - a;
+                memcpy(keys + key_offsets[nkeys], v->text + a, (size_t)len);
+                key_offsets[nkeys + 1] = key_offsets[nkeys] + len;
+                slots[nkeys++] = (int32_t)i;
+            }
+            in.width = nkeys - in.keys_begin + 1;
+            in.other = in.width - 1;
+        }
+        in.keys_end = nkeys;
+        width += in.categorical ? in.width : 1 + in.indicator;
+        inputs[count++] = in;
+    }
+    ck_table_plan plan = {inputs, count, width, target, flags & 1, (flags >> 1) & 1, keys, key_offsets, slots, 3};
+    t->x = malloc((size_t)(rows * width > 0 ? rows * width : 1) * sizeof(float));
+    t->y = calloc((size_t)(rows > 0 ? rows : 1), sizeof(int32_t));
+    t->written.unseen = t->unseen;
+    t->write_status = ck_table_write(spec, &plan, t->chunk_rows, t->x, t->y, &t->written);
+    if (!t->write_status) CHECK(t->written.rows <= rows);
+    free(keys);
+}
+
+static void check_same_values(const ck_table_values *a, const ck_table_values *b) {
+    CHECK(a->count == b->count && a->overflow == b->overflow);
+    if (a->count == 0) return;
+    CHECK(memcmp(a->offsets, b->offsets, (size_t)(a->count + 1) * sizeof(int64_t)) == 0);
+    CHECK(memcmp(a->text, b->text, (size_t)a->offsets[a->count]) == 0);
+    CHECK(memcmp(a->counts, b->counts, (size_t)a->count * sizeof(int64_t)) == 0);
+    CHECK(memcmp(a->first, b->first, (size_t)a->count * sizeof(int64_t)) == 0);
+}
+
+static void check_same_error(const ck_table_error *a, const ck_table_error *b) {
+    CHECK(a->status == b->status && a->line_offset == b->line_offset && a->column == b->column);
+    CHECK(a->text_begin == b->text_begin && a->text_end == b->text_end && a->quoted == b->quoted);
+}
+
+static void check_same_table(const table_run *a, const table_run *b, int64_t fields) {
+    CHECK(a->survey_status == b->survey_status);
+    check_same_error(&a->survey.error, &b->survey.error);
+    if (a->survey_status) return;
+    CHECK(memcmp(a->missing, b->missing, sizeof a->missing) == 0);
+    CHECK(memcmp(a->non_numbers, b->non_numbers, sizeof a->non_numbers) == 0);
+    CHECK(a->survey.strays == b->survey.strays && a->survey.first_stray == b->survey.first_stray);
+    for (int64_t c = 0; c < fields; c++) check_same_values(&a->values[c], &b->values[c]);
+    CHECK(a->write_status == b->write_status);
+    check_same_error(&a->written.error, &b->written.error);
+    if (a->write_status) return;
+    CHECK(a->written.rows == b->written.rows && a->written.invalid_rows == b->written.invalid_rows);
+    CHECK(memcmp(a->unseen, b->unseen, sizeof a->unseen) == 0);
+    check_same_values(&a->written.labels, &b->written.labels);
+    CHECK(memcmp(a->y, b->y, (size_t)a->written.rows * sizeof(int32_t)) == 0);
+}
+
+static void check_same_matrix(const table_run *a, const table_run *b, int64_t width) {
+    if (a->survey_status || a->write_status) return;
+    CHECK(memcmp(a->x, b->x, (size_t)(a->written.rows * width) * sizeof(float)) == 0);
+}
+
+static void release_table(table_run *t) {
+    for (int c = 0; c < 8; c++) ck_table_values_free(&t->values[c]);
+    ck_table_values_free(&t->written.labels);
+    free(t->x);
+    free(t->y);
+}
+
+/// The width of run_table's plan.
+static int64_t plan_width(const table_run *t, const ck_csv_spec *csv) {
+    int64_t width = 0;
+    for (int64_t c = 0; !t->survey_status && c < csv->min_fields; c++) {
+        if (c == csv->target) continue;
+        int64_t keys = t->values[c].count < 3 ? t->values[c].count : 3;
+        width += t->non_numbers[c] > 0 ? keys + 1 : 1 + (t->missing[c] > 0);
+    }
+    return width;
+}
+
+static void check_tables(const char *data, int64_t n, const ck_csv_spec *csv, int chunk) {
+    static const char na_text[] = "NA?";
+    static const int64_t na_offsets[] = {0, 2, 3};
+    int64_t starts[4097];
+    ck_table_spec spec = {data, n, starts, 0, csv->fields, csv->min_fields, csv->delimiter, 1, na_text, na_offsets, 2};
+    static table_run whole, chunked, scalar;
+    int flags = csv->allow_nonfinite | csv->drop_invalid << 1;
+    spec.chunks = cut_chunks(data, n, n + 1, starts);
+    run_table(&spec, csv->target, flags, &whole);
+    spec.chunks = cut_chunks(data, n, chunk, starts);
+    run_table(&spec, csv->target, flags, &chunked);
+    check_same_table(&whole, &chunked, csv->fields);
+    check_same_matrix(&whole, &chunked, plan_width(&whole, csv));
+    release_table(&chunked);
+    // The scalar version (general splitting, scalar number scans) gives the same as the best one.
+    ck_isa_force(CK_ISA_SCALAR);
+    spec.chunks = cut_chunks(data, n, n + 1, starts);
+    run_table(&spec, csv->target, flags, &scalar);
+    ck_isa_force(ck_isa_best());
+    check_same_table(&whole, &scalar, csv->fields);
+    check_same_matrix(&whole, &scalar, plan_width(&whole, csv));
+    release_table(&whole);
+    release_table(&scalar);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *bytes, size_t size) {
     if (size < 4) return 0;
     const char *text = (const char *)bytes + 4;
@@ -115,6 +270,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *bytes, size_t size) {
     release(&whole);
     release(&chunked);
     release(&scalar);
+    check_tables(data, n, &spec, 1 + bytes[3] % 64);
 
     // Every line splits without reading past it.
     int64_t ranges[16];

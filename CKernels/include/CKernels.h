@@ -419,6 +419,113 @@ int ck_format_e18(float v, char *out);
 /// (at least 32 bytes); returns the length.
 int ck_format_short(float v, char *out);
 
+// MARK: - Tabular CSV (csv_table.c, value_table.c)
+// The passes of the loader for files with string columns and blanks (README, "String columns and
+// blanks"; the Swift side, TableLoader, decides the columns' kinds and encodings between them). Both
+// run over chunks the caller cuts at line starts, in parallel with OpenMP, dropping each chunk's pages
+// after use as ck_csv_parse does. Fields are split by ck_csv_split_line. A field is missing when it is
+// empty or one of the spec's missing-value tokens (compared with its raw text). A value's text, as the
+// category tables keep it, is the field's content with "" unescaped in a quoted field and invalid
+// UTF-8 sequences replaced by U+FFFD, as Swift's String(decoding:as: UTF8.self) does.
+
+/// The rows of a file, cut into chunks.
+typedef struct {
+    const char *data;            // the whole file (ck_csv_map)
+    int64_t size;
+    const int64_t *chunk_starts; // chunk i is [chunk_starts[i], chunk_starts[i + 1]): line starts
+    int64_t chunks;
+    int64_t fields;              // rows have min_fields to fields fields (ck_csv_spec)
+    int64_t min_fields;
+    char delimiter;
+    int threads;                 // OpenMP team size (>= 1)
+    const char *na_text;         // missing-value token i is na_text[na_offsets[i], na_offsets[i + 1])
+    const int64_t *na_offsets;
+    int64_t na_count;
+} ck_table_spec;
+
+/// A row's problem: a ck_csv_status, the offset of its line, the 0-based column (for
+/// CK_CSV_ERR_FIELDS: the number of fields found), the field's raw content [text_begin, text_end)
+/// and whether it was quoted.
+typedef struct {
+    int status;
+    int64_t line_offset, column, text_begin, text_end;
+    int quoted;
+} ck_table_error;
+
+/// Distinct values in order of first appearance in the file: value i is
+/// text[offsets[i], offsets[i + 1]), met counts[i] times, first on the line at byte offset first[i].
+/// `overflow`: more than the pass's value limit were met (the table stops growing).
+typedef struct {
+    int64_t count;
+    char *text;
+    int64_t *offsets;
+    int64_t *counts;
+    int64_t *first;
+    int overflow;
+} ck_table_values;
+void ck_table_values_free(ck_table_values *values);
+
+enum { CK_TABLE_SURVEY = 1, CK_TABLE_COUNT = 2 };
+
+/// Pass 1 (survey). modes[c] for each column c < min_fields: CK_TABLE_SURVEY counts its missing
+/// values (missing[c]) and the others that ck_parse_float refuses (non_numbers[c]); CK_TABLE_COUNT
+/// collects its values into values[c] (a missing one is ""), at most value_limit of them. Every row is
+/// split only when some column has a mode; otherwise the pass only counts rows. The arrays are the
+/// caller's, zeroed: chunk_rows[chunks], missing[fields], non_numbers[fields], values[fields] (free
+/// each with ck_table_values_free). Also counts values in the columns from min_fields on (strays)
+/// and the line offset of the first (INT64_MAX for none). Returns the status; *error is the first
+/// row error in file order (ragged row, malformed quoted field).
+typedef struct {
+    int64_t *chunk_rows;
+    int64_t *missing, *non_numbers;
+    ck_table_values *values;
+    int64_t strays, first_stray;
+    ck_table_error error;
+} ck_table_survey_result;
+int ck_table_survey(const ck_table_spec *spec, const uint8_t *modes, int64_t value_limit,
+                    ck_table_survey_result *result);
+
+/// One column's inputs in a row of the matrix (ColumnEncoding.Column).
+typedef struct {
+    int64_t column;      // file column
+    int64_t offset;      // its first input in the row
+    int categorical;
+    // Numeric: the value, or `fill` when missing; with `indicator`, then 1 for missing, else 0.
+    int indicator;
+    float fill;
+    // Categorical: `width` one-hot inputs; values keys[keys_begin, keys_end) of the plan go to their
+    // slots, any other to `other` (or no input when -1), counted in unseen.
+    int64_t width, other;
+    int64_t keys_begin, keys_end;
+} ck_table_input;
+
+typedef struct {
+    const ck_table_input *inputs;
+    int64_t input_count;
+    int64_t width;                // floats per row
+    int64_t target;               // label column, or -1
+    int allow_nonfinite, drop_invalid;  // as ck_csv_spec
+    const char *key_text;         // key i: key_text[key_offsets[i], key_offsets[i + 1]) -> key_slots[i]
+    const int64_t *key_offsets;
+    const int32_t *key_slots;
+    int64_t label_limit;          // more distinct labels are CK_CSV_ERR_LABELS
+} ck_table_plan;
+
+typedef struct {
+    int64_t rows, invalid_rows;   // rows written (squeezed to the front) and rows dropped
+    int64_t *unseen;              // the caller's [input_count], zeroed: values outside the keys
+    ck_table_values labels;       // labels[r] indexes these (free with ck_table_values_free)
+    ck_table_error error;
+} ck_table_written;
+
+/// Pass 2 (write): each row into X[rows, plan->width] (every input written) and its label id into
+/// Y[rows] (NULL when target < 0), chunk i from row sum(chunk_rows[0..i)) on. A row's first invalid
+/// value in input order (a number ck_parse_float refuses, inf/nan without allow_nonfinite, beyond
+/// float32's range), then an empty label, is an error, or with drop_invalid drops the row. Returns
+/// the status.
+int ck_table_write(const ck_table_spec *spec, const ck_table_plan *plan, const int64_t *chunk_rows,
+                   float *X, int32_t *Y, ck_table_written *written);
+
 // MARK: - Cleanup on signals (cleanup.c)
 // Atomic writes go to a temporary file that is renamed at the end; a process killed by a signal must
 // not leave it behind. Registered paths are unlinked from the signal handler, which then dies of the

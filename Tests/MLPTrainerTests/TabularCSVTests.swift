@@ -162,3 +162,59 @@ import Testing
         #expect(summaries[1]["test_accuracy"] as? Double == summaries[0]["test_accuracy"] as? Double)
     }
 }
+
+/// The C passes behind the tabular loader (CKernels/csv_table.c) against Swift's own reading of the
+/// same bytes.
+@Suite struct TabularCSVPassTests {
+    /// Category texts are Swift strings: invalid UTF-8 repaired as String(decoding:) repairs it, and
+    /// canonically equivalent spellings (é composed and decomposed) one category, every row hot.
+    @Test func categoriesAreTheStringsSwiftReads() throws {
+        let values: [[UInt8]] = [[0x5A, 0xFC, 0x72], [0x5A, 0xE4, 0x72], [0xC3, 0xA9], [0x65, 0xCC, 0x81], [0x61, 0xE2, 0x82],
+                                 [0xED, 0xA0, 0x80], [0xF0, 0x9F, 0x98, 0x80], [0xC0, 0xAF], [0xF4, 0x90, 0x80, 0x80], [0x22, 0x61, 0x22, 0x22, 0x62, 0x22]]
+        var bytes = Array("c,y\n".utf8)
+        for (i, v) in values.enumerated() { bytes += v + Array(",\(i % 2)\n".utf8) }
+        let path = TrainCommandTests.temporaryPath("utf8") + ".csv"
+        try Data(bytes).write(to: URL(fileURLWithPath: path))
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let (d, _) = try loadCSV(path: path, options: CSVOptions(target: "y", threads: 1))
+        let texts = values.map { v in v.first == 0x22 ? "a\"b" : String(decoding: v, as: UTF8.self) }
+        var counts: [String: Int] = [:], order: [String] = []
+        for t in texts {
+            if counts[t] == nil { order.append(t) }
+            counts[t, default: 0] += 1
+        }
+        let expected = order.enumerated().sorted { (counts[$0.1]!, -$0.0) > (counts[$1.1]!, -$1.0) }.map(\.1)
+        #expect(d.featureNames == expected.map { "c=" + $0 })
+        for (r, t) in texts.enumerated() {
+            let row = Array(d.features[(r * d.featureCount)..<((r + 1) * d.featureCount)])
+            #expect(row == expected.map { $0 == t ? 1 : 0 }, "row \(r)")
+        }
+    }
+
+    @Test func valueErrorsNameLineAndColumn() throws {
+        func message(_ text: String, _ options: CSVOptions = CSVOptions(threads: 2, chunkBytes: 8)) -> String? {
+            do { _ = try TabularCSVTests.load(text, options) } catch { return "\(error)" }
+            return nil
+        }
+        let bad = try #require(message("k,a,y\nx,1,0\ny,2e99,1\nz,3,0\n"))
+        #expect(bad.hasSuffix(":3:2: out of float32 range: number \"2e99\" in column 'a'"), "\(bad)")
+        let nonFinite = try #require(message("k,a,y\nx,1,0\ny,inf,1\n"))
+        #expect(nonFinite.hasSuffix(":3:2: non-finite value \"inf\" in column 'a'"), "\(nonFinite)")
+        let quoted = try #require(message("k,a,y\nx,1,0\ny,\"a\"\"b\",1\n", { var o = CSVOptions(threads: 1); o.columns.numeric = ["a"]; return o }()))
+        #expect(quoted.hasSuffix(":3:2: invalid number \"a\"b\" in column 'a'"), "\(quoted)")
+        let ragged = try #require(message("k,a,y\nx,1,0\ny,2\n"))
+        #expect(ragged.hasSuffix(":3: expected 3 fields, found 2"), "\(ragged)")
+        // --drop-invalid-rows skips and counts the rows with a bad value or no label.
+        let (d, report) = try TabularCSVTests.load("k,a,y\nx,1,0\ny,2e99,1\nz,3,\nw,4,1\n", CSVOptions(dropInvalidRows: true, threads: 2, chunkBytes: 8))
+        #expect(d.rows == 2 && report.invalidRows == 2)
+    }
+
+    @Test func moreThanAMillionCategoriesIsAnError() throws {
+        var text = "id,y\n"
+        text.reserveCapacity(14_000_000)
+        for i in 0...(1 << 20) { text += "v\(i),\(i % 2)\n" }
+        let e = #expect(throws: DataError.self) { try TabularCSVTests.load(text, CSVOptions(threads: 2)) }
+        #expect(e?.description.hasSuffix("column 'id' has more than 1048576 distinct values; give it fewer with --max-categories, "
+            + "or leave it out with --ignore-columns id") == true, "\(String(describing: e))")
+    }
+}

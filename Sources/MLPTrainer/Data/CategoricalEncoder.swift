@@ -1,38 +1,36 @@
-/// The distinct values of one categorical column in one chunk of a file, with their counts, in order
-/// of first appearance. Chunks are counted in parallel and merged in file order, so the merged order
-/// is the same for any number of threads and any chunking.
+import CKernels
+
+/// The distinct values of one categorical column with their counts, in order of first appearance in
+/// the file (the survey's merged table; its order is the same for any number of threads and any
+/// chunking). Byte forms of one Swift string (canonically equivalent texts) are one value.
 struct CategoryCounts {
-    var index: [String: Int] = [:]
     var values: [String] = []
     var counts: [Int] = []
+    /// Every byte form met, for the write pass's lookup.
+    var spellings: [String] = []
+    /// More than `maximumCategories` distinct values.
+    var overflow = false
 
-    mutating func add(_ value: String) {
-        if let i = index[value] {
-            counts[i] += 1
-        } else {
-            index[value] = values.count
-            values.append(value)
-            counts.append(1)
-        }
-    }
-
-    var distinct: Int { values.count }
-
-    /// The chunks' counts together, first appearances in chunk order.
-    static func merged(_ chunks: [CategoryCounts]) -> CategoryCounts {
-        var all = CategoryCounts()
-        for chunk in chunks {
-            for (value, count) in zip(chunk.values, chunk.counts) {
-                if let i = all.index[value] {
-                    all.counts[i] += count
-                } else {
-                    all.index[value] = all.values.count
-                    all.values.append(value)
-                    all.counts.append(count)
-                }
+    init(_ table: ck_table_values) {
+        var index: [String: Int] = [:]
+        for i in 0..<Int(table.count) {
+            let value = Self.text(table, i)
+            spellings.append(value)
+            if let j = index[value] {
+                counts[j] += Int(table.counts[i])
+            } else {
+                index[value] = values.count
+                values.append(value)
+                counts.append(Int(table.counts[i]))
             }
         }
-        return all
+        overflow = table.overflow != 0
+    }
+
+    /// Value i of a table.
+    static func text(_ table: ck_table_values, _ i: Int) -> String {
+        let a = Int(table.offsets[i]), b = Int(table.offsets[i + 1])
+        return String(decoding: UnsafeRawBufferPointer(start: table.text + a, count: b - a), as: UTF8.self)
     }
 
     /// The one-hot slots: most frequent first (ties: first appearance); with more than

@@ -24,17 +24,17 @@ func loadTable(path: String, data: UnsafePointer<CChar>, size: Int, options: CSV
         columns[k] < firstRow.count && !firstRow[columns[k]].isEmpty && !isNumber(firstRow[columns[k]])
             && !options.columns.naValues.contains(firstRow[columns[k]])
     }
-    let survey = try loader.survey(columns, counting: likelyCategorical)
-    let counted = Dictionary(uniqueKeysWithValues: zip(likelyCategorical.map { columns[$0] }, survey.categories))
-    var kinds = try layout.kinds(of: columns, nonNumbers: survey.nonNumbers, options: options.columns, path: path)
+    let survey = try loader.survey(columns, counting: likelyCategorical.map { columns[$0] })
+    var kinds = try layout.kinds(of: columns, nonNumbers: columns.map { survey.nonNumbers[$0] }, options: options.columns,
+                                 path: path)
     var notes: [String] = []
     if survey.strays > 0 {
         notes.append("note: \(survey.strays) value\(survey.strays == 1 ? "" : "s") in unnamed columns after column \(layout.used) "
             + "(first on line \(ck_csv_line_number(data, Int64(survey.firstStray)))) ignored")
     }
     var keep: [Bool] = []
-    for (k, c) in columns.enumerated() {
-        let missing = survey.missing[k]
+    for c in columns {
+        let missing = survey.missing[c]
         let name = layout.isUnnamed(c) ? "column \(c + 1) (no name)" : "column '\(layout.columnName(c))'"
         keep.append(missing < survey.rows)
         if missing == survey.rows {
@@ -45,19 +45,18 @@ func loadTable(path: String, data: UnsafePointer<CChar>, size: Int, options: CSV
     }
     kinds = zip(kinds, keep).filter(\.1).map(\.0)
     columns = zip(columns, keep).filter(\.1).map(\.0)
-    let missing = zip(survey.missing, keep).filter(\.1).map(\.0)
     if columns.isEmpty { throw DataError("\(path): no feature column has a value") }
 
     let categorical = columns.indices.filter { kinds[$0] == .categorical }
-    let uncounted = categorical.map { columns[$0] }.filter { counted[$0] == nil }
-    let more = Dictionary(uniqueKeysWithValues: zip(uncounted, loader.countCategories(uncounted)))
-    let counts = categorical.map { counted[columns[$0]] ?? more[columns[$0]]! }
+    let uncounted = categorical.map { columns[$0] }.filter { survey.categories[$0] == nil }
+    let more = uncounted.isEmpty ? [:] : try loader.survey([], counting: uncounted).categories
+    let counts = categorical.map { survey.categories[columns[$0]] ?? more[columns[$0]]! }
     var encoded = columns.indices.map { k in
-        ColumnEncoding.Column(numeric: layout.columnName(columns[k]), indicator: missing[k] > 0)
+        ColumnEncoding.Column(numeric: layout.columnName(columns[k]), indicator: survey.missing[columns[k]] > 0)
     }
     for (k, count) in zip(categorical, counts) {
         let name = layout.columnName(columns[k])
-        if count.distinct > maximumCategories {
+        if count.overflow {
             throw DataError("\(path): column '\(name)' has more than \(maximumCategories) distinct values; "
                 + "give it fewer with --max-categories, or leave it out with --ignore-columns \(name)")
         }
@@ -65,7 +64,9 @@ func loadTable(path: String, data: UnsafePointer<CChar>, size: Int, options: CSV
         encoded[k] = ColumnEncoding.Column(categorical: name, categories: slots.categories, other: slots.other)
     }
     let encoding = ColumnEncoding(columns: encoded, target: layout.targetName, naValues: options.columns.naValues)
-    let (parsed, _) = try loader.write(encoding, columns: columns, featureNames: encoding.inputNames)
+    let spellings = Dictionary(uniqueKeysWithValues: zip(categorical, counts.map(\.spellings)))
+    let (parsed, _) = try loader.write(encoding, columns: columns, featureNames: encoding.inputNames, spellings: spellings,
+                                       chunkRows: survey.chunkRows)
     return (parsed, encoding, notes)
 }
 

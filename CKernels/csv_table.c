@@ -1,0 +1,688 @@
+// The survey and write passes of the tabular CSV loader (see "Tabular CSV" in CKernels.h).
+#define _GNU_SOURCE
+#include "internal.h"
+#include "parse_float.h"
+#include "value_table.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+#define CK_TABLE_RELEASE_BYTES (4 << 20)  // drop consumed pages every 4 MiB, as csv.c
+
+static int ck_table_thread(void) {
+#ifdef _OPENMP
+    return omp_get_thread_num();
+#else
+    return 0;
+#endif
+}
+
+// OpenMP's idle workers spin for 200 ms after a parallel region by default; the trainer's worker pool
+// starts right after a load, so ours go to sleep at once (as csv.c's).
+static void ck_table_sleep_when_idle(void) {
+#ifdef _OPENMP
+    kmp_set_blocktime(0);
+#endif
+}
+
+// MARK: - Rows and fields
+
+/// One thread's view of the current row, and its scratch space for value texts.
+typedef struct {
+    const ck_table_spec *s;
+    int64_t line, next, stop;  // the row's line start; the next line's start; the chunk's end
+    int64_t n;                 // fields
+    int64_t *ranges;           // 2 * (fields + 1)
+    uint8_t *quoted;
+    char *scratch;
+    int64_t scratch_cap;
+    int64_t next_release, chunk_begin;
+    int avx2;                  // split plain lines with ck_split_plain_avx2
+} ck_row;
+
+static int ck_row_init(ck_row *r, const ck_table_spec *s) {
+    memset(r, 0, sizeof *r);
+    r->s = s;
+    r->avx2 = ck_isa_active() >= CK_ISA_AVX2;  // the calling thread's choice (ck_isa_force)
+    r->ranges = malloc((size_t)(s->fields + 1) * 2 * sizeof *r->ranges);
+    r->quoted = malloc((size_t)(s->fields + 1));
+    return r->ranges && r->quoted ? 0 : -1;
+}
+
+static void ck_row_free(ck_row *r) {
+    free(r->ranges);
+    free(r->quoted);
+    free(r->scratch);
+}
+
+static void ck_row_start(ck_row *r, int64_t a, int64_t b) {
+    r->next = r->chunk_begin = a;
+    r->stop = b;
+    r->next_release = a + CK_TABLE_RELEASE_BYTES;
+}
+
+static void ck_table_fail(ck_table_error *e, int status, int64_t line, int64_t column, int64_t b, int64_t end, int quoted) {
+    *e = (ck_table_error){status, line, column, b, end, quoted};
+}
+
+/// A field that ck_csv_split_line would trim or unquote: it starts with a quote, or starts or ends
+/// with a space, a tab (unless the delimiter is one) or a CR.
+static inline int ck_needs_general_split(const char *f, int64_t n, char delim) {
+    if (n == 0) return 0;
+    char a = f[0], z = f[n - 1];
+    return a == '"' || a == ' ' || z == ' ' || z == '\r' || (delim != '\t' && (a == '\t' || z == '\t'));
+}
+
+#if CK_HAVE_X86
+/// ck_csv_split_line for a line of plain fields (none needs trimming or unquoting), finding the
+/// delimiters 32 bytes at a time: the number of fields, or -1 when the line needs the general rules
+/// (or has more than max_fields fields).
+CK_TARGET_AVX2 static int64_t ck_split_plain_avx2(const char *line, const char *end, char delim, int64_t *ranges,
+                                                 uint8_t *quoted, int64_t max_fields) {
+    if (end > line && end[-1] == '\r') end--;
+    const int64_t len = end - line;
+    const __m256i d = _mm256_set1_epi8(delim);
+    int64_t n = 0, start = 0;
+    for (int64_t i = 0; i < len; i += 32) {
+        char tail[32] = {0};
+        const char *p = line + i;
+        if (len - i < 32) p = memcpy(tail, p, (size_t)(len - i));  // not past the line: it may end the mapping
+        uint32_t m = (uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(_mm256_loadu_si256((const __m256i *)p), d));
+        if (len - i < 32) m &= (1u << (len - i)) - 1;
+        for (; m; m &= m - 1) {
+            int64_t at = i + __builtin_ctz(m);
+            if (n + 1 >= max_fields) return -1;
+            ranges[2 * n] = start;
+            ranges[2 * n + 1] = at;
+            n++;
+            start = at + 1;
+        }
+    }
+    ranges[2 * n] = start;
+    ranges[2 * n + 1] = len;
+    n++;
+    for (int64_t i = 0; i < n; i++) {
+        if (ck_needs_general_split(line + ranges[2 * i], ranges[2 * i + 1] - ranges[2 * i], delim)) return -1;
+        quoted[i] = 0;
+    }
+    return n;
+}
+#endif
+
+/// ck_csv_split_line of the row's line [p, end) into r's fields.
+static inline int64_t ck_row_split(ck_row *r, const char *p, const char *end) {
+    const ck_table_spec *s = r->s;
+#if CK_HAVE_X86
+    if (r->avx2) {
+        int64_t n = ck_split_plain_avx2(p, end, s->delimiter, r->ranges, r->quoted, s->fields + 1);
+        if (n >= 0) return n;
+    }
+#endif
+    return ck_csv_split_line(p, end, s->delimiter, r->ranges, r->quoted, s->fields + 1);
+}
+
+/// Moves to the next non-blank line of the chunk and splits it: 1, 0 at the chunk's end, -1 for a
+/// ragged row or a malformed quoted field (in *e).
+static int ck_row_next(ck_row *r, ck_table_error *e) {
+    const ck_table_spec *s = r->s;
+    const char *d = s->data;
+    while (r->next < r->stop) {
+        int64_t a = r->next;
+        const char *nl = memchr(d + a, '\n', (size_t)(r->stop - a));
+        int64_t end = nl ? nl - d : r->stop;
+        r->next = nl ? end + 1 : r->stop;
+        if (end == a || (end == a + 1 && d[a] == '\r')) continue;
+        if (a >= r->next_release) {
+            ck_csv_release(d, s->size, r->chunk_begin, a);
+            r->next_release = a + CK_TABLE_RELEASE_BYTES;
+        }
+        int64_t n = ck_row_split(r, d + a, d + end);
+        if (n < 0) {
+            ck_table_fail(e, CK_CSV_ERR_QUOTE, a, -1 - n, a + r->ranges[0], a + r->ranges[1], 0);
+            return -1;
+        }
+        if (n < s->min_fields || n > s->fields) {
+            ck_table_fail(e, CK_CSV_ERR_FIELDS, a, n, a, a, 0);
+            return -1;
+        }
+        r->line = a;
+        r->n = n;
+        return 1;
+    }
+    return 0;
+}
+
+static inline const char *ck_field(const ck_row *r, int64_t c, int64_t *n) {
+    *n = r->ranges[2 * c + 1] - r->ranges[2 * c];
+    return r->s->data + r->line + r->ranges[2 * c];
+}
+
+static inline int ck_same_bytes(const char *a, const char *b, int64_t n) {
+    for (int64_t i = 0; i < n; i++)
+        if (a[i] != b[i]) return 0;
+    return 1;
+}
+
+static inline int ck_is_missing(const ck_table_spec *s, const char *p, int64_t n) {
+    if (n == 0) return 1;
+    for (int64_t i = 0; i < s->na_count; i++) {
+        int64_t a = s->na_offsets[i];
+        if (s->na_offsets[i + 1] - a == n && ck_same_bytes(s->na_text + a, p, n)) return 1;
+    }
+    return 0;
+}
+
+/// ck_parse_float, with the number scan inlined for the common case.
+static inline int ck_table_number(const char *p, const char *end, float *v) {
+    const char *q = p;
+    if (ck_parse_float_scan(&q, end, v) == 0 && q == end) return 0;
+    return ck_parse_float(p, end, v);
+}
+
+/// Whether ck_parse_float accepts [p, end), without converting it.
+static inline int ck_is_number(const char *p, const char *end) {
+    const char *q = p;
+    ck_decimal d;
+    if (ck_scan_decimal(&q, end, &d) == 0 && q == end) return 1;
+    q = p;
+    if (q < end && (*q == '+' || *q == '-')) q++;
+    if (q == end || ((*q | 0x20) != 'i' && (*q | 0x20) != 'n')) return 0;  // no inf/nan word either
+    float v;
+    return ck_parse_float(p, end, &v) >= 0;
+}
+
+#if CK_HAVE_X86
+/// ck_table_number, scanning the digits 32 bytes at a time (ck_scan_decimal_avx2 reads the chunk's
+/// bytes [lo, hi) around the field).
+CK_TARGET_AVX2 static int ck_table_number_avx2(const char *p, const char *end, const char *lo, const char *hi, float *v) {
+    const char *q = p;
+    ck_decimal d;
+    if (ck_scan_decimal_avx2(&q, lo, hi, &d) == 0 && q == end) {
+        *v = ck_decimal_to_float(d, p, q);
+        return 0;
+    }
+    return ck_table_number(p, end, v);
+}
+
+/// ck_is_number, scanning as ck_table_number_avx2.
+CK_TARGET_AVX2 static int ck_is_number_avx2(const char *p, const char *end, const char *lo, const char *hi) {
+    const char *q = p;
+    ck_decimal d;
+    return (ck_scan_decimal_avx2(&q, lo, hi, &d) == 0 && q == end) || ck_is_number(p, end);
+}
+#endif
+
+static int ck_row_reserve(ck_row *r, int64_t n) {
+    if (n <= r->scratch_cap) return 0;
+    char *x = realloc(r->scratch, (size_t)n);
+    if (!x) return -1;
+    r->scratch = x;
+    r->scratch_cap = n;
+    return 0;
+}
+
+/// The length of the well-formed UTF-8 sequence at p[0, n), or 0 when p starts an ill-formed one;
+/// *consumed is then the bytes of its maximal subpart (Unicode's "best practice", which Swift follows).
+static int64_t ck_utf8_sequence(const uint8_t *p, int64_t n, int64_t *consumed) {
+    uint8_t b = p[0], lo = 0x80, hi = 0xBF;
+    int64_t len;
+    if (b >= 0xC2 && b <= 0xDF) len = 2;
+    else if (b >= 0xE0 && b <= 0xEF) {
+        len = 3;
+        if (b == 0xE0) lo = 0xA0;
+        if (b == 0xED) hi = 0x9F;
+    } else if (b >= 0xF0 && b <= 0xF4) {
+        len = 4;
+        if (b == 0xF0) lo = 0x90;
+        if (b == 0xF4) hi = 0x8F;
+    } else {
+        *consumed = 1;
+        return 0;
+    }
+    int64_t i = 1;
+    for (; i < len && i < n; i++) {
+        uint8_t c = p[i];
+        if (c < (i == 1 ? lo : 0x80) || c > (i == 1 ? hi : 0xBF)) break;
+    }
+    *consumed = i;
+    return i == len ? len : 0;
+}
+
+/// The text of field c as the tables key it (see "Tabular CSV" in CKernels.h); NULL when out of memory.
+static const char *ck_row_value(ck_row *r, int64_t c, int64_t *len) {
+    int64_t n;
+    const char *p = ck_field(r, c, &n);
+    int quoted = r->quoted[c] && memchr(p, '"', (size_t)n);
+    uint8_t high = 0;
+    for (int64_t i = 0; i < n; i++) high |= (uint8_t)p[i];
+    *len = n;
+    if (!quoted && high < 0x80) return p;
+    if (ck_row_reserve(r, 4 * n) != 0) return NULL;
+    char *out = r->scratch + 3 * n;  // unescaped first, then repaired into the front
+    int64_t k = 0;
+    for (int64_t i = 0; i < n; i++) {
+        out[k++] = p[i];
+        if (quoted && p[i] == '"' && i + 1 < n && p[i + 1] == '"') i++;
+    }
+    const uint8_t *u = (const uint8_t *)out;
+    int64_t m = 0;
+    for (int64_t i = 0; i < k;) {
+        int64_t step;
+        if (u[i] < 0x80) step = 1;
+        else if (ck_utf8_sequence(u + i, k - i, &step) == 0) {
+            memcpy(r->scratch + m, "\xEF\xBF\xBD", 3);
+            m += 3;
+            i += step;
+            continue;
+        }
+        memmove(r->scratch + m, out + i, (size_t)step);
+        m += step;
+        i += step;
+    }
+    *len = m;
+    return r->scratch;
+}
+
+/// Adds field c's value (or "" when missing) to t; -1 when t is full or out of memory.
+static int ck_row_count(ck_row *r, int64_t c, int missing, ck_value_table *t) {
+    int64_t n = 0;
+    const char *p = missing ? "" : ck_row_value(r, c, &n);
+    if (!p) {
+        t->failed = 1;
+        return -1;
+    }
+    return ck_value_add(t, p, n, ck_value_hash(p, n), 1, r->line) < 0 ? -1 : 0;
+}
+
+/// The first error of the chunks in file order into *e; returns its status.
+static int ck_first_error(const ck_table_error *errors, int64_t chunks, ck_table_error *e) {
+    for (int64_t i = 0; i < chunks; i++)
+        if (errors[i].status) {
+            *e = errors[i];
+            return e->status;
+        }
+    return CK_CSV_OK;
+}
+
+/// Lowers *first_error_chunk to i (chunks after the first failed one need not run).
+static void ck_note_failed_chunk(int64_t *first_error_chunk, int64_t i) {
+    int64_t cur = __atomic_load_n(first_error_chunk, __ATOMIC_RELAXED);
+    while (i < cur && !__atomic_compare_exchange_n(first_error_chunk, &cur, i, 0, __ATOMIC_RELAXED, __ATOMIC_RELAXED)) {
+    }
+}
+
+// MARK: - Pass 1: survey
+
+typedef struct {
+    ck_row row;
+    int64_t *missing, *non_numbers;
+    int64_t strays, first_stray;
+    ck_value_table *tables;  // per column (only counted ones grow)
+} ck_survey_thread;
+
+static int64_t ck_count_lines(const ck_table_spec *s, int64_t a, int64_t b) {
+    int64_t n = 0;
+    for (int64_t p = a; p < b;) {
+        const char *nl = memchr(s->data + p, '\n', (size_t)(b - p));
+        int64_t end = nl ? nl - s->data : b;
+        n += !(end == p || (end == p + 1 && s->data[p] == '\r'));
+        p = nl ? end + 1 : b;
+    }
+    return n;
+}
+
+static void ck_survey_chunk(const ck_table_spec *s, const uint8_t *modes, ck_survey_thread *t, int64_t a, int64_t b,
+                            int64_t *rows, ck_table_error *e) {
+    ck_row *r = &t->row;
+    ck_row_start(r, a, b);
+    int got;
+    while ((got = ck_row_next(r, e)) > 0) {
+        ++*rows;
+        for (int64_t c = 0; c < s->min_fields; c++) {
+            if (!modes[c]) continue;
+            int64_t n;
+            const char *p = ck_field(r, c, &n);
+            int missing = ck_is_missing(s, p, n);
+            if (modes[c] & CK_TABLE_SURVEY) {
+                if (missing) t->missing[c]++;
+#if CK_HAVE_X86
+                else if (!(r->avx2 ? ck_is_number_avx2(p, p + n, s->data + r->chunk_begin, s->data + r->stop)
+                                   : ck_is_number(p, p + n)))
+                    t->non_numbers[c]++;
+#else
+                else if (!ck_is_number(p, p + n)) t->non_numbers[c]++;
+#endif
+            }
+            if ((modes[c] & CK_TABLE_COUNT) && ck_row_count(r, c, missing, &t->tables[c]) != 0 && t->tables[c].failed) {
+                ck_table_fail(e, CK_CSV_ERR_MEMORY, r->line, c, r->line, r->line, 0);
+                return;
+            }
+        }
+        for (int64_t c = s->min_fields; c < r->n; c++) {
+            if (r->ranges[2 * c + 1] == r->ranges[2 * c]) continue;
+            t->strays++;
+            if (r->line < t->first_stray) t->first_stray = r->line;
+        }
+    }
+}
+
+/// Merges the threads' tables of column c into values[c].
+static int ck_survey_merge(ck_survey_thread *th, int threads, int64_t c, int64_t limit, ck_table_values *values) {
+    ck_value_table *tables = malloc((size_t)threads * sizeof *tables);
+    int32_t **maps = calloc((size_t)threads, sizeof *maps);
+    ck_value_table out;
+    int64_t overflow_first = 0;
+    int overflow = 0, status = CK_CSV_ERR_MEMORY;
+    if (tables && maps) {
+        for (int k = 0; k < threads; k++) {
+            tables[k] = th[k].tables[c];
+            overflow |= tables[k].v.overflow;
+        }
+        int rc = ck_value_merge(tables, threads, limit, &out, maps, &overflow_first);
+        if (rc == 0 || out.v.overflow) {
+            ck_value_drop_index(&out);
+            *values = out.v;
+            values->overflow |= overflow;
+            status = CK_CSV_OK;
+        } else {
+            ck_value_free(&out);
+        }
+    }
+    for (int k = 0; maps && k < threads; k++) free(maps[k]);
+    free(maps);
+    free(tables);
+    return status;
+}
+
+int ck_table_survey(const ck_table_spec *s, const uint8_t *modes, int64_t limit, ck_table_survey_result *res) {
+    const int threads = s->threads > 0 ? s->threads : 1;
+    const int64_t n = s->chunks;
+    int split = 0;
+    for (int64_t c = 0; c < s->min_fields; c++) split |= modes[c] != 0;
+    ck_survey_thread *th = calloc((size_t)threads, sizeof *th);
+    ck_table_error *errors = calloc((size_t)(n > 0 ? n : 1), sizeof *errors);
+    int status = th && errors ? CK_CSV_OK : CK_CSV_ERR_MEMORY;
+    for (int k = 0; status == CK_CSV_OK && k < threads; k++) {
+        th[k].missing = calloc((size_t)s->fields, sizeof(int64_t));
+        th[k].non_numbers = calloc((size_t)s->fields, sizeof(int64_t));
+        th[k].tables = calloc((size_t)s->fields, sizeof(ck_value_table));
+        th[k].first_stray = INT64_MAX;
+        if (!th[k].missing || !th[k].non_numbers || !th[k].tables || ck_row_init(&th[k].row, s) != 0)
+            status = CK_CSV_ERR_MEMORY;
+        for (int64_t c = 0; th[k].tables && c < s->fields; c++) th[k].tables[c].limit = limit;
+    }
+    int64_t next = 0, first_error_chunk = n;
+    if (status == CK_CSV_OK) {
+        ck_table_sleep_when_idle();
+#pragma omp parallel num_threads(threads)
+        {
+            ck_survey_thread *t = &th[ck_table_thread()];
+            for (;;) {
+                int64_t i = __atomic_fetch_add(&next, 1, __ATOMIC_RELAXED);
+                if (i >= n) break;
+                if (__atomic_load_n(&first_error_chunk, __ATOMIC_RELAXED) < i) continue;
+                int64_t a = s->chunk_starts[i], b = s->chunk_starts[i + 1];
+                if (split) ck_survey_chunk(s, modes, t, a, b, &res->chunk_rows[i], &errors[i]);
+                else res->chunk_rows[i] = ck_count_lines(s, a, b);
+                ck_csv_release(s->data, s->size, a, b);
+                if (errors[i].status) ck_note_failed_chunk(&first_error_chunk, i);
+            }
+        }
+        status = ck_first_error(errors, n, &res->error);
+    }
+    res->first_stray = INT64_MAX;
+    for (int k = 0; status == CK_CSV_OK && k < threads; k++) {
+        for (int64_t c = 0; c < s->fields; c++) {
+            res->missing[c] += th[k].missing[c];
+            res->non_numbers[c] += th[k].non_numbers[c];
+        }
+        res->strays += th[k].strays;
+        if (th[k].first_stray < res->first_stray) res->first_stray = th[k].first_stray;
+    }
+    for (int64_t c = 0; status == CK_CSV_OK && c < s->min_fields; c++)
+        if (modes[c] & CK_TABLE_COUNT) status = ck_survey_merge(th, threads, c, limit, &res->values[c]);
+    if (status == CK_CSV_ERR_MEMORY && !res->error.status) res->error.status = status;
+    for (int k = 0; th && k < threads; k++) {
+        for (int64_t c = 0; th[k].tables && c < s->fields; c++) ck_value_free(&th[k].tables[c]);
+        free(th[k].tables);
+        free(th[k].missing);
+        free(th[k].non_numbers);
+        ck_row_free(&th[k].row);
+    }
+    free(th);
+    free(errors);
+    return status;
+}
+
+// MARK: - Pass 2: write
+
+typedef struct {
+    ck_row row;
+    ck_value_table labels;
+    int64_t *unseen;
+} ck_write_thread;
+
+typedef struct {
+    int64_t rows, invalid;
+    int tid;  // the thread that wrote it: its labels are that thread's table's ids
+} ck_write_chunk;
+
+/// Writes one row's inputs; returns its first problem's status (0 for none) into *e.
+static int ck_write_row(const ck_table_spec *s, const ck_table_plan *plan, const ck_value_table *keys, ck_row *r,
+                        float *x, int64_t *unseen, ck_table_error *e) {
+    int problem = 0;
+    for (int64_t k = 0; k < plan->input_count; k++) {
+        const ck_table_input *in = &plan->inputs[k];
+        float *at = x + in->offset;
+        int64_t n = 0;
+        const char *p = in->column < r->n ? ck_field(r, in->column, &n) : NULL;
+        int missing = !p || ck_is_missing(s, p, n);
+        if (!in->categorical) {
+            float v = 0;
+            int bad = 0;
+            if (!missing) {
+#if CK_HAVE_X86
+                int rc = r->avx2 ? ck_table_number_avx2(p, p + n, s->data + r->chunk_begin, s->data + r->stop, &v)
+                                 : ck_table_number(p, p + n, &v);
+#else
+                int rc = ck_table_number(p, p + n, &v);
+#endif
+                bad = rc < 0 ? CK_CSV_ERR_NUMBER
+                      : rc == 1 && isinf(v) && !plan->allow_nonfinite ? CK_CSV_ERR_NONFINITE
+                      : rc == 0 && isinf(v) ? CK_CSV_ERR_RANGE : 0;
+            }
+            if (bad && !problem) {
+                problem = bad;
+                ck_table_fail(e, bad, r->line, in->column, p - s->data, p + n - s->data, r->quoted[in->column]);
+            }
+            int absent = missing || isnan(v);
+            at[0] = absent ? in->fill : v;
+            if (in->indicator) at[1] = absent ? 1.0f : 0.0f;
+            continue;
+        }
+        memset(at, 0, (size_t)in->width * sizeof *at);
+        int64_t len = 0;
+        const char *value = missing ? "" : ck_row_value(r, in->column, &len);
+        if (!value) {
+            ck_table_fail(e, CK_CSV_ERR_MEMORY, r->line, in->column, r->line, r->line, 0);
+            return CK_CSV_ERR_MEMORY;
+        }
+        int32_t id = ck_value_find(&keys[k], value, len, ck_value_hash(value, len));
+        if (id >= 0) {
+            at[plan->key_slots[keys[k].v.first[id]]] = 1;  // `first` holds the key's index
+        } else {
+            if (in->other >= 0) at[in->other] = 1;
+            unseen[k]++;
+        }
+    }
+    return problem;
+}
+
+static void ck_write_chunk_rows(const ck_table_spec *s, const ck_table_plan *plan, const ck_value_table *keys,
+                                ck_write_thread *t, int64_t a, int64_t b, float *X, int32_t *Y, ck_write_chunk *out,
+                                ck_table_error *e) {
+    ck_row *r = &t->row;
+    ck_row_start(r, a, b);
+    int got;
+    while ((got = ck_row_next(r, e)) > 0) {
+        ck_table_error problem = {0};
+        int bad = ck_write_row(s, plan, keys, r, X + out->rows * plan->width, t->unseen, &problem);
+        if (bad == CK_CSV_ERR_MEMORY) {
+            *e = problem;
+            return;
+        }
+        int64_t target = plan->target;
+        if (!bad && target >= 0 && r->ranges[2 * target] == r->ranges[2 * target + 1]) {
+            bad = CK_CSV_ERR_MISSING;
+            ck_table_fail(&problem, bad, r->line, target, r->line, r->line, 0);
+        }
+        if (bad) {
+            if (plan->drop_invalid) {
+                out->invalid++;
+                continue;
+            }
+            *e = problem;
+            return;
+        }
+        if (target >= 0) {
+            int64_t n = 0;
+            const char *label = ck_row_value(r, target, &n);
+            int32_t id = label ? ck_value_add(&t->labels, label, n, ck_value_hash(label, n), 1, r->line) : -1;
+            if (id < 0) {
+                int64_t m;
+                const char *p = ck_field(r, target, &m);
+                ck_table_fail(e, t->labels.v.overflow ? CK_CSV_ERR_LABELS : CK_CSV_ERR_MEMORY, r->line, target,
+                              p - s->data, p + m - s->data, 0);
+                return;
+            }
+            Y[out->rows] = id;
+        }
+        out->rows++;
+    }
+}
+
+/// The plan's keys of each input as a lookup table; a key's `first` is its index in the plan.
+static ck_value_table *ck_plan_keys(const ck_table_plan *plan) {
+    ck_value_table *keys = calloc((size_t)(plan->input_count > 0 ? plan->input_count : 1), sizeof *keys);
+    for (int64_t k = 0; keys && k < plan->input_count; k++) {
+        const ck_table_input *in = &plan->inputs[k];
+        keys[k].limit = INT64_MAX;
+        for (int64_t i = in->keys_begin; in->categorical && i < in->keys_end; i++) {
+            const char *p = plan->key_text + plan->key_offsets[i];
+            int64_t n = plan->key_offsets[i + 1] - plan->key_offsets[i];
+            if (ck_value_add(&keys[k], p, n, ck_value_hash(p, n), 1, i) < 0) {
+                for (int64_t j = 0; j <= k; j++) ck_value_free(&keys[j]);
+                free(keys);
+                return NULL;
+            }
+        }
+    }
+    return keys;
+}
+
+/// Merges the threads' label tables into written->labels and rewrites each chunk's label ids.
+static int ck_write_labels(const ck_table_spec *s, ck_write_thread *th, int threads, const ck_write_chunk *chunks,
+                           const int64_t *row0, int64_t limit, int32_t *Y, ck_table_written *w) {
+    ck_value_table *tables = malloc((size_t)threads * sizeof *tables);
+    int32_t **maps = calloc((size_t)threads, sizeof *maps);
+    ck_value_table out;
+    int64_t overflow_first = 0;
+    int status = CK_CSV_ERR_MEMORY;
+    if (tables && maps) {
+        for (int k = 0; k < threads; k++) tables[k] = th[k].labels;
+        if (ck_value_merge(tables, threads, limit, &out, maps, &overflow_first) == 0) {
+            for (int64_t i = 0; i < s->chunks; i++) {
+                const int32_t *m = maps[chunks[i].tid];
+                for (int64_t r = row0[i]; r < row0[i] + chunks[i].rows; r++) Y[r] = m[Y[r]];
+            }
+            ck_value_drop_index(&out);
+            w->labels = out.v;
+            status = CK_CSV_OK;
+        } else {
+            if (out.v.overflow) {
+                status = CK_CSV_ERR_LABELS;
+                ck_table_fail(&w->error, status, overflow_first, -1, overflow_first, overflow_first, 0);
+            }
+            ck_value_free(&out);
+        }
+    }
+    for (int k = 0; maps && k < threads; k++) free(maps[k]);
+    free(maps);
+    free(tables);
+    return status;
+}
+
+int ck_table_write(const ck_table_spec *s, const ck_table_plan *plan, const int64_t *chunk_rows, float *X, int32_t *Y,
+                   ck_table_written *w) {
+    const int threads = s->threads > 0 ? s->threads : 1;
+    const int64_t n = s->chunks;
+    ck_write_thread *th = calloc((size_t)threads, sizeof *th);
+    ck_write_chunk *chunks = calloc((size_t)(n > 0 ? n : 1), sizeof *chunks);
+    ck_table_error *errors = calloc((size_t)(n > 0 ? n : 1), sizeof *errors);
+    int64_t *row0 = malloc((size_t)(n + 1) * sizeof *row0);
+    ck_value_table *keys = ck_plan_keys(plan);
+    int status = th && chunks && errors && row0 && keys ? CK_CSV_OK : CK_CSV_ERR_MEMORY;
+    for (int k = 0; status == CK_CSV_OK && k < threads; k++) {
+        th[k].labels.limit = plan->label_limit;
+        th[k].unseen = calloc((size_t)(plan->input_count > 0 ? plan->input_count : 1), sizeof(int64_t));
+        if (!th[k].unseen || ck_row_init(&th[k].row, s) != 0) status = CK_CSV_ERR_MEMORY;
+    }
+    if (status == CK_CSV_OK) {
+        row0[0] = 0;
+        for (int64_t i = 0; i < n; i++) row0[i + 1] = row0[i] + chunk_rows[i];
+        int64_t next = 0, first_error_chunk = n;
+        ck_table_sleep_when_idle();
+#pragma omp parallel num_threads(threads)
+        {
+            int tid = ck_table_thread();
+            for (;;) {
+                int64_t i = __atomic_fetch_add(&next, 1, __ATOMIC_RELAXED);
+                if (i >= n) break;
+                if (__atomic_load_n(&first_error_chunk, __ATOMIC_RELAXED) < i) continue;
+                int64_t a = s->chunk_starts[i], b = s->chunk_starts[i + 1];
+                chunks[i].tid = tid;
+                ck_write_chunk_rows(s, plan, keys, &th[tid], a, b, X + row0[i] * plan->width, Y ? Y + row0[i] : NULL,
+                                    &chunks[i], &errors[i]);
+                ck_csv_release(s->data, s->size, a, b);
+                if (errors[i].status) ck_note_failed_chunk(&first_error_chunk, i);
+            }
+        }
+        status = ck_first_error(errors, n, &w->error);
+    }
+    if (status == CK_CSV_OK && plan->target >= 0 && Y)
+        status = ck_write_labels(s, th, threads, chunks, row0, plan->label_limit, Y, w);
+    if (status == CK_CSV_OK) {
+        // Squeeze out the room left by dropped rows (chunks in order, moving rows down).
+        int64_t dst = 0;
+        for (int64_t i = 0; i < n; i++) {
+            if (dst != row0[i] && chunks[i].rows > 0) {
+                memmove(X + dst * plan->width, X + row0[i] * plan->width,
+                        (size_t)(chunks[i].rows * plan->width) * sizeof *X);
+                if (Y) memmove(Y + dst, Y + row0[i], (size_t)chunks[i].rows * sizeof *Y);
+            }
+            dst += chunks[i].rows;
+            w->invalid_rows += chunks[i].invalid;
+        }
+        w->rows = dst;
+        for (int k = 0; k < threads; k++)
+            for (int64_t j = 0; j < plan->input_count; j++) w->unseen[j] += th[k].unseen[j];
+    } else if (!w->error.status) {
+        w->error.status = status;
+    }
+    for (int k = 0; th && k < threads; k++) {
+        ck_value_free(&th[k].labels);
+        free(th[k].unseen);
+        ck_row_free(&th[k].row);
+    }
+    for (int64_t k = 0; keys && k < plan->input_count; k++) ck_value_free(&keys[k]);
+    free(keys);
+    free(th);
+    free(chunks);
+    free(errors);
+    free(row0);
+    return status;
+}
