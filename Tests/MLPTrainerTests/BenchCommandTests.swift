@@ -20,7 +20,7 @@ import Testing
         let r = try Executable.run("bench", ["scaling", "--threads", "1,2", "--json", "--plot", plot] + Self.tiny)
         #expect(r.status == 0, "\(r.stderr)")
         let points = try Self.objects(r.stdout)
-        #expect(points.map { $0["threads"] as? Int } == [1, 2])
+        try #require(points.map { $0["threads"] as? Int } == [1, 2])
         for point in points {
             #expect(Set(point.keys) == Self.throughputFields.union(["ranks", "speedup", "ideal_speedup", "efficiency"]))
             #expect(Set((point["machine"] as? [String: Any] ?? [:]).keys) == Self.machineFields)
