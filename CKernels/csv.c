@@ -187,13 +187,17 @@ int64_t ck_csv_chunk_count(const ck_csv_spec *s) {
     return (len + c - 1) / c;
 }
 
+/// The first line start at or after `offset` (begin at most).
+static int64_t ck_csv_line_start(const ck_csv_spec *s, int64_t offset) {
+    if (offset <= s->begin) return s->begin;
+    if (offset >= s->size) return s->size;
+    const char *q = memchr(s->data + offset - 1, '\n', (size_t)(s->size - offset + 1));
+    return q ? (int64_t)(q - s->data) + 1 : s->size;
+}
+
 /// Start of chunk i: the first line start at or after its nominal start.
 static int64_t ck_csv_chunk_start(const ck_csv_spec *s, int64_t i) {
-    if (i <= 0) return s->begin;
-    int64_t nominal = s->begin + i * ck_csv_chunk_size(s);
-    if (nominal >= s->size) return s->size;
-    const char *q = memchr(s->data + nominal - 1, '\n', (size_t)(s->size - nominal + 1));
-    return q ? (int64_t)(q - s->data) + 1 : s->size;
+    return ck_csv_line_start(s, s->begin + i * ck_csv_chunk_size(s));
 }
 
 int64_t ck_csv_count_rows(const ck_csv_spec *s, int64_t *chunk_rows) {
@@ -417,6 +421,7 @@ static void ck_label_free(ck_label_table *t) {
 // MARK: - Pass 2
 
 typedef struct {
+    int64_t row0;  // where the chunk's rows went: its slot, or right after the chunks before it
     int64_t rows;  // valid rows written
     int64_t invalid;
     int status;
@@ -464,11 +469,12 @@ static inline __attribute__((always_inline)) int ck_scan_decimal_none(const char
     return -1;
 }
 
-/// Pass 2 over the chunk [a, b) into its rows X and labels Y; compiled once per instruction set with
-/// its `fast` scanner.
+/// Parses the chunk [a, b) into its rows X and labels Y, at most `cap` of them (one more is
+/// CK_CSV_ERR_CAPACITY); compiled once per instruction set with its `fast` scanner.
 static inline __attribute__((always_inline)) void ck_csv_parse_chunk_body(const ck_csv_spec *s, int64_t a, int64_t b,
-                                                                         float *X, int32_t *Y, ck_label_table *lt,
-                                                                         ck_chunk_state *st, ck_fast_scan fast) {
+                                                                         float *X, int32_t *Y, int64_t cap,
+                                                                         ck_label_table *lt, ck_chunk_state *st,
+                                                                         ck_fast_scan fast) {
     const char *data = s->data, *end = data + b, *lo = data + a;
     const char delim = s->delimiter;
     const int64_t nf = s->fields, minf = s->min_fields, target = s->target;
@@ -490,6 +496,11 @@ static inline __attribute__((always_inline)) void ck_csv_parse_chunk_body(const 
         if (p - data >= next_release) {
             ck_csv_release(data, s->size, a, p - data);
             next_release = (p - data) + CK_CSV_RELEASE_BYTES;
+        }
+        if (__builtin_expect(r == cap, 0)) {
+            st->status = CK_CSV_ERR_CAPACITY;
+            st->line_offset = line - data;
+            return;
         }
         float *x = X + r * F;
         int32_t label = 0;
@@ -645,19 +656,112 @@ static inline __attribute__((always_inline)) void ck_csv_parse_chunk_body(const 
     }
 }
 
-#define CK_CSV_PARSE_CHUNK_PARAMS \
-    (const ck_csv_spec *s, int64_t a, int64_t b, float *X, int32_t *Y, ck_label_table *lt, ck_chunk_state *st)
+#define CK_CSV_PARSE_CHUNK_PARAMS                                                                           \
+    (const ck_csv_spec *s, int64_t a, int64_t b, float *X, int32_t *Y, int64_t cap, ck_label_table *lt, \
+     ck_chunk_state *st)
 static void ck_csv_parse_chunk_scalar CK_CSV_PARSE_CHUNK_PARAMS {
-    ck_csv_parse_chunk_body(s, a, b, X, Y, lt, st, ck_scan_decimal_none);
+    ck_csv_parse_chunk_body(s, a, b, X, Y, cap, lt, st, ck_scan_decimal_none);
 }
 #if CK_HAVE_X86
 CK_TARGET_AVX2 static void ck_csv_parse_chunk_avx2 CK_CSV_PARSE_CHUNK_PARAMS {
-    ck_csv_parse_chunk_body(s, a, b, X, Y, lt, st, ck_scan_decimal_avx2);
+    ck_csv_parse_chunk_body(s, a, b, X, Y, cap, lt, st, ck_scan_decimal_avx2);
 }
 CK_TARGET_AVX512 static void ck_csv_parse_chunk_avx512 CK_CSV_PARSE_CHUNK_PARAMS {
-    ck_csv_parse_chunk_body(s, a, b, X, Y, lt, st, ck_scan_decimal_avx2);
+    ck_csv_parse_chunk_body(s, a, b, X, Y, cap, lt, st, ck_scan_decimal_avx2);
 }
 #endif
+
+// MARK: - Placing the chunks' rows
+
+#define CK_CSV_SAMPLES 16
+#define CK_CSV_SAMPLE_BYTES (64 << 10)
+
+/// Rows per byte of [begin, size): the non-blank lines in 16 windows of 64 KiB spread over it (in all
+/// of it when it is smaller).
+static double ck_csv_rows_per_byte(const ck_csv_spec *s) {
+    int64_t len = s->size - s->begin, lines = 0, bytes = 0;
+    if (len <= (int64_t)CK_CSV_SAMPLES * CK_CSV_SAMPLE_BYTES) {
+        lines = ck_csv_count_lines(s->data, s->size, s->begin, s->size);
+        bytes = len;
+    } else {
+        for (int k = 0; k < CK_CSV_SAMPLES; k++) {
+            int64_t a = ck_csv_line_start(s, s->begin + len / CK_CSV_SAMPLES * k);
+            int64_t b = ck_csv_line_start(s, a + CK_CSV_SAMPLE_BYTES);
+            if (b > a) lines += ck_csv_count_lines(s->data, s->size, a, b);
+            bytes += b - a;
+        }
+    }
+    return bytes > 0 ? (double)lines / (double)bytes : 0;
+}
+
+/// The first row of each chunk's slot into slot[n + 1]: chunk i may write the rows
+/// [slot[i], slot[i + 1]). From the counted rows when given, else from the sampled rows per byte with
+/// 1/16 and 64 rows to spare per chunk.
+static void ck_csv_slots(const ck_csv_spec *s, const int64_t *chunk_rows, int64_t n, int64_t *slot) {
+    const double per_byte = chunk_rows ? 0 : ck_csv_rows_per_byte(s) * (1 + 1.0 / 16);
+    slot[0] = 0;
+    for (int64_t i = 0; i < n; i++) {
+        int64_t bytes = ck_csv_chunk_start(s, i + 1) - ck_csv_chunk_start(s, i);
+        slot[i + 1] = slot[i] + (chunk_rows ? chunk_rows[i] : (int64_t)(per_byte * (double)bytes) + 64);
+    }
+}
+
+int64_t ck_csv_row_capacity(const ck_csv_spec *s) {
+    int64_t n = ck_csv_chunk_count(s);
+    int64_t *slot = malloc((size_t)(n + 1) * sizeof *slot);
+    if (!slot) return -1;
+    ck_csv_slots(s, NULL, n, slot);
+    int64_t rows = slot[n];
+    free(slot);
+    return rows;
+}
+
+/// Which rows the chunks take. A chunk starts right after the rows of the chunks before it when those
+/// have all finished (so one thread writes every row in place), else at its slot; ck_csv_compact then
+/// closes the gaps. Either way it has room up to the next chunk's slot.
+typedef struct {
+    const int64_t *slot;
+    uint8_t *finished;
+    int64_t done;      // the leading chunks that have finished
+    int64_t done_end;  // the row after theirs
+} ck_csv_places;
+
+static int64_t ck_csv_place(ck_csv_places *pl, int64_t i) {
+    int64_t row0;
+#pragma omp critical(ck_csv_places)
+    row0 = pl->done == i ? pl->done_end : pl->slot[i];
+    return row0;
+}
+
+static void ck_csv_finished(ck_csv_places *pl, const ck_chunk_state *st, int64_t i, int64_t n) {
+#pragma omp critical(ck_csv_places)
+    {
+        pl->finished[i] = 1;
+        for (; pl->done < n && pl->finished[pl->done]; pl->done++)
+            pl->done_end = st[pl->done].row0 + st[pl->done].rows;
+    }
+}
+
+/// Moves each chunk's rows down to follow the previous chunk's (in file order), and hands back the
+/// whole pages left behind beyond the last row.
+static int64_t ck_csv_compact(const ck_chunk_state *st, int64_t n, int64_t F, float *features, int32_t *labels,
+                              int64_t capacity) {
+    int64_t dst = 0;
+    for (int64_t i = 0; i < n; i++) {
+        if (dst != st[i].row0 && st[i].rows > 0) {
+            memmove(features + dst * F, features + st[i].row0 * F, (size_t)(st[i].rows * F) * sizeof(float));
+            if (labels) memmove(labels + dst, labels + st[i].row0, (size_t)st[i].rows * sizeof(int32_t));
+        }
+        dst += st[i].rows;
+    }
+    const uintptr_t page = 4096;
+    uintptr_t a = ((uintptr_t)(features + dst * F) + page - 1) & ~(page - 1);
+    uintptr_t b = (uintptr_t)(features + capacity * F) & ~(page - 1);
+    if (b > a) madvise((void *)a, b - a, MADV_DONTNEED);
+    return dst;
+}
+
+// MARK: - Parsing
 
 int ck_csv_parse(const ck_csv_spec *s, const int64_t *chunk_rows, float *features, int32_t *labels,
                  ck_csv_result *result) {
@@ -665,17 +769,19 @@ int ck_csv_parse(const ck_csv_spec *s, const int64_t *chunk_rows, float *feature
     const int64_t n = ck_csv_chunk_count(s);
     const int threads = ck_csv_threads(s);
     const int64_t F = s->min_fields - (s->target >= 0);
-    int64_t *row0 = malloc((size_t)(n + 1) * sizeof *row0);
+    int64_t *slot = malloc((size_t)(n + 1) * sizeof *slot);
+    uint8_t *finished = calloc((size_t)(n > 0 ? n : 1), 1);
     ck_chunk_state *st = calloc((size_t)(n > 0 ? n : 1), sizeof *st);
     ck_label_table *tables = calloc((size_t)threads, sizeof *tables);
-    if (!row0 || !st || !tables) {
-        free(row0);
+    if (!slot || !finished || !st || !tables) {
+        free(slot);
+        free(finished);
         free(st);
         free(tables);
         return result->status = CK_CSV_ERR_MEMORY;
     }
-    row0[0] = 0;
-    for (int64_t i = 0; i < n; i++) row0[i + 1] = row0[i] + chunk_rows[i];
+    ck_csv_slots(s, chunk_rows, n, slot);
+    ck_csv_places places = {slot, finished, 0, 0};
     int64_t first_error_chunk = n;  // chunks after the first failed one need not run
     int64_t next = 0;
 
@@ -691,11 +797,13 @@ int ck_csv_parse(const ck_csv_spec *s, const int64_t *chunk_rows, float *feature
             if (i >= n) break;
             if (__atomic_load_n(&first_error_chunk, __ATOMIC_RELAXED) < i) continue;
             int64_t a = ck_csv_chunk_start(s, i), b = ck_csv_chunk_start(s, i + 1);
+            int64_t row0 = st[i].row0 = ck_csv_place(&places, i);
             if (b > a)
-                CK_DISPATCH(ck_csv_parse_chunk, (s, a, b, features + row0[i] * F, labels ? labels + row0[i] : NULL,
-                                                 &tables[tid], &st[i]));
+                CK_DISPATCH(ck_csv_parse_chunk, (s, a, b, features + row0 * F, labels ? labels + row0 : NULL,
+                                                 slot[i + 1] - row0, &tables[tid], &st[i]));
             st[i].tid = tid;
             ck_csv_release(s->data, s->size, a, b);
+            ck_csv_finished(&places, st, i, n);
             if (st[i].status) {
                 int64_t cur = __atomic_load_n(&first_error_chunk, __ATOMIC_RELAXED);
                 while (i < cur && !__atomic_compare_exchange_n(&first_error_chunk, &cur, i, 0,
@@ -767,7 +875,7 @@ int ck_csv_parse(const ck_csv_spec *s, const int64_t *chunk_rows, float *feature
                 int64_t i = __atomic_fetch_add(&next_remap, 1, __ATOMIC_RELAXED);
                 if (i >= n) break;
                 const int32_t *m = map[st[i].tid];
-                for (int64_t r = row0[i]; r < row0[i] + st[i].rows; r++) labels[r] = m[labels[r]];
+                for (int64_t r = st[i].row0; r < st[i].row0 + st[i].rows; r++) labels[r] = m[labels[r]];
             }
             result->label_count = g.count;
             result->label_text = g.text ? g.text : malloc(1);
@@ -791,22 +899,14 @@ int ck_csv_parse(const ck_csv_spec *s, const int64_t *chunk_rows, float *feature
         free(all);
     }
     if (status == CK_CSV_OK) {
-        // Squeeze out the room left by dropped rows (chunks in order, moving rows down).
-        int64_t dst = 0;
-        for (int64_t i = 0; i < n; i++) {
-            if (dst != row0[i] && st[i].rows > 0) {
-                memmove(features + dst * F, features + row0[i] * F, (size_t)(st[i].rows * F) * sizeof(float));
-                if (labels) memmove(labels + dst, labels + row0[i], (size_t)st[i].rows * sizeof(int32_t));
-            }
-            dst += st[i].rows;
-            result->invalid_rows += st[i].invalid;
-        }
-        result->rows = dst;
+        result->rows = ck_csv_compact(st, n, F, features, labels, slot[n]);
+        for (int64_t i = 0; i < n; i++) result->invalid_rows += st[i].invalid;
     }
     for (int t = 0; t < threads; t++) ck_label_free(&tables[t]);
     free(tables);
     free(st);
-    free(row0);
+    free(finished);
+    free(slot);
     return status;
 }
 

@@ -1,9 +1,9 @@
 // libFuzzer target for the CSV parser (CKernels/csv.c), the tabular passes (csv_table.c) and the
 // number parser (parse_float.c): any bytes, any spec, any chunking. Input: 4 bytes of spec (fields,
 // target, delimiter and flags, chunk size), then the file. Checks, besides the sanitizers: every
-// chunking and the scalar version give the same result as one chunk (for the tabular passes: the
-// same survey, matrix, labels and errors), and every number ck_parse_float accepts is bit for bit
-// strtof's.
+// chunking, the one pass into the sampled capacity and the scalar version give the same result as
+// one chunk (for the tabular passes: the same survey, matrix, labels and errors), and every number
+// ck_parse_float accepts is bit for bit strtof's.
 #define _GNU_SOURCE
 #include "CKernels.h"
 
@@ -21,15 +21,16 @@ typedef struct {
     int32_t *labels;
 } parsed;
 
-static parsed parse(const ck_csv_spec *spec) {
+/// Parses into a matrix of the counted rows (`counted`), or of ck_csv_row_capacity's.
+static parsed parse(const ck_csv_spec *spec, int counted) {
     parsed p = {0};
     int64_t chunks = ck_csv_chunk_count(spec);
     int64_t *rows = calloc((size_t)(chunks > 0 ? chunks : 1), sizeof *rows);
-    int64_t upper = ck_csv_count_rows(spec, rows);
+    int64_t upper = counted ? ck_csv_count_rows(spec, rows) : ck_csv_row_capacity(spec);
     int64_t f = spec->min_fields - (spec->target >= 0);
     p.features = malloc((size_t)(upper * f > 0 ? upper * f : 1) * sizeof(float));
     p.labels = calloc((size_t)(upper > 0 ? upper : 1), sizeof(int32_t));
-    p.status = ck_csv_parse(spec, rows, p.features, spec->target >= 0 ? p.labels : NULL, &p.result);
+    p.status = ck_csv_parse(spec, counted ? rows : NULL, p.features, spec->target >= 0 ? p.labels : NULL, &p.result);
     free(rows);
     return p;
 }
@@ -257,18 +258,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *bytes, size_t size) {
     spec.drop_invalid = (bytes[2] >> 3) & 1;
     spec.threads = 1;
     spec.chunk_bytes = n + 1;
-    parsed whole = parse(&spec);
+    parsed whole = parse(&spec, 1);
     spec.chunk_bytes = 1 + bytes[3] % 64;
-    parsed chunked = parse(&spec);
+    parsed chunked = parse(&spec, 1);
     check_same(&whole, &chunked, spec.min_fields - (spec.target >= 0));
+    // One pass into the sampled capacity: the same, unless a chunk outgrew its share.
+    parsed sampled = parse(&spec, 0);
+    if (sampled.status != CK_CSV_ERR_CAPACITY) check_same(&whole, &sampled, spec.min_fields - (spec.target >= 0));
     // The scalar version (no SIMD number scanner) gives the same as the best one.
     ck_isa_force(CK_ISA_SCALAR);
     spec.chunk_bytes = n + 1;
-    parsed scalar = parse(&spec);
+    parsed scalar = parse(&spec, 1);
     ck_isa_force(ck_isa_best());
     check_same(&whole, &scalar, spec.min_fields - (spec.target >= 0));
     release(&whole);
     release(&chunked);
+    release(&sampled);
     release(&scalar);
     check_tables(data, n, &spec, 1 + bytes[3] % 64);
 

@@ -308,11 +308,13 @@ void ck_gate_open(ck_gate *g);
 void ck_gate_wait(ck_gate *g, unsigned *passed);
 
 // MARK: - CSV parsing (parse_float.c, csv.c)
-// A CSV file is parsed in two passes over chunks cut at line starts, in parallel with OpenMP (it runs
-// while the worker pool is idle; `threads` is the team size). Pass 1 counts the rows of each chunk;
-// pass 2 parses each chunk straight into its rows of the final float32 matrix. The file is mapped
-// with mmap and each thread drops the pages it has consumed (madvise MADV_DONTNEED, every 4 MiB), so
-// resident memory stays near the matrix plus threads x 4 MiB however large the file.
+// A CSV file is parsed in one pass over chunks cut at line starts, in parallel with OpenMP (it runs
+// while the worker pool is idle; `threads` is the team size), each chunk straight into its rows of the
+// final float32 matrix. The matrix is reserved from the rows per byte of a sample of the file
+// (ck_csv_row_capacity; pages never written are never resident); should a chunk hold more rows than
+// its share, the caller counts the rows (ck_csv_count_rows) and parses again into an exact matrix. The
+// file is mapped with mmap and each thread drops the pages it has consumed (madvise MADV_DONTNEED,
+// every 4 MiB), so resident memory stays near the matrix plus threads x 4 MiB however large the file.
 //
 // Lines end with LF or CRLF. A blank line (empty, or only CR) is skipped. A field is the text between
 // delimiters with spaces (and tabs, unless the delimiter is a tab) around it ignored; a field that
@@ -378,6 +380,7 @@ typedef enum {
     CK_CSV_ERR_QUOTE = 7,      // malformed quoted field (always an error)
     CK_CSV_ERR_LABELS = 8,     // more than 2^20 distinct labels
     CK_CSV_ERR_MEMORY = 9,
+    CK_CSV_ERR_CAPACITY = 10,  // more rows than ck_csv_row_capacity reserved: count them, parse again
 } ck_csv_status;
 
 typedef struct {
@@ -400,12 +403,16 @@ typedef struct {
 
 /// Number of chunks the spec cuts [begin, size) into.
 int64_t ck_csv_chunk_count(const ck_csv_spec *spec);
-/// Pass 1: rows (non-blank lines) of each chunk into chunk_rows[ck_csv_chunk_count(spec)]. Returns
-/// the total, an upper bound of the rows pass 2 writes.
+/// The rows to reserve for ck_csv_parse without chunk_rows (-1 when out of memory).
+int64_t ck_csv_row_capacity(const ck_csv_spec *spec);
+/// Rows (non-blank lines) of each chunk into chunk_rows[ck_csv_chunk_count(spec)]. Returns the total,
+/// an upper bound of the rows ck_csv_parse writes.
 int64_t ck_csv_count_rows(const ck_csv_spec *spec, int64_t *chunk_rows);
-/// Pass 2: parses into features[rows, F] and labels[rows] (labels may be NULL when target < 0),
-/// sized by pass 1's total; fills *result (free its tables with ck_csv_result_free). Returns the
-/// status. With drop_invalid, dropped rows are squeezed out: rows [0, result->rows) are valid.
+/// Parses into features[rows, F] and labels[rows] (labels may be NULL when target < 0), sized by
+/// ck_csv_row_capacity (chunk_rows NULL; CK_CSV_ERR_CAPACITY when a chunk has more rows than its
+/// share) or by ck_csv_count_rows's total (chunk_rows its counts); fills *result (free its tables with
+/// ck_csv_result_free). Returns the status. With drop_invalid, dropped rows are squeezed out: rows
+/// [0, result->rows) are valid.
 int ck_csv_parse(const ck_csv_spec *spec, const int64_t *chunk_rows, float *features,
                  int32_t *labels, ck_csv_result *result);
 void ck_csv_result_free(ck_csv_result *result);

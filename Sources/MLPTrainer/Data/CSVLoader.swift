@@ -323,21 +323,19 @@ func parseCSV(path: String, data: UnsafePointer<CChar>, size: Int, options: CSVO
     spec.threads = Int32(options.threads)
     spec.chunk_bytes = Int64(options.chunkBytes)
 
-    let chunks = Int(ck_csv_chunk_count(&spec))
-    var chunkRows = [Int64](repeating: 0, count: max(chunks, 1))
-    let upper = Int(ck_csv_count_rows(&spec, &chunkRows))
     let F = featureColumns.count
     var result = ck_csv_result()
     defer { ck_csv_result_free(&result) }
-    var status: Int32 = 0
-    var labels: [Int32] = []
-    let features = [Float](unsafeUninitializedCapacity: max(upper * F, 1)) { fbuf, fcount in
-        labels = [Int32](unsafeUninitializedCapacity: max(upper, 1)) { lbuf, lcount in
-            if target < 0 { lbuf.initialize(repeating: 0) }
-            status = ck_csv_parse(&spec, chunkRows, fbuf.baseAddress, lbuf.baseAddress, &result)
-            lcount = status == 0 ? Int(result.rows) : 0
+    var (status, features, labels) = parseRows(&spec, chunkRows: nil, rows: max(Int(ck_csv_row_capacity(&spec)), 0),
+                                               features: F, target: target, result: &result)
+    if status == Int32(CK_CSV_ERR_CAPACITY.rawValue) {
+        // A chunk held more rows than the file's sample promised: count them and parse again.
+        ck_csv_result_free(&result)
+        var chunkRows = [Int64](repeating: 0, count: max(Int(ck_csv_chunk_count(&spec)), 1))
+        let rows = Int(ck_csv_count_rows(&spec, &chunkRows))
+        (status, features, labels) = chunkRows.withUnsafeBufferPointer {
+            parseRows(&spec, chunkRows: $0.baseAddress, rows: rows, features: F, target: target, result: &result)
         }
-        fcount = status == 0 ? Int(result.rows) * F : 0
     }
     if tabularFallback, NeedsTableLoader.statuses(dropInvalidRows: options.dropInvalidRows).contains(status) {
         throw NeedsTableLoader()
@@ -384,6 +382,23 @@ func parseCSV(path: String, data: UnsafePointer<CChar>, size: Int, options: CSVO
     }
     return ParsedCSV(features: features, labels: labels, featureNames: featureNames, labelTexts: labelTexts,
                      labelFirstOffsets: firstOffsets, invalidRows: Int(result.invalid_rows))
+}
+
+/// One `ck_csv_parse` into a matrix of `rows` rows (its contents are the parsed rows): the status, the
+/// features and the labels. `chunkRows`: each chunk's counted rows, or nil for the sampled estimate.
+private func parseRows(_ spec: inout ck_csv_spec, chunkRows: UnsafePointer<Int64>?, rows: Int, features F: Int, target: Int,
+                       result: inout ck_csv_result) -> (Int32, [Float], [Int32]) {
+    var status: Int32 = 0
+    var labels: [Int32] = []
+    let features = [Float](unsafeUninitializedCapacity: max(rows * F, 1)) { fbuf, fcount in
+        labels = [Int32](unsafeUninitializedCapacity: max(rows, 1)) { lbuf, lcount in
+            if target < 0 { lbuf.initialize(repeating: 0) }
+            status = ck_csv_parse(&spec, chunkRows, fbuf.baseAddress, lbuf.baseAddress, &result)
+            lcount = status == 0 ? Int(result.rows) : 0
+        }
+        fcount = status == 0 ? Int(result.rows) * F : 0
+    }
+    return (status, features, labels)
 }
 
 // MARK: - Classes
