@@ -26,7 +26,7 @@ struct MersenneTwister {
 
     mutating func next() -> UInt32 {
         if index >= 624 { twist() }
-        var y = state[index]
+        var y = state.withUnsafeBufferPointer { $0[index] }
         index += 1
         y ^= y >> 11
         y ^= (y << 7) & 0x9D2C_5680
@@ -60,11 +60,12 @@ struct MersenneTwister {
     /// NumPy's legacy `permutation(n)`: Fisher-Yates from the last element down.
     mutating func permutation(_ n: Int) -> [Int] {
         var values = Array(0..<n)
-        var i = n - 1
-        while i > 0 {
-            let j = Int(interval(UInt32(i)))
-            values.swapAt(i, j)
-            i -= 1
+        values.withUnsafeMutableBufferPointer { v in
+            var i = n - 1
+            while i > 0 {
+                v.swapAt(i, Int(interval(UInt32(i))))
+                i -= 1
+            }
         }
         return values
     }
