@@ -1,4 +1,4 @@
-// CSV parsing: two parallel passes over line-aligned chunks (see "CSV parsing" in CKernels.h).
+// CSV parsing: one parallel pass over line-aligned chunks (see "CSV parsing" in CKernels.h).
 #define _GNU_SOURCE
 #include "internal.h"
 #include "parse_float.h"
@@ -309,6 +309,7 @@ typedef struct {
     int64_t *first;      // byte offset of the first line with the label
     int64_t list_cap;
     int failed;
+    int32_t byte_ids[256];  // id + 1 of each one-byte label seen, 0 for none (class columns "0", "1", ...)
 } ck_label_table;
 
 static uint64_t ck_hash(const char *p, int64_t n) {
@@ -354,6 +355,12 @@ static int ck_label_grow(ck_label_table *t) {
 
 /// The id of label text [p, p + n) (raw field content), adding it when new; -1 on failure.
 static int32_t ck_label_id(ck_label_table *t, const char *p, int64_t n, int quoted, int64_t line_offset) {
+    const int one_byte = n == 1 && !quoted;
+    if (one_byte && t->byte_ids[(uint8_t)*p]) {
+        int32_t id = t->byte_ids[(uint8_t)*p] - 1;
+        if (line_offset < t->first[id]) t->first[id] = line_offset;
+        return id;
+    }
     uint64_t h = ck_hash(p, n);
     if (t->capacity) {
         int64_t j = (int64_t)(h & (uint64_t)(t->capacity - 1));
@@ -406,6 +413,7 @@ static int32_t ck_label_id(ck_label_table *t, const char *p, int64_t n, int quot
     while (t->hashes[j]) j = (j + 1) & (t->capacity - 1);
     t->hashes[j] = h;
     t->ids[j] = id;
+    if (one_byte) t->byte_ids[(uint8_t)*p] = id + 1;
     return id;
 }
 
@@ -418,7 +426,7 @@ static void ck_label_free(ck_label_table *t) {
     memset(t, 0, sizeof *t);
 }
 
-// MARK: - Pass 2
+// MARK: - Chunk parsing
 
 typedef struct {
     int64_t row0;  // where the chunk's rows went: its slot, or right after the chunks before it
