@@ -243,12 +243,12 @@ private func errorMessage(_ text: String, _ options: CSVOptions = CSVOptions(thr
         }
     }
 
-    /// The matrix is reserved from the rows per byte of the whole file; a chunk of much shorter lines
-    /// than the rest outgrows its share, and the loader counts the rows and parses again.
+    /// The matrix is reserved from the rows per byte of the whole file; a first chunk of much shorter
+    /// lines than the rest outgrows its share, and the loader counts the rows and parses again.
     @Test func aChunkBeyondItsShareOfRowsIsCountedAndParsedAgain() throws {
         var text = "a,b,c\n"
-        for i in 0..<200 { text += "\(i)" + String(repeating: " ", count: 2000) + ",\(i),\(i % 2)\n" }
-        for i in 200..<3200 { text += "\(i),\(i),\(i % 2)\n" }
+        for i in 0..<3000 { text += "\(i),\(i),\(i % 2)\n" }
+        for i in 3000..<3200 { text += "\(i)" + String(repeating: " ", count: 2000) + ",\(i),\(i % 2)\n" }
         let path = tempFile(text)
         defer { cleanup(path) }
         let half = text.utf8.count / 2
@@ -259,7 +259,6 @@ private func errorMessage(_ text: String, _ options: CSVOptions = CSVOptions(thr
         (spec.data, spec.size, spec.begin, spec.fields, spec.min_fields, spec.target) = (data, size, 6, 3, 3, 2)
         (spec.delimiter, spec.threads, spec.chunk_bytes) = (CChar(UInt8(ascii: ",")), 1, Int64(half))
         let capacity = Int(ck_csv_row_capacity(&spec))
-        #expect(capacity < 3200)
         var x = [Float](repeating: 0, count: capacity * 2), y = [Int32](repeating: 0, count: capacity)
         var result = ck_csv_result()
         #expect(ck_csv_parse(&spec, nil, &x, &y, &result) == Int32(CK_CSV_ERR_CAPACITY.rawValue))
