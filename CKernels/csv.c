@@ -2,6 +2,7 @@
 #define _GNU_SOURCE
 #include "internal.h"
 #include "parse_float.h"
+#include "value_table.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -298,26 +299,12 @@ int64_t ck_csv_split_line(const char *begin, const char *end, char delimiter, in
 
 // MARK: - Label tables (one per thread)
 
+/// One thread's class labels: their unescaped texts and first line offsets in a value table (the
+/// same byte-keyed table as the tabular loader's categories), and a direct lookup for one-byte labels.
 typedef struct {
-    uint64_t *hashes;  // capacity slots; 0 = empty
-    int32_t *ids;
-    int64_t capacity;
-    int64_t count;
-    char *text;
-    int64_t text_len, text_cap;
-    int64_t *offsets;    // count + 1
-    int64_t *first;      // byte offset of the first line with the label
-    int64_t list_cap;
-    int failed;
+    ck_value_table *values;
     int32_t byte_ids[256];  // id + 1 of each one-byte label seen, 0 for none (class columns "0", "1", ...)
 } ck_label_table;
-
-static uint64_t ck_hash(const char *p, int64_t n) {
-    uint64_t h = 0xcbf29ce484222325ULL;
-    for (int64_t i = 0; i < n; i++) h = (h ^ (uint8_t)p[i]) * 0x100000001b3ULL;
-    h ^= h >> 29;
-    return h | 1;
-}
 
 /// Unescapes "" in a quoted label into dst; returns the length.
 static int64_t ck_unescape(const char *p, int64_t n, int quoted, char *dst) {
@@ -329,101 +316,27 @@ static int64_t ck_unescape(const char *p, int64_t n, int quoted, char *dst) {
     return k;
 }
 
-static int ck_label_grow(ck_label_table *t) {
-    int64_t cap = t->capacity ? t->capacity * 2 : 64;
-    uint64_t *h = calloc((size_t)cap, sizeof *h);
-    int32_t *ids = malloc((size_t)cap * sizeof *ids);
-    if (!h || !ids) {
-        free(h);
-        free(ids);
-        return -1;
-    }
-    for (int64_t i = 0; i < t->capacity; i++) {
-        if (!t->hashes[i]) continue;
-        int64_t j = (int64_t)(t->hashes[i] & (uint64_t)(cap - 1));
-        while (h[j]) j = (j + 1) & (cap - 1);
-        h[j] = t->hashes[i];
-        ids[j] = t->ids[i];
-    }
-    free(t->hashes);
-    free(t->ids);
-    t->hashes = h;
-    t->ids = ids;
-    t->capacity = cap;
-    return 0;
-}
-
-/// The id of label text [p, p + n) (raw field content), adding it when new; -1 on failure.
+/// The id of label text [p, p + n) (raw field content), adding it when new; -1 beyond
+/// CK_CSV_MAX_LABELS or out of memory.
 static int32_t ck_label_id(ck_label_table *t, const char *p, int64_t n, int quoted, int64_t line_offset) {
     const int one_byte = n == 1 && !quoted;
     if (one_byte && t->byte_ids[(uint8_t)*p]) {
         int32_t id = t->byte_ids[(uint8_t)*p] - 1;
-        if (line_offset < t->first[id]) t->first[id] = line_offset;
+        if (line_offset < t->values->v.first[id]) t->values->v.first[id] = line_offset;
         return id;
     }
-    uint64_t h = ck_hash(p, n);
-    if (t->capacity) {
-        int64_t j = (int64_t)(h & (uint64_t)(t->capacity - 1));
-        while (t->hashes[j]) {
-            if (t->hashes[j] == h) {
-                int32_t id = t->ids[j];
-                int64_t a = t->offsets[id], len = t->offsets[id + 1] - a;
-                // Stored unescaped; compare against the raw text when it has no escapes.
-                char tmp[256];
-                const char *cmp = p;
-                int64_t cn = n;
-                if (quoted && n <= (int64_t)sizeof tmp && memchr(p, '"', (size_t)n)) {
-                    cn = ck_unescape(p, n, 1, tmp);
-                    cmp = tmp;
-                }
-                if (len == cn && memcmp(t->text + a, cmp, (size_t)cn) == 0) {
-                    if (line_offset < t->first[id]) t->first[id] = line_offset;
-                    return id;
-                }
-            }
-            j = (j + 1) & (t->capacity - 1);
-        }
+    char small[256];
+    char *text = NULL;
+    if (quoted && memchr(p, '"', (size_t)n)) {
+        text = n <= (int64_t)sizeof small ? small : malloc((size_t)n);
+        if (!text) return -1;
+        n = ck_unescape(p, n, 1, text);
+        p = text;
     }
-    if (t->count >= CK_CSV_MAX_LABELS) return -1;
-    if ((t->count + 1) * 2 > t->capacity && ck_label_grow(t) != 0) return -1;
-    if (t->count + 2 > t->list_cap) {
-        int64_t cap = t->list_cap ? t->list_cap * 2 : 16;
-        int64_t *o = realloc(t->offsets, (size_t)cap * sizeof *o);
-        if (!o) return -1;
-        t->offsets = o;
-        int64_t *f = realloc(t->first, (size_t)cap * sizeof *f);
-        if (!f) return -1;
-        t->first = f;
-        t->list_cap = cap;
-    }
-    if (t->text_len + n > t->text_cap) {
-        int64_t cap = t->text_cap ? t->text_cap * 2 : 256;
-        while (cap < t->text_len + n) cap *= 2;
-        char *x = realloc(t->text, (size_t)cap);
-        if (!x) return -1;
-        t->text = x;
-        t->text_cap = cap;
-    }
-    if (t->count == 0) t->offsets[0] = 0;
-    int32_t id = (int32_t)t->count++;
-    t->text_len += ck_unescape(p, n, quoted, t->text + t->text_len);
-    t->offsets[id + 1] = t->text_len;
-    t->first[id] = line_offset;
-    int64_t j = (int64_t)(h & (uint64_t)(t->capacity - 1));
-    while (t->hashes[j]) j = (j + 1) & (t->capacity - 1);
-    t->hashes[j] = h;
-    t->ids[j] = id;
-    if (one_byte) t->byte_ids[(uint8_t)*p] = id + 1;
+    int32_t id = ck_value_add(t->values, p, n, ck_value_hash(p, n), 1, line_offset);
+    if (text != small) free(text);
+    if (one_byte && id >= 0) t->byte_ids[(uint8_t)*p] = id + 1;
     return id;
-}
-
-static void ck_label_free(ck_label_table *t) {
-    free(t->hashes);
-    free(t->ids);
-    free(t->text);
-    free(t->offsets);
-    free(t->first);
-    memset(t, 0, sizeof *t);
 }
 
 // MARK: - Chunk parsing
@@ -781,12 +694,18 @@ int ck_csv_parse(const ck_csv_spec *s, const int64_t *chunk_rows, float *feature
     uint8_t *finished = calloc((size_t)(n > 0 ? n : 1), 1);
     ck_chunk_state *st = calloc((size_t)(n > 0 ? n : 1), sizeof *st);
     ck_label_table *tables = calloc((size_t)threads, sizeof *tables);
-    if (!slot || !finished || !st || !tables) {
+    ck_value_table *values = calloc((size_t)threads, sizeof *values);
+    if (!slot || !finished || !st || !tables || !values) {
         free(slot);
         free(finished);
         free(st);
         free(tables);
+        free(values);
         return result->status = CK_CSV_ERR_MEMORY;
+    }
+    for (int t = 0; t < threads; t++) {
+        values[t].limit = CK_CSV_MAX_LABELS;
+        tables[t].values = &values[t];
     }
     ck_csv_slots(s, chunk_rows, n, slot);
     ck_csv_places places = {slot, finished, 0, 0};
@@ -837,43 +756,10 @@ int ck_csv_parse(const ck_csv_spec *s, const int64_t *chunk_rows, float *feature
     }
     if (status == CK_CSV_OK && labels && s->target >= 0) {
         // Merge the thread tables into one, ordered by first appearance in the file.
-        int64_t total = 0;
-        for (int t = 0; t < threads; t++) total += tables[t].count;
-        // Sort all (thread, id) by first offset, then dedupe by text.
-        typedef struct { int64_t first; int32_t t, id; } entry;
-        entry *all = malloc((size_t)(total > 0 ? total : 1) * sizeof *all);
         int32_t **map = calloc((size_t)threads, sizeof *map);
-        ck_label_table g = {0};
-        int ok = all && map;
+        ck_value_table g = {0};
         int64_t overflow = -1;  // where the first label beyond CK_CSV_MAX_LABELS appears
-
-        int64_t k = 0;
-        for (int t = 0; ok && t < threads; t++) {
-            map[t] = malloc((size_t)(tables[t].count > 0 ? tables[t].count : 1) * sizeof **map);
-            ok = map[t] != NULL;
-            for (int64_t j = 0; ok && j < tables[t].count; j++) all[k++] = (entry){tables[t].first[j], t, (int32_t)j};
-        }
-        if (ok) {
-            // Shell sort by first appearance (few labels in practice).
-            for (int64_t gap = total / 2; gap > 0; gap /= 2)
-                for (int64_t i = gap; i < total; i++)
-                    for (int64_t j = i; j >= gap && all[j - gap].first > all[j].first; j -= gap) {
-                        entry tmp = all[j];
-                        all[j] = all[j - gap];
-                        all[j - gap] = tmp;
-                    }
-            for (int64_t i = 0; ok && i < total; i++) {
-                ck_label_table *t = &tables[all[i].t];
-                int64_t o = t->offsets[all[i].id], len = t->offsets[all[i].id + 1] - o;
-                int32_t gid = ck_label_id(&g, t->text + o, len, 0, all[i].first);
-                if (gid < 0) {
-                    ok = 0;
-                    if (g.count >= CK_CSV_MAX_LABELS) overflow = all[i].first;
-                } else {
-                    map[all[i].t][all[i].id] = gid;
-                }
-            }
-        }
+        int ok = map && ck_value_merge(values, threads, CK_CSV_MAX_LABELS, &g, map, &overflow) == 0;
         if (ok) {
             // Remap each chunk's rows with its thread's map.
             int64_t next_remap = 0;
@@ -885,14 +771,14 @@ int ck_csv_parse(const ck_csv_spec *s, const int64_t *chunk_rows, float *feature
                 const int32_t *m = map[st[i].tid];
                 for (int64_t r = st[i].row0; r < st[i].row0 + st[i].rows; r++) labels[r] = m[labels[r]];
             }
-            result->label_count = g.count;
-            result->label_text = g.text ? g.text : malloc(1);
-            result->label_offsets = g.offsets ? g.offsets : calloc(1, sizeof(int64_t));
-            result->label_first_offset = g.first ? g.first : malloc(sizeof(int64_t));
-            free(g.hashes);
-            free(g.ids);
+            result->label_count = g.v.count;
+            result->label_text = g.v.text ? g.v.text : malloc(1);
+            result->label_offsets = g.v.offsets ? g.v.offsets : calloc(1, sizeof(int64_t));
+            result->label_first_offset = g.v.first ? g.v.first : malloc(sizeof(int64_t));
+            free(g.v.counts);
+            ck_value_drop_index(&g);
         } else {
-            ck_label_free(&g);
+            ck_value_free(&g);
             // Each chunk stayed below the limit, the file's labels together did not.
             status = result->status = overflow >= 0 ? CK_CSV_ERR_LABELS : CK_CSV_ERR_MEMORY;
             if (overflow >= 0) {
@@ -904,13 +790,13 @@ int ck_csv_parse(const ck_csv_spec *s, const int64_t *chunk_rows, float *feature
         if (map)
             for (int t = 0; t < threads; t++) free(map[t]);
         free(map);
-        free(all);
     }
     if (status == CK_CSV_OK) {
         result->rows = ck_csv_compact(st, n, F, features, labels, slot[n]);
         for (int64_t i = 0; i < n; i++) result->invalid_rows += st[i].invalid;
     }
-    for (int t = 0; t < threads; t++) ck_label_free(&tables[t]);
+    for (int t = 0; t < threads; t++) ck_value_free(&values[t]);
+    free(values);
     free(tables);
     free(st);
     free(finished);
