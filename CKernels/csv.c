@@ -12,19 +12,6 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#ifdef _OPENMP
-#include <omp.h>
-#endif
-
-// OpenMP's idle workers spin for 200 ms after a parallel region by default; the trainer's own
-// worker pool starts right after a parse, so ours go to sleep at once instead.
-static void sleep_when_idle(void) {
-#ifdef _OPENMP
-    kmp_set_blocktime(0);
-#endif
-}
-
-#define CK_CSV_RELEASE_BYTES (4 << 20)  // drop consumed pages every 4 MiB
 #define CK_CSV_MAX_LABELS (1 << 20)
 
 // MARK: - File mapping
@@ -205,7 +192,7 @@ int64_t ck_csv_count_rows(const ck_csv_spec *s, int64_t *chunk_rows) {
     int64_t n = ck_csv_chunk_count(s), total = 0, next = 0;
     // Chunks are handed out in order through an atomic counter (a dynamic schedule without the
     // OpenMP runtime's dispatch calls, which differ between compiler and libomp versions).
-    sleep_when_idle();
+    ck_csv_sleep_when_idle();
 #pragma omp parallel num_threads(ck_csv_threads(s))
     for (;;) {
         int64_t i = __atomic_fetch_add(&next, 1, __ATOMIC_RELAXED);
@@ -712,13 +699,10 @@ int ck_csv_parse(const ck_csv_spec *s, const int64_t *chunk_rows, float *feature
     int64_t first_error_chunk = n;  // chunks after the first failed one need not run
     int64_t next = 0;
 
-    sleep_when_idle();
+    ck_csv_sleep_when_idle();
 #pragma omp parallel num_threads(threads)
     {
-        int tid = 0;
-#ifdef _OPENMP
-        tid = omp_get_thread_num();
-#endif
+        const int tid = ck_csv_thread();
         for (;;) {
             int64_t i = __atomic_fetch_add(&next, 1, __ATOMIC_RELAXED);
             if (i >= n) break;
@@ -731,12 +715,7 @@ int ck_csv_parse(const ck_csv_spec *s, const int64_t *chunk_rows, float *feature
             st[i].tid = tid;
             ck_csv_release(s->data, s->size, a, b);
             ck_csv_finished(&places, st, i, n);
-            if (st[i].status) {
-                int64_t cur = __atomic_load_n(&first_error_chunk, __ATOMIC_RELAXED);
-                while (i < cur && !__atomic_compare_exchange_n(&first_error_chunk, &cur, i, 0,
-                                                               __ATOMIC_RELAXED, __ATOMIC_RELAXED)) {
-                }
-            }
+            if (st[i].status) ck_csv_note_failed_chunk(&first_error_chunk, i);
         }
     }
 
@@ -763,7 +742,7 @@ int ck_csv_parse(const ck_csv_spec *s, const int64_t *chunk_rows, float *feature
         if (ok) {
             // Remap each chunk's rows with its thread's map.
             int64_t next_remap = 0;
-            sleep_when_idle();
+            ck_csv_sleep_when_idle();
 #pragma omp parallel num_threads(threads)
             for (;;) {
                 int64_t i = __atomic_fetch_add(&next_remap, 1, __ATOMIC_RELAXED);

@@ -7,28 +7,6 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#ifdef _OPENMP
-#include <omp.h>
-#endif
-
-#define CK_TABLE_RELEASE_BYTES (4 << 20)  // drop consumed pages every 4 MiB, as csv.c
-
-static int ck_table_thread(void) {
-#ifdef _OPENMP
-    return omp_get_thread_num();
-#else
-    return 0;
-#endif
-}
-
-// OpenMP's idle workers spin for 200 ms after a parallel region by default; the trainer's worker pool
-// starts right after a load, so ours go to sleep at once (as csv.c's).
-static void ck_table_sleep_when_idle(void) {
-#ifdef _OPENMP
-    kmp_set_blocktime(0);
-#endif
-}
-
 // MARK: - Rows and fields
 
 /// One thread's view of the current row, and its scratch space for value texts.
@@ -62,7 +40,7 @@ static void ck_row_free(ck_row *r) {
 static void ck_row_start(ck_row *r, int64_t a, int64_t b) {
     r->next = r->chunk_begin = a;
     r->stop = b;
-    r->next_release = a + CK_TABLE_RELEASE_BYTES;
+    r->next_release = a + CK_CSV_RELEASE_BYTES;
 }
 
 static void ck_table_fail(ck_table_error *e, int status, int64_t line, int64_t column, int64_t b, int64_t end, int quoted) {
@@ -138,7 +116,7 @@ static int ck_row_next(ck_row *r, ck_table_error *e) {
         if (end == a || (end == a + 1 && d[a] == '\r')) continue;
         if (a >= r->next_release) {
             ck_csv_release(d, s->size, r->chunk_begin, a);
-            r->next_release = a + CK_TABLE_RELEASE_BYTES;
+            r->next_release = a + CK_CSV_RELEASE_BYTES;
         }
         int64_t n = ck_row_split(r, d + a, d + end);
         if (n < 0) {
@@ -308,13 +286,6 @@ static int ck_first_error(const ck_table_error *errors, int64_t chunks, ck_table
     return CK_CSV_OK;
 }
 
-/// Lowers *first_error_chunk to i (chunks after the first failed one need not run).
-static void ck_note_failed_chunk(int64_t *first_error_chunk, int64_t i) {
-    int64_t cur = __atomic_load_n(first_error_chunk, __ATOMIC_RELAXED);
-    while (i < cur && !__atomic_compare_exchange_n(first_error_chunk, &cur, i, 0, __ATOMIC_RELAXED, __ATOMIC_RELAXED)) {
-    }
-}
-
 // MARK: - Pass 1: survey
 
 typedef struct {
@@ -417,10 +388,10 @@ int ck_table_survey(const ck_table_spec *s, const uint8_t *modes, int64_t limit,
     }
     int64_t next = 0, first_error_chunk = n;
     if (status == CK_CSV_OK) {
-        ck_table_sleep_when_idle();
+        ck_csv_sleep_when_idle();
 #pragma omp parallel num_threads(threads)
         {
-            ck_survey_thread *t = &th[ck_table_thread()];
+            ck_survey_thread *t = &th[ck_csv_thread()];
             for (;;) {
                 int64_t i = __atomic_fetch_add(&next, 1, __ATOMIC_RELAXED);
                 if (i >= n) break;
@@ -429,7 +400,7 @@ int ck_table_survey(const ck_table_spec *s, const uint8_t *modes, int64_t limit,
                 if (split) ck_survey_chunk(s, modes, t, a, b, &res->chunk_rows[i], &errors[i]);
                 else res->chunk_rows[i] = ck_count_lines(s, a, b);
                 ck_csv_release(s->data, s->size, a, b);
-                if (errors[i].status) ck_note_failed_chunk(&first_error_chunk, i);
+                if (errors[i].status) ck_csv_note_failed_chunk(&first_error_chunk, i);
             }
         }
         status = ck_first_error(errors, n, &res->error);
@@ -635,10 +606,10 @@ int ck_table_write(const ck_table_spec *s, const ck_table_plan *plan, const int6
         row0[0] = 0;
         for (int64_t i = 0; i < n; i++) row0[i + 1] = row0[i] + chunk_rows[i];
         int64_t next = 0, first_error_chunk = n;
-        ck_table_sleep_when_idle();
+        ck_csv_sleep_when_idle();
 #pragma omp parallel num_threads(threads)
         {
-            int tid = ck_table_thread();
+            int tid = ck_csv_thread();
             for (;;) {
                 int64_t i = __atomic_fetch_add(&next, 1, __ATOMIC_RELAXED);
                 if (i >= n) break;
@@ -648,7 +619,7 @@ int ck_table_write(const ck_table_spec *s, const ck_table_plan *plan, const int6
                 ck_write_chunk_rows(s, plan, keys, &th[tid], a, b, X + row0[i] * plan->width, Y ? Y + row0[i] : NULL,
                                     &chunks[i], &errors[i]);
                 ck_csv_release(s->data, s->size, a, b);
-                if (errors[i].status) ck_note_failed_chunk(&first_error_chunk, i);
+                if (errors[i].status) ck_csv_note_failed_chunk(&first_error_chunk, i);
             }
         }
         status = ck_first_error(errors, n, &w->error);

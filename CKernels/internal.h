@@ -61,8 +61,40 @@ CK_TARGET_AVX2 static inline float ck_hsum256(__m256 v) {
 static inline __mmask16 ck_tail_mask16(int64_t n) { return (__mmask16)((1u << n) - 1u); }
 #endif
 
+// MARK: - Shared by the parallel CSV passes of csv.c and csv_table.c
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+#define CK_CSV_RELEASE_BYTES (4 << 20)  // drop consumed pages every 4 MiB
+
 /// Drops the whole pages inside [begin, end) of a mapping from the resident set (csv.c; the pages stay
-/// in the page cache). Shared by the CSV passes of csv.c and csv_table.c.
+/// in the page cache).
 void ck_csv_release(const char *data, int64_t size, int64_t begin, int64_t end);
+
+/// OpenMP's idle workers spin for 200 ms after a parallel region by default; the trainer's own worker
+/// pool starts right after a parse, so ours go to sleep at once instead.
+static inline void ck_csv_sleep_when_idle(void) {
+#ifdef _OPENMP
+    kmp_set_blocktime(0);
+#endif
+}
+
+/// The calling thread's index in the parallel region (0 without OpenMP).
+static inline int ck_csv_thread(void) {
+#ifdef _OPENMP
+    return omp_get_thread_num();
+#else
+    return 0;
+#endif
+}
+
+/// Lowers *first_error_chunk to i: chunks after the first failed one need not run.
+static inline void ck_csv_note_failed_chunk(int64_t *first_error_chunk, int64_t i) {
+    int64_t cur = __atomic_load_n(first_error_chunk, __ATOMIC_RELAXED);
+    while (i < cur && !__atomic_compare_exchange_n(first_error_chunk, &cur, i, 0, __ATOMIC_RELAXED, __ATOMIC_RELAXED)) {
+    }
+}
 
 #endif
