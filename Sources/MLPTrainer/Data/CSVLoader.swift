@@ -158,7 +158,7 @@ public func loadCSV(path: String, options: CSVOptions, classLabels: [String]? = 
 
 /// Maps a regular file for parsing (`ck_csv_map`); should another process truncate it meanwhile, the
 /// resulting SIGBUS ends the process with a line naming the file (`ck_cleanup_bus_message`).
-private func mapCSV(_ path: String) throws -> (data: UnsafePointer<CChar>, size: Int64) {
+func mapCSV(_ path: String) throws -> (data: UnsafePointer<CChar>, size: Int64) {
     var st = stat()
     guard stat(path, &st) == 0 else {
         throw DataError(errno == ENOENT ? "\(path): no such file" : "\(path): \(String(cString: strerror(errno)))")

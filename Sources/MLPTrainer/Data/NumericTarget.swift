@@ -15,8 +15,7 @@ enum NumericTarget {
 
     /// The target column's index and name, from the file's first lines.
     private static func targetColumn(path: String, options: CSVOptions) throws -> (Int, String) {
-        var size: Int64 = 0
-        guard let data = ck_csv_map(path, &size) else { throw DataError("\(path): cannot read") }
+        let (data, size) = try mapCSV(path)
         defer { ck_csv_unmap(data, size) }
         let layout = try CSVLayout(path: path, data: data, size: Int(size), options: options)
         return (layout.target, layout.targetName ?? "")

@@ -90,10 +90,7 @@ public func csvHeader(path: String, options: CSVOptions) throws -> [String]? {
     var options = options
     options.noTarget = true
     options.target = nil
-    var size: Int64 = 0
-    guard let data = ck_csv_map(path, &size) else {
-        throw DataError(errno == ENOENT ? "\(path): no such file" : "\(path): \(String(cString: strerror(errno)))")
-    }
+    let (data, size) = try mapCSV(path)
     defer { ck_csv_unmap(data, size) }
     return try CSVLayout(path: path, data: data, size: Int(size), options: options).header
 }
