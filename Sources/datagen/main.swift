@@ -94,69 +94,39 @@ struct Datagen: ParsableCommand {
     func writeRows(_ problem: SyntheticProblem, to file: FileHandle) throws -> Int {
         var total = 0
         if header {
-            let names = (1...features).map { "x\($0)" } + (0..<categorical).map { "c\($0 + 1)" }
-            let line = (label == .first ? ["label"] + names : names + ["label"]).joined(separator: ",") + "\n"
+            let line = headerLine()
             try file.write(contentsOf: Data(line.utf8))
             total += line.utf8.count
         }
+        let formatter = RowFormatter(problem: problem, features: features, categorical: categorical, cardinality: cardinality,
+                                     missing: missing, labelFirst: label == .first, higgs: format == .higgs,
+                                     regression: task == .regression)
         // Row blocks are formatted in parallel, `threads` at a time, and written in order.
         let blockRows = 4096
-        let maxLine = (features + 1) * 32 + categorical * (String(cardinality).count + 3) + 1
         let blocks = (rows + blockRows - 1) / blockRows
-        let buffers = (0..<threads).map { _ in UnsafeMutablePointer<CChar>.allocate(capacity: blockRows * maxLine) }
+        let buffers = (0..<threads).map { _ in UnsafeMutablePointer<CChar>.allocate(capacity: blockRows * formatter.maxLineBytes) }
         defer { buffers.forEach { $0.deallocate() } }
         let shared = BlockBuffers(buffers: buffers, lengths: .allocate(capacity: threads))
         defer { shared.lengths.deallocate() }
-        let (F, labelFirst, higgs) = (features, label == .first, format == .higgs)
-        let (C, K, blanks, regression) = (categorical, cardinality, missing, task == .regression)
-        var round = 0
-        while round * threads < blocks {
-            let first = round * threads
+        for first in stride(from: 0, to: blocks, by: threads) {
             let count = min(threads, blocks - first)
-            do {
-                DispatchQueue.concurrentPerform(iterations: count) { k in
-                    let block = first + k
-                    var p = shared.buffers[k]
-                    let x = UnsafeMutablePointer<Float>.allocate(capacity: F)
-                    defer { x.deallocate() }
-                    func put(_ v: Float) { p += Int(higgs ? ck_format_e18(v, p) : ck_format_short(v, p)) }
-                    func putClass(_ y: Int32) {  // below maxClasses: one or two decimal digits
-                        if y >= 10 { p.pointee = CChar(48 + y / 10); p += 1 }
-                        p.pointee = CChar(48 + y % 10); p += 1
-                    }
-                    for r in block * blockRows..<min(rows, (block + 1) * blockRows) {
-                        let y = problem.row(r, into: x)
-                        func putLabel(_ y: Int32) { regression ? put(problem.target(r, features: x)) : putClass(y) }
-                        if labelFirst {
-                            putLabel(y)
-                            p.pointee = 44; p += 1
-                        }
-                        for j in 0..<(F + C) {
-                            if !problem.isBlank(row: r, column: j, fraction: blanks) {
-                                if j < F { put(x[j]) } else {
-                                    for byte in problem.category(row: r, column: j - F, label: y, cardinality: K).utf8 {
-                                        p.pointee = CChar(bitPattern: byte); p += 1
-                                    }
-                                }
-                            }
-                            if j < F + C - 1 || labelFirst { p.pointee = j < F + C - 1 ? 44 : 10; p += 1 }
-                        }
-                        if !labelFirst {
-                            p.pointee = 44; p += 1
-                            putLabel(y)
-                            p.pointee = 10; p += 1
-                        }
-                    }
-                    shared.lengths[k] = p - shared.buffers[k]
-                }
+            let rows = self.rows
+            DispatchQueue.concurrentPerform(iterations: count) { k in
+                let block = first + k
+                shared.lengths[k] = formatter.format(rows: block * blockRows..<min(rows, (block + 1) * blockRows), into: shared.buffers[k])
             }
             for k in 0..<count {
                 try file.write(contentsOf: UnsafeRawBufferPointer(start: buffers[k], count: shared.lengths[k]))
                 total += shared.lengths[k]
             }
-            round += 1
         }
         return total
+    }
+
+    /// The column names: x1..xF, then c1..cN, with the label first or last.
+    func headerLine() -> String {
+        let names = (1...features).map { "x\($0)" } + (0..<categorical).map { "c\($0 + 1)" }
+        return (label == .first ? ["label"] + names : names + ["label"]).joined(separator: ",") + "\n"
     }
 }
 

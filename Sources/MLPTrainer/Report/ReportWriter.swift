@@ -196,10 +196,14 @@ public enum ReportWriter {
 
     /// The whole report as one HTML page.
     public static func html(_ result: TrainingResult) -> String {
-        let config = result.summary.config
-        let summary = result.summary
+        htmlHead(result) + headlineCards(result) + learningCurves(result) + activationSection(result) + reportSection(result)
+            + "<h2>Throughput and timing</h2>\n" + timingTable(result.summary) + configurationTable(result) + "</body>\n</html>\n"
+    }
+
+    /// The page's head, title and one-line subtitle (data, network, activation, epochs).
+    static func htmlHead(_ result: TrainingResult) -> String {
         let model = result.checkpoint.model.config
-        var out = """
+        return """
             <!DOCTYPE html>
             <html lang="en">
             <head>
@@ -213,12 +217,15 @@ public enum ReportWriter {
             <h1>Training report</h1>
 
             """
-        out += "<p class=\"subtitle\">\(e(config["data"] ?? "")) &middot; network \(e(model.sizes.map(String.init).joined(separator: "-")))"
+            + "<p class=\"subtitle\">\(e(result.summary.config["data"] ?? "")) &middot; network \(e(model.sizes.map(String.init).joined(separator: "-")))"
             + " &middot; activation \(e(model.activation.description))\(model.activation.perChannel ? " per channel" : "")"
-            + " &middot; \(summary.epochs) epochs</p>\n"
+            + " &middot; \(result.summary.epochs) epochs</p>\n"
+    }
 
-        // Headline figures.
-        out += "<div class=\"cards\">\n"
+    /// The headline figures as cards: the report's figures, the final losses, time and throughput.
+    static func headlineCards(_ result: TrainingResult) -> String {
+        let summary = result.summary
+        var out = "<div class=\"cards\">\n"
         let onSet = result.reportSet == "test" ? "test " : ""
         let ofSet = result.reportSet == "test" ? "" : " (\(result.reportSet) set)"
         if let report = result.report { out += card(onSet + "accuracy" + ofSet, String(format: "%.4f", report.accuracy)) }
@@ -229,27 +236,36 @@ public enum ReportWriter {
         out += card("throughput", grouped(summary.trainSamplesPerSecond) + " samples/s")
         if let v = summary.testBalancedAccuracy { out += card("balanced accuracy (mean recall)", String(format: "%.4f", v)) }
         if let v = summary.testRocAuc { out += card("ROC AUC", String(format: "%.4f", v)) }
-        let best = summary.bestEpoch
-        if let best { out += card("kept epoch (best validation)\(summary.stoppedEarly ? ", stopped early" : "")", "\(best) of \(result.summary.epochs)") }
-        out += "</div>\n"
+        if let best = summary.bestEpoch { out += card("kept epoch (best validation)\(summary.stoppedEarly ? ", stopped early" : "")", "\(best) of \(summary.epochs)") }
+        return out + "</div>\n"
+    }
 
-        out += "<h2>Learning curves</h2>\n<div class=\"plots\">\n"
-        let task = result.checkpoint.model.config.task
-        out += "<figure>" + lossChart(result.history, task: task, bestEpoch: best).svg(width: 560, height: 340) + "</figure>\n"
+    /// Loss, accuracy (regression: R^2) and learning-rate curves.
+    static func learningCurves(_ result: TrainingResult) -> String {
+        let task = result.checkpoint.model.config.task, best = result.summary.bestEpoch
         let figureChart = task.isRegression ? r2Chart(result.history, bestEpoch: best) : accuracyChart(result.history, bestEpoch: best)
-        out += "<figure>" + figureChart.svg(width: 560, height: 340) + "</figure>\n"
-        out += "<figure>" + learningRateChart(result.history).svg(width: 560, height: 340) + "</figure>\n"
-        out += "</div>\n"
-        out += "<p class=\"note\">Train figures are means over each epoch's steps in training mode (dropout on); "
+        let charts = [lossChart(result.history, task: task, bestEpoch: best), figureChart, learningRateChart(result.history)]
+        return "<h2>Learning curves</h2>\n<div class=\"plots\">\n"
+            + charts.map { "<figure>" + $0.svg(width: 560, height: 340) + "</figure>\n" }.joined() + "</div>\n"
+            + "<p class=\"note\">Train figures are means over each epoch's steps in training mode (dropout on); "
             + "test figures are computed in evaluation mode after the epoch.</p>\n"
+    }
 
-        out += "<h2>Activation parameters</h2>\n"
+    /// The activation parameters per epoch, with a note when BatchNorm cancels them.
+    static func activationSection(_ result: TrainingResult) -> String {
+        let model = result.checkpoint.model.config
+        var out = "<h2>Activation parameters</h2>\n"
         out += "<div class=\"plots\"><figure>" + activationParametersPanels(result.history) + "</figure></div>\n"
         if model.norm.kind == .batch, model.activation.kind.name == "affine" {
             out += "<p class=\"note\">BatchNorm right after the affine activation cancels alpha exactly and beta up to its sign: "
                 + "their gradients are rounding noise, so these curves show noise, not learning.</p>\n"
         }
+        return out
+    }
 
+    /// The classification report and confusion map, or the regression report and scatter plot.
+    static func reportSection(_ result: TrainingResult) -> String {
+        var out = ""
         if let report = result.report {
             out += "<h2>Classification report (\(e(result.reportSet)) set)</h2>\n<div class=\"plots\">\n<div>\n"
             out += reportTable(report)
@@ -263,18 +279,20 @@ public enum ReportWriter {
             out += "</div>\n<figure>" + scatterChart(result.predictedVersusTrue, set: result.reportSet).svg(width: 480, height: 440)
                 + "</figure>\n</div>\n"
         }
+        return out
+    }
 
-        out += "<h2>Throughput and timing</h2>\n" + timingTable(summary)
-
-        out += "<h2>Configuration</h2>\n<table class=\"kv\">\n"
+    /// The run's settings, the network, the class labels and the feature names.
+    static func configurationTable(_ result: TrainingResult) -> String {
+        let config = result.summary.config
+        var out = "<h2>Configuration</h2>\n<table class=\"kv\">\n"
         for key in config.keys.sorted() {
             out += "<tr><th>\(e(key))</th><td>\(e(config[key]!))</td></tr>\n"
         }
-        out += "<tr><th>network</th><td>\(e(model.sizes.map(String.init).joined(separator: "-")))</td></tr>\n"
+        out += "<tr><th>network</th><td>\(e(result.checkpoint.model.config.sizes.map(String.init).joined(separator: "-")))</td></tr>\n"
         out += "<tr><th>class labels</th><td>\(e(result.checkpoint.classLabels.joined(separator: ", ")))</td></tr>\n"
         out += "<tr><th>feature names</th><td>\(e(result.checkpoint.featureNames.joined(separator: ", ")))</td></tr>\n"
-        out += "</table>\n</body>\n</html>\n"
-        return out
+        return out + "</table>\n"
     }
 
     /// scikit-learn's classification report as an HTML table (4 decimals, like the text file).
