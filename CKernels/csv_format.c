@@ -2,6 +2,7 @@
 #include "internal.h"
 
 #include <math.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -177,27 +178,30 @@ int ck_format_e18(float v, char *out) {
     return k + ck_write_exp(out + k, E);
 }
 
-int ck_format_short(float v, char *out) {
-    if (isnan(v)) return (int)strlen(strcpy(out, "nan"));
-    if (isinf(v)) return (int)strlen(strcpy(out, v < 0 ? "-inf" : "inf"));
-    int k = 0;
-    if (signbit(v)) out[k++] = '-';
-    if (v == 0) {
-        out[k++] = '0';
-        return k;
-    }
+// Does c * 10^exponent (c's digits, then the exponent) read back to a?
+static bool ck_reads_back(uint64_t c, int exponent, float a) {
+    char tmp[40], rev[20];
+    int t = 0, r = 0;
+    for (uint64_t x = c; x; x /= 10) rev[r++] = (char)('0' + x % 10);
+    while (r) tmp[t++] = rev[--r];
+    t += ck_write_exp(tmp + t, exponent);
+    float back;
+    return ck_parse_float(tmp, tmp + t, &back) == 0 && back == a;
+}
+
+// The fewest significant digits that read back to a > 0: *n holds them (no trailing zeros), the
+// first at 10^*E; returns their count, or 0 when the nine-digit decimal cannot be formed. Nine
+// digits always read back; fewer are tried, rounded from those nine (a rare double rounding can only
+// make the result longer than the shortest, never wrong: each candidate is checked).
+static int ck_shortest_decimal(float a, uint64_t *n, int *E) {
     uint32_t m;
-    int e, E = 0;
-    uint64_t n = 0;
-    ck_split(v, &m, &e);
-    // Nine digits always read back; try fewer, rounded from those nine (a rare double rounding
-    // can only make the result longer than the shortest, never wrong: each candidate is checked).
+    int e, E9;
     uint64_t n9;
-    int E9;
-    if (ck_decimal(m, e, 9, &n9, &E9) != 0) return snprintf(out, 32, "%.9g", (double)v);
+    ck_split(a, &m, &e);
+    if (ck_decimal(m, e, 9, &n9, &E9) != 0) return 0;
     int digits = 9;
-    n = n9;
-    E = E9;
+    *n = n9;
+    *E = E9;
     for (int d = 1; d < 9; d++) {
         uint64_t div = ck_p10[9 - d], c = (n9 + div / 2) / div;
         int ce = E9;
@@ -205,32 +209,30 @@ int ck_format_short(float v, char *out) {
             c /= 10;
             ce++;
         }
-        // Read back c * 10^(ce - d + 1).
-        char tmp[40];
-        int t = 0;
-        char rev[20];
-        int r = 0;
-        for (uint64_t x = c; x; x /= 10) rev[r++] = (char)('0' + x % 10);
-        while (r) tmp[t++] = rev[--r];
-        t += ck_write_exp(tmp + t, ce - d + 1);
-        float back;
-        if (ck_parse_float(tmp, tmp + t, &back) == 0 && back == fabsf(v)) {
+        if (ck_reads_back(c, ce - d + 1, a)) {
             digits = d;
-            n = c;
-            E = ce;
+            *n = c;
+            *E = ce;
             break;
         }
     }
-    while (digits > 1 && n % 10 == 0) {
-        n /= 10;
+    while (digits > 1 && *n % 10 == 0) {
+        *n /= 10;
         digits--;
     }
+    return digits;
+}
+
+// Writes n's `digits` digits, the first at 10^E, as %g does: plain notation for -4 <= E < 9,
+// otherwise d.ddde+XX.
+static int ck_write_decimal(char *out, uint64_t n, int digits, int E) {
     char d[10];
+    int k = 0;
     for (int i = digits - 1; i >= 0; i--) {
         d[i] = (char)('0' + n % 10);
         n /= 10;
     }
-    if (E >= -4 && E < 9) {  // plain notation
+    if (E >= -4 && E < 9) {
         if (E < 0) {
             out[k++] = '0';
             out[k++] = '.';
@@ -251,4 +253,20 @@ int ck_format_short(float v, char *out) {
         k += digits - 1;
     }
     return k + ck_write_exp(out + k, E);
+}
+
+int ck_format_short(float v, char *out) {
+    if (isnan(v)) return (int)strlen(strcpy(out, "nan"));
+    if (isinf(v)) return (int)strlen(strcpy(out, v < 0 ? "-inf" : "inf"));
+    int k = 0;
+    if (signbit(v)) out[k++] = '-';
+    if (v == 0) {
+        out[k++] = '0';
+        return k;
+    }
+    uint64_t n;
+    int E;
+    int digits = ck_shortest_decimal(fabsf(v), &n, &E);
+    if (digits == 0) return snprintf(out, 32, "%.9g", (double)v);
+    return k + ck_write_decimal(out + k, n, digits, E);
 }
