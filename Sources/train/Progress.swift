@@ -15,6 +15,9 @@ final class Progress {
     private var rowsSeen = 0
     private var lastRowsDone = 0
     private var lineOpen = false
+    /// The latest epoch when it fell between logged ones: printed by `finish` so that a run that
+    /// stops early (or is interrupted) still shows its last epoch.
+    private var unlogged: EpochRecord?
 
     init(quiet: Bool, regression: Bool, epochs: Int, logEvery: Int) {
         self.quiet = quiet
@@ -42,7 +45,16 @@ final class Progress {
     }
 
     func epoch(_ record: EpochRecord) {
-        guard !quiet, !live, record.epoch == 1 || record.epoch % logEvery == 0 || record.epoch == epochs else { return }
+        guard !quiet, !live else { return }
+        guard record.epoch == 1 || record.epoch % logEvery == 0 || record.epoch == epochs else {
+            unlogged = record
+            return
+        }
+        unlogged = nil
+        log(record)
+    }
+
+    private func log(_ record: EpochRecord) {
         var line = String(format: "epoch %4d  train loss %.4f", record.epoch, record.trainLoss)
         if !regression { line += String(format: "  acc %.4f", record.trainAccuracy) }
         if let testLoss = record.testLoss, let r2 = record.testRegression?.r2 {
@@ -59,7 +71,11 @@ final class Progress {
         print(line)
     }
 
-    func finish() { clearLine() }
+    func finish() {
+        clearLine()
+        if let record = unlogged { log(record) }
+        unlogged = nil
+    }
 
     private func clearLine() {
         if lineOpen {

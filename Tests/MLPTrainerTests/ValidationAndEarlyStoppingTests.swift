@@ -130,6 +130,20 @@ import Testing
         #expect(models[1] == models[0] && models[2] == models[0])
     }
 
+    /// A run that stops early between logged epochs still prints its last epoch's line.
+    @Test func anEarlyStopPrintsTheLastEpoch() throws {
+        let out = TrainCommandTests.temporaryPath("early-stop-log")
+        defer { try? FileManager.default.removeItem(atPath: out) }
+        let r = try TrainCommandTests.run(["--data", "synthetic:600x4x2", "--epochs", "1000", "--log-every", "500", "--lr", "0.05",
+                                           "--validation-fraction", "0.2", "--early-stopping", "2", "--threads", "2", "--out", out])
+        #expect(r.status == 0, "\(r.stderr)")
+        let summary = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: out + "/summary.json"))) as! [String: Any]
+        let last = try #require(summary["epochs_run"] as? Int)
+        #expect(summary["stopped_early"] as? Bool == true && last < 500, "stopped after \(last) epochs")
+        let logged = r.stdout.split(separator: "\n").filter { $0.hasPrefix("epoch ") }.map { $0.split(separator: " ")[1] }
+        #expect(logged == ["1", "\(last)"])
+    }
+
     /// `--validation-data`: the file is read with the training file's columns and classes, and its
     /// rows are the validation set (the training rows are all kept).
     @Test func aValidationFileIsTheValidationSet() throws {
