@@ -59,7 +59,7 @@ struct Train: ToolCommand {
     var activation: String?
     @Option(help: "Activation parameters per layer (scalar) or per channel (channel). (default: scalar)")
     var activationParams: ActivationParameters?
-    @Option(help: "Dropout probability after each hidden block. (default: 0.4)")
+    @Option(help: "Dropout probability after each hidden block. (default: 0.4; 0 with --task regression)")
     var dropout: Float?
     @Option(help: "Normalisation in the hidden blocks: BatchNorm, LayerNorm or none. (default: batch)")
     var norm: Normalization.Kind?

@@ -74,6 +74,19 @@ import Testing
         #expect(models.count == 3 && models.allSatisfy { $0 == models[0] })
     }
 
+    /// Regression defaults to no dropout (the seed's 0.4 costs most of the fit); `--dropout` and
+    /// `--preset seed` still set it.
+    @Test func regressionDefaultsToNoDropout() throws {
+        let data = try Self.regressionFile(rows: 300)
+        defer { try? FileManager.default.removeItem(atPath: data) }
+        for (flags, dropout) in [([String](), "0.0"), (["--dropout", "0.2"], "0.2"), (["--preset", "seed"], "0.4")] {
+            let out = TrainCommandTests.temporaryPath("regression-dropout")
+            defer { try? FileManager.default.removeItem(atPath: out) }
+            let r = try TrainCommandTests.run(["--data", data, "--task", "regression", "--epochs", "1", "--threads", "1", "--out", out] + flags)
+            #expect(r.status == 0 && r.stdout.contains(", dropout \(dropout)\n"), "\(flags): \(r.stdout.prefix(400)) \(r.stderr)")
+        }
+    }
+
     @Test func aTargetThatIsNotANumberIsAnErrorNamingItsPlace() throws {
         let data = TrainCommandTests.temporaryPath("bad-target") + ".csv"
         let out = TrainCommandTests.temporaryPath("bad-target-run")
