@@ -340,7 +340,9 @@ FN V NAME(srelu_b)(V x, V dy, const V *q, V *g) {
     g[1] = MUL(dyl, dl);
     g[2] = dyr;
     g[3] = MUL(dyr, dr);
-    return MUL(dy, ADD(ONE, ADD(SEL(left, q[1], ZERO), SEL(right, q[3], ZERO))));
+    // dy + (a_l - 1) dy_left + (a_r - 1) dy_right: two FMAs on the values above instead of building
+    // each element's slope (two selects, two adds, a multiply).
+    return FMA(q[3], dyr, FMA(q[1], dyl, dy));
 }
 
 // softexp, parameter a. For a >= 0 with t = a x:
@@ -432,8 +434,7 @@ FN V NAME(softexp_b)(V x, V dy, const V *q, V *g) {
 
 // MARK: - drivers
 
-// Rows per block for per-channel parameters (the block's inputs are held in registers).
-// The backward holds x and dy of its rows plus the accumulators, so it takes fewer rows.
+// Rows per block for per-channel parameters (the forward block's inputs are held in registers).
 #if CK_ACT_ISA == 2
 #define CK_ACT_RB 8
 #else
@@ -444,9 +445,11 @@ FN V NAME(softexp_b)(V x, V dy, const V *q, V *g) {
 /// Forward and fused backward of ACT over x[rows, cols] with NP parameters and NQ derived values.
 /// Scalar parameters: one pass over rows*cols elements, gradients accumulated in registers.
 /// Per channel: column blocks of W channels times CK_ACT_RB rows, so each block loads and derives
-/// its parameters once and adds its gradient accumulators into dparams once. A block loads all its
-/// inputs before it stores anything: with a row stride of 2 KiB (cols = 512), the store of row r
-/// and the load of row r + 2 would otherwise be 4 KiB apart and stall on 4K aliasing.
+/// its parameters once and adds its gradient accumulators into dparams once. A forward block loads
+/// all its inputs before it stores anything: with a row stride of 2 KiB (cols = 512), the store of
+/// row r and the load of row r + 2 would otherwise be 4 KiB apart and stall on 4K aliasing. The
+/// backward goes row by row instead: holding x and dy of its rows beside the parameters and the
+/// accumulators spilled srelu's 4 + 4 + 8 vectors out of AVX2's 16 registers, which cost more.
 #define ACT_KERNELS(ACT, NP, NQ)                                                                   \
     FN void NAME(ACT##_load)(const float *params, int64_t pstride, int64_t c, int64_t m, int full, \
                              V *q) {                                                               \
@@ -494,15 +497,10 @@ FN V NAME(softexp_b)(V x, V dy, const V *q, V *g) {
         V q[NQ + 1], g[NP + 1], acc[NP + 1];                                                       \
         NAME(ACT##_load)(params, cols, c, m, full, q);                                             \
         for (int k = 0; k < NP; k++) acc[k] = ZERO;                                                \
-        V xs[CK_ACT_RB_BWD], dys[CK_ACT_RB_BWD];                                                           \
         for (int64_t r = 0; r < nr; r++) {                                                         \
             int64_t o = r * cols + c;                                                              \
-            xs[r] = full ? LD(x + o) : LDM(x + o, m);                                              \
-            dys[r] = full ? LD(dy + o) : LDM(dy + o, m);                                           \
-        }                                                                                          \
-        for (int64_t r = 0; r < nr; r++) {                                                         \
-            int64_t o = r * cols + c;                                                              \
-            V dxv = NAME(ACT##_b)(xs[r], dys[r], q, g);                                            \
+            V xv = full ? LD(x + o) : LDM(x + o, m), dyv = full ? LD(dy + o) : LDM(dy + o, m);     \
+            V dxv = NAME(ACT##_b)(xv, dyv, q, g);                                                  \
             if (full) ST(dx + o, dxv); else STM(dx + o, dxv, m);                                   \
             for (int k = 0; k < NP; k++) acc[k] = ADD(acc[k], full ? g[k] : KEEP(g[k], m));       \
         }                                                                                          \
