@@ -307,6 +307,30 @@ static const gemm_blocking blocking_avx2 = {
     .kernel = ukernel_avx2, .pack_a = pack_a_avx2, .pack_b = pack_b_avx2,
 };
 
+/// Stores lanes [0, n) of r (n clamped to [0, 8]) at p. vmaskmovps stores are microcoded on AMD,
+/// and a loop of scalar stores compiles to a memmove call per row (a quarter of the seed's small
+/// products' time went there): 4-, 2- and 1-lane stores instead.
+CK_TARGET_AVX2 static inline void store_first8(float *p, __m256 r, int64_t n) {
+    if (n >= 8) {
+        _mm256_storeu_ps(p, r);
+        return;
+    }
+    __m128 part = _mm256_castps256_ps128(r);
+    if (n >= 4) {
+        _mm_storeu_ps(p, part);
+        part = _mm256_extractf128_ps(r, 1);
+        p += 4;
+        n -= 4;
+    }
+    if (n >= 2) {
+        _mm_storel_pi((__m64 *)p, part);
+        part = _mm_movehl_ps(part, part);
+        p += 2;
+        n -= 2;
+    }
+    if (n >= 1) _mm_store_ss(p, part);
+}
+
 // MARK: - AVX2 small products (as the AVX-512 ones further down, with 8 lanes and 16 registers)
 
 /// One MRD x (8*NVD) tile at (i0, j0) of C = alpha * op(A) * B + beta * C, op(A)(i,k) at
@@ -364,10 +388,7 @@ CK_TARGET_AVX2 CK_INLINE void direct256_tile(const int MRD, const int NVD, const
             if (beta != 0.0f) r = _mm256_fmadd_ps(vb, _mm256_load_ps(old_c[i] + 8 * v), r);
             float *p = C + (i0 + i) * ldc + j0 + 8 * v;
             if (MASKED) {
-                // vmaskmovps stores are microcoded on AMD; a few scalar stores are faster.
-                _Alignas(32) float row[8];
-                _mm256_store_ps(row, r);
-                for (int64_t j = 0; j < 8 && j0 + 8 * v + j < N; j++) p[j] = row[j];
+                store_first8(p, r, N - j0 - 8 * v);
             } else {
                 _mm256_storeu_ps(p, r);
             }
