@@ -341,7 +341,8 @@ CK_TARGET_AVX2 CK_INLINE void direct256_tile(const int MRD, const int NVD, const
                                              const int MASKED, int64_t i0, int64_t j0, int64_t M,
                                              int64_t N, int64_t K, float alpha, const float *A,
                                              int64_t a_rs, int64_t a_cs, const float *B,
-                                             int64_t ldb, float beta, float *C, int64_t ldc) {
+                                             int64_t ldb, float beta, float *C, int64_t ldc,
+                                             const float *Cin, int64_t ldcin) {
     __m256i mask[2];
     for (int v = 0; v < NVD; v++) mask[v] = MASKED ? mask8(N - j0 - 8 * v) : _mm256_set1_epi32(-1);
     const float *arow[12];
@@ -379,7 +380,7 @@ CK_TARGET_AVX2 CK_INLINE void direct256_tile(const int MRD, const int NVD, const
     if (beta != 0.0f)
         for (int i = 0; i < MRD && i0 + i < M; i++)
             for (int v = 0; v < NVD; v++) {
-                const float *p = C + (i0 + i) * ldc + j0 + 8 * v;
+                const float *p = Cin + (i0 + i) * ldcin + j0 + 8 * v;
                 _mm256_store_ps(old_c[i] + 8 * v, MASKED ? _mm256_maskload_ps(p, mask[v]) : _mm256_loadu_ps(p));
             }
     for (int i = 0; i < MRD && i0 + i < M; i++)
@@ -398,23 +399,25 @@ CK_TARGET_AVX2 CK_INLINE void direct256_tile(const int MRD, const int NVD, const
 CK_TARGET_AVX2 CK_INLINE void direct256_body(const int MRD, const int NVD, const int KU, int64_t M,
                                              int64_t N, int64_t K, float alpha, const float *A,
                                              int64_t a_rs, int64_t a_cs, const float *B,
-                                             int64_t ldb, float beta, float *C, int64_t ldc) {
+                                             int64_t ldb, float beta, float *C, int64_t ldc,
+                                             const float *Cin, int64_t ldcin) {
     // Row tiles outermost: C is written in address order (column strips of C write far slower
     // when it spills out of L2).
     for (int64_t i0 = 0; i0 < M; i0 += MRD)
         for (int64_t j0 = 0; j0 < N; j0 += 8 * NVD) {
             if (j0 + 8 * NVD <= N)
-                direct256_tile(MRD, NVD, KU, 0, i0, j0, M, N, K, alpha, A, a_rs, a_cs, B, ldb, beta, C, ldc);
+                direct256_tile(MRD, NVD, KU, 0, i0, j0, M, N, K, alpha, A, a_rs, a_cs, B, ldb, beta, C, ldc, Cin, ldcin);
             else
-                direct256_tile(MRD, NVD, KU, 1, i0, j0, M, N, K, alpha, A, a_rs, a_cs, B, ldb, beta, C, ldc);
+                direct256_tile(MRD, NVD, KU, 1, i0, j0, M, N, K, alpha, A, a_rs, a_cs, B, ldb, beta, C, ldc, Cin, ldcin);
         }
 }
 
 #define DIRECT256(MRD, NVD, KU)                                                                    \
     CK_TARGET_AVX2 static void direct256_##MRD##x##NVD##x##KU(                                     \
         int64_t M, int64_t N, int64_t K, float alpha, const float *A, int64_t a_rs, int64_t a_cs, \
-        const float *B, int64_t ldb, float beta, float *C, int64_t ldc) {                         \
-        direct256_body(MRD, NVD, KU, M, N, K, alpha, A, a_rs, a_cs, B, ldb, beta, C, ldc);        \
+        const float *B, int64_t ldb, float beta, float *C, int64_t ldc, const float *Cin,          \
+        int64_t ldcin) {                                                                           \
+        direct256_body(MRD, NVD, KU, M, N, K, alpha, A, a_rs, a_cs, B, ldb, beta, C, ldc, Cin, ldcin); \
     }
 DIRECT256(6, 1, 2)
 DIRECT256(6, 2, 1)
@@ -541,9 +544,12 @@ CK_TARGET_AVX2 static void outer_avx2(int64_t M, int64_t N, int64_t K, float alp
         }
 }
 
+/// The direct and dot products; the direct ones read C's old values (beta != 0) from Cin, row stride
+/// ldcin: C itself, or for ck_linear_forward one bias row for every row (ldcin = 0). The dot path
+/// reads C (callers pass Cin = C, ldcin = ldc to it).
 static void small_avx2(gemm_path path, int trans_a, int trans_b, int64_t M, int64_t N, int64_t K,
                        float alpha, const float *A, int64_t lda, const float *B, int64_t ldb,
-                       float beta, float *C, int64_t ldc) {
+                       float beta, float *C, int64_t ldc, const float *Cin, int64_t ldcin) {
     if (path == PATH_DOT) {
         void (*dot[])(int64_t, int64_t, float, const float *, int64_t, const float *, int64_t, float,
                       float *, int64_t) = {dot256_1, dot256_2, dot256_3, dot256_4};
@@ -556,12 +562,12 @@ static void small_avx2(gemm_path path, int trans_a, int trans_b, int64_t M, int6
     }
     int64_t a_rs = trans_a ? 1 : lda, a_cs = trans_a ? lda : 1;
     if (M < 6 || (M <= 16 && K >= 64)) {
-        if (N <= 8) direct256_2x1x4(M, N, K, alpha, A, a_rs, a_cs, B, ldb, beta, C, ldc);
-        else direct256_2x2x2(M, N, K, alpha, A, a_rs, a_cs, B, ldb, beta, C, ldc);
+        if (N <= 8) direct256_2x1x4(M, N, K, alpha, A, a_rs, a_cs, B, ldb, beta, C, ldc, Cin, ldcin);
+        else direct256_2x2x2(M, N, K, alpha, A, a_rs, a_cs, B, ldb, beta, C, ldc, Cin, ldcin);
     } else if (N <= 8) {
-        direct256_6x1x2(M, N, K, alpha, A, a_rs, a_cs, B, ldb, beta, C, ldc);
+        direct256_6x1x2(M, N, K, alpha, A, a_rs, a_cs, B, ldb, beta, C, ldc, Cin, ldcin);
     } else {
-        direct256_6x2x1(M, N, K, alpha, A, a_rs, a_cs, B, ldb, beta, C, ldc);
+        direct256_6x2x1(M, N, K, alpha, A, a_rs, a_cs, B, ldb, beta, C, ldc, Cin, ldcin);
     }
 }
 
@@ -574,7 +580,7 @@ static void sgemm_avx2(int trans_a, int trans_b, int64_t M, int64_t N, int64_t K
     }
     gemm_path path = choose_path(trans_a, trans_b, M, N, K, 16);
     if (path != PATH_PACKED)
-        small_avx2(path, trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+        small_avx2(path, trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, C, ldc);
     else
         sgemm_packed(&blocking_avx2, trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
 }
@@ -710,7 +716,7 @@ CK_TARGET_AVX512 CK_INLINE void direct512_body(const int MRD, const int NVD, con
                                                int64_t M, int64_t N, int64_t K, float alpha,
                                                const float *A, int64_t a_rs, int64_t a_cs,
                                                const float *B, int64_t ldb, float beta, float *C,
-                                               int64_t ldc) {
+                                               int64_t ldc, const float *Cin, int64_t ldcin) {
     __m512 va = _mm512_set1_ps(alpha), vb = _mm512_set1_ps(beta);
     // Row tiles outermost: C is written in address order (column strips of C write far slower
     // when it spills out of L2).
@@ -752,7 +758,7 @@ CK_TARGET_AVX512 CK_INLINE void direct512_body(const int MRD, const int NVD, con
                 for (int i = 0; i < MRD && i0 + i < M; i++)
                     for (int v = 0; v < NVD; v++)
                         _mm512_store_ps(old_c[i] + 16 * v,
-                                        _mm512_maskz_loadu_ps(mask[v], C + (i0 + i) * ldc + j0 + 16 * v));
+                                        _mm512_maskz_loadu_ps(mask[v], Cin + (i0 + i) * ldcin + j0 + 16 * v));
             for (int i = 0; i < MRD && i0 + i < M; i++)
                 for (int v = 0; v < NVD; v++) {
                     __m512 r = _mm512_mul_ps(va, acc[0][i][v]);
@@ -766,8 +772,9 @@ CK_TARGET_AVX512 CK_INLINE void direct512_body(const int MRD, const int NVD, con
 #define DIRECT512(MRD, NVD, KU)                                                                    \
     CK_TARGET_AVX512 static void direct512_##MRD##x##NVD##x##KU(                                   \
         int64_t M, int64_t N, int64_t K, float alpha, const float *A, int64_t a_rs, int64_t a_cs, \
-        const float *B, int64_t ldb, float beta, float *C, int64_t ldc) {                         \
-        direct512_body(MRD, NVD, KU, M, N, K, alpha, A, a_rs, a_cs, B, ldb, beta, C, ldc);        \
+        const float *B, int64_t ldb, float beta, float *C, int64_t ldc, const float *Cin,          \
+        int64_t ldcin) {                                                                           \
+        direct512_body(MRD, NVD, KU, M, N, K, alpha, A, a_rs, a_cs, B, ldb, beta, C, ldc, Cin, ldcin); \
     }
 DIRECT512(16, 1, 1)
 DIRECT512(6, 1, 4)
@@ -819,9 +826,11 @@ DOT512(3)
 DOT512(4)
 #undef DOT512
 
+/// As small_avx2 (Cin, ldcin likewise).
 static void small_avx512(gemm_path path, int trans_a, int trans_b, int64_t M, int64_t N,
                          int64_t K, float alpha, const float *A, int64_t lda, const float *B,
-                         int64_t ldb, float beta, float *C, int64_t ldc) {
+                         int64_t ldb, float beta, float *C, int64_t ldc, const float *Cin,
+                         int64_t ldcin) {
     if (path == PATH_DOT) {
         void (*dot[])(int64_t, int64_t, float, const float *, int64_t, const float *, int64_t, float,
                       float *, int64_t) = {dot512_1, dot512_2, dot512_3, dot512_4};
@@ -831,7 +840,7 @@ static void small_avx512(gemm_path path, int trans_a, int trans_b, int64_t M, in
     // Rows of C of 8 columns, and the weight gradients' reductions over k with at most 8 columns,
     // run faster in 8-lane tiles than in half-empty 16-lane ones (measured on Zen 4).
     if (N == 8 || (trans_a && N <= 8)) {
-        small_avx2(path, trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+        small_avx2(path, trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, Cin, ldcin);
         return;
     }
     if (trans_b) {
@@ -842,20 +851,20 @@ static void small_avx512(gemm_path path, int trans_a, int trans_b, int64_t M, in
     int64_t nv = (N + 15) / 16;
     if (M < 6 || (M <= 16 && K >= 64)) {
         // Few rows: 2-row tiles with split accumulators over k, so no FMA goes to a padding row.
-        if (nv == 1) direct512_2x1x4(M, N, K, alpha, A, a_rs, a_cs, B, ldb, beta, C, ldc);
-        else if (nv == 2) direct512_2x2x4(M, N, K, alpha, A, a_rs, a_cs, B, ldb, beta, C, ldc);
-        else direct512_2x4x2(M, N, K, alpha, A, a_rs, a_cs, B, ldb, beta, C, ldc);
+        if (nv == 1) direct512_2x1x4(M, N, K, alpha, A, a_rs, a_cs, B, ldb, beta, C, ldc, Cin, ldcin);
+        else if (nv == 2) direct512_2x2x4(M, N, K, alpha, A, a_rs, a_cs, B, ldb, beta, C, ldc, Cin, ldcin);
+        else direct512_2x4x2(M, N, K, alpha, A, a_rs, a_cs, B, ldb, beta, C, ldc, Cin, ldcin);
     } else if (nv == 1) {
         // Tiles over many rows of A at once run slower at long K than fewer rows with split
         // accumulators (measured on Zen 4).
-        if (K >= 32) direct512_6x1x4(M, N, K, alpha, A, a_rs, a_cs, B, ldb, beta, C, ldc);
-        else direct512_16x1x1(M, N, K, alpha, A, a_rs, a_cs, B, ldb, beta, C, ldc);
+        if (K >= 32) direct512_6x1x4(M, N, K, alpha, A, a_rs, a_cs, B, ldb, beta, C, ldc, Cin, ldcin);
+        else direct512_16x1x1(M, N, K, alpha, A, a_rs, a_cs, B, ldb, beta, C, ldc, Cin, ldcin);
     } else if (nv == 2) {
-        direct512_6x2x2(M, N, K, alpha, A, a_rs, a_cs, B, ldb, beta, C, ldc);
+        direct512_6x2x2(M, N, K, alpha, A, a_rs, a_cs, B, ldb, beta, C, ldc, Cin, ldcin);
     } else if (nv == 3) {
-        direct512_8x3x1(M, N, K, alpha, A, a_rs, a_cs, B, ldb, beta, C, ldc);
+        direct512_8x3x1(M, N, K, alpha, A, a_rs, a_cs, B, ldb, beta, C, ldc, Cin, ldcin);
     } else {
-        direct512_6x4x1(M, N, K, alpha, A, a_rs, a_cs, B, ldb, beta, C, ldc);
+        direct512_6x4x1(M, N, K, alpha, A, a_rs, a_cs, B, ldb, beta, C, ldc, Cin, ldcin);
     }
 }
 
@@ -868,7 +877,7 @@ static void sgemm_avx512(int trans_a, int trans_b, int64_t M, int64_t N, int64_t
     }
     gemm_path path = choose_path(trans_a, trans_b, M, N, K, 48);
     if (path != PATH_PACKED)
-        small_avx512(path, trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+        small_avx512(path, trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, C, ldc);
     else
         sgemm_packed(&blocking_avx512, trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
 }
@@ -934,8 +943,33 @@ CK_INLINE void column_sums_body(const float *restrict dY, float *restrict db, in
 CK_VERSIONS(column_sums, (const float *restrict dY, float *restrict db, int64_t n, int64_t out),
             (dY, db, n, out))
 
+/// Y = X W^T + b through the direct small products, which read b as the old value of every row of Y
+/// (row stride 0) and add it in the one rounding they give C's old value: the same bits as copying b
+/// into every row first, without that pass. 0 where ck_sgemm would take another path.
+static int linear_forward_direct(const float *X, const float *W, const float *b, float *Y, int64_t n,
+                                 int64_t in, int64_t out) {
+#if CK_HAVE_X86
+    if (n <= 0 || in <= 0 || out <= 0 || outer_fits(0, 1, n, out, in)) return 0;
+    switch (ck_isa_active()) {
+    case CK_ISA_AVX512:
+        if (choose_path(0, 1, n, out, in, 48) != PATH_DIRECT) return 0;
+        small_avx512(PATH_DIRECT, 0, 1, n, out, in, 1.0f, X, in, W, in, 1.0f, Y, out, b, 0);
+        return 1;
+    case CK_ISA_AVX2:
+        if (choose_path(0, 1, n, out, in, 16) != PATH_DIRECT) return 0;
+        small_avx2(PATH_DIRECT, 0, 1, n, out, in, 1.0f, X, in, W, in, 1.0f, Y, out, b, 0);
+        return 1;
+    default: return 0;
+    }
+#else
+    (void)X, (void)W, (void)b, (void)Y, (void)n, (void)in, (void)out;
+    return 0;
+#endif
+}
+
 void ck_linear_forward(const float *X, const float *W, const float *b, float *Y, int64_t n,
                        int64_t in, int64_t out) {
+    if (b && linear_forward_direct(X, W, b, Y, n, in, out)) return;
     if (b) {
         // Y starts as the bias in every row and the product accumulates onto it (beta = 1).
         CK_DISPATCH(bias_rows, (Y, b, n, out));
