@@ -377,190 +377,248 @@ static inline __attribute__((always_inline)) int ck_scan_decimal_none(const char
     return -1;
 }
 
+/// What one chunk's parse reads: the spec's fields, the chunk's bounds, its thread's labels, its state.
+typedef struct {
+    const char *data, *lo, *end;  // the file, and the chunk [lo, end)
+    char delim;
+    int64_t nf, minf, target;
+    int allow_nonfinite, drop;  // drop: drop_invalid
+    ck_label_table *lt;
+    ck_chunk_state *st;
+} ck_chunk_input;
+
+/// The line being parsed: where it starts, the next column, its label, and its first value error (to
+/// report, or to drop the row for).
+typedef struct {
+    const char *line;
+    int64_t col;
+    int32_t label;
+    int bad;
+    int64_t bad_col;
+    const char *bad_b, *bad_e;
+} ck_csv_row;
+
+/// How a field's parse left the line: at the next field, at the line's end, not taken (the fast
+/// paths: the general path decides), or failed (the chunk's error is recorded).
+enum { CK_FIELD_NEXT, CK_FIELD_LINE_END, CK_FIELD_NOT_TAKEN, CK_FIELD_FAILED };
+
+/// Records the chunk's error: its status, line, 1-based column and the offending text [tb, te).
+static void ck_csv_fail(ck_chunk_state *st, int status, const char *data, const char *line, int64_t column,
+                        const char *tb, const char *te) {
+    st->status = status;
+    st->line_offset = line - data;
+    st->column = column;
+    st->text_begin = tb - data;
+    st->text_end = te - data;
+}
+
+/// Remembers the row's first value error (0 for none).
+static inline void ck_csv_note_bad(ck_csv_row *row, int err, const char *cb, const char *ce) {
+    if (!err || row->bad) return;
+    row->bad = err;
+    row->bad_col = row->col;
+    row->bad_b = cb;
+    row->bad_e = ce;
+}
+
+/// The fast path: the run of feature columns from row->col up to the target or the last column, each
+/// an unquoted number straight followed by the delimiter or the line end, into x. CK_FIELD_LINE_END
+/// when a number ended the line (*pp at its end), else CK_FIELD_NEXT at the column the run stopped at.
+static inline __attribute__((always_inline)) int ck_csv_number_run(const ck_chunk_input *in, const char **pp,
+                                                                   float *x, ck_csv_row *row, ck_fast_scan fast) {
+    const char *p = *pp, *end = in->end;
+    int64_t col = row->col;
+    const int64_t run_end = in->target >= col ? in->target : in->minf;
+    float *out = x + col - (in->target >= 0 && col > in->target);
+    int outcome = CK_FIELD_NEXT;
+    while (col < run_end) {
+        const char *q = p;
+        ck_decimal d;
+        float v;
+        if (!(fast(&q, in->lo, end, &d) == 0 || ck_scan_decimal(&q, end, &d) == 0) ||
+            __builtin_expect(isinf(v = ck_decimal_to_float(d, p, q)), 0))
+            break;
+        if (q < end && *q == in->delim) {
+            *out++ = v;
+            col++;
+            p = q + 1;
+            continue;
+        }
+        if (!ck_csv_row_end(q, end)) break;
+        *out = v;
+        col++;
+        p = q;
+        outcome = CK_FIELD_LINE_END;
+        break;
+    }
+    *pp = p;
+    row->col = col;
+    return outcome;
+}
+
+/// The fast path of the target column: a label of plain characters straight followed by the
+/// delimiter or the line end. CK_FIELD_NOT_TAKEN when it is not one (or out of label ids).
+static inline __attribute__((always_inline)) int ck_csv_plain_label(const ck_chunk_input *in, const char **pp, ck_csv_row *row) {
+    const char *p = *pp, *q = p, *end = in->end;
+    const char delim = in->delim;
+    while (q < end && *q != delim && *q != '\n' && *q != '\r' && *q != '"' && !ck_csv_space(*q, delim)) q++;
+    int32_t id;
+    if (!(q > p && (ck_csv_row_end(q, end) || *q == delim) &&
+          (id = ck_label_id(in->lt, p, q - p, 0, row->line - in->data)) >= 0))
+        return CK_FIELD_NOT_TAKEN;
+    row->label = id;
+    row->col++;
+    if (q < end && *q == delim) {
+        *pp = q + 1;
+        return CK_FIELD_NEXT;
+    }
+    *pp = q;
+    return CK_FIELD_LINE_END;
+}
+
+/// The value of a feature field's content [cb, ce) into *v; returns its error for the row (0 for none).
+static inline int ck_csv_feature_value(const ck_chunk_input *in, const char *cb, const char *ce, float *v) {
+    int rc = ce == cb ? -2 : ck_parse_float(cb, ce, v);
+    return rc == -2 ? CK_CSV_ERR_MISSING
+           : rc < 0 ? CK_CSV_ERR_NUMBER
+           : rc == 1 ? (in->allow_nonfinite ? 0 : CK_CSV_ERR_NONFINITE)
+           : isinf(*v) ? CK_CSV_ERR_RANGE : 0;
+}
+
+/// A field's content [cb, ce) by its column: a trailing column's, the label's or a feature's.
+/// 0 when the chunk failed (out of label ids), else 1.
+static int ck_csv_field_value(const ck_chunk_input *in, float *x, ck_csv_row *row, const char *cb, const char *ce,
+                              int quoted) {
+    const int64_t col = row->col, target = in->target;
+    if (col >= in->minf) {
+        if (ce > cb) ck_csv_note_bad(row, CK_CSV_ERR_TRAILING, cb, ce);
+    } else if (col == target) {
+        if (ce == cb) {
+            ck_csv_note_bad(row, CK_CSV_ERR_MISSING, cb, ce);
+            return 1;
+        }
+        int32_t id = ck_label_id(in->lt, cb, ce - cb, quoted, row->line - in->data);
+        if (id < 0) {
+            ck_csv_fail(in->st, CK_CSV_ERR_LABELS, in->data, row->line, col + 1, cb, ce);
+            return 0;
+        }
+        row->label = id;
+    } else {
+        float v = 0;
+        ck_csv_note_bad(row, ck_csv_feature_value(in, cb, ce, &v), cb, ce);
+        x[col - (col > target && target >= 0)] = v;
+    }
+    return 1;
+}
+
+/// The general path: any field (quoted, spaced, trailing, wrong); CK_FIELD_NEXT, CK_FIELD_LINE_END
+/// (*pp at the line's '\n' or the end) or CK_FIELD_FAILED.
+static int ck_csv_any_field(const ck_chunk_input *in, const char **pp, float *x, ck_csv_row *row) {
+    const char *p = *pp, *end = in->end, *cb, *ce;
+    int quoted = 0;
+    const char *t = ck_csv_field(p, end, in->delim, &cb, &ce, &quoted);
+    if (!t) {
+        ck_csv_fail(in->st, CK_CSV_ERR_QUOTE, in->data, row->line, row->col + 1, cb, ce);
+        return CK_FIELD_FAILED;
+    }
+    if (row->col >= in->nf) {
+        // Too many fields: count them all for the message.
+        const char *le;
+        int64_t rest = ck_csv_rest_fields(p, end, in->delim, &le);
+        ck_csv_fail(in->st, rest < 0 ? CK_CSV_ERR_QUOTE : CK_CSV_ERR_FIELDS, in->data, row->line, row->col + 1,
+                    row->line, row->line);
+        in->st->found_fields = row->col + (rest < 0 ? 0 : rest);
+        return CK_FIELD_FAILED;
+    }
+    if (!ck_csv_field_value(in, x, row, cb, ce, quoted)) return CK_FIELD_FAILED;
+    row->col++;
+    if (t < end && *t == in->delim) {
+        *pp = t + 1;
+        return CK_FIELD_NEXT;
+    }
+    *pp = t;
+    return CK_FIELD_LINE_END;
+}
+
+/// The fields of the line at *pp into x and row->label, each through a fast path when it can;
+/// leaves *pp after the line. 0 when the chunk failed.
+static inline __attribute__((always_inline)) int ck_csv_line_fields(const ck_chunk_input *in, const char **pp,
+                                                                    float *x, ck_csv_row *row, ck_fast_scan fast) {
+    int outcome;
+    do {
+        outcome = ck_csv_number_run(in, pp, x, row, fast);
+        if (outcome == CK_FIELD_NEXT) {
+            outcome = row->col == in->target ? ck_csv_plain_label(in, pp, row) : CK_FIELD_NOT_TAKEN;
+            if (outcome == CK_FIELD_NOT_TAKEN) outcome = ck_csv_any_field(in, pp, x, row);
+        }
+    } while (outcome == CK_FIELD_NEXT);
+    if (outcome == CK_FIELD_FAILED) return 0;
+    const char *p = *pp;
+    if (p < in->end && *p == '\r') p++;
+    if (p < in->end) p++;
+    *pp = p;
+    return 1;
+}
+
+/// Steps over a blank line ("\n", "\r\n", or a last "\r") at *pp; 1 when there was one.
+static inline int ck_csv_skip_blank_line(const char **pp, const char *end) {
+    const char *p = *pp;
+    if (*p == '\n') {
+        *pp = p + 1;
+        return 1;
+    }
+    if (*p == '\r' && (p + 1 == end || p[1] == '\n')) {
+        *pp = p + (p + 1 == end ? 1 : 2);
+        return 1;
+    }
+    return 0;
+}
+
+/// What becomes of a parsed line: 1 a row, 0 dropped (drop_invalid), -1 the chunk's error (too few
+/// fields, or a value error without drop_invalid).
+static int ck_csv_row_verdict(const ck_chunk_input *in, const ck_csv_row *row) {
+    if (row->col < in->minf) {
+        ck_csv_fail(in->st, CK_CSV_ERR_FIELDS, in->data, row->line, row->col, row->line, row->line);
+        in->st->found_fields = row->col;
+        return -1;
+    }
+    if (!row->bad) return 1;
+    if (in->drop) {
+        in->st->invalid++;
+        return 0;
+    }
+    ck_csv_fail(in->st, row->bad, in->data, row->line, row->bad_col + 1, row->bad_b, row->bad_e);
+    return -1;
+}
+
 /// Parses the chunk [a, b) into its rows X and labels Y, at most `cap` of them (one more is
 /// CK_CSV_ERR_CAPACITY); compiled once per instruction set with its `fast` scanner.
 static inline __attribute__((always_inline)) void ck_csv_parse_chunk_body(const ck_csv_spec *s, int64_t a, int64_t b,
                                                                          float *X, int32_t *Y, int64_t cap,
                                                                          ck_label_table *lt, ck_chunk_state *st,
                                                                          ck_fast_scan fast) {
-    const char *data = s->data, *end = data + b, *lo = data + a;
-    const char delim = s->delimiter;
-    const int64_t nf = s->fields, minf = s->min_fields, target = s->target;
-    const int64_t F = minf - (target >= 0);
-    const int allow_nonfinite = s->allow_nonfinite, drop = s->drop_invalid;
-    int64_t r = 0;
-    int64_t next_release = a + CK_CSV_RELEASE_BYTES;
-    const char *p = data + a;
-    while (p < end) {
-        const char *line = p;
-        if (*p == '\n') {
-            p++;
-            continue;
-        }
-        if (*p == '\r' && (p + 1 == end || p[1] == '\n')) {
-            p += p + 1 == end ? 1 : 2;
-            continue;
-        }
-        if (p - data >= next_release) {
-            ck_csv_release(data, s->size, a, p - data);
-            next_release = (p - data) + CK_CSV_RELEASE_BYTES;
+    const ck_chunk_input in = {s->data, s->data + a, s->data + b, s->delimiter, s->fields, s->min_fields,
+                               s->target, s->allow_nonfinite, s->drop_invalid, lt, st};
+    const int64_t F = in.minf - (in.target >= 0);
+    int64_t r = 0, next_release = a + CK_CSV_RELEASE_BYTES;
+    const char *p = in.lo;
+    while (p < in.end) {
+        if (ck_csv_skip_blank_line(&p, in.end)) continue;
+        if (p - in.data >= next_release) {
+            ck_csv_release(in.data, s->size, a, p - in.data);
+            next_release = (p - in.data) + CK_CSV_RELEASE_BYTES;
         }
         if (__builtin_expect(r == cap, 0)) {
-            st->status = CK_CSV_ERR_CAPACITY;
-            st->line_offset = line - data;
+            ck_csv_fail(st, CK_CSV_ERR_CAPACITY, in.data, p, 0, in.data, in.data);
             return;
         }
-        float *x = X + r * F;
-        int32_t label = 0;
-        int64_t col = 0;
-        int bad = 0;  // the row's first value error, to report or to drop the row for
-        int64_t bad_col = 0;
-        const char *bad_b = NULL, *bad_e = NULL;
-        for (;;) {
-            // Fast path: the run of feature columns up to the target or the last column, each an
-            // unquoted number straight followed by the delimiter or the line end.
-            const int64_t run_end = target >= col ? target : minf;
-            float *out = x + col - (target >= 0 && col > target);
-            while (col < run_end) {
-                const char *q = p;
-                ck_decimal d;
-                float v;
-                if (!(fast(&q, lo, end, &d) == 0 || ck_scan_decimal(&q, end, &d) == 0) ||
-                    __builtin_expect(isinf(v = ck_decimal_to_float(d, p, q)), 0))
-                    break;
-                if (q < end && *q == delim) {
-                    *out++ = v;
-                    col++;
-                    p = q + 1;
-                    continue;
-                }
-                if (!ck_csv_row_end(q, end)) break;
-                *out = v;
-                col++;
-                p = q;
-                goto line_done;
-            }
-            // A label of plain characters straight followed by the delimiter or the line end.
-            if (col == target) {
-                const char *q = p;
-                while (q < end && *q != delim && *q != '\n' && *q != '\r' && *q != '"' && !ck_csv_space(*q, delim)) q++;
-                int32_t id;
-                if (q > p && (ck_csv_row_end(q, end) || *q == delim) &&
-                    (id = ck_label_id(lt, p, q - p, 0, line - data)) >= 0) {
-                    label = id;
-                    col++;
-                    if (q < end && *q == delim) {
-                        p = q + 1;
-                        continue;
-                    }
-                    p = q;
-                    goto line_done;
-                }
-            }
-            // General path: quotes, spaces, trailing columns, errors.
-            {
-                const char *cb, *ce;
-                int quoted = 0;
-                const char *t = ck_csv_field(p, end, delim, &cb, &ce, &quoted);
-                if (!t) {
-                    st->status = CK_CSV_ERR_QUOTE;
-                    st->line_offset = line - data;
-                    st->column = col + 1;
-                    st->text_begin = cb - data;
-                    st->text_end = ce - data;
-                    return;
-                }
-                if (col >= nf) {
-                    // Too many fields: count them all for the message.
-                    const char *le;
-                    int64_t rest = ck_csv_rest_fields(p, end, delim, &le);
-                    st->status = rest < 0 ? CK_CSV_ERR_QUOTE : CK_CSV_ERR_FIELDS;
-                    st->line_offset = line - data;
-                    st->column = col + 1;
-                    st->found_fields = col + (rest < 0 ? 0 : rest);
-                    st->text_begin = st->text_end = line - data;
-                    return;
-                }
-                if (col >= minf) {
-                    if (ce > cb && !bad) {
-                        bad = CK_CSV_ERR_TRAILING;
-                        bad_col = col;
-                        bad_b = cb;
-                        bad_e = ce;
-                    }
-                } else if (col == target) {
-                    if (ce == cb) {
-                        if (!bad) {
-                            bad = CK_CSV_ERR_MISSING;
-                            bad_col = col;
-                            bad_b = cb;
-                            bad_e = ce;
-                        }
-                    } else {
-                        int32_t id = ck_label_id(lt, cb, ce - cb, quoted, line - data);
-                        if (id < 0) {
-                            st->status = CK_CSV_ERR_LABELS;
-                            st->line_offset = line - data;
-                            st->column = col + 1;
-                            st->text_begin = cb - data;
-                            st->text_end = ce - data;
-                            return;
-                        }
-                        label = id;
-                    }
-                } else {
-                    float v = 0;
-                    int rc = ce == cb ? -2 : ck_parse_float(cb, ce, &v);
-                    int err = rc == -2 ? CK_CSV_ERR_MISSING
-                              : rc < 0 ? CK_CSV_ERR_NUMBER
-                              : rc == 1 ? (allow_nonfinite ? 0 : CK_CSV_ERR_NONFINITE)
-                              : isinf(v) ? CK_CSV_ERR_RANGE : 0;
-                    if (err && !bad) {
-                        bad = err;
-                        bad_col = col;
-                        bad_b = cb;
-                        bad_e = ce;
-                    }
-                    x[col - (col > target && target >= 0)] = v;
-                }
-                col++;
-                if (t < end && *t == delim) {
-                    p = t + 1;
-                    continue;
-                }
-                p = t < end ? t + 1 : end;  // past the '\n'
-                goto row_checked;
-            }
-        line_done:
-            // p is at the line end of a number that ended the line.
-            if (p < end && *p == '\r') p++;
-            if (p < end) p++;
-        row_checked:
-            break;
-        }
-        if (col < minf) {
-            st->status = CK_CSV_ERR_FIELDS;
-            st->line_offset = line - data;
-            st->column = col;
-            st->found_fields = col;
-            st->text_begin = st->text_end = line - data;
-            return;
-        }
-        if (bad) {
-            if (drop) {
-                st->invalid++;
-                continue;
-            }
-            st->status = bad;
-            st->line_offset = line - data;
-            st->column = bad_col + 1;
-            st->text_begin = bad_b - data;
-            st->text_end = bad_e - data;
-            return;
-        }
-        if (Y) Y[r] = label;
-        r++;
-        st->rows = r;
+        ck_csv_row row = {p, 0, 0, 0, 0, NULL, NULL};
+        if (!ck_csv_line_fields(&in, &p, X + r * F, &row, fast)) return;
+        const int verdict = ck_csv_row_verdict(&in, &row);
+        if (verdict < 0) return;
+        if (verdict == 0) continue;
+        if (Y) Y[r] = row.label;
+        st->rows = ++r;
     }
 }
 
@@ -671,115 +729,149 @@ static int64_t ck_csv_compact(const ck_chunk_state *st, int64_t n, int64_t F, fl
 
 // MARK: - Parsing
 
-int ck_csv_parse(const ck_csv_spec *s, const int64_t *chunk_rows, float *features, int32_t *labels,
-                 ck_csv_result *result) {
-    memset(result, 0, sizeof *result);
-    const int64_t n = ck_csv_chunk_count(s);
-    const int threads = ck_csv_threads(s);
-    const int64_t F = s->min_fields - (s->target >= 0);
-    int64_t *slot = malloc((size_t)(n + 1) * sizeof *slot);
-    uint8_t *finished = calloc((size_t)(n > 0 ? n : 1), 1);
-    ck_chunk_state *st = calloc((size_t)(n > 0 ? n : 1), sizeof *st);
-    ck_label_table *tables = calloc((size_t)threads, sizeof *tables);
-    ck_value_table *values = calloc((size_t)threads, sizeof *values);
-    if (!slot || !finished || !st || !tables || !values) {
-        free(slot);
-        free(finished);
-        free(st);
-        free(tables);
-        free(values);
-        return result->status = CK_CSV_ERR_MEMORY;
-    }
+/// ck_csv_parse's working memory: the chunk plan (slots), the chunks' states, the threads' labels.
+typedef struct {
+    int64_t *slot;
+    uint8_t *finished;
+    ck_chunk_state *st;
+    ck_label_table *tables;
+    ck_value_table *values;
+} ck_csv_work;
+
+static void ck_csv_work_free(ck_csv_work *w, int threads) {
+    if (w->values)
+        for (int t = 0; t < threads; t++) ck_value_free(&w->values[t]);
+    free(w->values);
+    free(w->tables);
+    free(w->st);
+    free(w->finished);
+    free(w->slot);
+}
+
+/// Allocates the working memory for n chunks on `threads` threads; 0 when out of memory.
+static int ck_csv_work_alloc(ck_csv_work *w, int64_t n, int threads) {
+    w->slot = malloc((size_t)(n + 1) * sizeof *w->slot);
+    w->finished = calloc((size_t)(n > 0 ? n : 1), 1);
+    w->st = calloc((size_t)(n > 0 ? n : 1), sizeof *w->st);
+    w->tables = calloc((size_t)threads, sizeof *w->tables);
+    w->values = calloc((size_t)threads, sizeof *w->values);
+    if (!w->slot || !w->finished || !w->st || !w->tables || !w->values) return 0;
     for (int t = 0; t < threads; t++) {
-        values[t].limit = CK_CSV_MAX_LABELS;
-        tables[t].values = &values[t];
+        w->values[t].limit = CK_CSV_MAX_LABELS;
+        w->tables[t].values = &w->values[t];
     }
-    ck_csv_slots(s, chunk_rows, n, slot);
-    ck_csv_places places = {slot, finished, 0, 0};
+    return 1;
+}
+
+/// Parses the n chunks in parallel into their places in features/labels.
+static void ck_csv_parse_chunks(const ck_csv_spec *s, ck_csv_work *w, int64_t n, float *features, int32_t *labels) {
+    const int64_t F = s->min_fields - (s->target >= 0);
+    ck_csv_places places = {w->slot, w->finished, 0, 0};
     int64_t first_error_chunk = n;  // chunks after the first failed one need not run
     int64_t next = 0;
-
     ck_csv_sleep_when_idle();
-#pragma omp parallel num_threads(threads)
+#pragma omp parallel num_threads(ck_csv_threads(s))
     {
         const int tid = ck_csv_thread();
         for (;;) {
             int64_t i = __atomic_fetch_add(&next, 1, __ATOMIC_RELAXED);
             if (i >= n) break;
             if (__atomic_load_n(&first_error_chunk, __ATOMIC_RELAXED) < i) continue;
+            ck_chunk_state *st = &w->st[i];
             int64_t a = ck_csv_chunk_start(s, i), b = ck_csv_chunk_start(s, i + 1);
-            int64_t row0 = st[i].row0 = ck_csv_place(&places, i);
+            int64_t row0 = st->row0 = ck_csv_place(&places, i);
             if (b > a)
                 CK_DISPATCH(ck_csv_parse_chunk, (s, a, b, features + row0 * F, labels ? labels + row0 : NULL,
-                                                 slot[i + 1] - row0, &tables[tid], &st[i]));
-            st[i].tid = tid;
+                                                 w->slot[i + 1] - row0, &w->tables[tid], st));
+            st->tid = tid;
             ck_csv_release(s->data, s->size, a, b);
-            ck_csv_finished(&places, st, i, n);
-            if (st[i].status) ck_csv_note_failed_chunk(&first_error_chunk, i);
+            ck_csv_finished(&places, w->st, i, n);
+            if (st->status) ck_csv_note_failed_chunk(&first_error_chunk, i);
         }
     }
+}
 
-    int status = CK_CSV_OK;
+/// The first failed chunk's error (in file order) into result; its status, or CK_CSV_OK.
+static int ck_csv_first_error(const ck_csv_spec *s, const ck_chunk_state *st, int64_t n, ck_csv_result *result) {
     for (int64_t i = 0; i < n; i++) {
-        if (st[i].status) {
-            ck_chunk_state *e = &st[i];
-            status = e->status;
-            result->status = e->status;
-            result->line = ck_csv_line_number(s->data, e->line_offset);
-            result->column = e->column;
-            result->text_begin = e->text_begin;
-            result->text_end = e->text_end;
-            result->found_fields = e->found_fields;
-            break;
+        if (!st[i].status) continue;
+        result->status = st[i].status;
+        result->line = ck_csv_line_number(s->data, st[i].line_offset);
+        result->column = st[i].column;
+        result->text_begin = st[i].text_begin;
+        result->text_end = st[i].text_end;
+        result->found_fields = st[i].found_fields;
+        return st[i].status;
+    }
+    return CK_CSV_OK;
+}
+
+/// Renumbers each chunk's labels from its thread's ids to the merged table's (map[thread][id]).
+static void ck_csv_remap_labels(const ck_csv_spec *s, const ck_chunk_state *st, int64_t n, int32_t *const *map,
+                                int32_t *labels) {
+    int64_t next = 0;
+    ck_csv_sleep_when_idle();
+#pragma omp parallel num_threads(ck_csv_threads(s))
+    for (;;) {
+        int64_t i = __atomic_fetch_add(&next, 1, __ATOMIC_RELAXED);
+        if (i >= n) break;
+        const int32_t *m = map[st[i].tid];
+        for (int64_t r = st[i].row0; r < st[i].row0 + st[i].rows; r++) labels[r] = m[labels[r]];
+    }
+}
+
+/// Merges the threads' label tables into one, ordered by first appearance in the file, renumbers the
+/// labels and hands the table to result; its status (too many labels in all, or out of memory).
+static int ck_csv_merge_labels(const ck_csv_spec *s, const ck_csv_work *w, int64_t n, int32_t *labels,
+                               ck_csv_result *result) {
+    const int threads = ck_csv_threads(s);
+    int32_t **map = calloc((size_t)threads, sizeof *map);
+    ck_value_table g = {0};
+    int64_t overflow = -1;  // where the first label beyond CK_CSV_MAX_LABELS appears
+    int status = CK_CSV_OK;
+    if (map && ck_value_merge(w->values, threads, CK_CSV_MAX_LABELS, &g, map, &overflow) == 0) {
+        ck_csv_remap_labels(s, w->st, n, map, labels);
+        result->label_count = g.v.count;
+        result->label_text = g.v.text ? g.v.text : malloc(1);
+        result->label_offsets = g.v.offsets ? g.v.offsets : calloc(1, sizeof(int64_t));
+        result->label_first_offset = g.v.first ? g.v.first : malloc(sizeof(int64_t));
+        free(g.v.counts);
+        ck_value_drop_index(&g);
+    } else {
+        ck_value_free(&g);
+        // Each chunk stayed below the limit, the file's labels together did not.
+        status = result->status = overflow >= 0 ? CK_CSV_ERR_LABELS : CK_CSV_ERR_MEMORY;
+        if (overflow >= 0) {
+            result->line = ck_csv_line_number(s->data, overflow);
+            result->column = s->target + 1;
+            result->text_begin = result->text_end = overflow;
         }
     }
-    if (status == CK_CSV_OK && labels && s->target >= 0) {
-        // Merge the thread tables into one, ordered by first appearance in the file.
-        int32_t **map = calloc((size_t)threads, sizeof *map);
-        ck_value_table g = {0};
-        int64_t overflow = -1;  // where the first label beyond CK_CSV_MAX_LABELS appears
-        int ok = map && ck_value_merge(values, threads, CK_CSV_MAX_LABELS, &g, map, &overflow) == 0;
-        if (ok) {
-            // Remap each chunk's rows with its thread's map.
-            int64_t next_remap = 0;
-            ck_csv_sleep_when_idle();
-#pragma omp parallel num_threads(threads)
-            for (;;) {
-                int64_t i = __atomic_fetch_add(&next_remap, 1, __ATOMIC_RELAXED);
-                if (i >= n) break;
-                const int32_t *m = map[st[i].tid];
-                for (int64_t r = st[i].row0; r < st[i].row0 + st[i].rows; r++) labels[r] = m[labels[r]];
-            }
-            result->label_count = g.v.count;
-            result->label_text = g.v.text ? g.v.text : malloc(1);
-            result->label_offsets = g.v.offsets ? g.v.offsets : calloc(1, sizeof(int64_t));
-            result->label_first_offset = g.v.first ? g.v.first : malloc(sizeof(int64_t));
-            free(g.v.counts);
-            ck_value_drop_index(&g);
-        } else {
-            ck_value_free(&g);
-            // Each chunk stayed below the limit, the file's labels together did not.
-            status = result->status = overflow >= 0 ? CK_CSV_ERR_LABELS : CK_CSV_ERR_MEMORY;
-            if (overflow >= 0) {
-                result->line = ck_csv_line_number(s->data, overflow);
-                result->column = s->target + 1;
-                result->text_begin = result->text_end = overflow;
-            }
-        }
-        if (map)
-            for (int t = 0; t < threads; t++) free(map[t]);
-        free(map);
+    if (map)
+        for (int t = 0; t < threads; t++) free(map[t]);
+    free(map);
+    return status;
+}
+
+int ck_csv_parse(const ck_csv_spec *s, const int64_t *chunk_rows, float *features, int32_t *labels,
+                 ck_csv_result *result) {
+    memset(result, 0, sizeof *result);
+    const int64_t n = ck_csv_chunk_count(s);
+    const int threads = ck_csv_threads(s);
+    ck_csv_work w = {0};
+    if (!ck_csv_work_alloc(&w, n, threads)) {
+        ck_csv_work_free(&w, 0);
+        return result->status = CK_CSV_ERR_MEMORY;
     }
+    ck_csv_slots(s, chunk_rows, n, w.slot);
+    ck_csv_parse_chunks(s, &w, n, features, labels);
+    int status = ck_csv_first_error(s, w.st, n, result);
+    if (status == CK_CSV_OK && labels && s->target >= 0) status = ck_csv_merge_labels(s, &w, n, labels, result);
     if (status == CK_CSV_OK) {
-        result->rows = ck_csv_compact(st, n, F, features, labels, slot[n]);
-        for (int64_t i = 0; i < n; i++) result->invalid_rows += st[i].invalid;
+        result->rows = ck_csv_compact(w.st, n, s->min_fields - (s->target >= 0), features, labels, w.slot[n]);
+        for (int64_t i = 0; i < n; i++) result->invalid_rows += w.st[i].invalid;
     }
-    for (int t = 0; t < threads; t++) ck_value_free(&values[t]);
-    free(values);
-    free(tables);
-    free(st);
-    free(finished);
-    free(slot);
+    ck_csv_work_free(&w, threads);
     return status;
 }
 

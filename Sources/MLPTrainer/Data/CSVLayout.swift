@@ -20,91 +20,64 @@ struct CSVLayout {
     var featureNames: [String]
 
     init(path: String, data: UnsafePointer<CChar>, size: Int, options: CSVOptions) throws {
-        let delimiter = options.delimiter
-        var pos = 0
-        if size >= 3, UInt8(bitPattern: data[0]) == 0xEF, UInt8(bitPattern: data[1]) == 0xBB,
-           UInt8(bitPattern: data[2]) == 0xBF {
-            pos = 3
+        let text = CSVText(path: path, data: data, size: size, delimiter: options.delimiter)
+        guard let first = text.nonBlankLine(from: text.afterByteOrderMark) else {
+            throw DataError("\(path): no data rows")
         }
-        // The first non-blank line, and the one after it.
-        func nextNonBlank(from start: Int) -> Line? {
-            var p = start
-            while p < size {
-                let (e, n) = lineBounds(data, size, p)
-                if !isBlankLine(data, p, e) { return (p, e, n) }
-                p = n
-            }
-            return nil
+        let firstFields = try text.fields(first)
+        let header: [String]? = Self.hasHeader(firstFields: firstFields, options: options) ? firstFields : nil
+        guard let firstData = text.nonBlankLine(from: header != nil ? first.next : first.begin) else {
+            throw DataError("\(path): no data rows")
         }
-        guard let first = nextNonBlank(from: pos) else { throw DataError("\(path): no data rows") }
-        func fields(_ line: Line) throws -> [String] {
-            switch splitFields(data, line.begin, line.end, delimiter) {
-            case .success(let f): return f
-            case .failure(let bad):
-                let n = ck_csv_line_number(data, Int64(line.begin))
-                throw DataError("\(path):\(n):\(bad.index + 1): malformed quoted field \(bad.text)")
-            }
-        }
-        let firstFields = try fields(first)
-        let targetIndexText = options.target.flatMap { Int($0) }
-
-        // Header detection (trailing empty fields do not count).
-        let hasHeader: Bool
-        if let forced = options.hasHeader {
-            hasHeader = forced
-        } else if options.target != nil && targetIndexText == nil {
-            hasHeader = true  // a target given by name needs a header
-        } else {
-            let trailingEmpty = firstFields.reversed().prefix { $0.isEmpty }.count
-            let used = firstFields.count - trailingEmpty
-            let t = options.noTarget ? -1 : targetIndexText ?? (used - 1)
-            hasHeader = firstFields.enumerated().contains { i, f in i < used && i != t && !f.isEmpty && !isNumber(f) }
-        }
-        let header: [String]? = hasHeader ? firstFields : nil
-        let dataStart = hasHeader ? first.next : first.begin
-        guard let firstData = nextNonBlank(from: dataStart) else { throw DataError("\(path): no data rows") }
-        let dataFields = hasHeader ? try fields(firstData) : firstFields
-
-        // Trailing columns that are empty on the first data row and have no name are dropped.
+        let dataFields = header != nil ? try text.fields(firstData) : firstFields
         let total = max(dataFields.count, header?.count ?? 0)
+        let used = Self.usedColumns(dataFields: dataFields, header: header, total: total)
+        guard used >= (options.noTarget ? 1 : 2) else {
+            throw DataError("\(path): need at least two columns (features and a target), found \(used)")
+        }
+        let target = try Self.targetColumn(options: options, header: header, used: used, path: path)
+        let featureColumns = (0..<used).filter { $0 != target }
+        (self.header, self.firstData, self.total, self.used, self.target) = (header, firstData, total, used, target)
+        self.featureColumns = featureColumns
+        featureNames = featureColumns.indices.map { k in
+            let c = featureColumns[k]
+            guard let header else { return "x\(k + 1)" }
+            return c < header.count && !header[c].isEmpty ? header[c] : "x\(c + 1)"
+        }
+    }
+
+    /// Whether the first line is a header: as forced, or when the target is given by name, or when a
+    /// used field other than the target is not a number (trailing empty fields do not count).
+    private static func hasHeader(firstFields: [String], options: CSVOptions) -> Bool {
+        let targetIndexText = options.target.flatMap { Int($0) }
+        if let forced = options.hasHeader { return forced }
+        if options.target != nil && targetIndexText == nil { return true }  // a target given by name needs a header
+        let trailingEmpty = firstFields.reversed().prefix { $0.isEmpty }.count
+        let used = firstFields.count - trailingEmpty
+        let t = options.noTarget ? -1 : targetIndexText ?? (used - 1)
+        return firstFields.enumerated().contains { i, f in i < used && i != t && !f.isEmpty && !isNumber(f) }
+    }
+
+    /// `total` without the trailing columns that are empty on the first data row and have no name.
+    private static func usedColumns(dataFields: [String], header: [String]?, total: Int) -> Int {
         var used = total
         while used > 0, used > dataFields.count || dataFields[used - 1].isEmpty,
               used > (header?.count ?? 0) || header![used - 1].isEmpty {
             used -= 1
         }
-        guard used >= (options.noTarget ? 1 : 2) else {
-            throw DataError("\(path): need at least two columns (features and a target), found \(used)")
-        }
+        return used
+    }
 
-        // The target column.
-        let target: Int
-        if options.noTarget {
-            target = -1
-        } else if let name = options.target {
-            if let header, let i = header.prefix(used).firstIndex(of: name) {
-                target = i
-            } else if let i = targetIndexText, i >= 0, i < used {
-                target = i
-            } else if let header {
-                throw DataError("\(path): unknown target column '\(name)' (columns: \(header.prefix(used).joined(separator: ", ")))")
-            } else {
-                throw DataError("\(path): unknown target column '\(name)' (no header: give a 0-based index below \(used))")
-            }
-        } else {
-            target = used - 1
-        }
-        let featureColumns = (0..<used).filter { $0 != target }
-        self.header = header
-        self.firstData = firstData
-        self.total = total
-        self.used = used
-        self.target = target
-        self.featureColumns = featureColumns
+    /// The target column: none, the one named or numbered by `--target`, or the last used one.
+    private static func targetColumn(options: CSVOptions, header: [String]?, used: Int, path: String) throws -> Int {
+        if options.noTarget { return -1 }
+        guard let name = options.target else { return used - 1 }
+        if let header, let i = header.prefix(used).firstIndex(of: name) { return i }
+        if let i = Int(name), i >= 0, i < used { return i }
         if let header {
-            featureNames = featureColumns.map { $0 < header.count && !header[$0].isEmpty ? header[$0] : "x\($0 + 1)" }
-        } else {
-            featureNames = featureColumns.indices.map { "x\($0 + 1)" }
+            throw DataError("\(path): unknown target column '\(name)' (columns: \(header.prefix(used).joined(separator: ", ")))")
         }
+        throw DataError("\(path): unknown target column '\(name)' (no header: give a 0-based index below \(used))")
     }
 
     /// The name of a 0-based file column, for messages.
@@ -121,5 +94,40 @@ struct CSVLayout {
     func isUnnamed(_ column: Int) -> Bool {
         guard let header else { return false }
         return column >= header.count || header[column].isEmpty
+    }
+}
+
+/// A mapped CSV file's text, for reading its first lines.
+private struct CSVText {
+    let path: String
+    let data: UnsafePointer<CChar>
+    let size: Int
+    let delimiter: UInt8
+
+    /// Where the text starts: after a UTF-8 byte order mark, if any.
+    var afterByteOrderMark: Int {
+        size >= 3 && UInt8(bitPattern: data[0]) == 0xEF && UInt8(bitPattern: data[1]) == 0xBB
+            && UInt8(bitPattern: data[2]) == 0xBF ? 3 : 0
+    }
+
+    /// The first non-blank line at or after `start`.
+    func nonBlankLine(from start: Int) -> CSVLayout.Line? {
+        var p = start
+        while p < size {
+            let (e, n) = lineBounds(data, size, p)
+            if !isBlankLine(data, p, e) { return (p, e, n) }
+            p = n
+        }
+        return nil
+    }
+
+    /// The line's fields, unquoted.
+    func fields(_ line: CSVLayout.Line) throws -> [String] {
+        switch splitFields(data, line.begin, line.end, delimiter) {
+        case .success(let f): return f
+        case .failure(let bad):
+            let n = ck_csv_line_number(data, Int64(line.begin))
+            throw DataError("\(path):\(n):\(bad.index + 1): malformed quoted field \(bad.text)")
+        }
     }
 }

@@ -306,82 +306,98 @@ func isNumber(_ s: String) -> Bool {
 func parseCSV(path: String, data: UnsafePointer<CChar>, size: Int, options: CSVOptions,
               window: Range<Int>? = nil, tabularFallback: Bool = false) throws -> ParsedCSV {
     let layout = try CSVLayout(path: path, data: data, size: size, options: options)
-    let (firstData, total, used, target, featureColumns) = (layout.firstData, layout.total, layout.used, layout.target, layout.featureColumns)
-    let featureNames = layout.featureNames, delimiter = options.delimiter
-    let columnName = layout.columnName
-
-    var spec = ck_csv_spec()
-    spec.data = data
-    spec.size = Int64(window?.upperBound ?? size)
-    spec.begin = Int64(max(firstData.begin, window?.lowerBound ?? 0))
-    spec.fields = Int64(total)
-    spec.min_fields = Int64(used)
-    spec.target = Int64(target)
-    spec.delimiter = CChar(bitPattern: delimiter)
-    spec.allow_nonfinite = options.allowNonFinite ? 1 : 0
-    spec.drop_invalid = options.dropInvalidRows && !tabularFallback ? 1 : 0
-    spec.threads = Int32(options.threads)
-    spec.chunk_bytes = Int64(options.chunkBytes)
-
-    let F = featureColumns.count
+    var spec = csvSpec(layout: layout, data: data, size: size, options: options, window: window,
+                       tabularFallback: tabularFallback)
     var result = ck_csv_result()
     defer { ck_csv_result_free(&result) }
-    var (status, features, labels) = parseRows(&spec, chunkRows: nil, rows: max(Int(ck_csv_row_capacity(&spec)), 0),
-                                               features: F, target: target, result: &result)
-    if status == Int32(CK_CSV_ERR_CAPACITY.rawValue) {
-        // A chunk held more rows than the file's sample promised: count them and parse again.
-        ck_csv_result_free(&result)
-        var chunkRows = [Int64](repeating: 0, count: max(Int(ck_csv_chunk_count(&spec)), 1))
-        let rows = Int(ck_csv_count_rows(&spec, &chunkRows))
-        (status, features, labels) = chunkRows.withUnsafeBufferPointer {
-            parseRows(&spec, chunkRows: $0.baseAddress, rows: rows, features: F, target: target, result: &result)
-        }
-    }
+    let (status, features, labels) = parseRowsCountingOnOverflow(&spec, features: layout.featureColumns.count,
+                                                                 target: layout.target, result: &result)
     if tabularFallback, NeedsTableLoader.statuses(dropInvalidRows: options.dropInvalidRows).contains(status) {
         throw NeedsTableLoader()
     }
-    if status != 0 {
-        let line = Int(result.line), col = Int(result.column)
-        let text = String(decoding: UnsafeRawBufferPointer(start: data + Int(result.text_begin),
-                                                           count: Int(result.text_end - result.text_begin)), as: UTF8.self)
-        let shown = text.count > 40 ? String(text.prefix(40)) + "..." : text
-        let name = columnName(col - 1)
-        switch Int(status) {
-        case Int(CK_CSV_ERR_NUMBER.rawValue):
-            throw DataError("\(path):\(line):\(col): invalid number \"\(shown)\" in column '\(name)'")
-        case Int(CK_CSV_ERR_MISSING.rawValue):
-            throw DataError("\(path):\(line):\(col): missing value in column '\(name)'")
-        case Int(CK_CSV_ERR_NONFINITE.rawValue):
-            throw DataError("\(path):\(line):\(col): non-finite value \"\(shown)\" in column '\(name)' (not allowed)")
-        case Int(CK_CSV_ERR_RANGE.rawValue):
-            throw DataError("\(path):\(line):\(col): number \"\(shown)\" out of float32 range in column '\(name)'")
-        case Int(CK_CSV_ERR_TRAILING.rawValue):
-            throw DataError("\(path):\(line):\(col): value \"\(shown)\" in column \(col), which is empty on the first data row")
-        case Int(CK_CSV_ERR_FIELDS.rawValue):
-            let expected = used == total ? "\(total)" : "\(used) to \(total)"
-            throw DataError("\(path):\(line): expected \(expected) fields, found \(result.found_fields)")
-        case Int(CK_CSV_ERR_QUOTE.rawValue):
-            throw DataError("\(path):\(line):\(col): malformed quoted field \(shown)")
-        case Int(CK_CSV_ERR_LABELS.rawValue):
-            throw DataError("\(path):\(line):\(col): too many distinct labels in column '\(name)' (more than 1048576; is it a class column?)")
-        default:
-            throw DataError("\(path): out of memory while parsing")
-        }
-    }
+    if status != 0 { throw parseError(status, result, path: path, data: data, layout: layout) }
     if result.rows == 0 && window == nil {
         throw DataError(options.dropInvalidRows && result.invalid_rows > 0
             ? "\(path): no data rows (all \(result.invalid_rows) rows have invalid values)"
             : "\(path): no data rows")
     }
-    var labelTexts: [String] = []
-    var firstOffsets: [Int] = []
-    for i in 0..<Int(result.label_count) {
-        let a = Int(result.label_offsets[i]), b = Int(result.label_offsets[i + 1])
-        labelTexts.append(String(decoding: UnsafeRawBufferPointer(start: result.label_text + a, count: b - a), as: UTF8.self))
-        firstOffsets.append(Int(result.label_first_offset[i]))
-    }
-    return ParsedCSV(features: features, labels: labels, featureNames: featureNames, labelTexts: labelTexts,
+    let (labelTexts, firstOffsets) = labelTable(result)
+    return ParsedCSV(features: features, labels: labels, featureNames: layout.featureNames, labelTexts: labelTexts,
                      labelFirstOffsets: firstOffsets, invalidRows: Int(result.invalid_rows))
+}
+
+/// The parser's spec for the layout's columns, over the window's lines (the whole file without one).
+private func csvSpec(layout: CSVLayout, data: UnsafePointer<CChar>, size: Int, options: CSVOptions,
+                     window: Range<Int>?, tabularFallback: Bool) -> ck_csv_spec {
+    var spec = ck_csv_spec()
+    spec.data = data
+    spec.size = Int64(window?.upperBound ?? size)
+    spec.begin = Int64(max(layout.firstData.begin, window?.lowerBound ?? 0))
+    spec.fields = Int64(layout.total)
+    spec.min_fields = Int64(layout.used)
+    spec.target = Int64(layout.target)
+    spec.delimiter = CChar(bitPattern: options.delimiter)
+    spec.allow_nonfinite = options.allowNonFinite ? 1 : 0
+    spec.drop_invalid = options.dropInvalidRows && !tabularFallback ? 1 : 0
+    spec.threads = Int32(options.threads)
+    spec.chunk_bytes = Int64(options.chunkBytes)
+    return spec
+}
+
+/// The rows into a matrix reserved from the sampled rows per byte; when a chunk holds more rows than
+/// the sample promised, the rows are counted and parsed again.
+private func parseRowsCountingOnOverflow(_ spec: inout ck_csv_spec, features F: Int, target: Int,
+                                         result: inout ck_csv_result) -> (Int32, [Float], [Int32]) {
+    let estimated = parseRows(&spec, chunkRows: nil, rows: max(Int(ck_csv_row_capacity(&spec)), 0),
+                              features: F, target: target, result: &result)
+    guard estimated.0 == Int32(CK_CSV_ERR_CAPACITY.rawValue) else { return estimated }
+    ck_csv_result_free(&result)
+    var chunkRows = [Int64](repeating: 0, count: max(Int(ck_csv_chunk_count(&spec)), 1))
+    let rows = Int(ck_csv_count_rows(&spec, &chunkRows))
+    return chunkRows.withUnsafeBufferPointer {
+        parseRows(&spec, chunkRows: $0.baseAddress, rows: rows, features: F, target: target, result: &result)
+    }
+}
+
+/// The message for the parser's error `status`, naming the file, line, column and the offending text.
+private func parseError(_ status: Int32, _ result: ck_csv_result, path: String, data: UnsafePointer<CChar>,
+                        layout: CSVLayout) -> DataError {
+    let line = Int(result.line), col = Int(result.column)
+    let text = String(decoding: UnsafeRawBufferPointer(start: data + Int(result.text_begin),
+                                                       count: Int(result.text_end - result.text_begin)), as: UTF8.self)
+    let shown = text.count > 40 ? String(text.prefix(40)) + "..." : text
+    let name = layout.columnName(col - 1)
+    switch Int(status) {
+    case Int(CK_CSV_ERR_NUMBER.rawValue):
+        return DataError("\(path):\(line):\(col): invalid number \"\(shown)\" in column '\(name)'")
+    case Int(CK_CSV_ERR_MISSING.rawValue):
+        return DataError("\(path):\(line):\(col): missing value in column '\(name)'")
+    case Int(CK_CSV_ERR_NONFINITE.rawValue):
+        return DataError("\(path):\(line):\(col): non-finite value \"\(shown)\" in column '\(name)' (not allowed)")
+    case Int(CK_CSV_ERR_RANGE.rawValue):
+        return DataError("\(path):\(line):\(col): number \"\(shown)\" out of float32 range in column '\(name)'")
+    case Int(CK_CSV_ERR_TRAILING.rawValue):
+        return DataError("\(path):\(line):\(col): value \"\(shown)\" in column \(col), which is empty on the first data row")
+    case Int(CK_CSV_ERR_FIELDS.rawValue):
+        let expected = layout.used == layout.total ? "\(layout.total)" : "\(layout.used) to \(layout.total)"
+        return DataError("\(path):\(line): expected \(expected) fields, found \(result.found_fields)")
+    case Int(CK_CSV_ERR_QUOTE.rawValue):
+        return DataError("\(path):\(line):\(col): malformed quoted field \(shown)")
+    case Int(CK_CSV_ERR_LABELS.rawValue):
+        return DataError("\(path):\(line):\(col): too many distinct labels in column '\(name)' (more than 1048576; is it a class column?)")
+    default:
+        return DataError("\(path): out of memory while parsing")
+    }
+}
+
+/// The parsed labels' texts and the file offsets of their first lines, by label id.
+private func labelTable(_ result: ck_csv_result) -> (texts: [String], firstOffsets: [Int]) {
+    let ids = 0..<Int(result.label_count)
+    let texts = ids.map { i in
+        let a = Int(result.label_offsets[i]), b = Int(result.label_offsets[i + 1])
+        return String(decoding: UnsafeRawBufferPointer(start: result.label_text + a, count: b - a), as: UTF8.self)
+    }
+    return (texts, ids.map { Int(result.label_first_offset[$0]) })
 }
 
 /// One `ck_csv_parse` into a matrix of `rows` rows (its contents are the parsed rows): the status, the
