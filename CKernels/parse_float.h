@@ -144,14 +144,16 @@ static inline __attribute__((always_inline)) float ck_decimal_to_float(ck_decima
             v = exp10 < 0 ? v / ck_pow10f[-exp10] : v * ck_pow10f[exp10];
             return neg ? -v : v;
         }
-        if (w < (1ULL << 53) && exp10 >= -22 && exp10 <= 22) {
+        if (exp10 >= -22 && exp10 <= 22) {
+            // 10^|exp10| is an exact double, so x rounds at most twice ((double)w when w > 2^53, then
+            // the product or quotient): less than 3 units in its last place from the value. x >= 1e-22,
+            // a normal float's range, so bit 29 of the double's significand is the float rounding point;
+            // unless x lies within 4 units of a float midpoint, the value rounds to the same float as x.
             double x = (double)w;
             x = exp10 < 0 ? x / ck_pow10d[-exp10] : x * ck_pow10d[exp10];
             uint64_t bits;
             memcpy(&bits, &x, 8);
-            // 1e-22 <= x < 2^53 * 1e22 < FLT_MAX: a normal float's range, so the float rounding point
-            // is bit 29 of the double's significand.
-            if ((bits & 0x1FFFFFFFULL) != 0x10000000ULL) {
+            if ((bits & 0x1FFFFFFFULL) - (0x10000000ULL - 4) > 8) {
                 float v = (float)x;
                 return neg ? -v : v;
             }
@@ -210,6 +212,22 @@ CK_TARGET_AVX2 static inline __attribute__((always_inline)) int ck_scan_decimal_
     __m256i v = _mm256_sub_epi8(_mm256_loadu_si256((const __m256i *)q), _mm256_set1_epi8('0'));
     __m256i nine = _mm256_set1_epi8(9);
     uint64_t other = ~(uint64_t)(uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(_mm256_max_epu8(v, nine), nine));
+    // printf's %.18e, "d.dddddddddddddddddde+dd" (24 bytes): digits everywhere but at bytes 1, 20 and
+    // 21 and the terminator at 24; the 19 digits are the first three and two groups of eight.
+    if ((other & 0x1FFFFFF) == 0x1300002 && q[1] == '.' && (q[20] | 0x20) == 'e' && (q[21] == '-' || q[21] == '+')) {
+        __m128i x = _mm_sub_epi8(_mm_loadu_si128((const __m128i *)(q + 4)), _mm_set1_epi8('0'));
+        x = _mm_maddubs_epi16(x, _mm_set1_epi16(0x010A));
+        x = _mm_madd_epi16(x, _mm_set1_epi32(0x00010064));
+        x = _mm_packus_epi32(x, x);
+        x = _mm_madd_epi16(x, _mm_set1_epi32(0x00012710));
+        const uint64_t eights = (uint64_t)_mm_cvtsi128_si64(x);
+        const uint64_t lead = (uint64_t)(q[0] - '0') * 100 + (uint64_t)(q[2] - '0') * 10 + (uint64_t)(q[3] - '0');
+        const int ev = (q[22] - '0') * 10 + (q[23] - '0');
+        *d = (ck_decimal){lead * 10000000000000000ULL + (eights & 0xFFFFFFFFu) * 100000000ULL + (eights >> 32),
+                          (q[21] == '-' ? -ev : ev) - 18, neg, 0};
+        *pp = q + 24;
+        return 0;
+    }
     const int ip = __builtin_ctzll(other);  // integer digits
     const int dot = q[ip] == '.';
     const int de = dot ? ip + 1 + __builtin_ctzll(other >> (ip + 1)) : ip;  // end of the digits
