@@ -105,6 +105,18 @@ private func format(_ f: String, _ v: Double) -> String { String(format: f, v) }
         }
     }
 
+    /// Float midpoints and their neighbouring doubles in HIGGS style (%.18e): 19 digits within about a
+    /// double's unit of a midpoint, where the double path must hand the number on to Eisel-Lemire.
+    @Test func higgsStyleMidpoints() {
+        var rng = Rng(state: 18)
+        for _ in 0..<20_000 {
+            let f = Float(bitPattern: UInt32(truncatingIfNeeded: rng.next()) & 0x7FFF_FFFF)
+            guard f.isFinite, f.nextUp.isFinite else { continue }
+            let mid = (Double(f) + Double(f.nextUp)) / 2
+            for v in [mid, mid.nextUp, mid.nextDown] { expectLikeStrtof(format("%.18e", v)) }
+        }
+    }
+
     /// The CSV parser's own number path (a SIMD scanner where the instruction set has one, falling
     /// back to the scalar one) under every instruction set, on random numbers with a random sign
     /// and exponent style, against strtof bit for bit; tiny chunks put numbers at chunk edges.
