@@ -7,6 +7,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 // MARK: - Rows and fields
 
 /// One thread's view of the current row, and its scratch space for value texts.
@@ -19,6 +20,7 @@ typedef struct {
     char *scratch;
     int64_t scratch_cap;
     int64_t next_release, chunk_begin;
+    uint64_t na_lengths;       // bit n: a missing-value token has n bytes (n < 64)
     int avx2;                  // split plain lines with ck_split_plain_avx2
 } ck_row;
 
@@ -26,6 +28,10 @@ static int ck_row_init(ck_row *r, const ck_table_spec *s) {
     memset(r, 0, sizeof *r);
     r->s = s;
     r->avx2 = ck_isa_active() >= CK_ISA_AVX2;  // the calling thread's choice (ck_isa_force)
+    for (int64_t i = 0; i < s->na_count; i++) {
+        int64_t n = s->na_offsets[i + 1] - s->na_offsets[i];
+        r->na_lengths |= n < 64 ? (uint64_t)1 << n : 0;
+    }
     r->ranges = malloc((size_t)(s->fields + 1) * 2 * sizeof *r->ranges);
     r->quoted = malloc((size_t)(s->fields + 1));
     return r->ranges && r->quoted ? 0 : -1;
@@ -145,8 +151,10 @@ static inline int ck_same_bytes(const char *a, const char *b, int64_t n) {
     return 1;
 }
 
-static inline int ck_is_missing(const ck_table_spec *s, const char *p, int64_t n) {
+static inline int ck_is_missing(const ck_row *r, const char *p, int64_t n) {
+    const ck_table_spec *s = r->s;
     if (n == 0) return 1;
+    if (n < 64 && !(r->na_lengths >> n & 1)) return 0;  // no token is that long
     for (int64_t i = 0; i < s->na_count; i++) {
         int64_t a = s->na_offsets[i];
         if (s->na_offsets[i + 1] - a == n && ck_same_bytes(s->na_text + a, p, n)) return 1;
@@ -193,6 +201,22 @@ CK_TARGET_AVX2 static int ck_is_number_avx2(const char *p, const char *end, cons
     return (ck_scan_decimal_avx2(&q, lo, hi, &d) == 0 && q == end) || ck_is_number(p, end);
 }
 #endif
+
+/// ck_parse_float of the row's field [p, p + n) (its status), scanning as the row splits.
+static inline int ck_row_number(const ck_row *r, const char *p, int64_t n, float *v) {
+#if CK_HAVE_X86
+    if (r->avx2) return ck_table_number_avx2(p, p + n, r->s->data + r->chunk_begin, r->s->data + r->stop, v);
+#endif
+    return ck_table_number(p, p + n, v);
+}
+
+/// Whether ck_parse_float accepts the row's field [p, p + n).
+static inline int ck_row_is_number(const ck_row *r, const char *p, int64_t n) {
+#if CK_HAVE_X86
+    if (r->avx2) return ck_is_number_avx2(p, p + n, r->s->data + r->chunk_begin, r->s->data + r->stop);
+#endif
+    return ck_is_number(p, p + n);
+}
 
 static int ck_row_reserve(ck_row *r, int64_t n) {
     if (n <= r->scratch_cap) return 0;
@@ -265,15 +289,15 @@ static const char *ck_row_value(ck_row *r, int64_t c, int64_t *len) {
     return r->scratch;
 }
 
-/// Adds field c's value (or "" when missing) to t; -1 when t is full or out of memory.
-static int ck_row_count(ck_row *r, int64_t c, int missing, ck_value_table *t) {
+/// Adds field c's value (or "" when missing) to t: its id, or -1 when t is full or out of memory.
+static int32_t ck_row_count(ck_row *r, int64_t c, int missing, ck_value_table *t) {
     int64_t n = 0;
     const char *p = missing ? "" : ck_row_value(r, c, &n);
     if (!p) {
         t->failed = 1;
         return -1;
     }
-    return ck_value_add(t, p, n, ck_value_hash(p, n), 1, r->line) < 0 ? -1 : 0;
+    return ck_value_add(t, p, n, ck_value_hash(p, n), 1, r->line);
 }
 
 /// The first error of the chunks in file order into *e; returns its status.
@@ -286,13 +310,102 @@ static int ck_first_error(const ck_table_error *errors, int64_t chunks, ck_table
     return CK_CSV_OK;
 }
 
+// MARK: - Kept rows
+
+/// A kept row's cell: a number, or a value's id in its thread's table.
+typedef union {
+    float number;
+    int32_t id;
+} ck_cell;
+
+struct ck_table_rows {
+    int threads;
+    int64_t fields, cells;        // cells per row
+    int64_t *cell_of;             // [fields]: column c's cell, or -1
+    uint8_t *modes;               // [fields]
+    int64_t *unclean;             // [fields]: values of a number column kept as NaN that are not missing
+    int64_t target, label_cell;   // label_cell -1 when the labels are not kept
+    int64_t missing_labels;
+    int64_t chunks;
+    ck_cell **chunk_cells;        // [chunks], mapped (chunk_bytes[i] bytes) until expanded
+    size_t *chunk_bytes;
+    int64_t *chunk_rows;
+    int *chunk_thread;            // the thread that read chunk i: its ids are that thread's tables'
+    ck_value_table *tables;       // [threads][fields]: the threads' value tables
+    ck_value_table *labels;       // [threads]
+};
+
+void ck_table_rows_free(ck_table_rows *k) {
+    if (!k) return;
+    for (int64_t i = 0; k->chunk_cells && i < k->chunks; i++)
+        if (k->chunk_cells[i]) munmap(k->chunk_cells[i], k->chunk_bytes[i]);
+    for (int64_t i = 0; k->tables && i < k->threads * k->fields; i++) ck_value_free(&k->tables[i]);
+    for (int t = 0; k->labels && t < k->threads; t++) ck_value_free(&k->labels[t]);
+    free(k->cell_of);
+    free(k->modes);
+    free(k->unclean);
+    free(k->chunk_cells);
+    free(k->chunk_bytes);
+    free(k->chunk_rows);
+    free(k->chunk_thread);
+    free(k->tables);
+    free(k->labels);
+    free(k);
+}
+
+/// Room for the kept rows of the columns with a mode (and the label) of a survey; NULL when out of memory.
+static ck_table_rows *ck_rows_new(const ck_table_spec *s, const uint8_t *modes, int64_t target, int threads) {
+    ck_table_rows *k = calloc(1, sizeof *k);
+    if (!k) return NULL;
+    int64_t n = s->chunks > 0 ? s->chunks : 1;
+    k->threads = threads;
+    k->fields = s->fields;
+    k->target = target;
+    k->label_cell = -1;
+    k->chunks = s->chunks;
+    k->cell_of = malloc((size_t)s->fields * sizeof *k->cell_of);
+    k->modes = calloc((size_t)s->fields, 1);
+    k->unclean = calloc((size_t)s->fields, sizeof *k->unclean);
+    k->chunk_cells = calloc((size_t)n, sizeof *k->chunk_cells);
+    k->chunk_bytes = calloc((size_t)n, sizeof *k->chunk_bytes);
+    k->chunk_rows = calloc((size_t)n, sizeof *k->chunk_rows);
+    k->chunk_thread = calloc((size_t)n, sizeof *k->chunk_thread);
+    k->tables = calloc((size_t)threads * (size_t)s->fields, sizeof *k->tables);
+    k->labels = calloc((size_t)threads, sizeof *k->labels);
+    if (!k->cell_of || !k->modes || !k->unclean || !k->chunk_cells || !k->chunk_bytes || !k->chunk_rows ||
+        !k->chunk_thread || !k->tables || !k->labels) {
+        ck_table_rows_free(k);
+        return NULL;
+    }
+    for (int64_t c = 0; c < s->fields; c++) {
+        k->modes[c] = c < s->min_fields ? modes[c] : 0;
+        k->cell_of[c] = k->modes[c] ? k->cells++ : -1;
+    }
+    if (target >= 0 && target < s->min_fields) k->label_cell = k->cells++;
+    return k;
+}
+
+/// Maps room for chunk i = [a, b)'s kept rows: a line has at least min_fields - 1 delimiters and,
+/// unless it ends the file, its newline. NULL when out of memory (or when rows have no cells).
+static ck_cell *ck_rows_map(ck_table_rows *k, const ck_table_spec *s, int64_t i, int64_t a, int64_t b) {
+    int64_t rows = (b - a + 1) / (s->min_fields > 1 ? s->min_fields : 1) + 1;
+    size_t bytes = (size_t)(rows * k->cells) * sizeof(ck_cell);
+    if (bytes == 0) return NULL;
+    void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (p == MAP_FAILED) return NULL;
+    k->chunk_cells[i] = p;
+    k->chunk_bytes[i] = bytes;
+    return p;
+}
+
 // MARK: - Pass 1: survey
 
 typedef struct {
     ck_row row;
-    int64_t *missing, *non_numbers;
-    int64_t strays, first_stray;
+    int64_t *missing, *non_numbers, *unclean;
+    int64_t strays, first_stray, missing_labels;
     ck_value_table *tables;  // per column (only counted ones grow)
+    ck_value_table labels;   // when the rows are kept
 } ck_survey_thread;
 
 static int64_t ck_count_lines(const ck_table_spec *s, int64_t a, int64_t b) {
@@ -306,38 +419,91 @@ static int64_t ck_count_lines(const ck_table_spec *s, int64_t a, int64_t b) {
     return n;
 }
 
-static void ck_survey_chunk(const ck_table_spec *s, const uint8_t *modes, ck_survey_thread *t, int64_t a, int64_t b,
-                            int64_t *rows, ck_table_error *e) {
+/// Field c's survey: counts it as missing or as a non-number; with a cell (a number column of kept
+/// rows) parses it, keeping NaN for a value that is not a clean finite number (counted in unclean).
+static void ck_survey_number(ck_survey_thread *t, int64_t c, const char *p, int64_t n, int missing, ck_cell *cell) {
+    const ck_row *r = &t->row;
+    float v = NAN;
+    if (missing) {
+        t->missing[c]++;
+    } else if (cell) {
+        int rc = ck_row_number(r, p, n, &v);
+        t->non_numbers[c] += rc < 0;
+        if (rc != 0 || isinf(v)) {
+            t->unclean[c]++;
+            v = NAN;
+        }
+    } else if (!ck_row_is_number(r, p, n)) {
+        t->non_numbers[c]++;
+    }
+    if (cell) cell->number = v;
+}
+
+/// Keeps the row's label in the thread's label table; -1 when out of memory.
+static int ck_survey_label(ck_survey_thread *t, int64_t target, ck_cell *cell) {
     ck_row *r = &t->row;
-    ck_row_start(r, a, b);
+    cell->id = -1;
+    if (r->ranges[2 * target] == r->ranges[2 * target + 1]) {
+        t->missing_labels++;
+        return 0;
+    }
+    int64_t n = 0;
+    const char *label = ck_row_value(r, target, &n);
+    if (label) cell->id = ck_value_add(&t->labels, label, n, ck_value_hash(label, n), 1, r->line);
+    return !label || t->labels.failed ? -1 : 0;
+}
+
+static void ck_survey_chunk(const ck_table_spec *s, const uint8_t *modes, ck_survey_thread *t, ck_table_rows *keep,
+                            int64_t i, int64_t *rows, ck_table_error *e) {
+    ck_row *r = &t->row;
+    ck_row_start(r, s->chunk_starts[i], s->chunk_starts[i + 1]);
+    ck_cell *cells = keep ? ck_rows_map(keep, s, i, s->chunk_starts[i], s->chunk_starts[i + 1]) : NULL;
+    if (keep && !cells && keep->cells) {
+        ck_table_fail(e, CK_CSV_ERR_MEMORY, r->chunk_begin, -1, r->chunk_begin, r->chunk_begin, 0);
+        return;
+    }
     int got;
     while ((got = ck_row_next(r, e)) > 0) {
+        ck_cell *row = cells ? cells + *rows * keep->cells : NULL;
         ++*rows;
         for (int64_t c = 0; c < s->min_fields; c++) {
             if (!modes[c]) continue;
             int64_t n;
             const char *p = ck_field(r, c, &n);
-            int missing = ck_is_missing(s, p, n);
-            if (modes[c] & CK_TABLE_SURVEY) {
-                if (missing) t->missing[c]++;
-#if CK_HAVE_X86
-                else if (!(r->avx2 ? ck_is_number_avx2(p, p + n, s->data + r->chunk_begin, s->data + r->stop)
-                                   : ck_is_number(p, p + n)))
-                    t->non_numbers[c]++;
-#else
-                else if (!ck_is_number(p, p + n)) t->non_numbers[c]++;
-#endif
+            int missing = ck_is_missing(r, p, n);
+            ck_cell *cell = row ? row + keep->cell_of[c] : NULL;
+            if (!(modes[c] & CK_TABLE_COUNT)) {
+                ck_survey_number(t, c, p, n, missing, cell);
+                continue;
             }
-            if ((modes[c] & CK_TABLE_COUNT) && ck_row_count(r, c, missing, &t->tables[c]) != 0 && t->tables[c].failed) {
+            int32_t id = ck_row_count(r, c, missing, &t->tables[c]);
+            if (t->tables[c].failed) {
                 ck_table_fail(e, CK_CSV_ERR_MEMORY, r->line, c, r->line, r->line, 0);
                 return;
             }
+            if (cell) cell->id = id;
+            // A counted value is a number or not once for all its rows (ck_survey_non_numbers).
+            if ((modes[c] & CK_TABLE_SURVEY) && (missing || id < 0)) ck_survey_number(t, c, p, n, missing, NULL);
+        }
+        if (row && keep->label_cell >= 0 && ck_survey_label(t, keep->target, row + keep->label_cell) != 0) {
+            ck_table_fail(e, CK_CSV_ERR_MEMORY, r->line, keep->target, r->line, r->line, 0);
+            return;
         }
         for (int64_t c = s->min_fields; c < r->n; c++) {
             if (r->ranges[2 * c + 1] == r->ranges[2 * c]) continue;
             t->strays++;
             if (r->line < t->first_stray) t->first_stray = r->line;
         }
+    }
+}
+
+/// Adds to non_numbers the rows of the counted values that are not numbers (a value's text is a number
+/// exactly when its field's raw text is: unescaping and UTF-8 repair touch only texts that are not).
+static void ck_survey_non_numbers(ck_survey_thread *t, int64_t c) {
+    const ck_table_values *v = &t->tables[c].v;
+    for (int64_t j = 0; j < v->count; j++) {
+        const char *p = v->text + v->offsets[j], *end = v->text + v->offsets[j + 1];
+        if (end > p && !ck_is_number(p, end)) t->non_numbers[c] += v->counts[j];  // "" is the missing value
     }
 }
 
@@ -369,20 +535,39 @@ static int ck_survey_merge(ck_survey_thread *th, int threads, int64_t c, int64_t
     return status;
 }
 
-int ck_table_survey(const ck_table_spec *s, const uint8_t *modes, int64_t limit, ck_table_survey_result *res) {
+/// Hands the threads' tables and counts over to the kept rows.
+static void ck_survey_keep(ck_survey_thread *th, int threads, const int64_t *chunk_rows, ck_table_rows *k) {
+    for (int64_t i = 0; i < k->chunks; i++) k->chunk_rows[i] = chunk_rows[i];
+    for (int t = 0; t < threads; t++) {
+        for (int64_t c = 0; c < k->fields; c++) {
+            k->unclean[c] += th[t].unclean[c];
+            k->tables[t * k->fields + c] = th[t].tables[c];
+            memset(&th[t].tables[c], 0, sizeof th[t].tables[c]);
+        }
+        k->labels[t] = th[t].labels;
+        memset(&th[t].labels, 0, sizeof th[t].labels);
+        k->missing_labels += th[t].missing_labels;
+    }
+}
+
+int ck_table_survey_keeping(const ck_table_spec *s, const uint8_t *modes, int64_t limit, int64_t target,
+                            int64_t label_limit, ck_table_survey_result *res, ck_table_rows **rows) {
     const int threads = s->threads > 0 ? s->threads : 1;
     const int64_t n = s->chunks;
-    int split = 0;
-    for (int64_t c = 0; c < s->min_fields; c++) split |= modes[c] != 0;
     ck_survey_thread *th = calloc((size_t)threads, sizeof *th);
     ck_table_error *errors = calloc((size_t)(n > 0 ? n : 1), sizeof *errors);
-    int status = th && errors ? CK_CSV_OK : CK_CSV_ERR_MEMORY;
+    ck_table_rows *keep = rows ? ck_rows_new(s, modes, target, threads) : NULL;
+    int split = keep && keep->cells > 0;
+    for (int64_t c = 0; c < s->min_fields; c++) split |= modes[c] != 0;
+    int status = th && errors && (keep || !rows) ? CK_CSV_OK : CK_CSV_ERR_MEMORY;
     for (int k = 0; status == CK_CSV_OK && k < threads; k++) {
         th[k].missing = calloc((size_t)s->fields, sizeof(int64_t));
         th[k].non_numbers = calloc((size_t)s->fields, sizeof(int64_t));
+        th[k].unclean = calloc((size_t)s->fields, sizeof(int64_t));
         th[k].tables = calloc((size_t)s->fields, sizeof(ck_value_table));
         th[k].first_stray = INT64_MAX;
-        if (!th[k].missing || !th[k].non_numbers || !th[k].tables || ck_row_init(&th[k].row, s) != 0)
+        th[k].labels.limit = label_limit;
+        if (!th[k].missing || !th[k].non_numbers || !th[k].unclean || !th[k].tables || ck_row_init(&th[k].row, s) != 0)
             status = CK_CSV_ERR_MEMORY;
         for (int64_t c = 0; th[k].tables && c < s->fields; c++) th[k].tables[c].limit = limit;
     }
@@ -391,13 +576,14 @@ int ck_table_survey(const ck_table_spec *s, const uint8_t *modes, int64_t limit,
         ck_csv_sleep_when_idle();
 #pragma omp parallel num_threads(threads)
         {
-            ck_survey_thread *t = &th[ck_csv_thread()];
+            int tid = ck_csv_thread();
             for (;;) {
                 int64_t i = __atomic_fetch_add(&next, 1, __ATOMIC_RELAXED);
                 if (i >= n) break;
                 if (__atomic_load_n(&first_error_chunk, __ATOMIC_RELAXED) < i) continue;
                 int64_t a = s->chunk_starts[i], b = s->chunk_starts[i + 1];
-                if (split) ck_survey_chunk(s, modes, t, a, b, &res->chunk_rows[i], &errors[i]);
+                if (keep) keep->chunk_thread[i] = tid;
+                if (split) ck_survey_chunk(s, modes, &th[tid], keep, i, &res->chunk_rows[i], &errors[i]);
                 else res->chunk_rows[i] = ck_count_lines(s, a, b);
                 ck_csv_release(s->data, s->size, a, b);
                 if (errors[i].status) ck_csv_note_failed_chunk(&first_error_chunk, i);
@@ -407,6 +593,8 @@ int ck_table_survey(const ck_table_spec *s, const uint8_t *modes, int64_t limit,
     }
     res->first_stray = INT64_MAX;
     for (int k = 0; status == CK_CSV_OK && k < threads; k++) {
+        for (int64_t c = 0; c < s->min_fields; c++)
+            if (modes[c] == (CK_TABLE_SURVEY | CK_TABLE_COUNT)) ck_survey_non_numbers(&th[k], c);
         for (int64_t c = 0; c < s->fields; c++) {
             res->missing[c] += th[k].missing[c];
             res->non_numbers[c] += th[k].non_numbers[c];
@@ -417,16 +605,29 @@ int ck_table_survey(const ck_table_spec *s, const uint8_t *modes, int64_t limit,
     for (int64_t c = 0; status == CK_CSV_OK && c < s->min_fields; c++)
         if (modes[c] & CK_TABLE_COUNT) status = ck_survey_merge(th, threads, c, limit, &res->values[c]);
     if (status == CK_CSV_ERR_MEMORY && !res->error.status) res->error.status = status;
+    if (status == CK_CSV_OK && keep) {
+        ck_survey_keep(th, threads, res->chunk_rows, keep);
+        *rows = keep;
+    } else {
+        ck_table_rows_free(keep);
+        if (rows) *rows = NULL;
+    }
     for (int k = 0; th && k < threads; k++) {
         for (int64_t c = 0; th[k].tables && c < s->fields; c++) ck_value_free(&th[k].tables[c]);
+        ck_value_free(&th[k].labels);
         free(th[k].tables);
         free(th[k].missing);
         free(th[k].non_numbers);
+        free(th[k].unclean);
         ck_row_free(&th[k].row);
     }
     free(th);
     free(errors);
     return status;
+}
+
+int ck_table_survey(const ck_table_spec *s, const uint8_t *modes, int64_t limit, ck_table_survey_result *res) {
+    return ck_table_survey_keeping(s, modes, limit, -1, 0, res, NULL);
 }
 
 // MARK: - Pass 2: write
@@ -451,17 +652,12 @@ static int ck_write_row(const ck_table_spec *s, const ck_table_plan *plan, const
         float *at = x + in->offset;
         int64_t n = 0;
         const char *p = in->column < r->n ? ck_field(r, in->column, &n) : NULL;
-        int missing = !p || ck_is_missing(s, p, n);
+        int missing = !p || ck_is_missing(r, p, n);
         if (!in->categorical) {
             float v = 0;
             int bad = 0;
             if (!missing) {
-#if CK_HAVE_X86
-                int rc = r->avx2 ? ck_table_number_avx2(p, p + n, s->data + r->chunk_begin, s->data + r->stop, &v)
-                                 : ck_table_number(p, p + n, &v);
-#else
-                int rc = ck_table_number(p, p + n, &v);
-#endif
+                int rc = ck_row_number(r, p, n, &v);
                 bad = rc < 0 ? CK_CSV_ERR_NUMBER
                       : rc == 1 && isinf(v) && !plan->allow_nonfinite ? CK_CSV_ERR_NONFINITE
                       : rc == 0 && isinf(v) ? CK_CSV_ERR_RANGE : 0;
@@ -654,6 +850,140 @@ int ck_table_write(const ck_table_spec *s, const ck_table_plan *plan, const int6
     free(th);
     free(chunks);
     free(errors);
+    free(row0);
+    return status;
+}
+
+// MARK: - Pass 2 from the kept rows
+
+/// Whether the kept rows hold what the plan reads (see CK_TABLE_REWRITE).
+static int ck_rows_serve(const ck_table_rows *k, const ck_table_plan *plan) {
+    if (plan->target != k->target || (k->target >= 0 && (k->label_cell < 0 || k->missing_labels > 0))) return 0;
+    for (int t = 0; t < k->threads; t++)
+        if (k->labels[t].v.overflow) return 0;
+    for (int64_t j = 0; j < plan->input_count; j++) {
+        int64_t c = plan->inputs[j].column;
+        if (c < 0 || c >= k->fields || k->cell_of[c] < 0) return 0;
+        int counted = (k->modes[c] & CK_TABLE_COUNT) != 0;
+        if (plan->inputs[j].categorical ? !counted : counted || k->unclean[c] > 0) return 0;
+        for (int t = 0; counted && t < k->threads; t++)
+            if (k->tables[t * k->fields + c].v.overflow) return 0;
+    }
+    return 1;
+}
+
+/// Per input and thread, the slot of each value in that thread's table of the input's column (-1:
+/// outside the plan's keys); NULL when out of memory.
+static int32_t **ck_rows_slots(const ck_table_rows *k, const ck_table_plan *plan, const ck_value_table *keys) {
+    int64_t n = plan->input_count * k->threads;
+    int32_t **slots = calloc((size_t)(n > 0 ? n : 1), sizeof *slots);
+    for (int64_t j = 0; slots && j < plan->input_count; j++) {
+        if (!plan->inputs[j].categorical) continue;
+        for (int t = 0; t < k->threads; t++) {
+            const ck_table_values *v = &k->tables[t * k->fields + plan->inputs[j].column].v;
+            int32_t *m = slots[j * k->threads + t] = malloc((size_t)(v->count > 0 ? v->count : 1) * sizeof *m);
+            if (!m) return slots;  // the caller finds the NULL
+            for (int64_t i = 0; i < v->count; i++) {
+                const char *p = v->text + v->offsets[i];
+                int64_t len = v->offsets[i + 1] - v->offsets[i];
+                int32_t id = ck_value_find(&keys[j], p, len, ck_value_hash(p, len));
+                m[i] = id >= 0 ? plan->key_slots[keys[j].v.first[id]] : -1;
+            }
+        }
+    }
+    return slots;
+}
+
+static void ck_free_maps(int32_t **maps, int64_t n) {
+    for (int64_t i = 0; maps && i < n; i++) free(maps[i]);
+    free(maps);
+}
+
+/// Chunk i's kept rows into X (its first row) and Y, as ck_write_row writes them; then unmaps them.
+static void ck_expand_chunk(ck_table_rows *k, const ck_table_plan *plan, int32_t *const *slots, int32_t *const *labels,
+                            int64_t i, float *X, int32_t *Y, int64_t *unseen) {
+    const int tid = k->chunk_thread[i];
+    const ck_cell *cells = k->chunk_cells[i];
+    for (int64_t r = 0; cells && r < k->chunk_rows[i]; r++, cells += k->cells) {
+        float *x = X + r * plan->width;
+        for (int64_t j = 0; j < plan->input_count; j++) {
+            const ck_table_input *in = &plan->inputs[j];
+            const ck_cell cell = cells[k->cell_of[in->column]];
+            float *at = x + in->offset;
+            if (!in->categorical) {
+                int absent = isnan(cell.number);
+                at[0] = absent ? in->fill : cell.number;
+                if (in->indicator) at[1] = absent ? 1.0f : 0.0f;
+                continue;
+            }
+            memset(at, 0, (size_t)in->width * sizeof *at);
+            int32_t slot = cell.id >= 0 ? slots[j * k->threads + tid][cell.id] : -1;
+            if (slot >= 0) {
+                at[slot] = 1;
+            } else {
+                if (in->other >= 0) at[in->other] = 1;
+                unseen[j]++;
+            }
+        }
+        if (Y && k->target >= 0) Y[r] = labels[tid][cells[k->label_cell].id];
+    }
+    if (k->chunk_cells[i]) munmap(k->chunk_cells[i], k->chunk_bytes[i]);
+    k->chunk_cells[i] = NULL;
+}
+
+/// Merges the threads' label tables into w->labels (maps: each thread's ids in it); CK_TABLE_REWRITE
+/// when they hold more than the limit together.
+static int ck_rows_labels(ck_table_rows *k, int64_t limit, int32_t **maps, ck_table_written *w) {
+    ck_value_table out;
+    int64_t overflow_first = 0;
+    if (ck_value_merge(k->labels, k->threads, limit, &out, maps, &overflow_first) != 0) {
+        int status = out.v.overflow ? CK_TABLE_REWRITE : CK_CSV_ERR_MEMORY;
+        ck_value_free(&out);
+        return status;
+    }
+    ck_value_drop_index(&out);
+    w->labels = out.v;
+    return CK_CSV_OK;
+}
+
+int ck_table_expand(ck_table_rows *k, const ck_table_plan *plan, float *X, int32_t *Y, ck_table_written *w) {
+    if (!ck_rows_serve(k, plan)) return CK_TABLE_REWRITE;
+    const int threads = k->threads;
+    const int64_t n = k->chunks, maps = plan->input_count * threads;
+    int32_t **labels = calloc((size_t)threads, sizeof *labels);
+    int64_t *row0 = malloc((size_t)(n + 1) * sizeof *row0);
+    int64_t *unseen = calloc((size_t)threads * (size_t)(plan->input_count > 0 ? plan->input_count : 1), sizeof *unseen);
+    ck_value_table *keys = ck_plan_keys(plan);
+    int32_t **slots = keys ? ck_rows_slots(k, plan, keys) : NULL;
+    int status = labels && row0 && unseen && slots ? CK_CSV_OK : CK_CSV_ERR_MEMORY;
+    for (int64_t j = 0; status == CK_CSV_OK && j < maps; j++)
+        if (plan->inputs[j / threads].categorical && !slots[j]) status = CK_CSV_ERR_MEMORY;
+    if (status == CK_CSV_OK && k->target >= 0) status = ck_rows_labels(k, plan->label_limit, labels, w);
+    if (status == CK_CSV_OK) {
+        row0[0] = 0;
+        for (int64_t i = 0; i < n; i++) row0[i + 1] = row0[i] + k->chunk_rows[i];
+        int64_t next = 0;
+        ck_csv_sleep_when_idle();
+#pragma omp parallel num_threads(threads)
+        {
+            int64_t *mine = unseen + ck_csv_thread() * plan->input_count;
+            for (;;) {
+                int64_t i = __atomic_fetch_add(&next, 1, __ATOMIC_RELAXED);
+                if (i >= n) break;
+                ck_expand_chunk(k, plan, slots, labels, i, X + row0[i] * plan->width, Y ? Y + row0[i] : NULL, mine);
+            }
+        }
+        w->rows = row0[n];
+        for (int t = 0; t < threads; t++)
+            for (int64_t j = 0; j < plan->input_count; j++) w->unseen[j] += unseen[t * plan->input_count + j];
+    } else if (status != CK_TABLE_REWRITE && !w->error.status) {
+        w->error.status = status;
+    }
+    ck_free_maps(slots, maps);
+    ck_free_maps(labels, threads);
+    for (int64_t j = 0; keys && j < plan->input_count; j++) ck_value_free(&keys[j]);
+    free(keys);
+    free(unseen);
     free(row0);
     return status;
 }

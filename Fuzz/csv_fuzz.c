@@ -91,6 +91,8 @@ static int64_t cut_chunks(const char *data, int64_t n, int64_t nominal, int64_t 
     return k;
 }
 
+static void check_same_values(const ck_table_values *a, const ck_table_values *b);
+
 typedef struct {
     int survey_status, write_status;
     ck_table_survey_result survey;
@@ -100,6 +102,45 @@ typedef struct {
     float *x;
     int32_t *y;
 } table_run;
+
+/// The plan's rows from the kept rows of a survey that counts its one-hot columns only (as the trainer
+/// surveys): the same survey figures, and unless the rows cannot serve, the same as the write.
+static void check_expand(const ck_table_spec *spec, const ck_table_plan *plan, int64_t rows, const table_run *t) {
+    uint8_t modes[8] = {0};
+    for (int64_t j = 0; j < plan->input_count; j++)
+        modes[plan->inputs[j].column] = CK_TABLE_SURVEY | (plan->inputs[j].categorical ? CK_TABLE_COUNT : 0);
+    static int64_t chunk_rows[4096];
+    int64_t missing[8] = {0}, non_numbers[8] = {0}, unseen[8] = {0};
+    ck_table_values values[8] = {{0}};
+    ck_table_survey_result survey = {.chunk_rows = chunk_rows, .missing = missing, .non_numbers = non_numbers, .values = values};
+    memset(chunk_rows, 0, sizeof chunk_rows);
+    ck_table_rows *kept = NULL;
+    // Rows split for their labels alone meet the ragged rows that a survey without columns skips.
+    if (ck_table_survey_keeping(spec, modes, 5, plan->target, plan->label_limit, &survey, &kept) != CK_CSV_OK) {
+        CHECK(t->write_status != CK_CSV_OK);
+        return;
+    }
+    CHECK(memcmp(missing, t->missing, sizeof missing) == 0 && memcmp(non_numbers, t->non_numbers, sizeof non_numbers) == 0);
+    float *x = malloc((size_t)(rows * plan->width > 0 ? rows * plan->width : 1) * sizeof(float));
+    int32_t *y = calloc((size_t)(rows > 0 ? rows : 1), sizeof(int32_t));
+    ck_table_written w = {.unseen = unseen};
+    int status = ck_table_expand(kept, plan, x, y, &w);
+    if (status != CK_TABLE_REWRITE) {
+        CHECK(status == t->write_status);
+        if (!status) {
+            CHECK(w.rows == t->written.rows && w.invalid_rows == t->written.invalid_rows);
+            CHECK(memcmp(unseen, t->unseen, sizeof unseen) == 0);
+            check_same_values(&w.labels, &t->written.labels);
+            CHECK(memcmp(x, t->x, (size_t)(w.rows * plan->width) * sizeof(float)) == 0);
+            CHECK(memcmp(y, t->y, (size_t)w.rows * sizeof(int32_t)) == 0);
+        }
+    }
+    ck_table_values_free(&w.labels);
+    for (int c = 0; c < 8; c++) ck_table_values_free(&values[c]);
+    ck_table_rows_free(kept);
+    free(x);
+    free(y);
+}
 
 /// Survey, then a plan from it (numeric columns without non-numbers, the others one-hot over their
 /// first 3 values and an "other" slot), then the write.
@@ -146,6 +187,7 @@ static void run_table(ck_table_spec *spec, int64_t target, int flags, table_run 
     t->written.unseen = t->unseen;
     t->write_status = ck_table_write(spec, &plan, t->chunk_rows, t->x, t->y, &t->written);
     if (!t->write_status) CHECK(t->written.rows <= rows);
+    check_expand(spec, &plan, rows, t);
     free(keys);
 }
 

@@ -492,6 +492,19 @@ typedef struct {
 int ck_table_survey(const ck_table_spec *spec, const uint8_t *modes, int64_t value_limit,
                     ck_table_survey_result *result);
 
+/// The rows a survey read, kept compact for ck_table_expand: per row one 4-byte cell per column with
+/// a mode (a number, NaN when missing or not a clean finite number, for a CK_TABLE_SURVEY column; the
+/// value's id in the thread's own table for a CK_TABLE_COUNT one) and the label's id in the thread's
+/// label table. Free with ck_table_rows_free.
+typedef struct ck_table_rows ck_table_rows;
+void ck_table_rows_free(ck_table_rows *rows);
+
+/// ck_table_survey that also keeps the rows (*rows; NULL on an error), with labels from column
+/// `target` (-1 for none; at most label_limit distinct ones per thread), so that the rows need not
+/// be read again.
+int ck_table_survey_keeping(const ck_table_spec *spec, const uint8_t *modes, int64_t value_limit, int64_t target,
+                            int64_t label_limit, ck_table_survey_result *result, ck_table_rows **rows);
+
 /// One column's inputs in a row of the matrix (ColumnEncoding.Column).
 typedef struct {
     int64_t column;      // file column
@@ -532,6 +545,16 @@ typedef struct {
 /// the status.
 int ck_table_write(const ck_table_spec *spec, const ck_table_plan *plan, const int64_t *chunk_rows,
                    float *X, int32_t *Y, ck_table_written *written);
+
+/// ck_table_expand's answer when the kept rows cannot give ck_table_write's result: the plan reads a
+/// column as a number that was counted, or one-hot that was not, a numeric column has a value that is
+/// not a clean finite number (an error or a dropped row), a label is empty, a table overflowed.
+enum { CK_TABLE_REWRITE = -1 };
+
+/// Pass 2 from the kept rows instead of the text: the same X, Y and *written as ck_table_write, or
+/// CK_TABLE_REWRITE (rows untouched). Each chunk's cells are released as soon as they are expanded,
+/// so the rows can be expanded once.
+int ck_table_expand(ck_table_rows *rows, const ck_table_plan *plan, float *X, int32_t *Y, ck_table_written *written);
 
 // MARK: - Cleanup on signals (cleanup.c)
 // Atomic writes go to a temporary file that is renamed at the end; a process killed by a signal must

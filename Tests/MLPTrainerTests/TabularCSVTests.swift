@@ -78,6 +78,23 @@ import Testing
         #expect(one.0.labels == many.0.labels)
     }
 
+    /// Training expands the rows its survey kept; a file read with a model's encoding is written from
+    /// the text: the two give the same matrix, bit for bit (missing numbers NaN before the fills).
+    @Test func keptRowsExpandToWhatTheTextWrites() throws {
+        var text = "city,x,n,y\n"
+        for i in 0..<3000 {
+            text += "\(i % 11 == 0 ? "" : "c\((i * 7919) % 97)"),\(i % 7 == 0 ? "NA" : "\(i % 13).5"),\(i % 5),\(["a", "b", "c"][i % 3])\n"
+        }
+        let path = try TrainCommandTests.writeCSV(text)
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let options = Self.options(target: "y", threads: 16, chunkBytes: 100) { $0.maxCategories = 40 }
+        let (trained, _) = try loadCSV(path: path, options: options)
+        let (read, _) = try loadCSV(path: path, options: options, encoding: trained.encoding)
+        #expect(trained.featureNames.count == 43 && read.featureNames == trained.featureNames)
+        #expect(read.features.map(\.bitPattern) == trained.features.map(\.bitPattern))
+        #expect(read.labels == trained.labels && read.classLabels == trained.classLabels)
+    }
+
     @Test func unnamedEmptyColumnsAndMostlyMissingOnes() throws {
         let (d, report) = try Self.load("a,,b,c,y\n1,,5,,0\n2,,,,1\n3,,,7,0\n", CSVOptions(threads: 1))
         #expect(d.featureNames == ["a", "b", "b_na", "c", "c_na"])

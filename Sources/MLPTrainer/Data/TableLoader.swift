@@ -8,8 +8,13 @@ import Foundation
 /// 1. survey (training only): per column, missing values and values that are not numbers -> kinds,
 ///    and the values of the likely categorical columns (a second survey counts those of categorical
 ///    columns the first did not); each thread keeps its own tables, merged in file order;
-/// 2. write: each chunk's rows straight into its part of the final matrix (one-hot included).
-/// Memory: the matrix, the category tables, and the pages of the chunks being read.
+/// 2. write: the rows the survey kept (a number or a category id per column, 4 bytes each) expanded
+///    into the final matrix (one-hot included), each chunk's released as it is done; or, when they
+///    cannot serve (predict, a column the survey did not count, a value that is an error or drops its
+///    row), each chunk's rows read again from the text straight into its part of the matrix.
+/// Memory: the matrix, the category tables, the pages of the chunks being read, and the kept rows
+/// (one cell per column, against at least one input per column in the matrix; each chunk's cells are
+/// released as the matrix's rows are written, so the two together stay about the larger of them).
 struct TableLoader {
     let path: String
     let data: UnsafePointer<CChar>
@@ -115,11 +120,24 @@ extension TableLoader {
         /// Values in the unnamed trailing columns (after `layout.used`), and the first one's line start.
         var strays: Int
         var firstStray: Int
+        /// The rows themselves, when asked for.
+        var kept: KeptRows?
+    }
+
+    /// The compact rows of a survey (ck_table_rows), until `write` expands them.
+    final class KeptRows {
+        fileprivate(set) var rows: OpaquePointer?
+        init(_ rows: OpaquePointer?) { self.rows = rows }
+        func release() {
+            ck_table_rows_free(rows)
+            rows = nil
+        }
+        deinit { ck_table_rows_free(rows) }
     }
 
     /// Pass 1 over the file columns `surveyed` (missing values, non-numbers), collecting the values
-    /// of `counted`.
-    func survey(_ surveyed: [Int], counting counted: [Int]) throws -> Survey {
+    /// of `counted` (and with `keepingRows`, the rows with their labels, for `write`).
+    func survey(_ surveyed: [Int], counting counted: [Int], keepingRows: Bool = false) throws -> Survey {
         var modes = [UInt8](repeating: 0, count: layout.used)
         for c in surveyed { modes[c] |= UInt8(CK_TABLE_SURVEY) }
         for c in counted { modes[c] |= UInt8(CK_TABLE_COUNT) }
@@ -127,6 +145,7 @@ extension TableLoader {
         var missing = [Int64](repeating: 0, count: layout.total), nonNumbers = missing
         var values = [ck_table_values](repeating: ck_table_values(), count: layout.total)
         var result = ck_table_survey_result()
+        var kept: OpaquePointer?
         let status = withSpec { spec in
             chunkRows.withUnsafeMutableBufferPointer { rows in
                 missing.withUnsafeMutableBufferPointer { missing in
@@ -136,7 +155,11 @@ extension TableLoader {
                             result.missing = missing.baseAddress
                             result.non_numbers = nonNumbers.baseAddress
                             result.values = values.baseAddress
-                            return ck_table_survey(&spec, modes, Int64(maximumCategories), &result)
+                            if !keepingRows {
+                                return ck_table_survey(&spec, modes, Int64(maximumCategories), &result)
+                            }
+                            return ck_table_survey_keeping(&spec, modes, Int64(maximumCategories), Int64(layout.target),
+                                                           Int64(maximumLabels), &result, &kept)
                         }
                     }
                 }
@@ -147,7 +170,8 @@ extension TableLoader {
         return Survey(chunkRows: chunkRows, rows: Int(chunkRows.reduce(0, +)), missing: missing.map(Int.init),
                       nonNumbers: nonNumbers.map(Int.init),
                       categories: Dictionary(uniqueKeysWithValues: counted.map { ($0, CategoryCounts(values[$0])) }),
-                      strays: Int(result.strays), firstStray: Int(result.first_stray))
+                      strays: Int(result.strays), firstStray: Int(result.first_stray),
+                      kept: kept.map(KeptRows.init))
     }
 }
 
@@ -158,9 +182,10 @@ extension TableLoader {
     /// the file column of `encoding.columns[k]`, whose values are looked up by their `spellings[k]`
     /// (training: every byte form the survey met; by default the categories). Missing numeric values
     /// are the fill, or NaN before fills are fitted. Returns the parse and, per column, the values
-    /// outside its categories (unseen in training, or folded into `<other>`).
+    /// outside its categories (unseen in training, or folded into `<other>`). `kept` rows are
+    /// expanded when they hold what the encoding reads, and released in any case.
     func write(_ encoding: ColumnEncoding, columns: [Int], featureNames: [String], spellings: [Int: [String]] = [:],
-               chunkRows known: [Int64]? = nil) throws -> (ParsedCSV, [Int]) {
+               chunkRows known: [Int64]? = nil, kept: KeptRows? = nil) throws -> (ParsedCSV, [Int]) {
         let chunkRows = try known ?? survey([], counting: []).chunkRows
         let rows = Int(chunkRows.reduce(0, +)), width = encoding.inputCount, offsets = encoding.offsets
         var inputs: [ck_table_input] = [], keyText: [CChar] = [], keyOffsets: [Int64] = [0], keySlots: [Int32] = []
@@ -212,6 +237,11 @@ extension TableLoader {
                                         plan.key_slots = keySlots.baseAddress
                                         plan.label_limit = Int64(maximumLabels)
                                         written.unseen = unseen.baseAddress
+                                        if let rows = kept?.rows {
+                                            let rc = ck_table_expand(rows, &plan, x.baseAddress, y.baseAddress, &written)
+                                            kept?.release()
+                                            if rc != Int32(CK_TABLE_REWRITE) { return rc }
+                                        }
                                         return ck_table_write(&spec, &plan, chunkRows, x.baseAddress, y.baseAddress, &written)
                                     }
                                 }

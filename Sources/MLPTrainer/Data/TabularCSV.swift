@@ -24,7 +24,7 @@ func loadTable(path: String, data: UnsafePointer<CChar>, size: Int, options: CSV
         columns[k] < firstRow.count && !firstRow[columns[k]].isEmpty && !isNumber(firstRow[columns[k]])
             && !options.columns.naValues.contains(firstRow[columns[k]])
     }
-    let survey = try loader.survey(columns, counting: likelyCategorical.map { columns[$0] })
+    let survey = try loader.survey(columns, counting: likelyCategorical.map { columns[$0] }, keepingRows: true)
     var kinds = try layout.kinds(of: columns, nonNumbers: columns.map { survey.nonNumbers[$0] }, options: options.columns,
                                  path: path)
     var notes: [String] = []
@@ -66,7 +66,7 @@ func loadTable(path: String, data: UnsafePointer<CChar>, size: Int, options: CSV
     let encoding = ColumnEncoding(columns: encoded, target: layout.targetName, naValues: options.columns.naValues)
     let spellings = Dictionary(uniqueKeysWithValues: zip(categorical, counts.map(\.spellings)))
     let (parsed, _) = try loader.write(encoding, columns: columns, featureNames: encoding.inputNames, spellings: spellings,
-                                       chunkRows: survey.chunkRows)
+                                       chunkRows: survey.chunkRows, kept: survey.kept)
     return (parsed, encoding, notes)
 }
 
