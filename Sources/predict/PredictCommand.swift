@@ -49,46 +49,61 @@ struct Predict: ToolCommand {
             FileHandle.standardError.write(Data("predict: warning: \(model): NaN or infinity in \(nonFinite.joined(separator: ", ")); predictions may be NaN\n".utf8))
         }
         let started = Date()
-        let labelled: Bool
-        if let encoding = checkpoint.encoding {
-            // Columns by name: labelled when the file has the training file's label column.
-            let header = try csvHeader(path: data, options: options)
-            let target = format.target ?? encoding.target
-            labelled = header.map { h in target.map(h.contains) ?? false } ?? false
-            if labelled { options.target = target } else { options.noTarget = true }
-        } else {
-            labelled = try labelledByColumnCount(checkpoint, &options)
-        }
-        // Window by window: memory holds one window's rows and predictions, whatever the file's size.
+        let labelled = try findLabelColumn(checkpoint, &options)
+        let outcome = try predictWindows(checkpoint, options: options, labelled: labelled, threads: threads, into: destination)
+        if !quiet { printOutcome(outcome, checkpoint: checkpoint, seconds: Date().timeIntervalSince(started), destination: destination) }
+    }
+
+    /// What the windows add up to: the rows, the unseen categories per encoded column, and the
+    /// labelled rows' report.
+    struct Outcome {
+        var rows = 0
+        var unseen: [Int]
+        var labels: LabelledPredictions?
+    }
+
+    /// Whether the file has the label column, and `options` set to read it or not.
+    private func findLabelColumn(_ checkpoint: Checkpoint, _ options: inout CSVOptions) throws -> Bool {
+        guard let encoding = checkpoint.encoding else { return try labelledByColumnCount(checkpoint, &options) }
+        // Columns by name: labelled when the file has the training file's label column.
+        let header = try csvHeader(path: data, options: options)
+        let target = format.target ?? encoding.target
+        let labelled = header.map { h in target.map(h.contains) ?? false } ?? false
+        if labelled { options.target = target } else { options.noTarget = true }
+        return labelled
+    }
+
+    /// Window by window: memory holds one window's rows and predictions, whatever the file's size.
+    private func predictWindows(_ checkpoint: Checkpoint, options: CSVOptions, labelled: Bool, threads: Int,
+                                into destination: String) throws -> Outcome {
         let predictor = Predictor(checkpoint: checkpoint, threads: threads)
         let regression = checkpoint.targetScaling != nil
-        var labels = LabelledPredictions(checkpoint: checkpoint)
-        var rows = 0
-        var outside = [Int](repeating: 0, count: checkpoint.encoding?.columns.count ?? 0)
+        var outcome = Outcome(unseen: [Int](repeating: 0, count: checkpoint.encoding?.columns.count ?? 0),
+                              labels: labelled ? LabelledPredictions(checkpoint: checkpoint) : nil)
         try AtomicFile.write(to: destination) { file in
             try file.write(contentsOf: predictor.csvHeader())
             try forEachCSVWindow(path: data, options: options, classLabels: labelled && !regression ? checkpoint.classLabels : nil,
                                  windowBytes: windowMegabytes << 20, encoding: checkpoint.encoding, numericTarget: labelled && regression,
-                                 unseen: { outside = zip(outside, $0).map(+) }) { window in
+                                 unseen: { outcome.unseen = zip(outcome.unseen, $0).map(+) }) { window in
                 try predictor.check(window, source: data)
                 let result = predictor.predict(window)
                 try file.write(contentsOf: predictor.csvRows(result))
-                rows += window.rows
-                if labelled { labels.add(window, result) }
+                outcome.rows += window.rows
+                outcome.labels?.add(window, result)
             }
         }
-        let total = Date().timeIntervalSince(started)
-        if !quiet {
-            print(String(format: "%d rows in %.3f s, %.0f rows/s end to end; predictions in %@", rows, total,
-                         Double(rows) / total, destination))
-            if let encoding = checkpoint.encoding {
-                for (column, count) in zip(encoding.columns, outside) where count > 0 {
-                    print("note: \(count) value\(count == 1 ? "" : "s") of '\(column.name)' not among its training categories "
-                        + "(\(column.other ? "counted as <other>" : "no input hot"))")
-                }
-            }
-            if labelled { print("\n" + labels.report()) }
+        return outcome
+    }
+
+    /// The speed line, a note per column with unseen categories, and the report of a labelled file.
+    private func printOutcome(_ outcome: Outcome, checkpoint: Checkpoint, seconds: Double, destination: String) {
+        print(String(format: "%d rows in %.3f s, %.0f rows/s end to end; predictions in %@", outcome.rows, seconds,
+                     Double(outcome.rows) / seconds, destination))
+        for (column, count) in zip(checkpoint.encoding?.columns ?? [], outcome.unseen) where count > 0 {
+            print("note: \(count) value\(count == 1 ? "" : "s") of '\(column.name)' not among its training categories "
+                + "(\(column.other ? "counted as <other>" : "no input hot"))")
         }
+        if let labels = outcome.labels { print("\n" + labels.report()) }
     }
 
     /// A model without a column encoding reads its features by position: the file has them, and
