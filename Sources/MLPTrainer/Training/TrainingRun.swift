@@ -161,9 +161,7 @@ public final class TrainingRun {
         let regression = settings.task.isRegression
         let (set, _) = try loadCSV(path: path, options: settings.csv, classLabels: regression ? nil : rows.classLabels,
                                    encoding: rows.encoding, numericTarget: regression)
-        guard set.featureCount == rows.featureCount else {
-            throw ConfigError("\(path): has \(set.featureCount) features, the training data \(rows.featureCount)")
-        }
+        try set.checkFeatures(match: rows.featureNames, of: "the training data", source: path)
         return set
     }
 
