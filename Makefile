@@ -81,7 +81,8 @@ ARCHER := $(firstword $(wildcard /usr/lib/llvm-*/lib/libarcher.so))
 TSAN_TESTS ?= DeterminismTests|ShardTreeTests|NarrowBlockTests|WorkerCountTests|CSVTests|TabularCSVTests|MPITests
 
 test-asan: deps mpi-deps
-	LSAN_OPTIONS=suppressions=$(SANITIZERS)/lsan.supp:print_suppressions=0 \
+	LSAN_OPTIONS=suppressions=$(SANITIZERS)/lsan.supp:print_suppressions=0 ASAN_OPTIONS=fast_unwind_on_malloc=0 \
+	  OMPI_MCA_mca_base_component_disable_dlclose=1 \
 	  $(SWIFT) test --scratch-path .build/asan --sanitize=address
 
 test-tsan: deps mpi-deps

@@ -8,12 +8,14 @@ import Testing
     @Test func aSecondLockNamesTheHolder() throws {
         let directory = TrainCommandTests.temporaryPath("locked")
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        let first = try RunWriter.create(directory)
-        let busy = #expect(throws: ArtifactError.self) { _ = try RunDirectoryLock(directory) }
-        #expect(busy?.description == "\(directory): in use by another train process (PID \(getpid())); wait for it to end or choose another directory")
-        let existing = #expect(throws: ArtifactError.self) { _ = try RunWriter.create(directory) }
-        #expect(existing?.description == "\(directory): already exists; choose another --out")
-        withExtendedLifetime(first) {}
+        do {
+            let first = try RunWriter.create(directory)
+            let busy = #expect(throws: ArtifactError.self) { _ = try RunDirectoryLock(directory) }
+            #expect(busy?.description == "\(directory): in use by another train process (PID \(getpid())); wait for it to end or choose another directory")
+            let existing = #expect(throws: ArtifactError.self) { _ = try RunWriter.create(directory) }
+            #expect(existing?.description == "\(directory): already exists; choose another --out")
+            withExtendedLifetime(first) {}
+        }
         // Released with its holder: the directory can be locked again.
         _ = try RunDirectoryLock(directory)
     }
