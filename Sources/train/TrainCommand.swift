@@ -139,11 +139,14 @@ struct Train: ToolCommand {
         let run = try TrainingRun(settings: settings, collective: launch.collective)
         describe(run, resuming: state, in: outDirectory)
         let fingerprints = try state?.dataFingerprints ?? RunInputs.fingerprints(settings)
-        if state == nil && launch.writesOutputs { try RunWriter.create(outDirectory) }
+        // A resumed run's directory is locked by resumeRun, before its checkpoint is read.
+        let lock = state == nil && launch.writesOutputs ? try RunWriter.create(outDirectory) : nil
         let progress = Progress(quiet: quiet, regression: settings.task.isRegression, epochs: settings.epochs, logEvery: logEvery > 0 ? logEvery : max(1, settings.epochs / 10))
         let control = trainingControl(resuming: state, progress: progress, fingerprints: fingerprints, outDirectory: outDirectory, launch: launch)
-        let result = try trainOrCleanUp(run, control, progress, fresh: state == nil, outDirectory: outDirectory, launch: launch)
-        try finish(result, outDirectory: outDirectory, launch: launch)
+        try withExtendedLifetime(lock) {
+            let result = try trainOrCleanUp(run, control, progress, fresh: state == nil, outDirectory: outDirectory, launch: launch)
+            try finish(result, outDirectory: outDirectory, launch: launch)
+        }
     }
 
     /// The lines before training: the data, the network, the training recipe and the notes.
@@ -199,7 +202,7 @@ struct Train: ToolCommand {
             throw ExitCode(130)
         } catch {
             // Keep the last good checkpoint; a run that failed before its first one leaves nothing.
-            if fresh, launch.writesOutputs, (try? FileManager.default.contentsOfDirectory(atPath: outDirectory))?.isEmpty ?? false {
+            if fresh, launch.writesOutputs, (try? FileManager.default.contentsOfDirectory(atPath: outDirectory)) == [RunDirectoryLock.fileName] {
                 try? FileManager.default.removeItem(atPath: outDirectory)
             }
             throw error
@@ -242,6 +245,7 @@ struct Train: ToolCommand {
         guard FileManager.default.fileExists(atPath: path) else {
             throw ConfigError("\(directory): no checkpoint.safetensors to resume from")
         }
+        let lock = launch.writesOutputs ? try RunDirectoryLock(directory) : nil
         let state = try TrainingState.load(path: path)
         try RunInputs.checkUnchanged(state.dataFingerprints, allowChange: allowDataChange)
         var settings = state.settings
@@ -255,7 +259,7 @@ struct Train: ToolCommand {
             guard epochs >= 1 else { throw ConfigError("--epochs must be at least 1, got \(epochs)") }
             settings.epochs = epochs
         }
-        try train(settings, resuming: state, launch: launch)
+        try withExtendedLifetime(lock) { try train(settings, resuming: state, launch: launch) }
     }
 }
 

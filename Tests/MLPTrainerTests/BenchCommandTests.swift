@@ -54,8 +54,10 @@ import Testing
 
     @Test func bandwidthMeasuresTheMemoryAndEstimatesTheSeedStep() throws {
         let r = try Executable.run("bench", ["bandwidth", "--threads", "2", "--megabytes", "8", "--rows", "1000", "--json", "--repeat", "1"])
-        #expect(r.status == 0, "\(r.stderr)")
+        // Required before indexing the objects: a failed run is a test failure, not a crash of the test process.
+        try #require(r.status == 0, "\(r.stderr)")
         let objects = try Self.objects(r.stdout)
+        try #require(objects.count == 3)
         #expect(objects.map { Set($0.keys) } == [
             ["bench", "machine", "threads", "megabytes", "read_gb_per_second", "write_gb_per_second", "copy_gb_per_second"],
             ["bench", "machine", "variant", "rows", "read_gb", "written_gb", "ms_at_bandwidth"],

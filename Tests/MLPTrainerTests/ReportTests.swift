@@ -216,7 +216,7 @@ enum ReportFixtures {
     @Test func runWriterWritesTheReportFiles() throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("report-run-\(UUID())").path
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        try RunWriter.create(directory)
+        _ = try RunWriter.create(directory)
         try RunWriter.write(ReportFixtures.perChannel, to: directory)
         let files = Set(try FileManager.default.contentsOfDirectory(atPath: directory))
         #expect(files.isSuperset(of: ["report.html", "loss.svg", "activation_params.svg", "metrics.csv", "summary.json"]))

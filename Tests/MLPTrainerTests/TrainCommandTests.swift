@@ -213,7 +213,14 @@ import Testing
         let unknown = try Self.run(["--data", trainPath, "--test-data", badPath, "--epochs", "1", "--out", Self.temporaryPath("x")])
         #expect(unknown.status != 0 && unknown.stderr.contains("\(badPath):3: unknown label 'prime' (classes: even, odd)"), "\(unknown.stderr)")
         let narrow = try Self.run(["--data", trainPath, "--test-data", narrowPath, "--epochs", "1", "--out", Self.temporaryPath("x")])
-        #expect(narrow.status != 0 && narrow.stderr.contains("has 1 features, the training data 2"), "\(narrow.stderr)")
+        #expect(narrow.status != 0 && narrow.stderr.contains("has 1 feature columns; the training data has 2 (a, b)"), "\(narrow.stderr)")
+        // Columns in another order: an error, not features fed into the wrong inputs (--validation-data too).
+        let swappedPath = try Self.writeCSV("b,a,class\n1,2,even\n3,4,odd\n")
+        defer { try? FileManager.default.removeItem(atPath: swappedPath) }
+        for flag in ["--test-data", "--validation-data"] {
+            let swapped = try Self.run(["--data", trainPath, flag, swappedPath, "--epochs", "1", "--out", Self.temporaryPath("x")])
+            #expect(swapped.status != 0 && swapped.stderr.contains("\(swappedPath): column 1 is 'b', the training data's feature 1 is 'a'"), "\(swapped.stderr)")
+        }
     }
 
     @Test func unknownTargetListsTheColumns() throws {

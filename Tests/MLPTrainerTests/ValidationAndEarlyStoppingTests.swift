@@ -55,7 +55,7 @@ import Testing
         // Written and read back: the best epoch's weights, not the last epoch's.
         let directory = TrainCommandTests.temporaryPath("best")
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        try RunWriter.create(directory)
+        _ = try RunWriter.create(directory)
         try RunWriter.write(result, to: directory)
         let written = try Checkpoint.load(path: directory + "/model.safetensors").model
         #expect(try modelBytes(written) == modelBytes(byEpoch[best]!))

@@ -24,7 +24,7 @@ public func fuzzMetadata(_ bytes: UnsafePointer<UInt8>, _ count: Int) -> CInt {
 /// A small valid model (2 inputs, one hidden block of 3, 2 classes, standardised).
 let base: Checkpoint = {
     let config = ModelConfig(inputs: 2, hidden: [3], classes: 2, activation: ActivationSpec(kind: ActivationSpec.named("srelu")!),
-                             batchNorm: true, dropout: 0.1)
+                             norm: .batch, dropout: 0.1)
     return Checkpoint(model: Model(config: config, seed: 1), classLabels: ["a", "b"], featureNames: ["x", "y"],
                       standardizer: Standardizer(mean: [0, 1], std: [1, 2]), runConfiguration: ["target": "label"])
 }()

@@ -86,6 +86,13 @@ public struct Checkpoint: Sendable {
         return try Safetensors.decode(data, source: path)
     }
 
+    /// The feature names and class labels a file written by `save` records; nil for a file without
+    /// them (a PyTorch state dict).
+    static func recordedNames(_ meta: [String: String], path: String) throws -> (features: [String], classes: [String])? {
+        guard let features = meta["feature_names"], let classes = meta["class_labels"] else { return nil }
+        return (try decodeJSON(features, path), try decodeJSON(classes, path))
+    }
+
     /// A checkpoint written by `save` (the architecture comes from its metadata).
     public static func load(path: String) throws -> Checkpoint {
         let (tensors, meta) = try read(path: path)

@@ -3,13 +3,22 @@ import Foundation
 /// A run's directory: created when training starts (after the data and flags have been checked, so
 /// bad input leaves nothing behind), then filled file by file, each written atomically.
 public enum RunWriter {
-    /// Creates the run directory (and its parents); it must not exist yet.
-    public static func create(_ directory: String) throws {
-        let fm = FileManager.default
-        if fm.fileExists(atPath: directory) { throw ArtifactError("\(directory): already exists; choose another --out") }
-        do { try fm.createDirectory(atPath: directory, withIntermediateDirectories: true) } catch {
+    /// Creates the run directory (and its parents), which must not exist yet, and locks it for this
+    /// process (the lock is held while the returned value lives).
+    public static func create(_ directory: String) throws -> RunDirectoryLock {
+        let parent = (directory as NSString).deletingLastPathComponent
+        do {
+            if !parent.isEmpty { try FileManager.default.createDirectory(atPath: parent, withIntermediateDirectories: true) }
+        } catch {
             throw ArtifactError("\(directory): cannot create (\(error.localizedDescription))")
         }
+        // mkdir, not FileManager's createDirectory (which accepts an existing directory): of two
+        // processes racing for one --out, exactly one creates it.
+        guard mkdir(directory, 0o755) == 0 else {
+            if errno == EEXIST { throw ArtifactError("\(directory): already exists; choose another --out") }
+            throw ArtifactError("\(directory): cannot create (\(String(cString: strerror(errno))))")
+        }
+        return try RunDirectoryLock(directory)
     }
 
     /// The training state for --resume, and the metrics so far.

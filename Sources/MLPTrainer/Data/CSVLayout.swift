@@ -1,4 +1,5 @@
 import CKernels
+import Foundation
 
 /// The shape of a CSV file as its first lines give it: the header (detected or forced), the first
 /// data line, the column counts, the target column and the feature columns with their names.
@@ -24,6 +25,11 @@ struct CSVLayout {
         guard let first = text.nonBlankLine(from: text.afterByteOrderMark) else {
             throw DataError("\(path): no data rows")
         }
+        // Old Mac line ends (a carriage return alone) would make the whole file one line.
+        if let cr = memchr(data + first.begin, 13, first.end - first.begin), cr + 1 < UnsafeMutableRawPointer(mutating: data + first.end) {
+            throw DataError("\(path):\(ck_csv_line_number(data, Int64(first.begin))): a carriage return inside the line "
+                            + "(lines ending with \\r alone?); lines must end with \\n or \\r\\n")
+        }
         let firstFields = try text.fields(first)
         let header: [String]? = Self.hasHeader(firstFields: firstFields, options: options) ? firstFields : nil
         guard let firstData = text.nonBlankLine(from: header != nil ? first.next : first.begin) else {
@@ -43,6 +49,20 @@ struct CSVLayout {
             let c = featureColumns[k]
             guard let header else { return "x\(k + 1)" }
             return c < header.count && !header[c].isEmpty ? header[c] : "x\(c + 1)"
+        }
+        if header != nil { try requireDistinctNames(path: path, headerLine: ck_csv_line_number(data, Int64(first.begin))) }
+    }
+
+    /// Columns are found by name (--target, --features, predict's check of a model's columns), so
+    /// two columns with one name would be ambiguous: an error naming both.
+    private func requireDistinctNames(path: String, headerLine: Int64) throws {
+        var seen: [String: Int] = [:]
+        for column in 0..<used {
+            let name = columnName(column)
+            if let earlier = seen[name] {
+                throw DataError("\(path):\(headerLine): columns \(earlier + 1) and \(column + 1) are both named '\(name)'; give each column its own name")
+            }
+            seen[name] = column
         }
     }
 

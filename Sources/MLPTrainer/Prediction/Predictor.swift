@@ -26,14 +26,7 @@ public final class Predictor {
 
     /// Checks that `data` has the model's features (by name when both have real names).
     public func check(_ data: Dataset, source: String) throws {
-        let expected = checkpoint.featureNames
-        guard data.featureCount == expected.count else {
-            throw DataError("\(source): has \(data.featureCount) feature columns; the model needs \(expected.count) (\(expected.joined(separator: ", ")))")
-        }
-        let generic = (1...max(1, expected.count)).map { "x\($0)" }
-        if data.featureNames != generic, expected != generic, let i = expected.indices.first(where: { data.featureNames[$0] != expected[$0] }) {
-            throw DataError("\(source): column \(i + 1) is '\(data.featureNames[i])', the model's feature \(i + 1) is '\(expected[i])'")
-        }
+        try data.checkFeatures(match: checkpoint.featureNames, of: "the model", source: source)
     }
 
     public func predict(_ data: Dataset) -> Output {

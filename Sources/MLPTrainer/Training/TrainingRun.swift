@@ -161,9 +161,7 @@ public final class TrainingRun {
         let regression = settings.task.isRegression
         let (set, _) = try loadCSV(path: path, options: settings.csv, classLabels: regression ? nil : rows.classLabels,
                                    encoding: rows.encoding, numericTarget: regression)
-        guard set.featureCount == rows.featureCount else {
-            throw ConfigError("\(path): has \(set.featureCount) features, the training data \(rows.featureCount)")
-        }
+        try set.checkFeatures(match: rows.featureNames, of: "the training data", source: path)
         return set
     }
 
@@ -285,7 +283,8 @@ public final class TrainingRun {
         } else {
             model = Model(config: modelConfig, seed: settings.seed)
             if let initPath = settings.initPath {
-                let (tensors, _) = try Checkpoint.read(path: initPath)
+                let (tensors, metadata) = try Checkpoint.read(path: initPath)
+                try checkInitAgrees(metadata, path: initPath)
                 try Checkpoint.assign(tensors, to: &model, source: initPath)
             }
         }
@@ -298,6 +297,17 @@ public final class TrainingRun {
         engine.classWeights = classWeights
         engine.clipGradNorm = settings.clipGradNorm
         return engine
+    }
+
+    /// An `--init` file written by train names its features and classes: they must be this data's, in
+    /// its order, or its weights would meet other inputs and outputs than they learned.
+    private func checkInitAgrees(_ metadata: [String: String], path: String) throws {
+        guard let recorded = try Checkpoint.recordedNames(metadata, path: path) else { return }
+        try train.checkFeatures(match: recorded.features, of: "the --init model", source: settings.description["data"] ?? "the data")
+        if !settings.task.isRegression, !recorded.classes.isEmpty, recorded.classes != train.classLabels {
+            throw ConfigError("\(path): the --init model's classes are \(recorded.classes.joined(separator: ", ")), "
+                              + "the data's \(train.classLabels.joined(separator: ", "))")
+        }
     }
 
     /// Rows per mini-batch.
