@@ -57,10 +57,13 @@ public final class MPIWorld: @unchecked Sendable {
     }
 
     /// Ends the whole job with one line on stderr and status 1. Rank 0 reports at once; another rank
-    /// first gives rank 0 a second to report the same failure (most failures, such as a bad file,
-    /// happen on every rank alike), so the message usually appears once.
+    /// first gives rank 0 time to report the same failure (most failures, such as a bad file, happen
+    /// on every rank alike), so the message appears once.
     public func fail(_ message: String) -> Never {
-        if rank != 0 { Thread.sleep(forTimeInterval: 1) }
+        // Process 0's MPI_Abort ends the others while they wait here; only an error of this process
+        // alone outlives the wait. 5 s, not 1: under ThreadSanitizer on a loaded machine process 0
+        // reached the same error more than a second later, and both reported it.
+        if rank != 0 { Thread.sleep(forTimeInterval: 5) }
         let origin = rank == 0 ? "" : " (process \(rank) of \(size))"
         FileHandle.standardError.write(Data("train: error\(origin): \(message)\n".utf8))
         cmpi_abort(1)
