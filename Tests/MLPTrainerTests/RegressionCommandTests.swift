@@ -6,8 +6,7 @@ import Testing
 /// outputs, the report's figures, thread-count determinism, and bad input.
 @Suite struct RegressionCommandTests {
     /// A regression file of `rows` rows and 5 features from datagen (written once per call).
-    static func regressionFile(rows: Int = 1200) throws -> String {
-        let path = TrainCommandTests.temporaryPath("regression") + ".csv"
+    static func regressionFile(rows: Int = 1200, path: String = TrainCommandTests.temporaryPath("regression") + ".csv") throws -> String {
         let r = try Executable.run("datagen", ["--task", "regression", "--rows", "\(rows)", "--features", "5", "--format", "short",
                                                "--out", path])
         #expect(r.status == 0, "\(r.stderr)")

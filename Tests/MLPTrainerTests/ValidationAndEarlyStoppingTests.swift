@@ -11,7 +11,10 @@ import Testing
     /// (its validation R^2 does).
     enum Task: CaseIterable { case classification, regression }
 
-    static let regressionData: String = try! RegressionCommandTests.regressionFile(rows: 600)
+    /// Shared by the tests and never deleted (no test owns it), so it has a fixed name: each run of
+    /// the suite rewrites the same bytes (datagen writes atomically) instead of leaving a new file.
+    static let regressionData: String = try! RegressionCommandTests.regressionFile(
+        rows: 600, path: FileManager.default.temporaryDirectory.appendingPathComponent("mlp-tests-validation-regression.csv").path)
 
     func settings(_ task: Task) -> TrainingSettings {
         var s = TrainingSettings()
