@@ -213,8 +213,12 @@ CK_TARGET_AVX2 static inline __attribute__((always_inline)) int ck_scan_decimal_
     __m256i nine = _mm256_set1_epi8(9);
     uint64_t other = ~(uint64_t)(uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(_mm256_max_epu8(v, nine), nine));
     // printf's %.18e, "d.dddddddddddddddddde+dd" (24 bytes): digits everywhere but at bytes 1, 20 and
-    // 21 and the terminator at 24; the 19 digits are the first three and two groups of eight.
-    if ((other & 0x1FFFFFF) == 0x1300002 && q[1] == '.' && (q[20] | 0x20) == 'e' && (q[21] == '-' || q[21] == '+')) {
+    // 21 and the terminator at 24; the 19 digits are the first three and two groups of eight. The
+    // exponent's sign is tested as one byte in {'+', '-'} (c - '+' is 0 or 2), not with a branch on
+    // which one: it is data (about half the values of a HIGGS column are below 1), and that branch
+    // mispredicted on about every other field (a fifth of the parser's time).
+    if ((other & 0x1FFFFFF) == 0x1300002 && q[1] == '.' && (q[20] | 0x20) == 'e' &&
+        ((uint8_t)(q[21] - '+') & 0xFD) == 0) {
         __m128i x = _mm_sub_epi8(_mm_loadu_si128((const __m128i *)(q + 4)), _mm_set1_epi8('0'));
         x = _mm_maddubs_epi16(x, _mm_set1_epi16(0x010A));
         x = _mm_madd_epi16(x, _mm_set1_epi32(0x00010064));
