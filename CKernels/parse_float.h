@@ -41,6 +41,13 @@ static inline float ck_make_float(int neg, uint32_t bits) {
     return f;
 }
 
+/// -v when neg, else v, for v >= 0 (+0 included): the sign bit set, not a branch on the sign.
+static inline float ck_negate_if(float v, int neg) {
+    uint32_t bits;
+    memcpy(&bits, &v, 4);
+    return ck_make_float(0, bits | (uint32_t)neg << 31);
+}
+
 /// Reads 8 bytes; 1 when all are digits, with their value in *value (SWAR, little endian).
 static inline int ck_eight_digits(const char *p, uint64_t *value) {
     uint64_t v;
@@ -142,7 +149,7 @@ static inline __attribute__((always_inline)) float ck_decimal_to_float(ck_decima
         if (w <= (1u << 24) && exp10 >= -10 && exp10 <= 10) {
             float v = (float)w;
             v = exp10 < 0 ? v / ck_pow10f[-exp10] : v * ck_pow10f[exp10];
-            return neg ? -v : v;
+            return ck_negate_if(v, neg);
         }
         if (exp10 >= -22 && exp10 <= 22) {
             // 10^|exp10| is an exact double, so x rounds at most twice ((double)w when w > 2^53, then
@@ -155,7 +162,7 @@ static inline __attribute__((always_inline)) float ck_decimal_to_float(ck_decima
             memcpy(&bits, &x, 8);
             if ((bits & 0x1FFFFFFFULL) - (0x10000000ULL - 4) > 8) {
                 float v = (float)x;
-                return neg ? -v : v;
+                return ck_negate_if(v, neg);
             }
         }
     }
