@@ -19,9 +19,12 @@ extern const ck_pow10_entry ck_pow10_tab[];
 float ck_strtof_range(const char *begin, const char *end);
 
 static const float ck_pow10f[] = {1e0f, 1e1f, 1e2f, 1e3f, 1e4f, 1e5f, 1e6f, 1e7f, 1e8f, 1e9f, 1e10f};
-static const double ck_pow10d[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
-                                   1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
-                                   1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+/// 10^k for k in [-22, 22] at index k + 22: the nearest doubles (exact for k >= 0).
+static const double ck_pow10d[] = {1e-22, 1e-21, 1e-20, 1e-19, 1e-18, 1e-17, 1e-16, 1e-15, 1e-14, 1e-13, 1e-12,
+                                   1e-11, 1e-10, 1e-9,  1e-8,  1e-7,  1e-6,  1e-5,  1e-4,  1e-3,  1e-2,  1e-1,
+                                   1e0,   1e1,   1e2,   1e3,   1e4,   1e5,   1e6,   1e7,   1e8,   1e9,   1e10,
+                                   1e11,  1e12,  1e13,  1e14,  1e15,  1e16,  1e17,  1e18,  1e19,  1e20,  1e21,
+                                   1e22};
 
 static inline int ck_is_digit(char c) { return (unsigned)(c - '0') < 10u; }
 
@@ -152,12 +155,13 @@ static inline __attribute__((always_inline)) float ck_decimal_to_float(ck_decima
             return ck_negate_if(v, neg);
         }
         if (exp10 >= -22 && exp10 <= 22) {
-            // 10^|exp10| is an exact double, so x rounds at most twice ((double)w when w > 2^53, then
-            // the product or quotient): less than 3 units in its last place from the value. x >= 1e-22,
-            // a normal float's range, so bit 29 of the double's significand is the float rounding point;
-            // unless x lies within 4 units of a float midpoint, the value rounds to the same float as x.
-            double x = (double)w;
-            x = exp10 < 0 ? x / ck_pow10d[-exp10] : x * ck_pow10d[exp10];
+            // x rounds at most three times ((double)w when w > 2^53, the table's 10^exp10 when exp10 < 0,
+            // the product), each by a factor within 1 +- 2^-53, so it lies less than 3 units in its last
+            // place from the value (a product: the quotient by an exact 10^-exp10 it replaced took a
+            // divider's latency per field). x >= 1e-22, a normal float's range, so bit 29 of the double's
+            // significand is the float rounding point; unless x lies within 4 units of a float midpoint,
+            // the value rounds to the same float as x.
+            const double x = (double)w * ck_pow10d[exp10 + 22];
             uint64_t bits;
             memcpy(&bits, &x, 8);
             if ((bits & 0x1FFFFFFFULL) - (0x10000000ULL - 4) > 8) {
