@@ -108,8 +108,7 @@ CK_VERSIONS(bn_forward,
              const float *beta, float *xhat, float *y, int64_t n, int64_t period),
             (x, mean, invstd, gamma, beta, xhat, y, n, period))
 
-/// Repeats each of `count` arrays of `cols` values `times` times into consecutive slices of `out`.
-static void repeat_pattern(const float *const *in, int count, int64_t cols, int64_t times, float *out) {
+void ck_repeat_pattern(const float *const *in, int count, int64_t cols, int64_t times, float *out) {
     for (int k = 0; k < count; k++)
         for (int64_t t = 0; t < times; t++) memcpy(out + (k * times + t) * cols, in[k], sizeof(float) * (size_t)cols);
 }
@@ -120,7 +119,7 @@ void ck_bn_forward(const float *x, const float *mean, const float *invstd, const
         float pattern[4 * PATTERN_ROWS * NARROW];
         const int64_t period = PATTERN_ROWS * cols, whole = rows / PATTERN_ROWS * PATTERN_ROWS;
         const float *in[4] = {mean, invstd, gamma, beta};
-        repeat_pattern(in, 4, cols, PATTERN_ROWS, pattern);
+        ck_repeat_pattern(in, 4, cols, PATTERN_ROWS, pattern);
         CK_DISPATCH(bn_forward, (x, pattern, pattern + period, pattern + 2 * period, pattern + 3 * period, xhat, y,
                                  whole * cols, period));
         x += whole * cols;
@@ -189,6 +188,17 @@ CK_VERSIONS(bn_backward_input,
              const float *slope, float *dx, int64_t n, int64_t period),
             (dy, xhat, scale, shift, slope, dx, n, period))
 
+void ck_bn_backward_coefficients(const float *gamma, const float *invstd, const double *sum_dy,
+                                 const double *sum_dy_xhat, int64_t count, int64_t cols, float *scale,
+                                 float *shift, float *slope) {
+    for (int64_t c = 0; c < cols; c++) {
+        double k = (double)gamma[c] * invstd[c];
+        scale[c] = (float)k;
+        shift[c] = (float)(k * sum_dy[c] / (double)count);
+        slope[c] = (float)(k * sum_dy_xhat[c] / (double)count);
+    }
+}
+
 void ck_bn_backward_input(const float *dy, const float *xhat, const float *gamma,
                           const float *invstd, const double *sum_dy, const double *sum_dy_xhat,
                           int64_t count, float *dx, int64_t rows, int64_t cols) {
@@ -198,17 +208,12 @@ void ck_bn_backward_input(const float *dy, const float *xhat, const float *gamma
     float *coef = cols <= STACK_COLS ? stack : (float *)malloc(sizeof(float) * (size_t)(3 * cols));
     if (!coef) return;
     float *scale = coef, *shift = coef + cols, *slope = coef + 2 * cols;
-    for (int64_t c = 0; c < cols; c++) {
-        double k = (double)gamma[c] * invstd[c];
-        scale[c] = (float)k;
-        shift[c] = (float)(k * sum_dy[c] / (double)count);
-        slope[c] = (float)(k * sum_dy_xhat[c] / (double)count);
-    }
+    ck_bn_backward_coefficients(gamma, invstd, sum_dy, sum_dy_xhat, count, cols, scale, shift, slope);
     if (cols < NARROW && rows >= PATTERN_ROWS) {
         float pattern[3 * PATTERN_ROWS * NARROW];
         const int64_t period = PATTERN_ROWS * cols, whole = rows / PATTERN_ROWS * PATTERN_ROWS;
         const float *in[3] = {scale, shift, slope};
-        repeat_pattern(in, 3, cols, PATTERN_ROWS, pattern);
+        ck_repeat_pattern(in, 3, cols, PATTERN_ROWS, pattern);
         CK_DISPATCH(bn_backward_input, (dy, xhat, pattern, pattern + period, pattern + 2 * period, dx, whole * cols, period));
         dy += whole * cols;
         xhat += whole * cols;

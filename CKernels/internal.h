@@ -61,6 +61,18 @@ CK_TARGET_AVX2 static inline float ck_hsum256(__m256 v) {
 static inline __mmask16 ck_tail_mask16(int64_t n) { return (__mmask16)((1u << n) - 1u); }
 #endif
 
+// MARK: - Shared by BatchNorm (batchnorm.c) and the fused narrow blocks (narrow_block.c)
+
+/// Repeats each of `count` arrays of `cols` values `times` times into consecutive slices of `out`
+/// (per-channel coefficients for the flat loops over blocks of narrow rows).
+void ck_repeat_pattern(const float *const *in, int count, int64_t cols, int64_t times, float *out);
+
+/// BatchNorm's backward as dx = scale * dy - shift - slope * xhat: scale = gamma * invstd,
+/// shift = scale * mean(dy), slope = scale * mean(dy * xhat), from the whole batch's sums over `count` rows.
+void ck_bn_backward_coefficients(const float *gamma, const float *invstd, const double *sum_dy,
+                                 const double *sum_dy_xhat, int64_t count, int64_t cols, float *scale,
+                                 float *shift, float *slope);
+
 // MARK: - Shared by the parallel CSV passes of csv.c and csv_table.c
 
 #ifdef _OPENMP

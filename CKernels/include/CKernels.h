@@ -210,6 +210,46 @@ void ck_bn_backward_input(const float *dy, const float *xhat, const float *gamma
                           const float *invstd, const double *sum_dy, const double *sum_dy_xhat,
                           int64_t count, float *dx, int64_t rows, int64_t cols);
 
+// MARK: - Fused narrow blocks (narrow_block.c)
+// The element-wise passes of a narrow Linear -> activation -> BatchNorm -> [Dropout] block over one
+// block of rows, each one loop over z, the Linear's output (ARCHITECTURE.md, "Fused narrow blocks").
+// The same arithmetic as the unfused kernels; xhat and the masks are recomputed bit for bit.
+
+/// What the passes apply to z. The activation as a = alpha + beta * z (affine; alpha = 0, beta = 1
+/// with z already the activation's output, for the other kinds); alpha and beta hold cols values
+/// when act_per_channel, else one. BatchNorm's batch mean and 1/std per channel, gamma and its shift
+/// (beta). Dropout with probability p (0: none), its mask keyed as ck_dropout_forward's.
+typedef struct {
+    const float *alpha, *beta;
+    int32_t act_per_channel;
+    const float *mean, *invstd, *gamma, *shift;
+    float p;
+    uint32_t layer;
+    uint64_t seed, step;
+} ck_narrow_block;
+
+/// A block's coefficients laid out for the passes, made once per phase and used for every block of
+/// rows (opaque; ck_narrow_plan_size() bytes, 16-byte aligned).
+typedef struct ck_narrow_plan ck_narrow_plan;
+size_t ck_narrow_plan_size(void);
+/// Fills `plan` for rows of cols (<= 32) channels. sum_dy and sum_dy_xhat, the whole batch's sums over
+/// `count` rows, only for ck_narrow_backward_input (else NULL).
+void ck_narrow_plan_make(ck_narrow_plan *plan, const ck_narrow_block *b, int64_t cols, const double *sum_dy,
+                         const double *sum_dy_xhat, int64_t count);
+
+/// BatchNorm's partial sums of a = alpha + beta * z: sum[c] += sum_r a, sumsq[c] += sum_r a^2.
+void ck_narrow_stats(const ck_narrow_plan *plan, const float *z, int64_t rows, double *sum, double *sumsq);
+/// y = dropout(gamma * xhat + shift), xhat = (a - mean) * invstd, for rows from row `row0` of the
+/// batch (which keys the mask).
+void ck_narrow_forward(const ck_narrow_plan *plan, int64_t row0, const float *z, float *y, int64_t rows);
+/// dy (d loss / d block output) masked in place into d loss / d(BatchNorm's output); then
+/// sum_dy[c] += sum_r dy, sum_dy_xhat[c] += sum_r dy * xhat.
+void ck_narrow_backward_sums(const ck_narrow_plan *plan, int64_t row0, const float *z, float *dy, int64_t rows,
+                             double *sum_dy, double *sum_dy_xhat);
+/// da = d loss / d a, BatchNorm's input gradient (as ck_bn_backward_input) from the masked dy and the
+/// recomputed xhat. da may equal dy or z.
+void ck_narrow_backward_input(const ck_narrow_plan *plan, const float *z, const float *dy, float *da, int64_t rows);
+
 // MARK: - LayerNorm (layernorm.c)
 // Normalises each row over its `cols` features (no cross-row statistics, so no cross-shard sums).
 

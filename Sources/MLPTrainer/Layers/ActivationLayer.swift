@@ -48,6 +48,13 @@ final class ActivationLayer: Layer {
         ck_act_forward(spec.kind.kernel, x, y, Int64(rows), Int64(width), p + first, spec.perChannel ? 1 : 0)
     }
 
+    /// alpha and beta when the activation is affine, a = alpha + beta * x (the fused narrow block's
+    /// kernels apply it inside their passes), with whether they are per channel; nil for other kinds.
+    func affineCoefficients(_ p: UnsafePointer<Float>) -> (alpha: UnsafePointer<Float>, beta: UnsafePointer<Float>, perChannel: Bool)? {
+        guard spec.kind.kernel == CK_ACT_AFFINE else { return nil }
+        return (p + first, p + first + slots, spec.perChannel)
+    }
+
     /// dx from dy and the forward's input x; accumulates the parameters' gradients into `gradient`.
     func backward(input x: UnsafePointer<Float>, outputGradient dy: UnsafePointer<Float>, inputGradient dx: UnsafeMutablePointer<Float>,
                   rows: Int, _ p: UnsafePointer<Float>, gradient g: UnsafeMutablePointer<Float>) {

@@ -35,6 +35,15 @@ final class BatchNormLayer: Layer {
         }
     }
 
+    /// The shard's partial sums of x and x^2 (forward) or of dy and dy * xhat (backward).
+    func statisticsPartials(_ ws: ShardWorkspace, _ i: Int) -> (UnsafeMutablePointer<Double>, UnsafeMutablePointer<Double>) {
+        (partial(ws, i, .sum), partial(ws, i, .sumSquares))
+    }
+
+    func gradientPartials(_ ws: ShardWorkspace, _ i: Int) -> (UnsafeMutablePointer<Double>, UnsafeMutablePointer<Double>) {
+        (partial(ws, i, .sumDy), partial(ws, i, .sumDyXhat))
+    }
+
     private func partial(_ ws: ShardWorkspace, _ i: Int, _ slot: Slot) -> UnsafeMutablePointer<Double> {
         ws.partials[i].pointer + slot.rawValue * width
     }

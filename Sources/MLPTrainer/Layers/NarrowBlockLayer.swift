@@ -1,10 +1,13 @@
+import CKernels
+
 /// A narrow hidden block, `Linear -> activation -> BatchNorm -> [Dropout]`, run as one layer over
-/// blocks of rows that stay in the cache (ARCHITECTURE.md, "Fused narrow blocks"). It calls its four
-/// layers' own steps (the same kernels) on each block and keeps only the Linear's output z per row:
-/// the activation, xhat and the dropout mask are recomputed from z where the unfused layers would
-/// store and re-read them. A step streams through memory, per block of the network, the input x and
-/// z in the forward (twice each, around BatchNorm's whole-batch statistics) and x, z and the
-/// gradients in the backward, instead of eight buffers many times over.
+/// blocks of rows that stay in the cache (ARCHITECTURE.md, "Fused narrow blocks"). It keeps only the
+/// Linear's output z per row; around the Linear's own products, each phase's element-wise work is one
+/// pass of the narrow-block kernels (`ck_narrow_*`: the affine activation, BatchNorm and the dropout
+/// mask in registers), which recompute the activation, xhat and the mask from z where the unfused
+/// layers would store and re-read them. A step streams through memory, per block of the network, the
+/// input x and z in the forward (twice each, around BatchNorm's whole-batch statistics) and x, z and
+/// the gradients in the backward, instead of eight buffers many times over.
 final class NarrowBlockLayer: Layer {
     let linear: LinearLayer
     let activation: ActivationLayer
@@ -38,54 +41,54 @@ final class NarrowBlockLayer: Layer {
 
     func forward(_ shards: ArraySlice<ShardWorkspace>, _ i: Int, _ step: StepContext, worker: Int) {
         let p = step.parameters
-        withScratch(1) { scratch in
-            let a = scratch[0]
+        withScratch { room, plan in
             for ws in shards {
                 norm.startStatistics(ws, i)
+                let (sum, sumSquares) = norm.statisticsPartials(ws, i)
+                makePlan(plan, ws, i, step)
                 forEachBlock(ws) { start, rows in
                     let z = ws.saved[i].pointer + start * width
                     linear.apply(ws.input(of: i) + start * linear.fanIn, into: z, rows: rows, p)
-                    activation.apply(z, into: a, rows: rows, p)
-                    norm.accumulateStatistics(a, rows: rows, ws, i)
+                    ck_narrow_stats(plan, activationInput(z, rows: rows, room: room, p), Int64(rows), sum, sumSquares)
                 }
             }
             norm.finishStatistics(shards, i, step, worker: worker)
             for ws in shards {
+                makePlan(plan, ws, i, step)
                 forEachBlock(ws) { start, rows in
-                    let out = ws.outputs[i].pointer + start * width
-                    activation.apply(ws.saved[i].pointer + start * width, into: a, rows: rows, p)
-                    guard let dropout else { return norm.normalize(a, into: out, xhat: nil, rows: rows, ws, i, p) }
-                    norm.normalize(a, into: a, xhat: nil, rows: rows, ws, i, p)
-                    dropout.apply(a, into: out, rows: rows, row0: ws.row0 + start, step)
+                    let a = activationInput(ws.saved[i].pointer + start * width, rows: rows, room: room, p)
+                    ck_narrow_forward(plan, Int64(ws.row0 + start), a, ws.outputs[i].pointer + start * width, Int64(rows))
                 }
             }
         }
     }
 
     func backward(_ shards: ArraySlice<ShardWorkspace>, _ i: Int, _ step: StepContext, worker: Int) {
-        withScratch(2) { scratch in
-            let (xhat, da) = (scratch[0], scratch[1])
+        let p = step.parameters
+        withScratch { room, plan in
             for ws in shards {
                 norm.startGradientSums(ws, i)
+                let (sumDy, sumDyXhat) = norm.gradientPartials(ws, i)
+                makePlan(plan, ws, i, step)
                 forEachBlock(ws) { start, rows in
                     // d(loss)/d(BatchNorm's output), masked in place: the engine discards the layer's output
                     // gradient after its backward, and phase 2 reads it without hashing the masks again.
-                    let dy = ws.gradientOut.pointer + start * width
-                    dropout?.backward(dy, into: dy, rows: rows, row0: ws.row0 + start, step)
-                    recomputeXhat(ws, i, start, rows, into: xhat, room: da, step.parameters)
-                    norm.accumulateGradientSums(dy, xhat: xhat, rows: rows, ws, i)
+                    let a = activationInput(ws.saved[i].pointer + start * width, rows: rows, room: room, p)
+                    ck_narrow_backward_sums(plan, Int64(ws.row0 + start), a, ws.gradientOut.pointer + start * width, Int64(rows),
+                                            sumDy, sumDyXhat)
                 }
             }
             let sums = norm.finishGradientSums(shards, i, step, worker: worker)
             for ws in shards {
+                makePlan(plan, ws, i, step, sums: sums)
                 forEachBlock(ws) { start, rows in
-                    recomputeXhat(ws, i, start, rows, into: xhat, room: da, step.parameters)
-                    norm.inputGradient(ws.gradientOut.pointer + start * width, xhat: xhat, into: da, rows: rows, ws, i, step, sums)
-                    let p = step.parameters, gradient = ws.gradient.pointer
-                    activation.backward(input: ws.saved[i].pointer + start * width, outputGradient: da, inputGradient: da, rows: rows, p,
-                                        gradient: gradient)
+                    let z = ws.saved[i].pointer + start * width, gradient = ws.gradient.pointer
+                    // room: the activation's output (when not affine), then d(loss)/d(activation), then d(loss)/dz.
+                    let a = activationInput(z, rows: rows, room: room, p)
+                    ck_narrow_backward_input(plan, a, ws.gradientOut.pointer + start * width, room, Int64(rows))
+                    activation.backward(input: z, outputGradient: room, inputGradient: room, rows: rows, p, gradient: gradient)
                     // The first layer's input gradient is not needed.
-                    linear.backward(input: ws.input(of: i) + start * linear.fanIn, outputGradient: da,
+                    linear.backward(input: ws.input(of: i) + start * linear.fanIn, outputGradient: room,
                                     inputGradient: i > 0 ? ws.gradientIn.pointer + start * linear.fanIn : nil, rows: rows, p,
                                     gradient: gradient)
                 }
@@ -94,20 +97,43 @@ final class NarrowBlockLayer: Layer {
     }
 
     func infer(_ ws: ShardWorkspace, _ i: Int, _ model: InferenceContext) {
-        withScratch(1, rows: ws.rows) { scratch in
-            let p = model.parameters, out = ws.outputs[i].pointer
-            linear.apply(ws.input(of: i), into: scratch[0], rows: ws.rows, p)
-            activation.apply(scratch[0], into: out, rows: ws.rows, p)
-            norm.infer(out, into: out, rows: ws.rows, room: ws.saved[i].pointer, model)
-        }
+        let z = UnsafeMutablePointer<Float>.allocate(capacity: ws.rows * width)
+        defer { z.deallocate() }
+        let p = model.parameters, out = ws.outputs[i].pointer
+        linear.apply(ws.input(of: i), into: z, rows: ws.rows, p)
+        activation.apply(z, into: out, rows: ws.rows, p)
+        norm.infer(out, into: out, rows: ws.rows, room: ws.saved[i].pointer, model)
     }
 
-    /// The forward's xhat of the block, from z: the same kernels on the same inputs, so the same bits.
-    /// `room` receives the activation and then BatchNorm's output, which are not needed.
-    private func recomputeXhat(_ ws: ShardWorkspace, _ i: Int, _ start: Int, _ rows: Int, into xhat: UnsafeMutablePointer<Float>,
-                               room: UnsafeMutablePointer<Float>, _ p: UnsafePointer<Float>) {
-        activation.apply(ws.saved[i].pointer + start * width, into: room, rows: rows, p)
-        norm.normalize(room, into: room, xhat: xhat, rows: rows, ws, i, p)
+    /// The narrow-block kernels' plan for the shard's blocks: the activation when affine (else the
+    /// identity: `activationInput` applies it first), BatchNorm's batch statistics and parameters
+    /// (and with `sums`, the whole batch's sums of dy and dy * xhat), the dropout mask's key.
+    private func makePlan(_ plan: OpaquePointer, _ ws: ShardWorkspace, _ i: Int, _ step: StepContext, sums: UnsafePointer<Double>? = nil) {
+        let p = step.parameters, (mean, invstd) = norm.batchStatistics(ws, i)
+        let identity = UnsafePointer(Self.identity)
+        let affine = activation.affineCoefficients(p) ?? (alpha: identity, beta: identity + 1, perChannel: false)
+        var block = ck_narrow_block(alpha: affine.alpha, beta: affine.beta, act_per_channel: affine.perChannel ? 1 : 0, mean: mean,
+                                    invstd: invstd, gamma: p + norm.weight, shift: p + norm.bias, p: dropout?.p ?? 0,
+                                    layer: dropout?.block ?? 0, seed: step.dropoutSeed, step: step.step)
+        ck_narrow_plan_make(plan, &block, Int64(width), sums, sums.map { $0 + width }, Int64(step.batchRows))
+    }
+
+    /// alpha = 0, beta = 1: a = z exactly.
+    private nonisolated(unsafe) static let identity: UnsafeMutablePointer<Float> = {
+        let p = UnsafeMutablePointer<Float>.allocate(capacity: 2)
+        p[0] = 0
+        p[1] = 1
+        return p
+    }()
+
+    /// What the fused kernels take as z: z itself for the affine activation (they apply it), else
+    /// the activation's output, written into `room` (the same kernel on the same z each time, so the
+    /// same bits in every pass).
+    private func activationInput(_ z: UnsafePointer<Float>, rows: Int, room: UnsafeMutablePointer<Float>,
+                                 _ p: UnsafePointer<Float>) -> UnsafePointer<Float> {
+        guard activation.affineCoefficients(p) == nil else { return z }
+        activation.apply(z, into: room, rows: rows, p)
+        return UnsafePointer(room)
     }
 
     /// The shard's rows in blocks of `blockRows`: (first row, rows).
@@ -115,10 +141,12 @@ final class NarrowBlockLayer: Layer {
         for start in stride(from: 0, to: ws.rows, by: Self.blockRows) { body(start, min(Self.blockRows, ws.rows - start)) }
     }
 
-    /// `count` buffers of `rows` x `width` floats for the duration of `body` (each worker its own).
-    private func withScratch(_ count: Int, rows: Int = NarrowBlockLayer.blockRows, _ body: ([UnsafeMutablePointer<Float>]) -> Void) {
-        let room = UnsafeMutablePointer<Float>.allocate(capacity: count * rows * width)
-        defer { room.deallocate() }
-        body((0..<count).map { room + $0 * rows * width })
+    /// A block of `blockRows` x `width` floats and room for the kernels' plan, for the duration of
+    /// `body` (each worker its own).
+    private func withScratch(_ body: (UnsafeMutablePointer<Float>, OpaquePointer) -> Void) {
+        let room = UnsafeMutablePointer<Float>.allocate(capacity: Self.blockRows * width)
+        let plan = UnsafeMutableRawPointer.allocate(byteCount: ck_narrow_plan_size(), alignment: 64)
+        defer { room.deallocate(); plan.deallocate() }
+        body(room, OpaquePointer(plan))
     }
 }
