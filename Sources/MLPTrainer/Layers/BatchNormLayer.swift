@@ -76,7 +76,9 @@ final class BatchNormLayer: Layer {
         }
     }
 
-    // The steps of the forward and backward, which a fused block (`NarrowBlockLayer`) runs over blocks of rows.
+    // The steps of the forward and backward. A fused block (`NarrowBlockLayer`) calls the start and
+    // finish of the statistics and of the gradient sums around its own passes (`ck_narrow_*`), which
+    // accumulate into the partials below.
 
     func startStatistics(_ ws: ShardWorkspace, _ i: Int) { ws.partials[i].fill(0) }
 
