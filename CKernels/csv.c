@@ -188,19 +188,25 @@ static int64_t ck_csv_chunk_start(const ck_csv_spec *s, int64_t i) {
     return ck_csv_line_start(s, s->begin + i * ck_csv_chunk_size(s));
 }
 
+/// What ck_csv_count_one needs of ck_csv_count_rows.
+typedef struct {
+    const ck_csv_spec *s;
+    int64_t *chunk_rows;
+} ck_csv_count_job;
+
+/// Counts chunk i's rows (ck_csv_chunk_job).
+static int ck_csv_count_one(void *context, int64_t i, int tid, int64_t *begin, int64_t *end) {
+    (void)tid;
+    ck_csv_count_job *j = context;
+    int64_t a = *begin = ck_csv_chunk_start(j->s, i), b = *end = ck_csv_chunk_start(j->s, i + 1);
+    j->chunk_rows[i] = b > a ? ck_csv_count_lines(j->s->data, j->s->size, a, b) : 0;
+    return 0;
+}
+
 int64_t ck_csv_count_rows(const ck_csv_spec *s, int64_t *chunk_rows) {
-    int64_t n = ck_csv_chunk_count(s), total = 0, next = 0;
-    // Chunks are handed out in order through an atomic counter (a dynamic schedule without the
-    // OpenMP runtime's dispatch calls, which differ between compiler and libomp versions).
-    ck_csv_sleep_when_idle();
-#pragma omp parallel num_threads(ck_csv_threads(s))
-    for (;;) {
-        int64_t i = __atomic_fetch_add(&next, 1, __ATOMIC_RELAXED);
-        if (i >= n) break;
-        int64_t a = ck_csv_chunk_start(s, i), b = ck_csv_chunk_start(s, i + 1);
-        chunk_rows[i] = b > a ? ck_csv_count_lines(s->data, s->size, a, b) : 0;
-        ck_csv_release(s->data, s->size, a, b);
-    }
+    int64_t n = ck_csv_chunk_count(s), total = 0;
+    ck_csv_count_job job = {s, chunk_rows};
+    ck_csv_for_each_chunk(s->data, s->size, n, ck_csv_threads(s), ck_csv_count_one, &job);
     for (int64_t i = 0; i < n; i++) total += chunk_rows[i];
     return total;
 }
@@ -763,32 +769,36 @@ static int ck_csv_work_alloc(ck_csv_work *w, int64_t n, int threads) {
     return 1;
 }
 
+/// What ck_csv_parse_one needs of ck_csv_parse_chunks.
+typedef struct {
+    const ck_csv_spec *s;
+    ck_csv_work *w;
+    ck_csv_places places;
+    int64_t n;
+    float *features;
+    int32_t *labels;
+} ck_csv_parse_job;
+
+/// Parses chunk i into its place (ck_csv_chunk_job).
+static int ck_csv_parse_one(void *context, int64_t i, int tid, int64_t *begin, int64_t *end) {
+    ck_csv_parse_job *j = context;
+    const ck_csv_spec *s = j->s;
+    const int64_t F = s->min_fields - (s->target >= 0);
+    ck_chunk_state *st = &j->w->st[i];
+    int64_t a = *begin = ck_csv_chunk_start(s, i), b = *end = ck_csv_chunk_start(s, i + 1);
+    int64_t row0 = st->row0 = ck_csv_place(&j->places, i);
+    if (b > a)
+        CK_DISPATCH(ck_csv_parse_chunk, (s, a, b, j->features + row0 * F, j->labels ? j->labels + row0 : NULL,
+                                         j->w->slot[i + 1] - row0, &j->w->tables[tid], st));
+    st->tid = tid;
+    ck_csv_finished(&j->places, j->w->st, i, j->n);
+    return st->status;
+}
+
 /// Parses the n chunks in parallel into their places in features/labels.
 static void ck_csv_parse_chunks(const ck_csv_spec *s, ck_csv_work *w, int64_t n, float *features, int32_t *labels) {
-    const int64_t F = s->min_fields - (s->target >= 0);
-    ck_csv_places places = {w->slot, w->finished, 0, 0};
-    int64_t first_error_chunk = n;  // chunks after the first failed one need not run
-    int64_t next = 0;
-    ck_csv_sleep_when_idle();
-#pragma omp parallel num_threads(ck_csv_threads(s))
-    {
-        const int tid = ck_csv_thread();
-        for (;;) {
-            int64_t i = __atomic_fetch_add(&next, 1, __ATOMIC_RELAXED);
-            if (i >= n) break;
-            if (__atomic_load_n(&first_error_chunk, __ATOMIC_RELAXED) < i) continue;
-            ck_chunk_state *st = &w->st[i];
-            int64_t a = ck_csv_chunk_start(s, i), b = ck_csv_chunk_start(s, i + 1);
-            int64_t row0 = st->row0 = ck_csv_place(&places, i);
-            if (b > a)
-                CK_DISPATCH(ck_csv_parse_chunk, (s, a, b, features + row0 * F, labels ? labels + row0 : NULL,
-                                                 w->slot[i + 1] - row0, &w->tables[tid], st));
-            st->tid = tid;
-            ck_csv_release(s->data, s->size, a, b);
-            ck_csv_finished(&places, w->st, i, n);
-            if (st->status) ck_csv_note_failed_chunk(&first_error_chunk, i);
-        }
-    }
+    ck_csv_parse_job job = {s, w, {w->slot, w->finished, 0, 0}, n, features, labels};
+    ck_csv_for_each_chunk(s->data, s->size, n, ck_csv_threads(s), ck_csv_parse_one, &job);
 }
 
 /// The first failed chunk's error (in file order) into result; its status, or CK_CSV_OK.

@@ -550,6 +550,28 @@ static void ck_survey_keep(ck_survey_thread *th, int threads, const int64_t *chu
     }
 }
 
+/// What ck_survey_one needs of ck_table_survey_keeping.
+typedef struct {
+    const ck_table_spec *s;
+    const uint8_t *modes;
+    ck_survey_thread *th;
+    ck_table_rows *keep;
+    int split;  // whether rows are read at all (else only counted)
+    ck_table_survey_result *res;
+    ck_table_error *errors;
+} ck_survey_job;
+
+/// Surveys chunk i (ck_csv_chunk_job).
+static int ck_survey_one(void *context, int64_t i, int tid, int64_t *begin, int64_t *end) {
+    ck_survey_job *j = context;
+    const ck_table_spec *s = j->s;
+    int64_t a = *begin = s->chunk_starts[i], b = *end = s->chunk_starts[i + 1];
+    if (j->keep) j->keep->chunk_thread[i] = tid;
+    if (j->split) ck_survey_chunk(s, j->modes, &j->th[tid], j->keep, i, &j->res->chunk_rows[i], &j->errors[i]);
+    else j->res->chunk_rows[i] = ck_count_lines(s, a, b);
+    return j->errors[i].status;
+}
+
 int ck_table_survey_keeping(const ck_table_spec *s, const uint8_t *modes, int64_t limit, int64_t target,
                             int64_t label_limit, ck_table_survey_result *res, ck_table_rows **rows) {
     const int threads = s->threads > 0 ? s->threads : 1;
@@ -571,24 +593,9 @@ int ck_table_survey_keeping(const ck_table_spec *s, const uint8_t *modes, int64_
             status = CK_CSV_ERR_MEMORY;
         for (int64_t c = 0; th[k].tables && c < s->fields; c++) th[k].tables[c].limit = limit;
     }
-    int64_t next = 0, first_error_chunk = n;
     if (status == CK_CSV_OK) {
-        ck_csv_sleep_when_idle();
-#pragma omp parallel num_threads(threads)
-        {
-            int tid = ck_csv_thread();
-            for (;;) {
-                int64_t i = __atomic_fetch_add(&next, 1, __ATOMIC_RELAXED);
-                if (i >= n) break;
-                if (__atomic_load_n(&first_error_chunk, __ATOMIC_RELAXED) < i) continue;
-                int64_t a = s->chunk_starts[i], b = s->chunk_starts[i + 1];
-                if (keep) keep->chunk_thread[i] = tid;
-                if (split) ck_survey_chunk(s, modes, &th[tid], keep, i, &res->chunk_rows[i], &errors[i]);
-                else res->chunk_rows[i] = ck_count_lines(s, a, b);
-                ck_csv_release(s->data, s->size, a, b);
-                if (errors[i].status) ck_csv_note_failed_chunk(&first_error_chunk, i);
-            }
-        }
+        ck_survey_job job = {s, modes, th, keep, split, res, errors};
+        ck_csv_for_each_chunk(s->data, s->size, n, threads, ck_survey_one, &job);
         status = ck_first_error(errors, n, &res->error);
     }
     res->first_stray = INT64_MAX;
@@ -783,6 +790,29 @@ static int ck_write_labels(const ck_table_spec *s, ck_write_thread *th, int thre
     return status;
 }
 
+/// What ck_write_one needs of ck_table_write.
+typedef struct {
+    const ck_table_spec *s;
+    const ck_table_plan *plan;
+    const ck_value_table *keys;
+    ck_write_thread *th;
+    const int64_t *row0;
+    float *X;
+    int32_t *Y;
+    ck_write_chunk *chunks;
+    ck_table_error *errors;
+} ck_write_job;
+
+/// Writes chunk i's rows into its place (ck_csv_chunk_job).
+static int ck_write_one(void *context, int64_t i, int tid, int64_t *begin, int64_t *end) {
+    ck_write_job *j = context;
+    int64_t a = *begin = j->s->chunk_starts[i], b = *end = j->s->chunk_starts[i + 1];
+    j->chunks[i].tid = tid;
+    ck_write_chunk_rows(j->s, j->plan, j->keys, &j->th[tid], a, b, j->X + j->row0[i] * j->plan->width,
+                        j->Y ? j->Y + j->row0[i] : NULL, &j->chunks[i], &j->errors[i]);
+    return j->errors[i].status;
+}
+
 int ck_table_write(const ck_table_spec *s, const ck_table_plan *plan, const int64_t *chunk_rows, float *X, int32_t *Y,
                    ck_table_written *w) {
     const int threads = s->threads > 0 ? s->threads : 1;
@@ -801,23 +831,8 @@ int ck_table_write(const ck_table_spec *s, const ck_table_plan *plan, const int6
     if (status == CK_CSV_OK) {
         row0[0] = 0;
         for (int64_t i = 0; i < n; i++) row0[i + 1] = row0[i] + chunk_rows[i];
-        int64_t next = 0, first_error_chunk = n;
-        ck_csv_sleep_when_idle();
-#pragma omp parallel num_threads(threads)
-        {
-            int tid = ck_csv_thread();
-            for (;;) {
-                int64_t i = __atomic_fetch_add(&next, 1, __ATOMIC_RELAXED);
-                if (i >= n) break;
-                if (__atomic_load_n(&first_error_chunk, __ATOMIC_RELAXED) < i) continue;
-                int64_t a = s->chunk_starts[i], b = s->chunk_starts[i + 1];
-                chunks[i].tid = tid;
-                ck_write_chunk_rows(s, plan, keys, &th[tid], a, b, X + row0[i] * plan->width, Y ? Y + row0[i] : NULL,
-                                    &chunks[i], &errors[i]);
-                ck_csv_release(s->data, s->size, a, b);
-                if (errors[i].status) ck_csv_note_failed_chunk(&first_error_chunk, i);
-            }
-        }
+        ck_write_job job = {s, plan, keys, th, row0, X, Y, chunks, errors};
+        ck_csv_for_each_chunk(s->data, s->size, n, threads, ck_write_one, &job);
         status = ck_first_error(errors, n, &w->error);
     }
     if (status == CK_CSV_OK && plan->target >= 0 && Y)
@@ -946,6 +961,26 @@ static int ck_rows_labels(ck_table_rows *k, int64_t limit, int32_t **maps, ck_ta
     return CK_CSV_OK;
 }
 
+/// What ck_expand_one needs of ck_table_expand.
+typedef struct {
+    ck_table_rows *k;
+    const ck_table_plan *plan;
+    int32_t *const *slots, *const *labels;
+    const int64_t *row0;
+    float *X;
+    int32_t *Y;
+    int64_t *unseen;  // [threads][inputs]
+} ck_expand_job;
+
+/// Expands chunk i's kept rows (ck_csv_chunk_job; no text read, none released).
+static int ck_expand_one(void *context, int64_t i, int tid, int64_t *begin, int64_t *end) {
+    (void)begin, (void)end;
+    ck_expand_job *j = context;
+    ck_expand_chunk(j->k, j->plan, j->slots, j->labels, i, j->X + j->row0[i] * j->plan->width,
+                    j->Y ? j->Y + j->row0[i] : NULL, j->unseen + tid * j->plan->input_count);
+    return 0;
+}
+
 int ck_table_expand(ck_table_rows *k, const ck_table_plan *plan, float *X, int32_t *Y, ck_table_written *w) {
     if (!ck_rows_serve(k, plan)) return CK_TABLE_REWRITE;
     const int threads = k->threads;
@@ -962,17 +997,8 @@ int ck_table_expand(ck_table_rows *k, const ck_table_plan *plan, float *X, int32
     if (status == CK_CSV_OK) {
         row0[0] = 0;
         for (int64_t i = 0; i < n; i++) row0[i + 1] = row0[i] + k->chunk_rows[i];
-        int64_t next = 0;
-        ck_csv_sleep_when_idle();
-#pragma omp parallel num_threads(threads)
-        {
-            int64_t *mine = unseen + ck_csv_thread() * plan->input_count;
-            for (;;) {
-                int64_t i = __atomic_fetch_add(&next, 1, __ATOMIC_RELAXED);
-                if (i >= n) break;
-                ck_expand_chunk(k, plan, slots, labels, i, X + row0[i] * plan->width, Y ? Y + row0[i] : NULL, mine);
-            }
-        }
+        ck_expand_job job = {k, plan, slots, labels, row0, X, Y, unseen};
+        ck_csv_for_each_chunk(NULL, 0, n, threads, ck_expand_one, &job);
         w->rows = row0[n];
         for (int t = 0; t < threads; t++)
             for (int64_t j = 0; j < plan->input_count; j++) w->unseen[j] += unseen[t * plan->input_count + j];

@@ -102,11 +102,15 @@ static inline int ck_csv_thread(void) {
 #endif
 }
 
-/// Lowers *first_error_chunk to i: chunks after the first failed one need not run.
-static inline void ck_csv_note_failed_chunk(int64_t *first_error_chunk, int64_t i) {
-    int64_t cur = __atomic_load_n(first_error_chunk, __ATOMIC_RELAXED);
-    while (i < cur && !__atomic_compare_exchange_n(first_error_chunk, &cur, i, 0, __ATOMIC_RELAXED, __ATOMIC_RELAXED)) {
-    }
-}
+/// One chunk's work in ck_csv_for_each_chunk: chunk i on thread `tid` (0 .. threads - 1), reading the
+/// mapping's bytes [*begin, *end) (set by the job; their pages are dropped after it; left empty, none
+/// are). Returns nonzero when the chunk failed.
+typedef int (*ck_csv_chunk_job)(void *context, int64_t i, int tid, int64_t *begin, int64_t *end);
+
+/// Runs `job` on chunks 0 .. chunks - 1 on `threads` threads, each chunk once, taken in file order as
+/// threads come free; chunks after the first failed one are skipped (those before it all run, so
+/// the first error in file order is always found).
+void ck_csv_for_each_chunk(const char *data, int64_t size, int64_t chunks, int threads, ck_csv_chunk_job job,
+                           void *context);
 
 #endif
