@@ -145,12 +145,6 @@ static inline const char *ck_field(const ck_row *r, int64_t c, int64_t *n) {
     return r->s->data + r->line + r->ranges[2 * c];
 }
 
-static inline int ck_same_bytes(const char *a, const char *b, int64_t n) {
-    for (int64_t i = 0; i < n; i++)
-        if (a[i] != b[i]) return 0;
-    return 1;
-}
-
 static inline int ck_is_missing(const ck_row *r, const char *p, int64_t n) {
     const ck_table_spec *s = r->s;
     if (n == 0) return 1;
@@ -300,6 +294,28 @@ static int32_t ck_row_count(ck_row *r, int64_t c, int missing, ck_value_table *t
     return ck_value_add(t, p, n, ck_value_hash(p, n), 1, r->line);
 }
 
+/// ck_row_count of a present field, through the thread's cache of t when the field's raw bytes are
+/// its short value (unquoted ASCII, not at the mapping's last 8 bytes).
+static int32_t ck_row_count_cached(ck_row *r, int64_t c, ck_value_table *t, ck_value_cache *cache) {
+    int64_t n;
+    const char *p = ck_field(r, c, &n);
+    uint64_t key = !r->quoted[c] && p + 8 <= r->s->data + r->s->size ? ck_value_short_key(p, n) : 0;
+    if (!key) return ck_row_count(r, c, 0, t);
+    int slot = ck_value_cache_slot(key);
+    if (cache->keys[slot] == key) {
+        int32_t id = cache->ids[slot];
+        t->v.counts[id]++;
+        if (r->line < t->v.first[id]) t->v.first[id] = r->line;
+        return id;
+    }
+    int32_t id = ck_row_count(r, c, 0, t);
+    if (id >= 0) {
+        cache->keys[slot] = key;
+        cache->ids[slot] = id;
+    }
+    return id;
+}
+
 /// The first error of the chunks in file order into *e; returns its status.
 static int ck_first_error(const ck_table_error *errors, int64_t chunks, ck_table_error *e) {
     for (int64_t i = 0; i < chunks; i++)
@@ -405,7 +421,9 @@ typedef struct {
     int64_t *missing, *non_numbers, *unclean;
     int64_t strays, first_stray, missing_labels;
     ck_value_table *tables;  // per column (only counted ones grow)
+    ck_value_cache *caches;  // per column, of `tables`
     ck_value_table labels;   // when the rows are kept
+    ck_value_cache label_cache;
 } ck_survey_thread;
 
 static int64_t ck_count_lines(const ck_table_spec *s, int64_t a, int64_t b) {
@@ -447,10 +465,8 @@ static int ck_survey_label(ck_survey_thread *t, int64_t target, ck_cell *cell) {
         t->missing_labels++;
         return 0;
     }
-    int64_t n = 0;
-    const char *label = ck_row_value(r, target, &n);
-    if (label) cell->id = ck_value_add(&t->labels, label, n, ck_value_hash(label, n), 1, r->line);
-    return !label || t->labels.failed ? -1 : 0;
+    cell->id = ck_row_count_cached(r, target, &t->labels, &t->label_cache);
+    return t->labels.failed ? -1 : 0;
 }
 
 static void ck_survey_chunk(const ck_table_spec *s, const uint8_t *modes, ck_survey_thread *t, ck_table_rows *keep,
@@ -476,7 +492,8 @@ static void ck_survey_chunk(const ck_table_spec *s, const uint8_t *modes, ck_sur
                 ck_survey_number(t, c, p, n, missing, cell);
                 continue;
             }
-            int32_t id = ck_row_count(r, c, missing, &t->tables[c]);
+            int32_t id = missing ? ck_row_count(r, c, 1, &t->tables[c])
+                                 : ck_row_count_cached(r, c, &t->tables[c], &t->caches[c]);
             if (t->tables[c].failed) {
                 ck_table_fail(e, CK_CSV_ERR_MEMORY, r->line, c, r->line, r->line, 0);
                 return;
@@ -587,9 +604,11 @@ int ck_table_survey_keeping(const ck_table_spec *s, const uint8_t *modes, int64_
         th[k].non_numbers = calloc((size_t)s->fields, sizeof(int64_t));
         th[k].unclean = calloc((size_t)s->fields, sizeof(int64_t));
         th[k].tables = calloc((size_t)s->fields, sizeof(ck_value_table));
+        th[k].caches = calloc((size_t)s->fields, sizeof(ck_value_cache));
         th[k].first_stray = INT64_MAX;
         th[k].labels.limit = label_limit;
-        if (!th[k].missing || !th[k].non_numbers || !th[k].unclean || !th[k].tables || ck_row_init(&th[k].row, s) != 0)
+        if (!th[k].missing || !th[k].non_numbers || !th[k].unclean || !th[k].tables || !th[k].caches ||
+            ck_row_init(&th[k].row, s) != 0)
             status = CK_CSV_ERR_MEMORY;
         for (int64_t c = 0; th[k].tables && c < s->fields; c++) th[k].tables[c].limit = limit;
     }
@@ -623,6 +642,7 @@ int ck_table_survey_keeping(const ck_table_spec *s, const uint8_t *modes, int64_
         for (int64_t c = 0; th[k].tables && c < s->fields; c++) ck_value_free(&th[k].tables[c]);
         ck_value_free(&th[k].labels);
         free(th[k].tables);
+        free(th[k].caches);
         free(th[k].missing);
         free(th[k].non_numbers);
         free(th[k].unclean);

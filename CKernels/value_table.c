@@ -37,8 +37,7 @@ int32_t ck_value_find(const ck_value_table *t, const char *p, int64_t n, uint64_
         if (t->hashes[j] != h) continue;
         int32_t id = t->ids[j];
         int64_t a = t->v.offsets[id];
-        if (t->v.offsets[id + 1] - a == n && (n == 0 || (t->v.text[a] == p[0] && memcmp(t->v.text + a, p, (size_t)n) == 0)))
-            return id;
+        if (t->v.offsets[id + 1] - a == n && ck_same_bytes(t->v.text + a, p, n)) return id;
     }
     return -1;
 }

@@ -183,6 +183,27 @@ import Testing
 /// The C passes behind the tabular loader (CKernels/csv_table.c) against Swift's own reading of the
 /// same bytes.
 @Suite struct TabularCSVPassTests {
+    /// Short values are counted through a cache in front of each thread's value table: the counts
+    /// (hence the most-frequent-first order) and the one-hot rows stay the texts' own whatever the
+    /// length (the cache takes 1-7 bytes), quoting, bytes >= 0x80, evictions (28 values, 16 slots) or
+    /// the file's last field (no newline after it), on 1 and on 16 threads.
+    @Test func shortValueCountsAreExact() throws {
+        let spellings = ["a", "bb", "ccc", "ggggggg", "hhhhhhhh", "é", "\"ab\"", "ab"] + (0..<20).map { "k\($0)" }
+        var fields: [String] = []
+        for (j, v) in spellings.enumerated() { fields += Array(repeating: v, count: 2 * j + 1) }
+        fields = fields.indices.sorted { ($0 * 7919) % fields.count < ($1 * 7919) % fields.count }.map { fields[$0] }
+        let text = "c,y\n" + fields.enumerated().map { "\($0.1),\($0.0 % 2)" }.joined(separator: "\n")
+        let texts = fields.map { $0 == "\"ab\"" ? "ab" : $0 }
+        var counts: [String: Int] = [:]
+        for t in texts { counts[t, default: 0] += 1 }
+        let expected = counts.keys.sorted { counts[$0]! > counts[$1]! }  // no two counts tie
+        for options in [TabularCSVTests.options(target: "y", threads: 1), TabularCSVTests.options(target: "y", threads: 16, chunkBytes: 100)] {
+            let (d, _) = try TabularCSVTests.load(text, options)
+            #expect(d.featureNames == expected.map { "c=" + $0 })
+            #expect(d.features == texts.flatMap { t in expected.map { $0 == t ? 1 : 0 } })
+        }
+    }
+
     /// Category texts are Swift strings: invalid UTF-8 repaired as String(decoding:) repairs it, and
     /// canonically equivalent spellings (é composed and decomposed) one category, every row hot.
     @Test func categoriesAreTheStringsSwiftReads() throws {
