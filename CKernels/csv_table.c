@@ -64,19 +64,29 @@ static inline int ck_needs_general_split(const char *f, int64_t n, char delim) {
 #if CK_HAVE_X86
 /// ck_csv_split_line for a line of plain fields (none needs trimming or unquoting), finding the
 /// delimiters 32 bytes at a time: the number of fields, or -1 when the line needs the general rules
-/// (or has more than max_fields fields).
-CK_TARGET_AVX2 static int64_t ck_split_plain_avx2(const char *line, const char *end, char delim, int64_t *ranges,
-                                                 uint8_t *quoted, int64_t max_fields) {
+/// (or has more than max_fields fields). Reads up to 31 bytes past the line when they lie before
+/// `limit` (the mapping's end).
+CK_TARGET_AVX2 static int64_t ck_split_plain_avx2(const char *line, const char *end, const char *limit, char delim,
+                                                 int64_t *ranges, uint8_t *quoted, int64_t max_fields) {
     if (end > line && end[-1] == '\r') end--;
     const int64_t len = end - line;
-    const __m256i d = _mm256_set1_epi8(delim);
+    const __m256i d = _mm256_set1_epi8(delim), quote = _mm256_set1_epi8('"'), space = _mm256_set1_epi8(' '),
+                  cr = _mm256_set1_epi8('\r'), tab = _mm256_set1_epi8(delim == '\t' ? '"' : '\t');
     int64_t n = 0, start = 0;
+    uint32_t odd = 0;  // bytes that may make a field need the general rules (ck_needs_general_split)
     for (int64_t i = 0; i < len; i += 32) {
-        char tail[32] = {0};
+        char tail[32];
         const char *p = line + i;
-        if (len - i < 32) p = memcpy(tail, p, (size_t)(len - i));  // not past the line: it may end the mapping
-        uint32_t m = (uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(_mm256_loadu_si256((const __m256i *)p), d));
-        if (len - i < 32) m &= (1u << (len - i)) - 1;
+        if (p + 32 > limit) {  // the line ends the mapping
+            memset(tail, 0, sizeof tail);
+            p = memcpy(tail, p, (size_t)(len - i < 32 ? len - i : 32));
+        }
+        const uint32_t in = len - i < 32 ? (1u << (len - i)) - 1 : ~0u;
+        const __m256i x = _mm256_loadu_si256((const __m256i *)p);
+        uint32_t m = (uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(x, d)) & in;
+        const __m256i q = _mm256_or_si256(_mm256_cmpeq_epi8(x, quote), _mm256_cmpeq_epi8(x, space));
+        const __m256i t = _mm256_or_si256(_mm256_cmpeq_epi8(x, cr), _mm256_cmpeq_epi8(x, tab));
+        odd |= (uint32_t)_mm256_movemask_epi8(_mm256_or_si256(q, t)) & in;
         for (; m; m &= m - 1) {
             int64_t at = i + __builtin_ctz(m);
             if (n + 1 >= max_fields) return -1;
@@ -89,10 +99,9 @@ CK_TARGET_AVX2 static int64_t ck_split_plain_avx2(const char *line, const char *
     ranges[2 * n] = start;
     ranges[2 * n + 1] = len;
     n++;
-    for (int64_t i = 0; i < n; i++) {
+    for (int64_t i = 0; odd && i < n; i++)
         if (ck_needs_general_split(line + ranges[2 * i], ranges[2 * i + 1] - ranges[2 * i], delim)) return -1;
-        quoted[i] = 0;
-    }
+    memset(quoted, 0, (size_t)n);
     return n;
 }
 #endif
@@ -102,7 +111,7 @@ static inline int64_t ck_row_split(ck_row *r, const char *p, const char *end) {
     const ck_table_spec *s = r->s;
 #if CK_HAVE_X86
     if (r->avx2) {
-        int64_t n = ck_split_plain_avx2(p, end, s->delimiter, r->ranges, r->quoted, s->fields + 1);
+        int64_t n = ck_split_plain_avx2(p, end, s->data + s->size, s->delimiter, r->ranges, r->quoted, s->fields + 1);
         if (n >= 0) return n;
     }
 #endif
@@ -939,8 +948,11 @@ static void ck_expand_chunk(ck_table_rows *k, const ck_table_plan *plan, int32_t
                             int64_t i, float *X, int32_t *Y, int64_t *unseen) {
     const int tid = k->chunk_thread[i];
     const ck_cell *cells = k->chunk_cells[i];
+    int one_hot = 0;  // rows are zeroed first, once, when they have one-hot inputs
+    for (int64_t j = 0; j < plan->input_count; j++) one_hot |= plan->inputs[j].categorical;
     for (int64_t r = 0; cells && r < k->chunk_rows[i]; r++, cells += k->cells) {
         float *x = X + r * plan->width;
+        if (one_hot) memset(x, 0, (size_t)plan->width * sizeof *x);
         for (int64_t j = 0; j < plan->input_count; j++) {
             const ck_table_input *in = &plan->inputs[j];
             const ck_cell cell = cells[k->cell_of[in->column]];
@@ -951,7 +963,6 @@ static void ck_expand_chunk(ck_table_rows *k, const ck_table_plan *plan, int32_t
                 if (in->indicator) at[1] = absent ? 1.0f : 0.0f;
                 continue;
             }
-            memset(at, 0, (size_t)in->width * sizeof *at);
             int32_t slot = cell.id >= 0 ? slots[j * k->threads + tid][cell.id] : -1;
             if (slot >= 0) {
                 at[slot] = 1;
