@@ -2,18 +2,18 @@
 //
 // The text is first scanned into digits and a power of ten (ck_decimal: ck_scan_decimal byte by
 // byte, or ck_scan_decimal_avx2 32 bytes at a time in the CSV parser, with a shortcut for printf's
-// %.18e), then converted (ck_decimal_to_float) along three paths, fastest first; each returns the
+// %.18e), then converted (ck_decimal_to_float) along two paths, fastest first; each returns the
 // correctly rounded float32 (round to nearest, ties to even), i.e. exactly what strtof returns:
-// 1. Clinger's fast path in float: mantissa <= 2^24 and |exp10| <= 10 (both factors exact floats, so
-//    one IEEE operation rounds once).
-// 2. Double path: all 19 digits at most (w, not truncated) and |exp10| <= 22. w * 10^exp10 in
-//    double, with 10^exp10 the nearest double (exact for exp10 >= 0), rounds at most three times
-//    ((double)w above 2^53, 10^exp10 below 0, the product), each by a factor within 1 +- 2^-53, and
-//    lies less than 3 units in the double's last place from the value; rounding it to float gives
-//    the value's rounding unless the double lies within 4 units of a float midpoint, which is
-//    detected (bit 29 of its significand is the float rounding point) and sent on to 3 (probability
-//    ~2^-26). HIGGS-style text (%.18e: 19 digits, exponents near 0) takes this path.
-// 3. Eisel-Lemire style: the first 19 significant digits (w) times a 64-bit truncated 10^q (table)
+// 1. Double path: all 19 digits at most (w, not truncated) and |exp10| <= 22, short mantissas too
+//    (a separate float-only path for w <= 2^24 made the branch depend on the digit count and cost
+//    more in mispredictions than it saved). w * 10^exp10 in double, with 10^exp10 the nearest double
+//    (exact for exp10 >= 0), rounds at most three times ((double)w above 2^53, 10^exp10 below 0, the
+//    product), each by a factor within 1 +- 2^-53, and lies less than 3 units in the double's last
+//    place from the value; rounding it to float gives the value's rounding unless the double lies
+//    within 4 units of a float midpoint, which is detected (bit 29 of its significand is the float
+//    rounding point) and sent on to 2 (probability ~2^-26). HIGGS-style text (%.18e: 19 digits,
+//    exponents near 0) takes this path.
+// 2. Eisel-Lemire style: the first 19 significant digits (w) times a 64-bit truncated 10^q (table)
 //    as a 128-bit product. The product is a lower bound of the true value with an error below 32
 //    units of its high word; unless the bits below the rounding position lie within that distance of
 //    the halfway point, the rounding decision is certain. Otherwise (probability ~2^-34), and for
