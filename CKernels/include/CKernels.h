@@ -466,6 +466,17 @@ int ck_format_e18(float v, char *out);
 /// (at least 32 bytes); returns the length.
 int ck_format_short(float v, char *out);
 
+// MARK: - Column medians (median.c)
+
+/// The median of each column columns[j] of the row-major X[rows, width] into medians[j], NaN values
+/// left out: the middle value, or for an even count the mean of the two middle ones computed in
+/// double and rounded to float (numpy.median's), NaN for a column without a value. Exact, by radix
+/// selection over the rows in place: three passes of per-thread histograms (64 KiB per column and
+/// thread, columns taken in groups of at most 64 MiB of them); the answer does not depend on
+/// `threads`. Returns 0, or CK_CSV_ERR_MEMORY.
+int ck_column_medians(const float *X, int64_t rows, int64_t width, const int64_t *columns, int64_t count, int threads,
+                      float *medians);
+
 // MARK: - Tabular CSV (csv_table.c, value_table.c)
 // The passes of the loader for files with string columns and blanks (README, "String columns and
 // blanks"; the Swift side, TableLoader, decides the columns' kinds and encodings between them). Both

@@ -12,13 +12,18 @@ public struct Checkpoint: Sendable {
     public var targetScaling: TargetScaling?
     /// How a tabular file's columns become the inputs (stored as `column_encoding`, JSON).
     public var encoding: ColumnEncoding?
+    /// A model without an encoding: each feature's training median (`feature_medians`), the value
+    /// `predict` gives a missing one; nil in files written before it was stored.
+    public var featureMedians: [Float]?
     /// The run's configuration, stored as `config` (a JSON object) in the metadata.
     public var runConfiguration: [String: String]
 
     public init(model: Model, classLabels: [String], featureNames: [String], standardizer: Standardizer?,
-                targetScaling: TargetScaling? = nil, encoding: ColumnEncoding? = nil, runConfiguration: [String: String] = [:]) {
+                targetScaling: TargetScaling? = nil, encoding: ColumnEncoding? = nil, featureMedians: [Float]? = nil,
+                runConfiguration: [String: String] = [:]) {
         self.targetScaling = targetScaling
         self.encoding = encoding
+        self.featureMedians = featureMedians
         self.model = model
         self.classLabels = classLabels
         self.featureNames = featureNames
@@ -70,6 +75,7 @@ public struct Checkpoint: Sendable {
             meta["target_std"] = jsonText(Double(t.std))
         }
         if let encoding { meta["column_encoding"] = jsonText(encoding) }
+        if let featureMedians { meta["feature_medians"] = jsonText(featureMedians.map(Double.init)) }
         if !runConfiguration.isEmpty { meta["config"] = jsonText(runConfiguration) }
         return meta
     }
@@ -137,8 +143,10 @@ public struct Checkpoint: Sendable {
         if let encoding, encoding.inputNames != featureNames {
             throw ArtifactError("\(path): metadata 'column_encoding' does not match 'feature_names'")
         }
+        let medians: [Double]? = try meta["feature_medians"].map { try decodeJSON($0, path) }
         let checkpoint = Checkpoint(model: model, classLabels: classLabels, featureNames: featureNames, standardizer: standardizer,
-                                    targetScaling: targetScaling, encoding: encoding, runConfiguration: run)
+                                    targetScaling: targetScaling, encoding: encoding, featureMedians: medians?.map(Float.init),
+                                    runConfiguration: run)
         try ModelValidation.checkDescription(checkpoint, source: path)
         return checkpoint
     }

@@ -1,18 +1,15 @@
+import CKernels
+
 /// Filling missing numeric values (NaN after loading) with the training split's medians, as
 /// scikit-learn's SimpleImputer(strategy="median") and fastai's FillMissing do.
 extension ColumnEncoding {
     /// Sets each numeric column's `fill` to the median of its non-missing values in `data` (the mean
     /// of the two middle values for an even count, as numpy.median; 0 when all are missing).
-    public mutating func fitFills(on data: Dataset) {
-        let f = data.featureCount
-        for (i, offset) in zip(columns.indices, offsets) where columns[i].kind == .numeric {
-            var values: [Float] = []
-            values.reserveCapacity(data.rows)
-            data.features.withUnsafeBufferPointer { x in
-                for r in 0..<data.rows where !x[r * f + offset].isNaN { values.append(x[r * f + offset]) }
-            }
-            columns[i].fill = median(&values) ?? 0
-        }
+    public mutating func fitFills(on data: Dataset, threads: Int = 1) {
+        let numeric = columns.indices.filter { columns[$0].kind == .numeric }
+        let all = offsets
+        let medians = columnMedians(of: data, inputs: numeric.map { all[$0] }, threads: threads)
+        for (i, m) in zip(numeric, medians) { columns[i].fill = fillValue(m) }
     }
 
     /// Replaces the missing (NaN) values of numeric columns in `data` with their fills.
@@ -27,31 +24,18 @@ extension ColumnEncoding {
     }
 }
 
-/// The median of `values` (reordered in place), or nil when empty.
-func median(_ values: inout [Float]) -> Float? {
-    guard !values.isEmpty else { return nil }
-    let n = values.count
-    return values.withUnsafeMutableBufferPointer { v in
-        let upper = select(v, n / 2)
-        if n % 2 == 1 { return upper }
-        // The lower middle is the largest of the values left of n / 2.
-        let lower = v[0..<(n / 2)].max()!
-        return Float((Double(lower) + Double(upper)) / 2)
-    }
-}
+/// A missing value's fill from its column's median: 0 for a column without a value.
+func fillValue(_ median: Float) -> Float { median.isNaN ? 0 : median }
 
-/// Quickselect: reorders `v` so that v[k] is the k-th smallest and everything left of it is <= it.
-private func select(_ v: UnsafeMutableBufferPointer<Float>, _ k: Int) -> Float {
-    var lo = 0, hi = v.count - 1
-    while lo < hi {
-        let pivot = v[(lo + hi) / 2]
-        var i = lo, j = hi
-        while i <= j {
-            while v[i] < pivot { i += 1 }
-            while v[j] > pivot { j -= 1 }
-            if i <= j { v.swapAt(i, j); i += 1; j -= 1 }
-        }
-        if k <= j { hi = j } else if k >= i { lo = i } else { break }
+/// The median of each of `data`'s inputs `inputs`, NaN values left out (NaN for an input without a
+/// value): `ck_column_medians`, which reads the rows in place.
+func columnMedians(of data: Dataset, inputs: [Int], threads: Int) -> [Float] {
+    var medians = [Float](repeating: .nan, count: inputs.count)
+    let columns = inputs.map(Int64.init)
+    let status = data.features.withUnsafeBufferPointer { x in
+        ck_column_medians(x.baseAddress, Int64(data.rows), Int64(data.featureCount), columns, Int64(columns.count),
+                          Int32(max(threads, 1)), &medians)
     }
-    return v[k]
+    precondition(status == 0, "out of memory computing medians")
+    return medians
 }

@@ -77,6 +77,14 @@ public enum ModelValidation {
         guard checkpoint.featureNames.count == config.inputs else {
             throw ArtifactError("\(source): metadata lists \(checkpoint.featureNames.count) feature names for a network with \(config.inputs) inputs")
         }
+        if let m = checkpoint.featureMedians {
+            guard checkpoint.encoding == nil else {
+                throw ArtifactError("\(source): metadata has both 'feature_medians' and 'column_encoding' (which holds the medians)")
+            }
+            guard m.count == config.inputs, m.allSatisfy(\.isFinite) else {
+                throw ArtifactError("\(source): metadata 'feature_medians' needs \(config.inputs) finite values, has \(m)")
+            }
+        }
         guard let s = checkpoint.standardizer else { return }
         for (name, values) in [("standardize_mean", s.mean), ("standardize_std", s.std)] where values.count != config.inputs {
             throw ArtifactError("\(source): metadata '\(name)' has \(values.count) values for \(config.inputs) features")

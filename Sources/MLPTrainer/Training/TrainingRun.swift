@@ -78,6 +78,9 @@ public final class TrainingRun {
     /// Per class, its weight in the training loss (`--class-weight`); nil: unweighted.
     public let classWeights: [Float]?
     public let standardizer: Standardizer?
+    /// Without a column encoding: each feature's median over the training rows (before
+    /// standardisation), stored with the model for the values `predict` finds missing.
+    public let featureMedians: [Float]?
     public let loadSeconds: Double
     /// The training file's load figures (nil for the built-in synthetic data).
     public let loadReport: LoadReport?
@@ -109,7 +112,7 @@ public final class TrainingRun {
         resolved.shards = try Self.shards(settings, train, collective)
         shards = resolved.shards!
         self.settings = resolved
-        standardizer = Self.fillAndStandardize(&train, &test, &validation, settings)
+        (featureMedians, standardizer) = Self.fillAndStandardize(&train, &test, &validation, settings)
         (self.train, self.test, self.validation) = (train, test, validation)
         if settings.task.isRegression { (targetScaling, regressionSets) = Self.regressionTargets(train, test, validation) }
         loadNotes = report?.notes ?? []
@@ -211,23 +214,27 @@ public final class TrainingRun {
         return shards
     }
 
-    /// Fills the missing values (the encoding's fills, fitted on the training rows) and, with
-    /// `--standardize`, standardises every set with the training rows' statistics.
+    /// Fills the missing values (the encoding's fills, fitted on the training rows), or without an
+    /// encoding finds each feature's median for `predict`, and, with `--standardize`, standardises
+    /// every set with the training rows' statistics.
     private static func fillAndStandardize(_ train: inout Dataset, _ test: inout Dataset?, _ validation: inout Dataset?,
-                                           _ settings: TrainingSettings) -> Standardizer? {
+                                           _ settings: TrainingSettings) -> ([Float]?, Standardizer?) {
+        var medians: [Float]?
         if var encoding = train.encoding {
-            encoding.fitFills(on: train)
+            encoding.fitFills(on: train, threads: settings.csv.threads)
             encoding.fillMissing(&train)
             train.encoding = encoding
             if test != nil { encoding.fillMissing(&test!) }
             if validation != nil { encoding.fillMissing(&validation!) }
+        } else {
+            medians = columnMedians(of: train, inputs: Array(0..<train.featureCount), threads: settings.csv.threads).map(fillValue)
         }
-        guard settings.standardize else { return nil }
+        guard settings.standardize else { return (medians, nil) }
         let s = Standardizer(fitting: train)
         s.apply(to: &train)
         if test != nil { s.apply(to: &test!) }
         if validation != nil { s.apply(to: &validation!) }
-        return s
+        return (medians, s)
     }
 
     /// Regression's target scaling (the training rows' mean and std) and each set's targets. The
@@ -503,7 +510,8 @@ public final class TrainingRun {
 
     private func checkpoint(_ engine: Engine) -> Checkpoint {
         Checkpoint(model: engine.model, classLabels: classLabels, featureNames: train.featureNames,
-                   standardizer: standardizer, targetScaling: targetScaling, encoding: train.encoding, runConfiguration: settings.description.filter { $0.key != "threads" })
+                   standardizer: standardizer, targetScaling: targetScaling, encoding: train.encoding,
+                   featureMedians: featureMedians, runConfiguration: settings.description.filter { $0.key != "threads" })
     }
 
     /// The row order of `epoch` for mini-batches: a pure function of (seed, epoch), so a resumed run
