@@ -705,6 +705,15 @@ static int ck_write_row(const ck_table_spec *s, const ck_table_plan *plan, const
             int absent = missing || isnan(v);
             at[0] = absent ? in->fill : v;
             if (in->indicator) at[1] = absent ? 1.0f : 0.0f;
+            if (absent && !in->indicator) {
+                if (!plan->refuse_missing) {
+                    unseen[k]++;
+                } else if (!problem) {
+                    problem = CK_CSV_ERR_MISSING;
+                    const int64_t at_text = p ? p - s->data : r->line;
+                    ck_table_fail(e, problem, r->line, in->column, at_text, at_text + (p ? n : 0), p ? r->quoted[in->column] : 0);
+                }
+            }
             continue;
         }
         memset(at, 0, (size_t)in->width * sizeof *at);
@@ -902,7 +911,8 @@ int ck_table_write(const ck_table_spec *s, const ck_table_plan *plan, const int6
 
 /// Whether the kept rows hold what the plan reads (see CK_TABLE_REWRITE).
 static int ck_rows_serve(const ck_table_rows *k, const ck_table_plan *plan) {
-    if (plan->target != k->target || (k->target >= 0 && (k->label_cell < 0 || k->missing_labels > 0))) return 0;
+    if (plan->refuse_missing || plan->target != k->target || (k->target >= 0 && (k->label_cell < 0 || k->missing_labels > 0)))
+        return 0;
     for (int t = 0; t < k->threads; t++)
         if (k->labels[t].v.overflow) return 0;
     for (int64_t j = 0; j < plan->input_count; j++) {
@@ -961,6 +971,7 @@ static void ck_expand_chunk(ck_table_rows *k, const ck_table_plan *plan, int32_t
                 int absent = isnan(cell.number);
                 at[0] = absent ? in->fill : cell.number;
                 if (in->indicator) at[1] = absent ? 1.0f : 0.0f;
+                if (absent && !in->indicator) unseen[j]++;
                 continue;
             }
             int32_t slot = cell.id >= 0 ? slots[j * k->threads + tid][cell.id] : -1;

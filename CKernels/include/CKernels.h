@@ -562,6 +562,7 @@ typedef struct {
     int64_t offset;      // its first input in the row
     int categorical;
     // Numeric: the value, or `fill` when missing; with `indicator`, then 1 for missing, else 0.
+    // Without one, a missing value is counted in unseen (or refused: the plan's refuse_missing).
     int indicator;
     float fill;
     // Categorical: `width` one-hot inputs; values keys[keys_begin, keys_end) of the plan go to their
@@ -576,6 +577,7 @@ typedef struct {
     int64_t width;                // floats per row
     int64_t target;               // label column, or -1
     int allow_nonfinite, drop_invalid;  // as ck_csv_spec
+    int refuse_missing;           // a missing value in a numeric input without indicator is CK_CSV_ERR_MISSING
     const char *key_text;         // key i: key_text[key_offsets[i], key_offsets[i + 1]) -> key_slots[i]
     const int64_t *key_offsets;
     const int32_t *key_slots;
@@ -584,7 +586,8 @@ typedef struct {
 
 typedef struct {
     int64_t rows, invalid_rows;   // rows written (squeezed to the front) and rows dropped
-    int64_t *unseen;              // the caller's [input_count], zeroed: values outside the keys
+    int64_t *unseen;              // the caller's [input_count], zeroed: values outside the keys, or
+                                  // missing in a numeric input without indicator
     ck_table_values labels;       // labels[r] indexes these (free with ck_table_values_free)
     ck_table_error error;
 } ck_table_written;
@@ -592,14 +595,15 @@ typedef struct {
 /// Pass 2 (write): each row into X[rows, plan->width] (every input written) and its label id into
 /// Y[rows] (NULL when target < 0), chunk i from row sum(chunk_rows[0..i)) on. A row's first invalid
 /// value in input order (a number ck_parse_float refuses, inf/nan without allow_nonfinite, beyond
-/// float32's range), then an empty label, is an error, or with drop_invalid drops the row. Returns
-/// the status.
+/// float32's range, a missing value refused by refuse_missing), then an empty label, is an error, or
+/// with drop_invalid drops the row. Returns the status.
 int ck_table_write(const ck_table_spec *spec, const ck_table_plan *plan, const int64_t *chunk_rows,
                    float *X, int32_t *Y, ck_table_written *written);
 
 /// ck_table_expand's answer when the kept rows cannot give ck_table_write's result: the plan reads a
 /// column as a number that was counted, or one-hot that was not, a numeric column has a value that is
-/// not a clean finite number (an error or a dropped row), a label is empty, a table overflowed.
+/// not a clean finite number (an error or a dropped row), a label is empty, a table overflowed, the
+/// plan refuses missing values.
 enum { CK_TABLE_REWRITE = -1 };
 
 /// Pass 2 from the kept rows instead of the text: the same X, Y and *written as ck_table_write, or

@@ -13,7 +13,9 @@ struct Predict: ToolCommand {
             probability (columns 'prob_<label>'), or for a regression model the prediction in the \
             target's units (column 'predicted'). When the file also has the label column, prints the \
             classification report as train does (with the recall per class and, for two classes, the \
-            ROC AUC and log loss), or the regression report. Example: predict --model runs/x/model.safetensors --data new.csv
+            ROC AUC and log loss), or the regression report. A missing value (an empty field or an NA token) in \
+            a numeric column gets the column's training median, and a note counts them per column \
+            (--on-missing error refuses them instead). Example: predict --model runs/x/model.safetensors --data new.csv
             """)
 
     @Option(help: ArgumentHelp("The model (a model.safetensors written by train).", valueName: "path"))
@@ -26,6 +28,11 @@ struct Predict: ToolCommand {
     var format: CSVFormatOptions
     @Option(help: "Threads. (default: the machine's active cores)")
     var threads: Int?
+    @Option(help: ArgumentHelp(
+        "A missing value in a numeric column that had none in training: 'fill' gives it the training median "
+            + "(and a note counts them), 'error' refuses the file naming its line and column.",
+        valueName: "fill|error"))
+    var onMissing: MissingValuePolicy = .fill
     @Option(help: "Read the file in windows of this many MiB (memory holds one window's rows).")
     var windowMegabytes: Int = 64
     @Flag(help: "Replace --output when it already exists (never an input file).")
@@ -54,8 +61,8 @@ struct Predict: ToolCommand {
         if !quiet { printOutcome(outcome, checkpoint: checkpoint, seconds: Date().timeIntervalSince(started), destination: destination) }
     }
 
-    /// What the windows add up to: the rows, the unseen categories per encoded column, and the
-    /// labelled rows' report.
+    /// What the windows add up to: the rows, per column the unseen categories or the missing values
+    /// given the training median (`forEachCSVWindow`'s `unseen`), and the labelled rows' report.
     struct Outcome {
         var rows = 0
         var unseen: [Int]
@@ -78,12 +85,13 @@ struct Predict: ToolCommand {
                                 into destination: String) throws -> Outcome {
         let predictor = Predictor(checkpoint: checkpoint, threads: threads)
         let regression = checkpoint.targetScaling != nil
-        var outcome = Outcome(unseen: [Int](repeating: 0, count: checkpoint.encoding?.columns.count ?? 0),
+        var outcome = Outcome(unseen: [Int](repeating: 0, count: checkpoint.encoding?.columns.count ?? checkpoint.featureNames.count),
                               labels: labelled ? LabelledPredictions(checkpoint: checkpoint) : nil)
         try AtomicFile.write(to: destination) { file in
             try file.write(contentsOf: predictor.csvHeader())
             try forEachCSVWindow(path: data, options: options, classLabels: labelled && !regression ? checkpoint.classLabels : nil,
-                                 windowBytes: windowMegabytes << 20, encoding: checkpoint.encoding, numericTarget: labelled && regression,
+                                 windowBytes: windowMegabytes << 20, encoding: checkpoint.encoding, medians: checkpoint.featureMedians,
+                                 missing: onMissing, numericTarget: labelled && regression,
                                  unseen: { outcome.unseen = zip(outcome.unseen, $0).map(+) }) { window in
                 try predictor.check(window, source: data)
                 let result = predictor.predict(window)
@@ -95,13 +103,20 @@ struct Predict: ToolCommand {
         return outcome
     }
 
-    /// The speed line, a note per column with unseen categories, and the report of a labelled file.
+    /// The speed line, a note per column with unseen categories or filled missing values, and the
+    /// report of a labelled file.
     private func printOutcome(_ outcome: Outcome, checkpoint: Checkpoint, seconds: Double, destination: String) {
         print(String(format: "%d rows in %.3f s, %.0f rows/s end to end; predictions in %@", outcome.rows, seconds,
                      Double(outcome.rows) / seconds, destination))
-        for (column, count) in zip(checkpoint.encoding?.columns ?? [], outcome.unseen) where count > 0 {
-            print("note: \(count) value\(count == 1 ? "" : "s") of '\(column.name)' not among its training categories "
-                + "(\(column.other ? "counted as <other>" : "no input hot"))")
+        for (column, count) in zip(checkpoint.inputColumns, outcome.unseen) where count > 0 {
+            let values = "\(count) value\(count == 1 ? "" : "s")"
+            if column.kind == .numeric {
+                print("note: \(values) missing in '\(column.name)', which had none in training; given its training median "
+                    + (column.fill ?? 0).description)
+            } else {
+                print("note: \(values) of '\(column.name)' not among its training categories "
+                    + "(\(column.other ? "counted as <other>" : "no input hot"))")
+            }
         }
         if let labels = outcome.labels { print("\n" + labels.report()) }
     }
@@ -125,3 +140,5 @@ struct Predict: ToolCommand {
         return labelled
     }
 }
+
+extension MissingValuePolicy: ExpressibleByArgument {}

@@ -123,7 +123,8 @@ public func loadCSV(path: String, options: CSVOptions, classLabels: [String]? = 
     } else {
         do {
             guard allNumeric else { throw NeedsTableLoader() }
-            parsed = try parseCSV(path: path, data: data, size: Int(size), options: options, tabularFallback: true)
+            parsed = try parseCSV(path: path, data: data, size: Int(size), options: options,
+                                  fallbackOn: NeedsTableLoader.statuses(dropInvalidRows: options.dropInvalidRows))
         } catch is NeedsTableLoader {
             let layout = try CSVLayout(path: path, data: data, size: Int(size), options: options)
             let table = try loadTable(path: path, data: data, size: Int(size), options: options, layout: layout)
@@ -195,9 +196,14 @@ public func csvColumnCount(path: String, options: CSVOptions) throws -> Int {
 /// file's. For files without a label column (`options.noTarget`) or with the classes of a model
 /// (`classLabels`). Errors name the file's own line numbers. With the `encoding` of a model, the
 /// columns are found by name and encoded as in training, and `unseen` gets each window's count of
-/// values outside each categorical column's categories. `numericTarget` as in `loadCSV`.
+/// values outside each categorical column's categories (and of missing values in each numeric column
+/// without indicator). Without an encoding, `medians` (a model's `featureMedians`) fill the missing
+/// values of the features, read by position, and `unseen` counts them; without either, a missing
+/// value is an error. `missing` says whether a missing value that no indicator expects is filled or
+/// refused. `numericTarget` as in `loadCSV`.
 public func forEachCSVWindow(path: String, options: CSVOptions, classLabels: [String]?, windowBytes: Int,
-                             encoding: ColumnEncoding? = nil, numericTarget: Bool = false, unseen: ([Int]) -> Void = { _ in },
+                             encoding: ColumnEncoding? = nil, medians: [Float]? = nil, missing: MissingValuePolicy = .fill,
+                             numericTarget: Bool = false, unseen: ([Int]) -> Void = { _ in },
                              _ body: (Dataset) throws -> Void) throws {
     let (data, size) = try mapCSV(path)
     defer { ck_csv_unmap(data, size) }
@@ -209,9 +215,19 @@ public func forEachCSVWindow(path: String, options: CSVOptions, classLabels: [St
         let parsed: ParsedCSV
         if let encoding {
             let (table, outside) = try loadEncodedTable(path: path, data: data, size: Int(size), options: options,
-                                                        encoding: encoding, window: window)
+                                                        encoding: encoding, window: window, missing: missing)
             parsed = table
             unseen(outside)
+        } else if let medians {
+            do {
+                parsed = try parseCSV(path: path, data: data, size: Int(size), options: options, window: window,
+                                      fallbackOn: [Int32(CK_CSV_ERR_MISSING.rawValue), Int32(CK_CSV_ERR_NUMBER.rawValue)])
+            } catch is NeedsTableLoader {
+                let (table, outside) = try loadFilledWindow(path: path, data: data, size: Int(size), options: options,
+                                                            medians: medians, window: window, missing: missing)
+                parsed = table
+                unseen(outside)
+            }
         } else {
             parsed = try parseCSV(path: path, data: data, size: Int(size), options: options, window: window)
         }
@@ -301,20 +317,18 @@ func isNumber(_ s: String) -> Bool {
 /// are line starts); the header and the column layout still come from the file's first lines, and
 /// an empty window is no error.
 ///
-/// `tabularFallback`: a value the all-numeric parser refuses (not a number, missing, in an unnamed
-/// trailing column; non-finite or out of range with `dropInvalidRows`) throws `NeedsTableLoader`.
+/// `fallbackOn`: the parser's statuses that throw `NeedsTableLoader` instead of an error (with any,
+/// no row is dropped: the table loader decides).
 func parseCSV(path: String, data: UnsafePointer<CChar>, size: Int, options: CSVOptions,
-              window: Range<Int>? = nil, tabularFallback: Bool = false) throws -> ParsedCSV {
+              window: Range<Int>? = nil, fallbackOn fallback: Set<Int32> = []) throws -> ParsedCSV {
     let layout = try CSVLayout(path: path, data: data, size: size, options: options)
     var spec = csvSpec(layout: layout, data: data, size: size, options: options, window: window,
-                       tabularFallback: tabularFallback)
+                       tabularFallback: !fallback.isEmpty)
     var result = ck_csv_result()
     defer { ck_csv_result_free(&result) }
     let (status, features, labels) = parseRowsCountingOnOverflow(&spec, features: layout.featureColumns.count,
                                                                  target: layout.target, result: &result)
-    if tabularFallback, NeedsTableLoader.statuses(dropInvalidRows: options.dropInvalidRows).contains(status) {
-        throw NeedsTableLoader()
-    }
+    if fallback.contains(status) { throw NeedsTableLoader() }
     if status != 0 { throw parseError(status, result, path: path, data: data, layout: layout) }
     if result.rows == 0 && window == nil {
         throw DataError(options.dropInvalidRows && result.invalid_rows > 0

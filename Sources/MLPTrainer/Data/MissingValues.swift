@@ -24,6 +24,33 @@ extension ColumnEncoding {
     }
 }
 
+/// What `predict` does with a missing value in a numeric column that had none in training (so the
+/// model has no `_na` indicator for it): give it the column's training median, or refuse the file.
+public enum MissingValuePolicy: String, CaseIterable, Sendable {
+    case fill, error
+}
+
+extension ColumnEncoding {
+    /// Numeric columns without indicators, filled with `medians`: how `predict` reads the features
+    /// of a model without an encoding (by position) when a window has missing values.
+    init(numeric names: [String], medians: [Float], naValues: [String]) {
+        let columns = zip(names, medians).map { name, median in
+            var column = Column(numeric: name, indicator: false)
+            column.fill = median
+            return column
+        }
+        self.init(columns: columns, target: nil, naValues: naValues)
+    }
+}
+
+extension Checkpoint {
+    /// The columns `predict` reads, in `forEachCSVWindow`'s `unseen` order: the encoding's, or a model's
+    /// features with their medians (none stored: no fills).
+    public var inputColumns: [ColumnEncoding.Column] {
+        encoding?.columns ?? ColumnEncoding(numeric: featureNames, medians: featureMedians ?? [], naValues: []).columns
+    }
+}
+
 /// A missing value's fill from its column's median: 0 for a column without a value.
 func fillValue(_ median: Float) -> Float { median.isNaN ? 0 : median }
 

@@ -93,8 +93,11 @@ struct TableLoader {
         case CK_CSV_ERR_NUMBER.rawValue: return value("invalid number")
         case CK_CSV_ERR_NONFINITE.rawValue: return value("non-finite value")
         case CK_CSV_ERR_RANGE.rawValue: return value("out of float32 range: number")
-        case CK_CSV_ERR_MISSING.rawValue:
+        case CK_CSV_ERR_MISSING.rawValue where c == layout.target:
             return DataError("\(path):\(line):\(c + 1): missing label in column '\(layout.columnName(c))'")
+        case CK_CSV_ERR_MISSING.rawValue:
+            return DataError("\(path):\(line):\(c + 1): missing value in column '\(layout.columnName(c))', which had none in "
+                + "training (refused by --on-missing error)")
         case CK_CSV_ERR_LABELS.rawValue:
             return DataError("\(path):\(line):\(layout.target + 1): too many distinct labels in column "
                 + "'\(layout.columnName(layout.target))' (more than \(maximumLabels); is it a class column?)")
@@ -182,10 +185,12 @@ extension TableLoader {
     /// the file column of `encoding.columns[k]`, whose values are looked up by their `spellings[k]`
     /// (training: every byte form the survey met; by default the categories). Missing numeric values
     /// are the fill, or NaN before fills are fitted. Returns the parse and, per column, the values
-    /// outside its categories (unseen in training, or folded into `<other>`). `kept` rows are
+    /// outside its categories (unseen in training, or folded into `<other>`), or for a numeric column
+    /// without indicator its missing values, which `missing` fills or refuses. `kept` rows are
     /// expanded when they hold what the encoding reads, and released in any case.
     func write(_ encoding: ColumnEncoding, columns: [Int], featureNames: [String], spellings: [Int: [String]] = [:],
-               chunkRows known: [Int64]? = nil, kept: KeptRows? = nil) throws -> (ParsedCSV, [Int]) {
+               chunkRows known: [Int64]? = nil, kept: KeptRows? = nil,
+               missing: MissingValuePolicy = .fill) throws -> (ParsedCSV, [Int]) {
         let chunkRows = try known ?? survey([], counting: []).chunkRows
         let rows = Int(chunkRows.reduce(0, +)), width = encoding.inputCount, offsets = encoding.offsets
         var inputs: [ck_table_input] = [], keyText: [CChar] = [], keyOffsets: [Int64] = [0], keySlots: [Int32] = []
@@ -232,6 +237,7 @@ extension TableLoader {
                                         plan.target = Int64(layout.target)
                                         plan.allow_nonfinite = options.allowNonFinite ? 1 : 0
                                         plan.drop_invalid = options.dropInvalidRows ? 1 : 0
+                                        plan.refuse_missing = missing == .error ? 1 : 0
                                         plan.key_text = keyText.baseAddress
                                         plan.key_offsets = keyOffsets.baseAddress
                                         plan.key_slots = keySlots.baseAddress

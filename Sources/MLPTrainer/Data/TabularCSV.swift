@@ -73,7 +73,8 @@ func loadTable(path: String, data: UnsafePointer<CChar>, size: Int, options: CSV
 /// A file for a model with a `ColumnEncoding`: its columns found by name (in any order; others are
 /// ignored), encoded as in training. Returns the parse and the values outside each column's categories.
 func loadEncodedTable(path: String, data: UnsafePointer<CChar>, size: Int, options: CSVOptions,
-                      encoding: ColumnEncoding, window: Range<Int>? = nil) throws -> (ParsedCSV, [Int]) {
+                      encoding: ColumnEncoding, window: Range<Int>? = nil,
+                      missing: MissingValuePolicy = .fill) throws -> (ParsedCSV, [Int]) {
     let layout = try CSVLayout(path: path, data: data, size: size, options: options)
     let columns = try encoding.columns.map { column -> Int in
         do { return try layout.column(named: column.name, flag: "", path: path) } catch {
@@ -82,7 +83,22 @@ func loadEncodedTable(path: String, data: UnsafePointer<CChar>, size: Int, optio
     }
     let loader = TableLoader(path: path, data: data, size: size, options: options, layout: layout,
                              naValues: encoding.naValues, window: window)
-    return try loader.write(encoding, columns: columns, featureNames: encoding.inputNames)
+    return try loader.write(encoding, columns: columns, featureNames: encoding.inputNames, missing: missing)
+}
+
+/// A window of a file for a model without an encoding that has missing values: its feature columns,
+/// by position, as numbers with `medians` for the missing ones (or refused, as `missing` says).
+/// Returns the parse and the missing values per feature.
+func loadFilledWindow(path: String, data: UnsafePointer<CChar>, size: Int, options: CSVOptions, medians: [Float],
+                      window: Range<Int>, missing: MissingValuePolicy) throws -> (ParsedCSV, [Int]) {
+    let layout = try CSVLayout(path: path, data: data, size: size, options: options)
+    guard layout.featureColumns.count == medians.count else {
+        throw DataError("\(path): has \(layout.featureColumns.count) feature columns; the model has \(medians.count)")
+    }
+    let encoding = ColumnEncoding(numeric: layout.featureNames, medians: medians, naValues: options.columns.naValues)
+    let loader = TableLoader(path: path, data: data, size: size, options: options, layout: layout,
+                             naValues: encoding.naValues, window: window)
+    return try loader.write(encoding, columns: layout.featureColumns, featureNames: layout.featureNames, missing: missing)
 }
 
 /// The header of a CSV file (nil when it has none), read as `predict` reads a file without a label.
