@@ -1,8 +1,9 @@
 """Anchor: model.onnx against predict, under ONNX Runtime. For every activation, with and without
 BatchNorm, on the bank-note file (2 classes, numeric labels), on a 3-class synthetic file with
 string labels and on a tabular file with string columns and blanks (the graph's `categories` input,
-NaN for a missing number): trains a short run, runs onnxruntime on the training CSV's raw rows (no scaling in
-Python: the graph standardises), and compares with predict's probabilities (max abs diff <= 1e-5)
+NaN for a missing number), and on the bank-note rows with blanks and NA tokens that the training file
+did not have (predict and the graph give them the training medians): trains a short run, runs
+onnxruntime on the CSV's raw rows (no scaling in Python: the graph standardises), and compares with predict's probabilities (max abs diff <= 1e-5)
 and labels (identical); onnx.checker.check_model(full_check=True) must pass. Regression too
 (--task regression, MSE and Huber, on a datagen --task regression file): the graph's `prediction`
 against predict's, max |diff| / (1 + |prediction|) <= 1e-5.
@@ -65,12 +66,29 @@ def tabular_file(directory):
     return path
 
 
+NA_TOKENS = ["", "NA", "N/A", "NaN", "nan", "null", "?"]
+
+
+def blanked_file(directory):
+    """The bank-note rows with about 5% of the feature fields blank or "NA"."""
+    frame = pd.read_csv(banknote, dtype=str, keep_default_na=False)
+    rng = np.random.default_rng(5)
+    features = frame.columns[:-1]
+    values = frame[features].to_numpy(object)
+    mask = rng.random(values.shape) < 0.05
+    values[mask] = rng.choice(["", "NA"], int(mask.sum()))
+    frame[features] = values
+    path = os.path.join(directory, "banknote_blanks.csv")
+    frame.to_csv(path, index=False)
+    return path
+
+
 def graph_inputs(model, data):
     """The CSV's feature columns as the graph takes them: numbers (NaN for a blank), categories as text."""
     frame = pd.read_csv(data, dtype=str, keep_default_na=False)
     metadata = {p.key: p.value for p in model.metadata_props}
     if "column_encoding" not in metadata:
-        return {"features": frame.iloc[:, :-1].to_numpy(np.float64).astype(np.float32)}
+        return {"features": frame.iloc[:, :-1].replace(NA_TOKENS, "nan").to_numpy(np.float64).astype(np.float32)}
     columns = json.loads(metadata["column_encoding"])["columns"]
     inputs = {}
     numeric = [c["name"] for c in columns if c["kind"] == "numeric"]
@@ -89,14 +107,16 @@ def regression_file(directory):
 
 
 def check(data, flags, directory):
+    """Trains on data (or data[0]) and predicts data (or data[1])."""
+    data, new = data if isinstance(data, tuple) else (data, data)
     out = os.path.join(directory, "run")
     run([f"{build}/train", "--data", data, "--epochs", "20", "--lr", "0.01", "--threads", "1", "--quiet", "--out", out] + flags)
     predictions = os.path.join(directory, "predictions.csv")
-    run([f"{build}/predict", "--model", f"{out}/model.safetensors", "--data", data, "--output", predictions, "--threads", "1", "--quiet"])
+    run([f"{build}/predict", "--model", f"{out}/model.safetensors", "--data", new, "--output", predictions, "--threads", "1", "--quiet"])
     model = onnx.load(f"{out}/model.onnx")
     onnx.checker.check_model(model, full_check=True)
     session = ort.InferenceSession(f"{out}/model.onnx", providers=["CPUExecutionProvider"])
-    inputs = graph_inputs(model, data)
+    inputs = graph_inputs(model, new)
     if "regression" in flags:
         (prediction,) = session.run(["prediction"], inputs)
         expected = pd.read_csv(predictions)["predicted"].to_numpy(np.float32)
@@ -122,6 +142,8 @@ def main():
         configs.append((datasets[0], "seed preset (affine, no standardisation)", "batchnorm", ["--preset", "seed"]))
         tabular = ("strings and blanks", tabular_file(scratch))
         configs += [(tabular, a, n, af + nf + ["--max-categories", "8"]) for a, af in ACTIVATIONS[-4:] for n, nf in NORMS]
+        blanks = ("banknote, blanks at predict", (banknote, blanked_file(scratch)))
+        configs += [(blanks, a, n, af + nf) for a, af in ACTIVATIONS[-4:] for n, nf in NORMS]
         for (dname, data), aname, nname, flags in configs:
             with tempfile.TemporaryDirectory(dir=scratch) as directory:
                 diff, same, rows, signs = check(data, flags, directory)

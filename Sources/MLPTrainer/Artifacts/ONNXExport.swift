@@ -6,8 +6,9 @@ import ONNXProto
 /// applies inside the graph. The graph is built in three stages, each a function below, so that
 /// later features slot in where they belong:
 /// - `preprocess`: input `features` -> the network's input: for a model with a column encoding,
-///   missing values filled and indicators, categorical columns one-hot (ONNXTabularInput.swift),
-///   then the standardisation.
+///   missing values filled and indicators, categorical columns one-hot (ONNXTabularInput.swift);
+///   else NaN features filled with the training medians when the model stores them; then the
+///   standardisation.
 /// - `hiddenBlock`: Linear (Gemm), the activation (ONNXActivations.swift), the normalisation in
 ///   inference form (BatchNormalization today; LayerNormalization, opset 17, goes beside it);
 ///   dropout is the identity at inference and has no node.
@@ -76,8 +77,9 @@ public enum ONNXExport {
         } else {
             let names = checkpoint.featureNames
             builder.input("features", .float, rows: "N", columns: names.count,
-                          doc: "The numeric feature columns in the training file's order: \(names.joined(separator: ", "))")
-            encoded = "features"
+                          doc: "The numeric feature columns in the training file's order"
+                              + (checkpoint.featureMedians == nil ? "" : ", NaN for a missing value") + ": \(names.joined(separator: ", "))")
+            encoded = checkpoint.featureMedians.map { ONNXTabularInput.fillMissing(&builder, fills: $0).filled } ?? "features"
         }
         guard let s = checkpoint.standardizer else { return encoded }
         let mean = builder.initializer("standardize.mean", s.mean, shape: [s.mean.count], doc: "training split's mean per input")
@@ -132,7 +134,8 @@ public enum ONNXExport {
     /// The graph's inputs in words.
     static func inputDocumentation(_ checkpoint: Checkpoint) -> String {
         guard let encoding = checkpoint.encoding else {
-            return "features float32 [N, \(checkpoint.featureNames.count)], columns \(checkpoint.featureNames.joined(separator: ", "))"
+            return "features float32 [N, \(checkpoint.featureNames.count)]\(checkpoint.featureMedians == nil ? "" : " (NaN for missing)"), "
+                + "columns \(checkpoint.featureNames.joined(separator: ", "))"
         }
         let numeric = encoding.columns.filter { $0.kind == .numeric }.map(\.name)
         let categorical = encoding.columns.filter { $0.kind == .categorical }.map(\.name)

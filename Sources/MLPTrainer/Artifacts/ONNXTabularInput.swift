@@ -20,10 +20,8 @@ enum ONNXTabularInput {
             builder.input("features", .float, rows: "N", columns: numeric.count,
                           doc: "The numeric feature columns in the training file's order, NaN for a missing value: "
                               + numeric.map(\.name).joined(separator: ", "))
-            let isNaN = builder.node("IsNaN", ["features"], "features_missing")
-            let fills = builder.initializer("fill_values", numeric.map { $0.fill ?? 0 }, shape: [numeric.count],
-                                            doc: "training split's median per numeric column, for a missing value")
-            filled = builder.node("Where", [isNaN, fills, "features"], "features_filled")
+            let isNaN: String
+            (filled, isNaN) = fillMissing(&builder, fills: numeric.map { $0.fill ?? 0 })
             if numeric.contains(where: \.indicator) {
                 missing = builder.node("Cast", [isNaN], "missing_indicators",
                                        attributes: [ONNXGraphBuilder.attribute("to", int: Int64(Onnx_TensorProto.DataType.float.rawValue))])
@@ -51,6 +49,14 @@ enum ONNXTabularInput {
             }
         }
         return pieces.count == 1 ? pieces[0] : builder.node("Concat", pieces, "encoded", attributes: [ONNXGraphBuilder.attribute("axis", int: 1)])
+    }
+
+    /// `features` with each NaN replaced by its column's fill (IsNaN, Where), and the NaN mask.
+    static func fillMissing(_ builder: inout ONNXGraphBuilder, fills: [Float]) -> (filled: String, missing: String) {
+        let isNaN = builder.node("IsNaN", ["features"], "features_missing")
+        let values = builder.initializer("fill_values", fills, shape: [fills.count],
+                                         doc: "training split's median per numeric column, for a missing value")
+        return (builder.node("Where", [isNaN, values, "features"], "features_filled"), isNaN)
     }
 
     /// Column `index` of `categories` -> its one-hot slots [N, width].
