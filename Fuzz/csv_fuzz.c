@@ -142,8 +142,14 @@ static void check_expand(const ck_table_spec *spec, const ck_table_plan *plan, i
     free(y);
 }
 
-/// Survey, then a plan from it (numeric columns without non-numbers, the others one-hot over their
-/// first 3 values and an "other" slot), then the write.
+/// Survey, then a plan from it (numeric columns without non-numbers, with an indicator when they have
+/// missing values unless flag 4 leaves it out of the odd columns; the others one-hot over their
+/// first 3 values and an "other" slot), then the write (flag 8: refusing missing values that no
+/// indicator expects).
+static int has_indicator(const table_run *t, int64_t c, int flags) {
+    return t->missing[c] > 0 && !((flags & 4) && c % 2);
+}
+
 static void run_table(ck_table_spec *spec, int64_t target, int flags, table_run *t) {
     memset(t, 0, sizeof *t);
     uint8_t modes[8] = {0};
@@ -163,7 +169,7 @@ static void run_table(ck_table_spec *spec, int64_t target, int flags, table_run 
     for (int64_t i = 0; i < spec->chunks; i++) rows += t->chunk_rows[i];
     for (int64_t c = 0; c < spec->min_fields; c++) {
         if (c == target) continue;
-        ck_table_input in = {.column = c, .offset = width, .indicator = t->missing[c] > 0, .fill = 0.5f};
+        ck_table_input in = {.column = c, .offset = width, .indicator = has_indicator(t, c, flags), .fill = 0.5f};
         in.categorical = t->non_numbers[c] > 0;
         in.keys_begin = nkeys;
         if (in.categorical) {
@@ -181,7 +187,7 @@ static void run_table(ck_table_spec *spec, int64_t target, int flags, table_run 
         width += in.categorical ? in.width : 1 + in.indicator;
         inputs[count++] = in;
     }
-    ck_table_plan plan = {inputs, count, width, target, flags & 1, (flags >> 1) & 1, keys, key_offsets, slots, 3};
+    ck_table_plan plan = {inputs, count, width, target, flags & 1, (flags >> 1) & 1, keys, key_offsets, slots, 3, (flags >> 3) & 1};
     t->x = malloc((size_t)(rows * width > 0 ? rows * width : 1) * sizeof(float));
     t->y = calloc((size_t)(rows > 0 ? rows : 1), sizeof(int32_t));
     t->written.unseen = t->unseen;
@@ -235,29 +241,29 @@ static void release_table(table_run *t) {
 }
 
 /// The width of run_table's plan.
-static int64_t plan_width(const table_run *t, const ck_csv_spec *csv) {
+static int64_t plan_width(const table_run *t, const ck_csv_spec *csv, int flags) {
     int64_t width = 0;
     for (int64_t c = 0; !t->survey_status && c < csv->min_fields; c++) {
         if (c == csv->target) continue;
         int64_t keys = t->values[c].count < 3 ? t->values[c].count : 3;
-        width += t->non_numbers[c] > 0 ? keys + 1 : 1 + (t->missing[c] > 0);
+        width += t->non_numbers[c] > 0 ? keys + 1 : 1 + has_indicator(t, c, flags);
     }
     return width;
 }
 
-static void check_tables(const char *data, int64_t n, const ck_csv_spec *csv, int chunk) {
+static void check_tables(const char *data, int64_t n, const ck_csv_spec *csv, int chunk, int missing_flags) {
     static const char na_text[] = "NA?";
     static const int64_t na_offsets[] = {0, 2, 3};
     int64_t starts[4097];
     ck_table_spec spec = {data, n, starts, 0, csv->fields, csv->min_fields, csv->delimiter, 1, na_text, na_offsets, 2};
     static table_run whole, chunked, scalar;
-    int flags = csv->allow_nonfinite | csv->drop_invalid << 1;
+    int flags = csv->allow_nonfinite | csv->drop_invalid << 1 | missing_flags << 2;
     spec.chunks = cut_chunks(data, n, n + 1, starts);
     run_table(&spec, csv->target, flags, &whole);
     spec.chunks = cut_chunks(data, n, chunk, starts);
     run_table(&spec, csv->target, flags, &chunked);
     check_same_table(&whole, &chunked, csv->fields);
-    check_same_matrix(&whole, &chunked, plan_width(&whole, csv));
+    check_same_matrix(&whole, &chunked, plan_width(&whole, csv, flags));
     release_table(&chunked);
     // The scalar version (general splitting, scalar number scans) gives the same as the best one.
     ck_isa_force(CK_ISA_SCALAR);
@@ -265,7 +271,7 @@ static void check_tables(const char *data, int64_t n, const ck_csv_spec *csv, in
     run_table(&spec, csv->target, flags, &scalar);
     ck_isa_force(ck_isa_best());
     check_same_table(&whole, &scalar, csv->fields);
-    check_same_matrix(&whole, &scalar, plan_width(&whole, csv));
+    check_same_matrix(&whole, &scalar, plan_width(&whole, csv, flags));
     release_table(&whole);
     release_table(&scalar);
 }
@@ -317,7 +323,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *bytes, size_t size) {
     release(&chunked);
     release(&sampled);
     release(&scalar);
-    check_tables(data, n, &spec, 1 + bytes[3] % 64);
+    check_tables(data, n, &spec, 1 + bytes[3] % 64, (bytes[2] >> 4) & 3);
 
     // Every line splits without reading past it.
     int64_t ranges[16];

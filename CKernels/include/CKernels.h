@@ -577,11 +577,11 @@ typedef struct {
     int64_t width;                // floats per row
     int64_t target;               // label column, or -1
     int allow_nonfinite, drop_invalid;  // as ck_csv_spec
-    int refuse_missing;           // a missing value in a numeric input without indicator is CK_CSV_ERR_MISSING
     const char *key_text;         // key i: key_text[key_offsets[i], key_offsets[i + 1]) -> key_slots[i]
     const int64_t *key_offsets;
     const int32_t *key_slots;
     int64_t label_limit;          // more distinct labels are CK_CSV_ERR_LABELS
+    int refuse_missing;           // a missing value in a numeric input without indicator is CK_CSV_ERR_MISSING
 } ck_table_plan;
 
 typedef struct {
