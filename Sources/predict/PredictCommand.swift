@@ -85,7 +85,7 @@ struct Predict: ToolCommand {
                                 into destination: String) throws -> Outcome {
         let predictor = Predictor(checkpoint: checkpoint, threads: threads)
         let regression = checkpoint.targetScaling != nil
-        var outcome = Outcome(unseen: [Int](repeating: 0, count: checkpoint.encoding?.columns.count ?? checkpoint.featureNames.count),
+        var outcome = Outcome(unseen: [Int](repeating: 0, count: checkpoint.inputColumns.count),
                               labels: labelled ? LabelledPredictions(checkpoint: checkpoint) : nil)
         try AtomicFile.write(to: destination) { file in
             try file.write(contentsOf: predictor.csvHeader())
