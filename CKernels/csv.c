@@ -806,7 +806,7 @@ static int ck_csv_first_error(const ck_csv_spec *s, const ck_chunk_state *st, in
     for (int64_t i = 0; i < n; i++) {
         if (!st[i].status) continue;
         result->status = st[i].status;
-        result->line = ck_csv_line_number(s->data, st[i].line_offset);
+        result->line_offset = st[i].line_offset;
         result->column = st[i].column;
         result->text_begin = st[i].text_begin;
         result->text_end = st[i].text_end;
@@ -852,7 +852,7 @@ static int ck_csv_merge_labels(const ck_csv_spec *s, const ck_csv_work *w, int64
         // Each chunk stayed below the limit, the file's labels together did not.
         status = result->status = overflow >= 0 ? CK_CSV_ERR_LABELS : CK_CSV_ERR_MEMORY;
         if (overflow >= 0) {
-            result->line = ck_csv_line_number(s->data, overflow);
+            result->line_offset = overflow;
             result->column = s->target + 1;
             result->text_begin = result->text_end = overflow;
         }

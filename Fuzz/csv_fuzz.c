@@ -45,7 +45,7 @@ static void release(parsed *p) {
 
 static void check_same(const parsed *a, const parsed *b, int64_t features) {
     CHECK(a->status == b->status);
-    CHECK(a->result.line == b->result.line && a->result.column == b->result.column);
+    CHECK(a->result.line_offset == b->result.line_offset && a->result.column == b->result.column);
     if (a->status != CK_CSV_OK) return;
     CHECK(a->result.rows == b->result.rows && a->result.invalid_rows == b->result.invalid_rows);
     CHECK(memcmp(a->features, b->features, (size_t)(a->result.rows * features) * sizeof(float)) == 0);

@@ -426,11 +426,13 @@ typedef enum {
 typedef struct {
     int64_t rows;          // rows written (after dropping invalid ones), row-major from row 0
     int64_t invalid_rows;  // rows dropped (drop_invalid)
-    // The first error in file order (status != CK_CSV_OK): line (1-based), column (1-based field),
-    // offsets of the offending field's content [text_begin, text_end), and for CK_CSV_ERR_FIELDS the
-    // number of fields found.
+    // The first error in file order (status != CK_CSV_OK): the byte offset of its line
+    // (ck_csv_line_number gives its number, counting from the file's start: only a caller that
+    // reports the error pays for it, not one that falls back to another parser), column (1-based
+    // field), offsets of the offending field's content [text_begin, text_end), and for
+    // CK_CSV_ERR_FIELDS the number of fields found.
     int status;
-    int64_t line, column, text_begin, text_end, found_fields;
+    int64_t line_offset, column, text_begin, text_end, found_fields;
     // Distinct label texts (quotes removed, "" unescaped), in order of first appearance in the file:
     // label i is label_text[label_offsets[i], label_offsets[i + 1]); label_first_offset[i] is the byte
     // offset of the line where it first appears (ck_csv_line_number gives its number). labels[r]

@@ -376,7 +376,7 @@ private func parseRowsCountingOnOverflow(_ spec: inout ck_csv_spec, features F: 
 /// The message for the parser's error `status`, naming the file, line, column and the offending text.
 private func parseError(_ status: Int32, _ result: ck_csv_result, path: String, data: UnsafePointer<CChar>,
                         layout: CSVLayout) -> DataError {
-    let line = Int(result.line), col = Int(result.column)
+    let line = Int(ck_csv_line_number(data, result.line_offset)), col = Int(result.column)
     let text = String(decoding: UnsafeRawBufferPointer(start: data + Int(result.text_begin),
                                                        count: Int(result.text_end - result.text_begin)), as: UTF8.self)
     let shown = text.count > 40 ? String(text.prefix(40)) + "..." : text
