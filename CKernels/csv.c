@@ -215,10 +215,19 @@ int64_t ck_csv_count_rows(const ck_csv_spec *s, int64_t *chunk_rows) {
 
 static inline int ck_csv_space(char c, char delim) { return c == ' ' || (c == '\t' && delim != '\t'); }
 
+/// The first control character (C0 but tab) in [p, end), or NULL.
+static const char *ck_csv_find_control(const char *p, const char *end) {
+    for (; p < end; p++)
+        if ((uint8_t)*p < 0x20 && *p != '\t') return p;
+    return NULL;
+}
+
 /// Parses the field at p (p < end or p == end for an empty last field). Sets its content
 /// [*cb, *ce) and *quoted; returns the terminator: the delimiter, the '\n' (a CR before it is not
-/// content), or end. Returns NULL for a malformed quoted field (unterminated, or text after the
-/// closing quote); *ce then points at the problem.
+/// content), or end. Returns NULL for a malformed field: a quoted field unterminated or with text
+/// after its closing quote ([*cb, *ce) from the opening quote to the problem), or a field with a
+/// control character, C0 but tab, in its content ([*cb, *ce) that one byte; a lone CR is one, the CR
+/// of a CRLF line end is not). ck_csv_malformed_status tells which.
 static const char *ck_csv_field(const char *p, const char *end, char delim, const char **cb,
                                 const char **ce, int *quoted) {
     while (p < end && ck_csv_space(*p, delim)) p++;
@@ -237,6 +246,12 @@ static const char *ck_csv_field(const char *p, const char *end, char delim, cons
             }
             break;
         }
+        const char *control = ck_csv_find_control(p + 1, q);
+        if (control) {
+            *cb = control;
+            *ce = control + 1;
+            return NULL;
+        }
         *cb = p + 1;
         *ce = q;
         *quoted = 1;
@@ -254,9 +269,14 @@ static const char *ck_csv_field(const char *p, const char *end, char delim, cons
     }
     *quoted = 0;
     const char *q = p;
-    while (q < end && *q != delim && *q != '\n') q++;
+    while (q < end && *q != delim && ((uint8_t)*q >= 0x20 || *q == '\t')) q++;
     const char *e = q;
-    if (e > p && e[-1] == '\r' && (q == end || *q == '\n')) e--;
+    if (q < end && *q == '\r' && (q + 1 == end || q[1] == '\n')) q++;
+    if (q < end && *q != delim && *q != '\n') {
+        *cb = q;
+        *ce = q + 1;
+        return NULL;
+    }
     while (e > p && ck_csv_space(e[-1], delim)) e--;
     *cb = p;
     *ce = e;
@@ -265,7 +285,6 @@ static const char *ck_csv_field(const char *p, const char *end, char delim, cons
 
 int64_t ck_csv_split_line(const char *begin, const char *end, char delimiter, int64_t *ranges,
                           uint8_t *quoted, int64_t max_fields) {
-    if (end > begin && end[-1] == '\r') end--;
     int64_t n = 0;
     const char *p = begin;
     for (;;) {
@@ -342,32 +361,6 @@ typedef struct {
     int64_t line_offset, column, text_begin, text_end, found_fields;
     int tid;  // the thread that parsed the chunk: its label ids are that thread's table's
 } ck_chunk_state;
-
-/// Counts the fields of the rest of the line from p (at a field start); sets *line_end to the
-/// position after the line. Returns -1 for a malformed quoted field.
-static int64_t ck_csv_rest_fields(const char *p, const char *end, char delim, const char **line_end) {
-    int64_t n = 0;
-    for (;;) {
-        const char *cb, *ce;
-        int q;
-        const char *t = ck_csv_field(p, end, delim, &cb, &ce, &q);
-        if (!t) {
-            const char *nl = memchr(ce, '\n', (size_t)(end - ce));
-            *line_end = nl ? nl + 1 : end;
-            return -1;
-        }
-        n++;
-        if (t >= end) {
-            *line_end = end;
-            return n;
-        }
-        if (*t == '\n') {
-            *line_end = t + 1;
-            return n;
-        }
-        p = t + 1;
-    }
-}
 
 static inline int ck_csv_row_end(const char *q, const char *end) {
     return q == end || *q == '\n' || (*q == '\r' && (q + 1 == end || q[1] == '\n'));
@@ -467,7 +460,7 @@ static inline __attribute__((always_inline)) int ck_csv_number_run(const ck_chun
 static inline __attribute__((always_inline)) int ck_csv_plain_label(const ck_chunk_input *in, const char **pp, ck_csv_row *row) {
     const char *p = *pp, *q = p, *end = in->end;
     const char delim = in->delim;
-    while (q < end && *q != delim && *q != '\n' && *q != '\r' && *q != '"' && !ck_csv_space(*q, delim)) q++;
+    while (q < end && *q != delim && (uint8_t)*q > ' ' && *q != '"') q++;  // not a space, tab or control
     int32_t id;
     if (!(q > p && (ck_csv_row_end(q, end) || *q == delim) &&
           (id = ck_label_id(in->lt, p, q - p, 0, row->line - in->data)) >= 0))
@@ -524,16 +517,21 @@ static int ck_csv_any_field(const ck_chunk_input *in, const char **pp, float *x,
     int quoted = 0;
     const char *t = ck_csv_field(p, end, in->delim, &cb, &ce, &quoted);
     if (!t) {
-        ck_csv_fail(in->st, CK_CSV_ERR_QUOTE, in->data, row->line, row->col + 1, cb, ce);
+        ck_csv_fail(in->st, ck_csv_malformed_status(cb), in->data, row->line, row->col + 1, cb, ce);
         return CK_FIELD_FAILED;
     }
     if (row->col >= in->nf) {
-        // Too many fields: count them all for the message.
-        const char *le;
-        int64_t rest = ck_csv_rest_fields(p, end, in->delim, &le);
-        ck_csv_fail(in->st, rest < 0 ? CK_CSV_ERR_QUOTE : CK_CSV_ERR_FIELDS, in->data, row->line, row->col + 1,
-                    row->line, row->line);
-        in->st->found_fields = row->col + (rest < 0 ? 0 : rest);
+        // Too many fields: count them all for the message (or report a malformed one among them).
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        int64_t bad[2];
+        int64_t rest = ck_csv_split_line(p, nl ? nl : end, in->delim, bad, NULL, 1);
+        if (rest < 0) {
+            ck_csv_fail(in->st, ck_csv_malformed_status(p + bad[0]), in->data, row->line, row->col - rest, p + bad[0],
+                        p + bad[1]);
+        } else {
+            ck_csv_fail(in->st, CK_CSV_ERR_FIELDS, in->data, row->line, row->col + 1, row->line, row->line);
+            in->st->found_fields = row->col + rest;
+        }
         return CK_FIELD_FAILED;
     }
     if (!ck_csv_field_value(in, x, row, cb, ce, quoted)) return CK_FIELD_FAILED;

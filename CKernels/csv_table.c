@@ -62,16 +62,17 @@ static inline int ck_needs_general_split(const char *f, int64_t n, char delim) {
 }
 
 #if CK_HAVE_X86
-/// ck_csv_split_line for a line of plain fields (none needs trimming or unquoting), finding the
-/// delimiters 32 bytes at a time: the number of fields, or -1 when the line needs the general rules
-/// (or has more than max_fields fields). Reads up to 31 bytes past the line when they lie before
-/// `limit` (the mapping's end).
+/// ck_csv_split_line for a line of plain fields (none needs trimming or unquoting, none holds a
+/// control character), finding the delimiters 32 bytes at a time: the number of fields, or -1 when
+/// the line needs the general rules (or has more than max_fields fields). Reads up to 31 bytes past
+/// the line when they lie before `limit` (the mapping's end).
 CK_TARGET_AVX2 static int64_t ck_split_plain_avx2(const char *line, const char *end, const char *limit, char delim,
                                                  int64_t *ranges, uint8_t *quoted, int64_t max_fields) {
     if (end > line && end[-1] == '\r') end--;
     const int64_t len = end - line;
     const __m256i d = _mm256_set1_epi8(delim), quote = _mm256_set1_epi8('"'), space = _mm256_set1_epi8(' '),
-                  cr = _mm256_set1_epi8('\r'), tab = _mm256_set1_epi8(delim == '\t' ? '"' : '\t');
+                  cr = _mm256_set1_epi8('\r'), tab = _mm256_set1_epi8(delim == '\t' ? '"' : '\t'),
+                  below_space = _mm256_set1_epi8(0x1f), any_tab = _mm256_set1_epi8('\t');
     int64_t n = 0, start = 0;
     uint32_t odd = 0;  // bytes that may make a field need the general rules (ck_needs_general_split)
     for (int64_t i = 0; i < len; i += 32) {
@@ -87,6 +88,10 @@ CK_TARGET_AVX2 static int64_t ck_split_plain_avx2(const char *line, const char *
         const __m256i q = _mm256_or_si256(_mm256_cmpeq_epi8(x, quote), _mm256_cmpeq_epi8(x, space));
         const __m256i t = _mm256_or_si256(_mm256_cmpeq_epi8(x, cr), _mm256_cmpeq_epi8(x, tab));
         odd |= (uint32_t)_mm256_movemask_epi8(_mm256_or_si256(q, t)) & in;
+        // Bytes below 0x20 but tabs: the general rules refuse them (CK_CSV_ERR_CONTROL).
+        const __m256i control = _mm256_andnot_si256(_mm256_cmpeq_epi8(x, any_tab),
+                                                    _mm256_cmpeq_epi8(_mm256_min_epu8(x, below_space), x));
+        if ((uint32_t)_mm256_movemask_epi8(control) & in) return -1;
         for (; m; m &= m - 1) {
             int64_t at = i + __builtin_ctz(m);
             if (n + 1 >= max_fields) return -1;
@@ -135,7 +140,7 @@ static int ck_row_next(ck_row *r, ck_table_error *e) {
         }
         int64_t n = ck_row_split(r, d + a, d + end);
         if (n < 0) {
-            ck_table_fail(e, CK_CSV_ERR_QUOTE, a, -1 - n, a + r->ranges[0], a + r->ranges[1], 0);
+            ck_table_fail(e, ck_csv_malformed_status(d + a + r->ranges[0]), a, -1 - n, a + r->ranges[0], a + r->ranges[1], 0);
             return -1;
         }
         if (n < s->min_fields || n > s->fields) {

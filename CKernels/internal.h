@@ -113,4 +113,10 @@ typedef int (*ck_csv_chunk_job)(void *context, int64_t i, int tid, int64_t *begi
 void ck_csv_for_each_chunk(const char *data, int64_t size, int64_t chunks, int threads, ck_csv_chunk_job job,
                            void *context);
 
+/// The status of a malformed field that ck_csv_split_line reports, by its text: a malformed quoted
+/// field's starts with its opening quote; any other is a control character.
+static inline int ck_csv_malformed_status(const char *text) {
+    return *text == '"' ? CK_CSV_ERR_QUOTE : CK_CSV_ERR_CONTROL;
+}
+
 #endif

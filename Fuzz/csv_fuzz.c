@@ -307,6 +307,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *bytes, size_t size) {
     spec.threads = 1;
     spec.chunk_bytes = n + 1;
     parsed whole = parse(&spec, 1);
+    if (whole.status == CK_CSV_OK && whole.result.label_count > 0)
+        for (int64_t k = 0; k < whole.result.label_offsets[whole.result.label_count]; k++)
+            CHECK((uint8_t)whole.result.label_text[k] >= 0x20 || whole.result.label_text[k] == '\t');
     spec.chunk_bytes = 1 + bytes[3] % 64;
     parsed chunked = parse(&spec, 1);
     check_same(&whole, &chunked, spec.min_fields - (spec.target >= 0));
@@ -325,13 +328,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *bytes, size_t size) {
     release(&scalar);
     check_tables(data, n, &spec, 1 + bytes[3] % 64, (bytes[2] >> 4) & 3);
 
-    // Every line splits without reading past it.
+    // Every line splits without reading past it, and no field it gives holds a control character.
     int64_t ranges[16];
     for (const char *line = data, *end = data + n; line < end;) {
         const char *nl = memchr(line, '\n', (size_t)(end - line));
         const char *stop = nl ? nl : end;
         int64_t fields = ck_csv_split_line(line, stop, spec.delimiter, ranges, NULL, 8);
-        for (int64_t i = 0; i < (fields < 8 ? fields : 0); i++) CHECK(0 <= ranges[2 * i] && ranges[2 * i] <= ranges[2 * i + 1] && ranges[2 * i + 1] <= stop - line);
+        for (int64_t i = 0; i < (fields < 8 ? fields : 0); i++) {
+            CHECK(0 <= ranges[2 * i] && ranges[2 * i] <= ranges[2 * i + 1] && ranges[2 * i + 1] <= stop - line);
+            for (int64_t k = ranges[2 * i]; k < ranges[2 * i + 1]; k++) CHECK((uint8_t)line[k] >= 0x20 || line[k] == '\t');
+        }
+        // A malformed field is a quoted one (its text from the opening quote) or one control character.
+        if (fields < 0) CHECK(line[ranges[0]] == '"' || (ranges[1] == ranges[0] + 1 && (uint8_t)line[ranges[0]] < 0x20));
         line = stop + 1;
     }
     ck_csv_unmap(data, mapped);

@@ -384,8 +384,12 @@ int64_t ck_csv_line_number(const char *data, int64_t offset);
 /// Writes the content of field i (spaces trimmed, quotes removed; a quoted field keeps its "" pairs)
 /// as offsets from `begin` into ranges[2i] (start) and ranges[2i + 1] (end), for i < max_fields, and
 /// quoted[i] = 1 for quoted fields when `quoted` is non-NULL. Returns the number of fields (which
-/// may exceed max_fields), or -1 - i when field i is a malformed quoted field (then ranges[0..1] hold
-/// its text from the opening quote to the line end).
+/// may exceed max_fields), or -1 - i when field i is malformed, and then ranges[0..1] hold:
+/// - for a malformed quoted field (unterminated, or text after its closing quote), its text from the
+///   opening quote (so it starts with '"') to the line end;
+/// - for a field, quoted or not, with a control character (a byte below 0x20 but tab: NUL, a CR that
+///   does not end the line, ...), that one byte.
+/// No field's content ever holds a control character: every pass refuses them (CK_CSV_ERR_CONTROL).
 int64_t ck_csv_split_line(const char *begin, const char *end, char delimiter, int64_t *ranges,
                           uint8_t *quoted, int64_t max_fields);
 
@@ -421,6 +425,7 @@ typedef enum {
     CK_CSV_ERR_LABELS = 8,     // more than 2^20 distinct labels
     CK_CSV_ERR_MEMORY = 9,
     CK_CSV_ERR_CAPACITY = 10,  // more rows than ck_csv_row_capacity reserved: count them, parse again
+    CK_CSV_ERR_CONTROL = 11,   // a control character (C0 but tab) in a field (always an error)
 } ck_csv_status;
 
 typedef struct {

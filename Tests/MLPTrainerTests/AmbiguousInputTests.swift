@@ -28,6 +28,15 @@ import Testing
         }
     }
 
+    /// A carriage return inside a line of an LF file, or a NUL, would silently make its column
+    /// categorical: a control character in a field is refused (CSVTests has every place one can hide).
+    @Test func controlCharacterInAField() throws {
+        try trainRefuses("a,b,label\n1,2,0\n4,5\r,1\n1,2,0\n4,5,1\n") {
+            "\($0):3:2: control character 0x0D (a carriage return inside the line) in a field of column 'b'"
+        }
+        try trainRefuses("a,b,label\n1,2,0\n4,5,1\n1,\u{0}2,0\n4,5,1\n") { "\($0):4:2: control character 0x00 (NUL) in a field of column 'b'" }
+    }
+
     /// Files that disagree: `--init` weights learned on other columns or classes than the data's.
     @Test func initFromAModelOfOtherColumnsOrClasses() throws {
         let rows = "1,2,0\n4,5,1\n1,3,0\n4,6,1\n2,2,0\n5,5,1\n"

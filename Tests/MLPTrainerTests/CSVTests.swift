@@ -195,6 +195,37 @@ private func errorMessage(_ text: String, _ options: CSVOptions = CSVOptions(thr
         }
     }
 
+    /// README, "What the trainer guarantees": a control character (a byte below 0x20 but tab) inside a
+    /// field is an error naming its line, column and byte, wherever it is (a number, a label, a quoted
+    /// field, a string column, the header, a surplus field) and whichever pass meets it, for any
+    /// chunking and even with --drop-invalid-rows: a NUL or a stray CR would otherwise silently make a
+    /// number column categorical or a label a class of its own.
+    @Test func controlCharactersInAFieldAreErrors() {
+        let cases: [(String, String)] = [
+            ("a,b,y\n1,2,0\n3,4\u{0},1\n", "3:2: control character 0x00 (NUL) in a field of column 'b'"),
+            ("a,b,y\n1,2,0\n1.5\r,4,1\n", "3:1: control character 0x0D (a carriage return inside the line) in a field of column 'a'"),
+            ("a,b,y\n1,2,0\r\r\n3,4,1\n", "2:3: control character 0x0D (a carriage return inside the line) in a field of column 'y'"),
+            ("a,b,y\n1,2,0\n3,4,y\u{1}es\n", "3:3: control character 0x01 in a field of column 'y'"),
+            ("a,b,y\n1,\"2\u{7}\",0\n", "2:2: control character 0x07 in a field of column 'b'"),
+            ("k,a,y\nx,1,0\nz\u{1B},2,1\n", "3:1: control character 0x1B in a field of column 'k'"),
+            ("a,b\u{0},y\n1,2,0\n", "1:2: control character 0x00 (NUL) in a field"),
+            ("a,b,y\n1,2,0\n3,4,1,\u{0}\n", "3:4: control character 0x00 (NUL) in a field"),
+        ]
+        for (text, message) in cases {
+            for options in [CSVOptions(threads: 2), CSVOptions(dropInvalidRows: true, threads: 2, chunkBytes: 5), numeric(["a"])] {
+                let got = errorMessage(text, options)
+                #expect(got?.hasPrefix("data.csv:" + message) == true, "\(text.debugDescription): \(got ?? "no error")")
+            }
+        }
+    }
+
+    /// Tab is the one control character a field may hold (with another delimiter), and CR the one a
+    /// line may end with.
+    @Test func tabsInFieldsAndCRLFLineEndsAreFine() throws {
+        let d = try load("k,a,y\r\nx\ty,1,0\r\nz, 2\t,1\r\n")
+        #expect(d.featureNames == ["k=x\ty", "k=z", "a"] && d.features == [1, 0, 1, 0, 1, 2])
+    }
+
     @Test func dropInvalidRows() throws {
         let text = "a,b,c\n1,2,0\n3,x,1\n4,,0\n5,6,1\n7,inf,0\n8,9,\n10,11,1\n"
         let path = tempFile(text)

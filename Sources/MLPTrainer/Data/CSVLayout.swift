@@ -35,7 +35,7 @@ struct CSVLayout {
         guard let firstData = text.nonBlankLine(from: header != nil ? first.next : first.begin) else {
             throw DataError("\(path): no data rows")
         }
-        let dataFields = header != nil ? try text.fields(firstData) : firstFields
+        let dataFields = header != nil ? try text.fields(firstData, names: header) : firstFields
         let total = max(dataFields.count, header?.count ?? 0)
         let used = Self.usedColumns(dataFields: dataFields, header: header, total: total)
         guard used >= (options.noTarget ? 1 : 2) else {
@@ -141,13 +141,10 @@ private struct CSVText {
         return nil
     }
 
-    /// The line's fields, unquoted.
-    func fields(_ line: CSVLayout.Line) throws -> [String] {
-        switch splitFields(data, line.begin, line.end, delimiter) {
-        case .success(let f): return f
-        case .failure(let bad):
-            let n = ck_csv_line_number(data, Int64(line.begin))
-            throw DataError("\(path):\(n):\(bad.index + 1): malformed quoted field \(bad.text)")
-        }
+    /// The line's fields, unquoted; errors name the columns by `names` (the header's).
+    func fields(_ line: CSVLayout.Line, names: [String]? = nil) throws -> [String] {
+        try splitFields(data, line.begin, line.end, delimiter).mapError {
+            $0.error(path: path, line: ck_csv_line_number(data, Int64(line.begin)), names: names)
+        }.get()
     }
 }

@@ -181,9 +181,9 @@ public func csvColumnCount(path: String, options: CSVOptions) throws -> Int {
     while p < Int(size) {
         let (end, next) = lineBounds(data, Int(size), p)
         if !isBlankLine(data, p, end) {
-            guard case .success(let fields) = splitFields(data, p, end, options.delimiter) else {
-                throw DataError("\(path):\(ck_csv_line_number(data, Int64(p))): malformed quoted field")
-            }
+            let fields = try splitFields(data, p, end, options.delimiter).mapError {
+                $0.error(path: path, line: ck_csv_line_number(data, Int64(p)))
+            }.get()
             return fields.count - fields.reversed().prefix { $0.isEmpty }.count
         }
         p = next
@@ -279,9 +279,32 @@ func lineBounds(_ data: UnsafePointer<CChar>, _ size: Int, _ begin: Int) -> (end
     return (size, size)
 }
 
-/// The fields of a line as strings (quotes removed, "" unescaped); for a malformed quoted field,
-/// `.failure` with its index and text.
-struct MalformedField: Error { var index: Int; var text: String }
+/// The error for a control character (a byte below 0x20 but tab) in a field, which every pass over a
+/// CSV file refuses (CK_CSV_ERR_CONTROL): a NUL or a stray carriage return would otherwise turn a
+/// number column into a string column without a word. `column` is 1-based.
+func controlCharacterError(path: String, line: Int64, column: Int, byte: UInt8, columnName: String?) -> DataError {
+    let code = String(format: "0x%02X", byte)
+    let what = byte == 13 ? " (a carriage return inside the line)" : byte == 0 ? " (NUL)" : ""
+    let name = columnName.map { " of column '\($0)'" } ?? ""
+    return DataError("\(path):\(line):\(column): control character \(code)\(what) in a field\(name); "
+        + "only tab may appear inside a field")
+}
+
+/// The fields of a line as strings (quotes removed, "" unescaped); for a malformed field,
+/// `.failure` with its index and text (a malformed quoted field's, or the control character).
+struct MalformedField: Error {
+    var index: Int
+    var text: [UInt8]
+
+    /// The error naming the file's line and the field's 1-based column (and its name in `names`).
+    func error(path: String, line: Int64, names: [String]? = nil) -> DataError {
+        if text.first != UInt8(ascii: "\"") {
+            let name = names.flatMap { index < $0.count && !$0[index].isEmpty ? $0[index] : nil }
+            return controlCharacterError(path: path, line: line, column: index + 1, byte: text[0], columnName: name)
+        }
+        return DataError("\(path):\(line):\(index + 1): malformed quoted field \(String(decoding: text, as: UTF8.self))")
+    }
+}
 func splitFields(_ data: UnsafePointer<CChar>, _ begin: Int, _ end: Int, _ delimiter: UInt8) -> Result<[String], MalformedField> {
     var capacity = 64
     while true {
@@ -289,8 +312,7 @@ func splitFields(_ data: UnsafePointer<CChar>, _ begin: Int, _ end: Int, _ delim
         var quoted = [UInt8](repeating: 0, count: capacity)
         let n = Int(ck_csv_split_line(data + begin, data + end, CChar(bitPattern: delimiter), &ranges, &quoted, Int64(capacity)))
         if n < 0 {
-            let text = String(decoding: UnsafeRawBufferPointer(start: data + begin + Int(ranges[0]),
-                                                               count: Int(ranges[1] - ranges[0])), as: UTF8.self)
+            let text = [UInt8](UnsafeRawBufferPointer(start: data + begin + Int(ranges[0]), count: Int(ranges[1] - ranges[0])))
             return .failure(MalformedField(index: -1 - n, text: text))
         }
         if n > capacity { capacity = n; continue }
@@ -397,6 +419,9 @@ private func parseError(_ status: Int32, _ result: ck_csv_result, path: String, 
         return DataError("\(path):\(line): expected \(expected) fields, found \(result.found_fields)")
     case Int(CK_CSV_ERR_QUOTE.rawValue):
         return DataError("\(path):\(line):\(col): malformed quoted field \(shown)")
+    case Int(CK_CSV_ERR_CONTROL.rawValue):
+        return controlCharacterError(path: path, line: Int64(line), column: col, byte: UInt8(bitPattern: data[Int(result.text_begin)]),
+                                     columnName: col <= layout.used ? name : nil)
     case Int(CK_CSV_ERR_LABELS.rawValue):
         return DataError("\(path):\(line):\(col): too many distinct labels in column '\(name)' (more than 1048576; is it a class column?)")
     default:

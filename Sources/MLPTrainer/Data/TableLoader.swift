@@ -87,6 +87,9 @@ struct TableLoader {
         }
         switch UInt32(e.status) {
         case CK_CSV_ERR_QUOTE.rawValue: return DataError("\(path):\(line):\(c + 1): malformed quoted field \(raw)")
+        case CK_CSV_ERR_CONTROL.rawValue:
+            return controlCharacterError(path: path, line: line, column: c + 1, byte: UInt8(bitPattern: data[Int(e.text_begin)]),
+                                         columnName: c < layout.used ? layout.columnName(c) : nil)
         case CK_CSV_ERR_FIELDS.rawValue:
             let expected = layout.used == layout.total ? "\(layout.total)" : "\(layout.used) to \(layout.total)"
             return DataError("\(path):\(line): expected \(expected) fields, found \(c)")
