@@ -102,6 +102,25 @@ import Testing
                                  "note: column 'b' is missing on 2 of 3 rows", "note: column 'c' is missing on 2 of 3 rows"])
     }
 
+    /// A number column made categorical by a few texts (a missing-value marker not in --na-values, a
+    /// typo) says so, naming the first one and its line; a column of strings, or one forced
+    /// categorical, does not.
+    @Test func aFewTextsInANumberColumnGetANote() throws {
+        var text = "a,k,y\n"
+        for i in 0..<100 { text += "\(i == 10 || i == 30 ? "n/a" : i == 20 ? "1.5x" : "\(i).5"),\(i % 3 == 0 ? "s" : "t"),\(i % 2)\n" }
+        let expected = "note: column 'a' is read as categorical because 3 of its 100 values are not a number (the first on "
+            + "line 12: \"n/a\"); if it is numeric, name such markers of a missing value with --na-values, or give --numeric a"
+        for chunkBytes in [0, 16] {
+            let (_, report) = try Self.load(text, Self.options(target: "y", chunkBytes: chunkBytes))
+            #expect(report.notes == [expected], "\(report.notes)")
+        }
+        let (_, forced) = try Self.load(text, Self.options(target: "y") { $0.categorical = ["a"] })
+        #expect(forced.notes.isEmpty, "\(forced.notes)")
+        // One text in 19 values is more than 1 in 20: a column of codes, not of numbers.
+        let (_, few) = try Self.load("a,y\n" + (0..<19).map { "\($0 == 5 ? "x" : "\($0)"),\($0 % 2)\n" }.joined(), Self.options(target: "y"))
+        #expect(few.notes.isEmpty, "\(few.notes)")
+    }
+
     @Test func foldingTiesKeepFirstAppearance() throws {
         var text = "id,y\n"
         for i in 0..<10 { text += "s\(i),\(i % 2)\n" }

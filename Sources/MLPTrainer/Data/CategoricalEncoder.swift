@@ -6,6 +6,8 @@ import CKernels
 struct CategoryCounts {
     var values: [String] = []
     var counts: [Int] = []
+    /// The byte offset of the line where each value first appears.
+    var firstLineOffsets: [Int] = []
     /// Every byte form met, for the write pass's lookup.
     var spellings: [String] = []
     /// More than `maximumCategories` distinct values.
@@ -22,6 +24,7 @@ struct CategoryCounts {
                 index[value] = values.count
                 values.append(value)
                 counts.append(Int(table.counts[i]))
+                firstLineOffsets.append(Int(table.first[i]))
             }
         }
         overflow = table.overflow != 0

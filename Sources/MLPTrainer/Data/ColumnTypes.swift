@@ -68,4 +68,29 @@ extension CSVLayout {
             categorical.contains(column) || (bad > 0 && !numeric.contains(column)) ? .categorical : .numeric
         }
     }
+
+    /// Notes for the categorical `columns` (with their `values`) that are so only because a few of
+    /// their values are not numbers, and not by --categorical. `present`: a column's non-missing
+    /// values; `lineNumber`: a byte offset's line.
+    func mostlyNumbersNotes(_ columns: [Int], values: [CategoryCounts], present: (Int) -> Int, options: ColumnOptions,
+                            path: String, lineNumber: (Int) -> Int64) throws -> [String] {
+        let forced = Set(try options.categorical.map { try column(named: $0, flag: "--categorical", path: path) })
+        return zip(columns, values).compactMap { column, values in
+            forced.contains(column) ? nil : mostlyNumbersNote(column: column, present: present(column), values: values, lineNumber: lineNumber)
+        }
+    }
+
+    /// A note for a column read as categorical only because a few of its values are not numbers (at
+    /// most 1 in 20 of its present values: a stray text, or a missing-value marker not in
+    /// --na-values), naming the first such value and its line.
+    private func mostlyNumbersNote(column: Int, present: Int, values: CategoryCounts, lineNumber: (Int) -> Int64) -> String? {
+        let texts = values.values.indices.filter { !values.values[$0].isEmpty && !isNumber(values.values[$0]) }
+        let nonNumbers = texts.reduce(0) { $0 + values.counts[$1] }
+        guard let first = texts.first, nonNumbers > 0, nonNumbers * 20 <= present else { return nil }
+        let text = values.values[first], shown = text.count > 40 ? String(text.prefix(40)) + "..." : text
+        let name = columnName(column)
+        return "note: column '\(name)' is read as categorical because \(nonNumbers) of its \(present) values "
+            + "\(nonNumbers == 1 ? "is" : "are") not a number (the first on line \(lineNumber(values.firstLineOffsets[first])): "
+            + "\"\(shown)\"); if it is numeric, name such markers of a missing value with --na-values, or give --numeric \(name)"
+    }
 }

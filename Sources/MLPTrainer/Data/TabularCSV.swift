@@ -54,6 +54,8 @@ func loadTable(path: String, data: UnsafePointer<CChar>, size: Int, options: CSV
     var encoded = columns.indices.map { k in
         ColumnEncoding.Column(numeric: layout.columnName(columns[k]), indicator: survey.missing[columns[k]] > 0)
     }
+    notes += try layout.mostlyNumbersNotes(categorical.map { columns[$0] }, values: counts, present: { survey.rows - survey.missing[$0] },
+                                           options: options.columns, path: path, lineNumber: { ck_csv_line_number(data, Int64($0)) })
     for (k, count) in zip(categorical, counts) {
         let name = layout.columnName(columns[k])
         if count.overflow {
