@@ -45,8 +45,11 @@ final class StepContext: @unchecked Sendable {
     var batchRows = 0
     var step: UInt64 = 0
     /// Per layer and slot: every shard's partial sums (`width` doubles per slot), indexed by global
-    /// shard, for the collective.
-    var partials: [[UnsafeMutablePointer<UnsafePointer<Double>?>]] = []
+    /// shard, for the collective. Owned here: tables it replaces (the engine makes new ones when its
+    /// workspaces grow) are freed, the last ones in deinit.
+    var partials: [[UnsafeMutablePointer<UnsafePointer<Double>?>]] = [] {
+        didSet { for table in oldValue.joined() { table.deallocate() } }
+    }
     /// Per worker: room for the collective's whole-batch sums of one layer.
     let totals: [Buffer<Double>]
 
