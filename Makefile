@@ -57,7 +57,7 @@ fuzz-build-c: deps
 	@mkdir -p .build/fuzz
 	$(TOOLCHAIN_BIN)clang -std=gnu11 -O1 -g -fuse-ld=lld $(FUZZ_SANITIZERS) -ICKernels/include -ICKernels \
 	  Fuzz/csv_fuzz.c CKernels/csv.c CKernels/csv_chunks.c CKernels/csv_table.c CKernels/value_table.c CKernels/parse_float.c \
-	  CKernels/csv_format.c CKernels/dispatch.c -lm -o .build/fuzz/csv
+	  CKernels/csv_format.c CKernels/dispatch.c CKernels/cleanup.c -lm -o .build/fuzz/csv
 
 fuzz-build-swift: deps
 	@mkdir -p .build/fuzz

@@ -11,7 +11,19 @@
 
 static char ck_cleanup_paths[CK_CLEANUP_SLOTS][CK_CLEANUP_PATH];
 static volatile sig_atomic_t ck_cleanup_used[CK_CLEANUP_SLOTS];
-static char ck_bus_message[1024];
+
+// The mapped input files being read, each with the line to print should reading it fault (SIGBUS: the
+// file shrank under the mapping). A slot per mapping, not one global message, so loads running at
+// the same time (tests do) neither race on it nor name each other's file: the handler picks the
+// mapping that holds the faulting address.
+#define CK_MAPPING_SLOTS 16
+typedef struct {
+    const char *base;
+    size_t size;
+    char message[1024];
+} ck_watched_mapping;
+static ck_watched_mapping ck_mappings[CK_MAPPING_SLOTS];
+static volatile sig_atomic_t ck_mapping_used[CK_MAPPING_SLOTS];
 
 int ck_cleanup_register(const char *path) {
     size_t n = strlen(path);
@@ -35,12 +47,24 @@ static void ck_cleanup_now(void) {
         if (__atomic_load_n(&ck_cleanup_used[i], __ATOMIC_ACQUIRE) == 1) unlink(ck_cleanup_paths[i]);
 }
 
+/// The message of the watched mapping holding `address`, or NULL.
+static const char *ck_mapping_message(const char *address) {
+    for (int i = 0; i < CK_MAPPING_SLOTS; i++) {
+        if (__atomic_load_n(&ck_mapping_used[i], __ATOMIC_ACQUIRE) != 1) continue;
+        const ck_watched_mapping *m = &ck_mappings[i];
+        if (address >= m->base && address < m->base + m->size) return m->message;
+    }
+    return NULL;
+}
+
 /// Removes the registered files, then dies of the same signal (default action), so the exit status
-/// says which signal it was.
-static void ck_cleanup_on_signal(int sig) {
+/// says which signal it was; a SIGBUS in a watched mapping prints its message and exits with 1.
+static void ck_cleanup_on_signal(int sig, siginfo_t *info, void *context) {
+    (void)context;
     ck_cleanup_now();
-    if (sig == SIGBUS && ck_bus_message[0]) {
-        ssize_t unused = write(2, ck_bus_message, strlen(ck_bus_message));
+    const char *message = sig == SIGBUS && info ? ck_mapping_message((const char *)info->si_addr) : NULL;
+    if (message) {
+        ssize_t unused = write(2, message, strlen(message));
         (void)unused;
         _exit(1);
     }
@@ -51,7 +75,8 @@ static void ck_cleanup_on_signal(int sig) {
 static void ck_cleanup_handle(int sig) {
     struct sigaction action;
     memset(&action, 0, sizeof action);
-    action.sa_handler = ck_cleanup_on_signal;
+    action.sa_sigaction = ck_cleanup_on_signal;
+    action.sa_flags = SA_SIGINFO;
     sigemptyset(&action.sa_mask);
     sigaction(sig, &action, NULL);
 }
@@ -68,9 +93,25 @@ void ck_cleanup_install(int interrupts) {
     sigprocmask(SIG_UNBLOCK, &handled, NULL);
 }
 
-void ck_cleanup_bus_message(const char *message) {
-    size_t n = strlen(message);
-    if (n >= sizeof ck_bus_message) n = sizeof ck_bus_message - 1;
-    memcpy(ck_bus_message, message, n);
-    ck_bus_message[n] = 0;
+void ck_cleanup_watch_mapping(const char *base, int64_t size, const char *message) {
+    if (size <= 0) return;
+    for (int i = 0; i < CK_MAPPING_SLOTS; i++) {
+        if (__atomic_exchange_n(&ck_mapping_used[i], 2, __ATOMIC_ACQ_REL) == 0) {
+            ck_watched_mapping *m = &ck_mappings[i];
+            m->base = base;
+            m->size = (size_t)size;
+            size_t n = strlen(message);
+            if (n >= sizeof m->message) n = sizeof m->message - 1;
+            memcpy(m->message, message, n);
+            m->message[n] = 0;
+            __atomic_store_n(&ck_mapping_used[i], 1, __ATOMIC_RELEASE);
+            return;
+        }
+    }
+}
+
+void ck_cleanup_unwatch_mapping(const char *base) {
+    for (int i = 0; i < CK_MAPPING_SLOTS; i++)
+        if (__atomic_load_n(&ck_mapping_used[i], __ATOMIC_ACQUIRE) == 1 && ck_mappings[i].base == base)
+            __atomic_store_n(&ck_mapping_used[i], 0, __ATOMIC_RELEASE);
 }

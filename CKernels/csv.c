@@ -50,7 +50,9 @@ const char *ck_csv_map(const char *path, int64_t *size) {
 }
 
 void ck_csv_unmap(const char *data, int64_t size) {
-    if (data && data != ck_csv_empty && size > 0) munmap((void *)data, (size_t)size);
+    if (!data || data == ck_csv_empty || size <= 0) return;
+    ck_cleanup_unwatch_mapping(data);
+    munmap((void *)data, (size_t)size);
 }
 
 /// Drops the whole pages inside [begin, end) of the mapping from this process's resident set (they

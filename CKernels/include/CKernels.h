@@ -622,7 +622,7 @@ int ck_table_expand(ck_table_rows *rows, const ck_table_plan *plan, float *X, in
 // Atomic writes go to a temporary file that is renamed at the end; a process killed by a signal must
 // not leave it behind. Registered paths are unlinked from the signal handler, which then dies of the
 // same signal (so the exit status still says which). SIGBUS (a mapped input file truncated by another
-// process) prints the message set last instead and exits with status 1.
+// process) in a watched mapping prints that mapping's message instead and exits with status 1.
 
 /// Installs the handlers: SIGBUS always, SIGINT/SIGTERM/SIGHUP when `interrupts` is non-zero (a
 /// command that handles those itself, like train, passes 0), and unblocks them in the calling
@@ -631,8 +631,11 @@ void ck_cleanup_install(int interrupts);
 /// Registers a file to unlink on a fatal signal (up to 16 at a time); returns its slot, or -1.
 int ck_cleanup_register(const char *path);
 void ck_cleanup_unregister(int slot);
-/// The line printed on SIGBUS (include the trailing newline), e.g. "train: error: x.csv: ...\n".
-void ck_cleanup_bus_message(const char *message);
+/// Watches the mapping [base, base + size) (up to 16 at a time, e.g. from ck_csv_map): a SIGBUS at
+/// an address inside it prints `message` (include the trailing newline, e.g. "train: error: x.csv:
+/// ...\n") and exits with 1. ck_csv_unmap ends the watch (ck_cleanup_unwatch_mapping).
+void ck_cleanup_watch_mapping(const char *base, int64_t size, const char *message);
+void ck_cleanup_unwatch_mapping(const char *base);
 
 #ifdef __cplusplus
 }

@@ -158,16 +158,16 @@ public func loadCSV(path: String, options: CSVOptions, classLabels: [String]? = 
 }
 
 /// Maps a regular file for parsing (`ck_csv_map`); should another process truncate it meanwhile, the
-/// resulting SIGBUS ends the process with a line naming the file (`ck_cleanup_bus_message`).
+/// resulting SIGBUS ends the process with a line naming the file (`ck_cleanup_watch_mapping`).
 func mapCSV(_ path: String) throws -> (data: UnsafePointer<CChar>, size: Int64) {
     var st = stat()
     guard stat(path, &st) == 0 else {
         throw DataError(errno == ENOENT ? "\(path): no such file" : "\(path): \(String(cString: strerror(errno)))")
     }
     guard (st.st_mode & S_IFMT) == S_IFREG else { throw DataError("\(path): not a regular file") }
-    ck_cleanup_bus_message("\(ProcessInfo.processInfo.processName): error: \(path): the file was truncated while being read\n")
     var size: Int64 = 0
     guard let data = ck_csv_map(path, &size) else { throw DataError("\(path): \(String(cString: strerror(errno)))") }
+    ck_cleanup_watch_mapping(data, size, "\(ProcessInfo.processInfo.processName): error: \(path): the file was truncated while being read\n")
     return (data, size)
 }
 
