@@ -5,7 +5,7 @@ import MLPTrainer
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzCheckpoint(_ bytes: UnsafePointer<UInt8>, _ count: Int) -> CInt {
     let path = NSTemporaryDirectory() + "fuzz-checkpoint-\(getpid()).safetensors"
-    FileManager.default.createFile(atPath: path, contents: Data(bytes: bytes, count: count))
+    precondition(FileManager.default.createFile(atPath: path, contents: Data(bytes: bytes, count: count)), "cannot write \(path)")
     defer { unlink(path) }
     if let checkpoint = try? Checkpoint.load(path: path) {
         _ = ModelValidation.nonFiniteTensors(checkpoint.model)

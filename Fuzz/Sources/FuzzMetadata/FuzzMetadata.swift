@@ -12,7 +12,7 @@ public func fuzzMetadata(_ bytes: UnsafePointer<UInt8>, _ count: Int) -> CInt {
     }
     let path = NSTemporaryDirectory() + "fuzz-metadata-\(getpid()).safetensors"
     guard let data = try? Safetensors.encode(Checkpoint.tensors(of: base.model), metadata: metadata) else { return 0 }
-    FileManager.default.createFile(atPath: path, contents: data)
+    precondition(FileManager.default.createFile(atPath: path, contents: data), "cannot write \(path)")
     defer { unlink(path) }
     if let checkpoint = try? Checkpoint.load(path: path) {
         precondition(checkpoint.classLabels.count == checkpoint.model.config.classes)
