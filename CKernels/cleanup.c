@@ -52,7 +52,8 @@ static const char *ck_mapping_message(const char *address) {
     for (int i = 0; i < CK_MAPPING_SLOTS; i++) {
         if (__atomic_load_n(&ck_mapping_used[i], __ATOMIC_ACQUIRE) != 1) continue;
         const ck_watched_mapping *m = &ck_mappings[i];
-        if (address >= m->base && address < m->base + m->size) return m->message;
+        const char *base = __atomic_load_n(&m->base, __ATOMIC_RELAXED);
+        if (address >= base && address < base + m->size) return m->message;
     }
     return NULL;
 }
@@ -98,7 +99,7 @@ void ck_cleanup_watch_mapping(const char *base, int64_t size, const char *messag
     for (int i = 0; i < CK_MAPPING_SLOTS; i++) {
         if (__atomic_exchange_n(&ck_mapping_used[i], 2, __ATOMIC_ACQ_REL) == 0) {
             ck_watched_mapping *m = &ck_mappings[i];
-            m->base = base;
+            __atomic_store_n(&m->base, base, __ATOMIC_RELAXED);  // read by others' unwatch scans
             m->size = (size_t)size;
             size_t n = strlen(message);
             if (n >= sizeof m->message) n = sizeof m->message - 1;
@@ -112,6 +113,7 @@ void ck_cleanup_watch_mapping(const char *base, int64_t size, const char *messag
 
 void ck_cleanup_unwatch_mapping(const char *base) {
     for (int i = 0; i < CK_MAPPING_SLOTS; i++)
-        if (__atomic_load_n(&ck_mapping_used[i], __ATOMIC_ACQUIRE) == 1 && ck_mappings[i].base == base)
+        if (__atomic_load_n(&ck_mapping_used[i], __ATOMIC_ACQUIRE) == 1 &&
+            __atomic_load_n(&ck_mappings[i].base, __ATOMIC_RELAXED) == base)
             __atomic_store_n(&ck_mapping_used[i], 0, __ATOMIC_RELEASE);
 }
