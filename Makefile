@@ -6,11 +6,16 @@ ARGS ?=
 .PHONY: deps mpi-deps build train test bench clean onnx-proto fuzz fuzz-build-c fuzz-build-swift test-sanitize test-asan test-tsan
 
 # LLVM's OpenMP runtime and header (Debian's libomp-dev): installed when missing and we are root.
+# Package.swift looks for it, and SwiftPM keeps both that look's result (its manifest cache) and the
+# build plan made from it (.build/*.yaml), so after installing we drop both: otherwise an earlier
+# `swift build` in this clone would go on building without OpenMP.
+SWIFTPM_MANIFEST_CACHE := $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/org.swift.swiftpm/manifests
 deps:
 	@if ! ls /usr/lib/llvm-*/lib/libomp.so >/dev/null 2>&1; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
 	    echo "Installing libomp-dev (LLVM's OpenMP) with apt-get..."; \
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libomp-dev >/dev/null; \
+	    rm -rf .build/*.yaml "$(SWIFTPM_MANIFEST_CACHE)"; \
 	  else \
 	    echo "error: LLVM's OpenMP is missing. Install it with: sudo apt-get install libomp-dev" >&2; exit 1; \
 	  fi; \
