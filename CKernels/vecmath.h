@@ -10,22 +10,27 @@
 //   ck_exp8     <= 1.1 ulp (degree-6 minimax polynomial by Estrin's scheme, Cody-Waite reduction
 //               by ln 2, 2^n from n's bits). Overflows to +inf above ~88.72; results below
 //               ~1.7e-38 (x < ~-86.99) are +0, not subnormal.
-//   ck_exp16    <= 1.1 ulp (Cephes polynomial); overflows above ~88.72, underflows gradually
-//               through the subnormals to +0 below ~-103.9.
+//   ck_exp16    <= 1.1 ulp (16-entry table of 2^(j/16) and a degree-3 polynomial); overflows
+//               above ~88.72, underflows gradually through the subnormals to +0 below ~-103.9.
 //   ck_expm1_8  <= 2.5 ulp, including near 0 (no cancellation: 2^n (e^r - 1) + (2^n - 1) with
 //               e^r - 1 = r Q(r) from the polynomial), -> -1 for x -> -inf; overflows to +inf
 //               above ~88.38 (where 2^n = 2^128).
-//   ck_expm1_16 <= 1.5 ulp, as ck_expm1_8 with the Cephes polynomial; overflows above ~88.72.
-//   ck_log*     <= 1 ulp for normal positive x (Cephes polynomial on the mantissa in
-//               [sqrt(1/2), sqrt(2))); log(0) = -inf, log(x < 0) = NaN, log(+inf) = +inf.
-//               Subnormal x is treated as FLT_MIN (log ~ -87.34): the kernels never pass one.
+//   ck_expm1_16 <= 1.7 ulp, including near 0 (ck_exp16's reduction, the table's rounding added
+//               back); overflows above ~88.72.
+//   ck_log8     <= 1 ulp for normal positive x (Cephes polynomial on the mantissa in
+//               [sqrt(1/2), sqrt(2))); subnormal x is treated as FLT_MIN (log ~ -87.34).
+//   ck_log16    <= 1.5 ulp for positive x, subnormals included (32-entry table, degree-5
+//               polynomial). Both: log(0) = -inf, log(x < 0) = NaN, log(+inf) = +inf.
 //   ck_erf*     <= 7.5 ulp, absolute error < 4e-7 (Eigen's rational approximation on [-4, 4],
 //               +-1 outside, which is exact in float; AVX2 divides by a reciprocal, 6 ulp).
-//   ck_rcp*     <= 2.5 ulp (AVX2), <= 1.5 ulp (AVX-512) for normal finite |x| < 2^126.
+//   ck_rcp*     <= 2.5 ulp (AVX2) for normal finite |x| < 2^126; AVX-512 divides (0.5 ulp).
 //   ck_rsqrt*   <= 2.5 ulp (AVX2), <= 2 ulp (AVX-512) for normal positive finite x (hardware
-//               estimate + one Newton step; 1/x likewise).
+//               estimate + one Newton step; 1/x likewise on AVX2).
 // NaN inputs give NaN outputs for exp, expm1, log and erf. The AVX2 versions evaluate their
 // polynomials by Estrin's scheme: the activation loops are bound by the latency of these chains.
+// The AVX-512 versions are written for the fewest multiply/FMA instructions: on Zen 4 the
+// activation loops keep its two FMA pipes busy (one 512-bit operation a cycle), while permutes,
+// vgetexp/vgetmant, logic, additions and the divider have room beside them.
 #ifndef CKERNELS_VECMATH_H
 #define CKERNELS_VECMATH_H
 
@@ -33,18 +38,12 @@
 
 #if CK_HAVE_X86
 
-// Cephes constants.
+// Constants (Cephes: ln 2 in two parts, the log polynomial).
 #define CK_EXP_LO (-104.0f)               // below: result 0 (or -1 for expm1)
 #define CK_EXP_HI (89.0f)                 // above: result +inf
 #define CK_LOG2E 1.44269504088896341f
 #define CK_LN2_HI 0.693359375f            // ln 2 = CK_LN2_HI + CK_LN2_LO, HI exact in 8 bits
 #define CK_LN2_LO (-2.12194440e-4f)
-#define CK_EXP_P0 1.9875691500e-4f
-#define CK_EXP_P1 1.3981999507e-3f
-#define CK_EXP_P2 8.3334519073e-3f
-#define CK_EXP_P3 4.1665795894e-2f
-#define CK_EXP_P4 1.6666665459e-1f
-#define CK_EXP_P5 5.0000001201e-1f
 // AVX2 exp and expm1: e^r - 1 = r Q(r), Q(r) = 1 + c2 r + ... + c6 r^5 fitted for the least
 // maximum relative error of (e^r - 1)/r on |r| <= ln2/2 (0.22 ulp before float rounding), and the
 // clamp range of the bit trick that builds 2^(n-1) (ck_exp_reduce8).
@@ -183,80 +182,102 @@ CK_TARGET_AVX2 static inline __m256 ck_rsqrt8(__m256 x) {
 
 // MARK: AVX-512, 16 lanes
 
-CK_TARGET_AVX512 static inline __m512 ck_pow2i16(__m512i k) {
-    return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_add_epi32(k, _mm512_set1_epi32(127)), 23));
-}
+/// 2^(j/16) for j = 0..15, rounded to float: ck_exp16's table, one register for vpermps.
+#define CK_EXP2_SIXTEENTHS                                                                        \
+    _mm512_setr_ps(1.0f, 1.0442737340927124f, 1.0905077457427979f, 1.1387885808944702f,           \
+                   1.1892070770263672f, 1.2418577671051025f, 1.2968395948410034f,                 \
+                   1.3542555570602417f, 1.4142135381698608f, 1.4768261909484863f,                 \
+                   1.5422108173370361f, 1.610490322113037f, 1.6817928552627563f,                  \
+                   1.7562521696090698f, 1.8340080976486206f, 1.9152065515518188f)
+#define CK_EXP16_SHIFTER 786432.0f  // 1.5 2^19: adding it rounds to a multiple of 1/16
 
-CK_TARGET_AVX512 static inline __m512 ck_exp_reduce16(__m512 x, __m512 *n_out) {
-    x = _mm512_min_ps(_mm512_set1_ps(CK_EXP_HI), _mm512_max_ps(_mm512_set1_ps(CK_EXP_LO), x));
-    __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(CK_LOG2E)),
-                                    _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-    __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(CK_LN2_HI), x);
-    r = _mm512_fnmadd_ps(n, _mm512_set1_ps(CK_LN2_LO), r);
-    __m512 p = _mm512_set1_ps(CK_EXP_P0);
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(CK_EXP_P1));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(CK_EXP_P2));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(CK_EXP_P3));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(CK_EXP_P4));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(CK_EXP_P5));
-    *n_out = n;
-    return _mm512_fmadd_ps(p, _mm512_mul_ps(r, r), r);
-}
-
+/// e^x = 2^(k/16) e^r, k = round(16 x log2(e)), |r| <= ln2/32: 2^(k mod 16 / 16) from a 16-entry
+/// table (vpermps on k's low bits), 2^floor(k/16) by vscalefps, e^r by a degree-3 Taylor
+/// polynomial (truncation r^4/24 < 1e-8 relative): 8 multiply/FMA-class instructions, against 11
+/// for a degree-6 polynomial on |r| <= ln2/2. x is clamped to [-104, 89] (r must stay finite for
+/// +-inf): vscalefps then overflows to +inf and underflows through the subnormals to +0.
 CK_TARGET_AVX512 static inline __m512 ck_exp16(__m512 x) {
-    // No clamping: scalef handles any n (overflow to inf, subnormals, 0), and for |x| beyond the
-    // float range r is meaningless but finite, so the result is still inf or 0. Horner down to
-    // the constant term (1 + r (1 + r (1/2 + ...))): 11 instructions.
-    __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(CK_LOG2E)),
-                                    _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    x = _mm512_min_ps(_mm512_set1_ps(CK_EXP_HI), _mm512_max_ps(_mm512_set1_ps(CK_EXP_LO), x));
+    // t's mantissa ends in k (its last bit weighs 1/16); n = k/16 exactly.
+    __m512 t = _mm512_fmadd_ps(x, _mm512_set1_ps(CK_LOG2E), _mm512_set1_ps(CK_EXP16_SHIFTER));
+    __m512 n = _mm512_sub_ps(t, _mm512_set1_ps(CK_EXP16_SHIFTER));
     __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(CK_LN2_HI), x);
     r = _mm512_fnmadd_ps(n, _mm512_set1_ps(CK_LN2_LO), r);
-    __m512 p = _mm512_set1_ps(CK_EXP_P0);
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(CK_EXP_P1));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(CK_EXP_P2));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(CK_EXP_P3));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(CK_EXP_P4));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(CK_EXP_P5));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
-    return _mm512_scalef_ps(p, n);
+    __m512 table = _mm512_permutexvar_ps(_mm512_castps_si512(t), CK_EXP2_SIXTEENTHS);
+    // table e^r = table + (table r)(1 + r/2 + r^2/6); vscalefps multiplies by 2^floor(n).
+    __m512 q = _mm512_fmadd_ps(_mm512_fmadd_ps(_mm512_set1_ps(1.0f / 6), r, _mm512_set1_ps(0.5f)), r,
+                               _mm512_set1_ps(1.0f));
+    return _mm512_scalef_ps(_mm512_fmadd_ps(_mm512_mul_ps(table, r), q, table), n);
 }
 
+/// (2^(j/16) - t_j)/t_j for the float t_j of CK_EXP2_SIXTEENTHS: what ck_expm1_16 adds back, where
+/// the table's rounding (up to 4.7e-8) would be most of a small result.
+#define CK_EXP2_SIXTEENTHS_CORRECTION                                                              \
+    _mm512_setr_ps(0.0f, 4.62854715e-08f, -1.19921575e-08f, 4.72978243e-08f, 3.19341815e-08f,     \
+                   3.62105723e-08f, -3.09907193e-08f, -7.47521334e-09f, 1.71142709e-08f,          \
+                   -3.04768335e-08f, 5.23333421e-09f, 6.10759177e-09f, -1.47196051e-08f,          \
+                   -5.25879518e-09f, -6.12825968e-09f, 5.14060927e-09f)
+
+/// e^x - 1 as ck_exp16 reduces x: with h = 2^floor(k/16) t_j (exact), e^x - 1 = (h - 1) + h (p + c_j),
+/// p = e^r - 1 by a degree-4 Taylor polynomial (relative error < 2e-9), c_j the table's correction.
+/// h - 1 is exact wherever the result is small (h in [1/2, 2]), so nothing cancels near 0.
 CK_TARGET_AVX512 static inline __m512 ck_expm1_16(__m512 x) {
-    __m512 n;
-    __m512 em1 = ck_exp_reduce16(x, &n);
-    __m512i k = _mm512_cvtps_epi32(n), k1 = _mm512_srai_epi32(k, 1), k2 = _mm512_sub_epi32(k, k1);
-    __m512 p1 = ck_pow2i16(k1), p2 = ck_pow2i16(k2), pm2 = ck_pow2i16(_mm512_sub_epi32(_mm512_setzero_si512(), k2));
-    return _mm512_mul_ps(_mm512_fmadd_ps(em1, p1, _mm512_sub_ps(p1, pm2)), p2);
+    x = _mm512_min_ps(_mm512_set1_ps(CK_EXP_HI), _mm512_max_ps(_mm512_set1_ps(CK_EXP_LO), x));
+    __m512 t = _mm512_fmadd_ps(x, _mm512_set1_ps(CK_LOG2E), _mm512_set1_ps(CK_EXP16_SHIFTER));
+    __m512 n = _mm512_sub_ps(t, _mm512_set1_ps(CK_EXP16_SHIFTER));
+    __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(CK_LN2_HI), x);
+    r = _mm512_fnmadd_ps(n, _mm512_set1_ps(CK_LN2_LO), r);
+    __m512i j = _mm512_castps_si512(t);
+    __m512 table = _mm512_permutexvar_ps(j, CK_EXP2_SIXTEENTHS), h = _mm512_scalef_ps(table, n);
+    __m512 c = _mm512_fmadd_ps(_mm512_fmadd_ps(_mm512_set1_ps(1.0f / 24), r, _mm512_set1_ps(1.0f / 6)), r,
+                               _mm512_set1_ps(0.5f));
+    __m512 p = _mm512_fmadd_ps(c, _mm512_mul_ps(r, r), r);
+    p = _mm512_add_ps(p, _mm512_permutexvar_ps(j, CK_EXP2_SIXTEENTHS_CORRECTION));
+    __m512 y = _mm512_fmadd_ps(h, p, _mm512_sub_ps(h, _mm512_set1_ps(1.0f)));
+    // From x ~ 88.69 h is 2^128 = +inf (the result may still be finite; then p < 0 and y = inf - inf):
+    // there e^x - 1 = e^x, scaled once.
+    __mmask16 huge = _mm512_cmp_ps_mask(h, _mm512_set1_ps(__builtin_inff()), _CMP_EQ_OQ);
+    return _mm512_mask_scalef_ps(y, huge, _mm512_fmadd_ps(table, p, table), n);
 }
 
+/// ck_log16's tables, 32 entries in two registers each: for the mantissa m in [3/4, 3/2) (vgetmantps),
+/// entry i covers m in [1 + i/32, 1 + (i+1)/32) for i < 16 and [1/2 + i/64, 1/2 + (i+1)/64) for
+/// i >= 16 (i = m's top 5 mantissa bits); 1/c rounded to float for the interval's midpoint c (c = 1
+/// for the two intervals beside 1, so that log stays relatively accurate there), and -log(1/c).
+#define CK_LOG_INVC_LO                                                                            \
+    _mm512_setr_ps(1.0f, 0.955223858f, 0.927536249f, 0.901408434f, 0.876712322f, 0.853333354f,   \
+                   0.83116883f, 0.810126603f, 0.790123463f, 0.771084309f, 0.752941191f,           \
+                   0.735632181f, 0.719101131f, 0.703296721f, 0.688172042f, 0.673684239f)
+#define CK_LOG_INVC_HI                                                                            \
+    _mm512_setr_ps(1.31958759f, 1.29292929f, 1.26732671f, 1.24271846f, 1.21904767f, 1.19626164f, \
+                   1.17431188f, 1.15315318f, 1.13274336f, 1.11304343f, 1.09401715f, 1.07563031f,  \
+                   1.0578512f, 1.04065037f, 1.02400005f, 1.0f)
+#define CK_LOG_LOGC_LO                                                                            \
+    _mm512_setr_ps(0.0f, 0.0458095595f, 0.0752234012f, 0.10379681f, 0.131576359f, 0.158605009f,  \
+                   0.184922338f, 0.210564747f, 0.235566065f, 0.259957552f, 0.283768147f,          \
+                   0.307025045f, 0.32975328f, 0.351976395f, 0.373716414f, 0.394993752f)
+#define CK_LOG_LOGC_HI                                                                            \
+    _mm512_setr_ps(-0.277319252f, -0.256910414f, -0.236909732f, -0.217301279f, -0.198069945f,    \
+                   -0.179201394f, -0.160682335f, -0.142500088f, -0.124642439f, -0.107098088f,     \
+                   -0.0898563787f, -0.072906822f, -0.0562396757f, -0.0398458727f,                 \
+                   -0.0237165745f, 0.0f)
+
+/// log x = e ln2 + log(c) + log(1 + r), x = 2^e m with m in [3/4, 3/2) (vgetexpps, vgetmantps),
+/// r = m/c - 1, |r| <= 1/32, log(1 + r) by a degree-5 Taylor polynomial (relative error < 5e-9),
+/// c and log c from 32-entry tables (vpermt2ps). Subnormals are exact inputs; log(+-0) = -inf,
+/// log(x < 0) = NaN (vgetmantps' sign control), log(+inf) = +inf.
 CK_TARGET_AVX512 static inline __m512 ck_log16(__m512 x) {
-    __m512 xc = _mm512_max_ps(x, _mm512_set1_ps(1.17549435e-38f));
-    __m512i xi = _mm512_castps_si512(xc);
-    __m512 e = _mm512_cvtepi32_ps(_mm512_sub_epi32(_mm512_srli_epi32(xi, 23), _mm512_set1_epi32(126)));
-    __m512 m = _mm512_castsi512_ps(_mm512_or_si512(_mm512_and_si512(xi, _mm512_set1_epi32(0x007fffff)),
-                                                   _mm512_set1_epi32(0x3f000000)));
-    __mmask16 small = _mm512_cmp_ps_mask(m, _mm512_set1_ps(CK_SQRTHF), _CMP_LT_OQ);
-    e = _mm512_mask_sub_ps(e, small, e, _mm512_set1_ps(1.0f));
-    m = _mm512_sub_ps(_mm512_mask_add_ps(m, small, m, m), _mm512_set1_ps(1.0f));
-    __m512 z = _mm512_mul_ps(m, m);
-    __m512 p = _mm512_set1_ps(CK_LOG_P0);
-    p = _mm512_fmadd_ps(p, m, _mm512_set1_ps(CK_LOG_P1));
-    p = _mm512_fmadd_ps(p, m, _mm512_set1_ps(CK_LOG_P2));
-    p = _mm512_fmadd_ps(p, m, _mm512_set1_ps(CK_LOG_P3));
-    p = _mm512_fmadd_ps(p, m, _mm512_set1_ps(CK_LOG_P4));
-    p = _mm512_fmadd_ps(p, m, _mm512_set1_ps(CK_LOG_P5));
-    p = _mm512_fmadd_ps(p, m, _mm512_set1_ps(CK_LOG_P6));
-    p = _mm512_fmadd_ps(p, m, _mm512_set1_ps(CK_LOG_P7));
-    p = _mm512_fmadd_ps(p, m, _mm512_set1_ps(CK_LOG_P8));
-    __m512 y = _mm512_mul_ps(_mm512_mul_ps(p, m), z);
-    y = _mm512_fmadd_ps(e, _mm512_set1_ps(CK_LN2_LO), y);
-    y = _mm512_fnmadd_ps(z, _mm512_set1_ps(0.5f), y);
-    y = _mm512_add_ps(m, y);
-    y = _mm512_fmadd_ps(e, _mm512_set1_ps(CK_LN2_HI), y);
-    y = _mm512_mask_mov_ps(y, _mm512_cmp_ps_mask(x, _mm512_setzero_ps(), _CMP_EQ_OQ), _mm512_set1_ps(-__builtin_inff()));
-    y = _mm512_mask_mov_ps(y, _mm512_cmp_ps_mask(x, _mm512_set1_ps(__builtin_inff()), _CMP_EQ_OQ), _mm512_set1_ps(__builtin_inff()));
-    return _mm512_mask_mov_ps(y, _mm512_cmp_ps_mask(x, _mm512_setzero_ps(), _CMP_NGE_UQ), _mm512_set1_ps(__builtin_nanf("")));
+    __m512 m = _mm512_getmant_ps(x, _MM_MANT_NORM_p75_1p5, _MM_MANT_SIGN_nan);
+    __m512 e = _mm512_getexp_ps(x);  // floor(log2 x): one less where m came out below 1
+    e = _mm512_mask_add_ps(e, _mm512_cmp_ps_mask(m, _mm512_set1_ps(1.0f), _CMP_LT_OQ), e, _mm512_set1_ps(1.0f));
+    __m512i i = _mm512_srli_epi32(_mm512_castps_si512(m), 18);
+    __m512 invc = _mm512_permutex2var_ps(CK_LOG_INVC_LO, i, CK_LOG_INVC_HI);
+    __m512 logc = _mm512_permutex2var_ps(CK_LOG_LOGC_LO, i, CK_LOG_LOGC_HI);
+    __m512 r = _mm512_fmsub_ps(m, invc, _mm512_set1_ps(1.0f)), r2 = _mm512_mul_ps(r, r);
+    __m512 odd = _mm512_fmadd_ps(_mm512_set1_ps(1.0f / 3), r, _mm512_set1_ps(-0.5f));
+    __m512 even = _mm512_fmadd_ps(_mm512_set1_ps(0.2f), r, _mm512_set1_ps(-0.25f));
+    __m512 log1p = _mm512_fmadd_ps(_mm512_fmadd_ps(even, r2, odd), r2, r);
+    return _mm512_fmadd_ps(e, _mm512_set1_ps(0.693147180559945309f), _mm512_add_ps(logc, log1p));
 }
 
 CK_TARGET_AVX512 static inline __m512 ck_erf16(__m512 x) {
@@ -277,10 +298,9 @@ CK_TARGET_AVX512 static inline __m512 ck_erf16(__m512 x) {
     return _mm512_div_ps(_mm512_mul_ps(x, p), q);
 }
 
-CK_TARGET_AVX512 static inline __m512 ck_rcp16(__m512 x) {
-    __m512 r = _mm512_rcp14_ps(x);  // 14-bit estimate
-    return _mm512_mul_ps(r, _mm512_fnmadd_ps(x, r, _mm512_set1_ps(2.0f)));
-}
+/// 1/x, correctly rounded. A division, not vrcp14ps and a Newton step: on Zen 4 the divider works
+/// beside the two FMA pipes the activation loops saturate, and sigmoid ran 10% faster with it.
+CK_TARGET_AVX512 static inline __m512 ck_rcp16(__m512 x) { return _mm512_div_ps(_mm512_set1_ps(1.0f), x); }
 
 CK_TARGET_AVX512 static inline __m512 ck_rsqrt16(__m512 x) {
     __m512 r = _mm512_rsqrt14_ps(x);  // 14-bit estimate
