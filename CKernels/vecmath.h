@@ -10,13 +10,13 @@
 //   ck_exp8     <= 1.1 ulp (degree-6 minimax polynomial by Estrin's scheme, Cody-Waite reduction
 //               by ln 2, 2^n from n's bits). Overflows to +inf above ~88.72; results below
 //               ~1.7e-38 (x < ~-86.99) are +0, not subnormal.
-//   ck_exp16    <= 1.1 ulp (16-entry table of 2^(j/16) and a degree-3 polynomial); overflows
+//   ck_exp16    <= 1.4 ulp (32-entry table of 2^(j/32) and a degree-2 polynomial); overflows
 //               above ~88.72, underflows gradually through the subnormals to +0 below ~-103.9.
 //   ck_expm1_8  <= 2.5 ulp, including near 0 (no cancellation: 2^n (e^r - 1) + (2^n - 1) with
 //               e^r - 1 = r Q(r) from the polynomial), -> -1 for x -> -inf; overflows to +inf
 //               above ~88.38 (where 2^n = 2^128).
-//   ck_expm1_16 <= 1.7 ulp, including near 0 (ck_exp16's reduction, the table's rounding added
-//               back); overflows above ~88.72.
+//   ck_expm1_16 <= 2.7 ulp, including near 0 (ck_exp16's reduction, a degree-3 polynomial);
+//               overflows above ~88.72.
 //   ck_log8     <= 1 ulp for normal positive x (Cephes polynomial on the mantissa in
 //               [sqrt(1/2), sqrt(2))); subnormal x is treated as FLT_MIN (log ~ -87.34).
 //   ck_log16    <= 1.5 ulp for positive x, subnormals included (32-entry table, degree-5
@@ -182,62 +182,69 @@ CK_TARGET_AVX2 static inline __m256 ck_rsqrt8(__m256 x) {
 
 // MARK: AVX-512, 16 lanes
 
-/// 2^(j/16) for j = 0..15, rounded to float: ck_exp16's table, one register for vpermps.
-#define CK_EXP2_SIXTEENTHS                                                                        \
-    _mm512_setr_ps(1.0f, 1.0442737340927124f, 1.0905077457427979f, 1.1387885808944702f,           \
-                   1.1892070770263672f, 1.2418577671051025f, 1.2968395948410034f,                 \
-                   1.3542555570602417f, 1.4142135381698608f, 1.4768261909484863f,                 \
-                   1.5422108173370361f, 1.610490322113037f, 1.6817928552627563f,                  \
-                   1.7562521696090698f, 1.8340080976486206f, 1.9152065515518188f)
-#define CK_EXP16_SHIFTER 786432.0f  // 1.5 2^19: adding it rounds to a multiple of 1/16
+/// 2^(j/32) for j = 0..31 rounded to float, in two registers for vpermt2ps (entries 0-15, 16-31).
+#define CK_EXP2_32NDS_LO                                                                          \
+    _mm512_setr_ps(1.0f, 1.0218972f, 1.04427373f, 1.06714046f, 1.09050775f, 1.1143868f,          \
+                   1.13878858f, 1.1637249f, 1.18920708f, 1.21524739f, 1.24185777f, 1.26905096f,   \
+                   1.29683959f, 1.32523668f, 1.35425556f, 1.38390994f)
+#define CK_EXP2_32NDS_HI                                                                          \
+    _mm512_setr_ps(1.41421354f, 1.44518077f, 1.47682619f, 1.50916445f, 1.54221082f, 1.5759809f,  \
+                   1.61049032f, 1.64575553f, 1.68179286f, 1.71861935f, 1.75625217f, 1.79470909f,  \
+                   1.8340081f, 1.87416768f, 1.91520655f, 1.95714414f)
+/// (2^(j/32) - t_j)/t_j for those floats t_j: their rounding (up to 5.6e-8), added back.
+#define CK_EXP2_32NDS_CORRECTION_LO                                                               \
+    _mm512_setr_ps(0.0f, -4.70845762e-08f, 4.62854715e-08f, -5.56042252e-08f, -1.19921575e-08f,  \
+                   -4.87760623e-08f, 4.72978243e-08f, -3.48144269e-08f, 3.19341815e-08f,          \
+                   -2.68866653e-08f, 3.62105723e-08f, 1.11842102e-09f, -3.09907193e-08f,          \
+                   -2.63830096e-08f, -7.47521334e-09f, -4.24563567e-08f)
+#define CK_EXP2_32NDS_CORRECTION_HI                                                               \
+    _mm512_setr_ps(1.71142709e-08f, 2.30019666e-08f, -3.04768335e-08f, -1.65385377e-08f,         \
+                   5.23333421e-09f, -3.5920646e-08f, 6.10759177e-09f, -3.11405444e-08f,           \
+                   -1.47196051e-08f, -2.82181016e-08f, -5.25879518e-09f, -6.36038733e-09f,        \
+                   -6.12825968e-09f, -2.48804088e-08f, 5.14060927e-09f, -8.69726691e-09f)
+#define CK_EXP32_SHIFTER 393216.0f  // 1.5 2^18: adding it rounds to a multiple of 1/32
 
-/// e^x = 2^(k/16) e^r, k = round(16 x log2(e)), |r| <= ln2/32: 2^(k mod 16 / 16) from a 16-entry
-/// table (vpermps on k's low bits), 2^floor(k/16) by vscalefps, e^r by a degree-3 Taylor
-/// polynomial (truncation r^4/24 < 1e-8 relative): 8 multiply/FMA-class instructions, against 11
-/// for a degree-6 polynomial on |r| <= ln2/2. x is clamped to [-104, 89] (r must stay finite for
-/// +-inf): vscalefps then overflows to +inf and underflows through the subnormals to +0.
-CK_TARGET_AVX512 static inline __m512 ck_exp16(__m512 x) {
+/// Shared by exp and expm1 (AVX-512): x (clamped to [CK_EXP_LO, CK_EXP_HI], NaN kept) = n ln2 + r,
+/// n = k/32, |r| <= ln2/64; returns r, the table entry t = 2^(k mod 32 / 32), its correction c
+/// (2^(k mod 32 / 32) = t (1 + c)), and n (vscalefps multiplies by 2^floor(n)).
+CK_TARGET_AVX512 static inline __m512 ck_exp_reduce16(__m512 x, __m512 *n, __m512 *t, __m512 *c) {
     x = _mm512_min_ps(_mm512_set1_ps(CK_EXP_HI), _mm512_max_ps(_mm512_set1_ps(CK_EXP_LO), x));
-    // t's mantissa ends in k (its last bit weighs 1/16); n = k/16 exactly.
-    __m512 t = _mm512_fmadd_ps(x, _mm512_set1_ps(CK_LOG2E), _mm512_set1_ps(CK_EXP16_SHIFTER));
-    __m512 n = _mm512_sub_ps(t, _mm512_set1_ps(CK_EXP16_SHIFTER));
-    __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(CK_LN2_HI), x);
-    r = _mm512_fnmadd_ps(n, _mm512_set1_ps(CK_LN2_LO), r);
-    __m512 table = _mm512_permutexvar_ps(_mm512_castps_si512(t), CK_EXP2_SIXTEENTHS);
-    // table e^r = table + (table r)(1 + r/2 + r^2/6); vscalefps multiplies by 2^floor(n).
-    __m512 q = _mm512_fmadd_ps(_mm512_fmadd_ps(_mm512_set1_ps(1.0f / 6), r, _mm512_set1_ps(0.5f)), r,
-                               _mm512_set1_ps(1.0f));
-    return _mm512_scalef_ps(_mm512_fmadd_ps(_mm512_mul_ps(table, r), q, table), n);
+    // The last bit of s's mantissa weighs 1/32: its low 5 bits are k mod 32, and n = k/32 exactly.
+    __m512 s = _mm512_fmadd_ps(x, _mm512_set1_ps(CK_LOG2E), _mm512_set1_ps(CK_EXP32_SHIFTER));
+    __m512i j = _mm512_castps_si512(s);
+    *n = _mm512_sub_ps(s, _mm512_set1_ps(CK_EXP32_SHIFTER));
+    *t = _mm512_permutex2var_ps(CK_EXP2_32NDS_LO, j, CK_EXP2_32NDS_HI);
+    *c = _mm512_permutex2var_ps(CK_EXP2_32NDS_CORRECTION_LO, j, CK_EXP2_32NDS_CORRECTION_HI);
+    __m512 r = _mm512_fnmadd_ps(*n, _mm512_set1_ps(CK_LN2_HI), x);
+    return _mm512_fnmadd_ps(*n, _mm512_set1_ps(CK_LN2_LO), r);
 }
 
-/// (2^(j/16) - t_j)/t_j for the float t_j of CK_EXP2_SIXTEENTHS: what ck_expm1_16 adds back, where
-/// the table's rounding (up to 4.7e-8) would be most of a small result.
-#define CK_EXP2_SIXTEENTHS_CORRECTION                                                              \
-    _mm512_setr_ps(0.0f, 4.62854715e-08f, -1.19921575e-08f, 4.72978243e-08f, 3.19341815e-08f,     \
-                   3.62105723e-08f, -3.09907193e-08f, -7.47521334e-09f, 1.71142709e-08f,          \
-                   -3.04768335e-08f, 5.23333421e-09f, 6.10759177e-09f, -1.47196051e-08f,          \
-                   -5.25879518e-09f, -6.12825968e-09f, 5.14060927e-09f)
+/// e^x = 2^floor(n) t (1 + c) e^r with e^r - 1 ~ r (c1 + c2 r), fitted for the least maximum
+/// relative error of e^r on |r| <= ln2/64 (5.4e-8): 6 multiply/FMA-class instructions besides
+/// vscalefps, against 10 for a degree-6 polynomial on |r| <= ln2/2. vscalefps overflows to +inf and
+/// underflows through the subnormals to +0.
+CK_TARGET_AVX512 static inline __m512 ck_exp16(__m512 x) {
+    __m512 n, t, c;
+    __m512 r = ck_exp_reduce16(x, &n, &t, &c);
+    __m512 q = _mm512_fmadd_ps(_mm512_set1_ps(0.50000453f), r, _mm512_set1_ps(1.00001466f));
+    return _mm512_scalef_ps(_mm512_fmadd_ps(t, _mm512_fmadd_ps(r, q, c), t), n);
+}
 
-/// e^x - 1 as ck_exp16 reduces x: with h = 2^floor(k/16) t_j (exact), e^x - 1 = (h - 1) + h (p + c_j),
-/// p = e^r - 1 by a degree-4 Taylor polynomial (relative error < 2e-9), c_j the table's correction.
-/// h - 1 is exact wherever the result is small (h in [1/2, 2]), so nothing cancels near 0.
+/// e^x - 1 as ck_exp16 reduces x: with h = 2^floor(n) t (exact), e^x - 1 = (h - 1) + h (p + c),
+/// p = e^r - 1 = r + r^2 (1/2 + r/6) (relative error < 5.3e-8). h - 1 is exact wherever the result
+/// is small (h in [1/2, 2]), so nothing cancels near 0.
 CK_TARGET_AVX512 static inline __m512 ck_expm1_16(__m512 x) {
-    x = _mm512_min_ps(_mm512_set1_ps(CK_EXP_HI), _mm512_max_ps(_mm512_set1_ps(CK_EXP_LO), x));
-    __m512 t = _mm512_fmadd_ps(x, _mm512_set1_ps(CK_LOG2E), _mm512_set1_ps(CK_EXP16_SHIFTER));
-    __m512 n = _mm512_sub_ps(t, _mm512_set1_ps(CK_EXP16_SHIFTER));
-    __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(CK_LN2_HI), x);
-    r = _mm512_fnmadd_ps(n, _mm512_set1_ps(CK_LN2_LO), r);
-    __m512i j = _mm512_castps_si512(t);
-    __m512 table = _mm512_permutexvar_ps(j, CK_EXP2_SIXTEENTHS), h = _mm512_scalef_ps(table, n);
-    __m512 c = _mm512_fmadd_ps(_mm512_fmadd_ps(_mm512_set1_ps(1.0f / 24), r, _mm512_set1_ps(1.0f / 6)), r,
-                               _mm512_set1_ps(0.5f));
-    __m512 p = _mm512_fmadd_ps(c, _mm512_mul_ps(r, r), r);
-    p = _mm512_add_ps(p, _mm512_permutexvar_ps(j, CK_EXP2_SIXTEENTHS_CORRECTION));
+    __m512 n, t, c;
+    __m512 r = ck_exp_reduce16(x, &n, &t, &c);
+    __m512 h = _mm512_scalef_ps(t, n);
+    __m512 p = _mm512_fmadd_ps(_mm512_fmadd_ps(_mm512_set1_ps(1.0f / 6), r, _mm512_set1_ps(0.5f)),
+                               _mm512_mul_ps(r, r), r);
+    p = _mm512_add_ps(p, c);
     __m512 y = _mm512_fmadd_ps(h, p, _mm512_sub_ps(h, _mm512_set1_ps(1.0f)));
-    // From x ~ 88.69 h is 2^128 = +inf (the result may still be finite; then p < 0 and y = inf - inf):
+    // From x ~ 88.71 h is 2^128 = +inf (the result may still be finite; then p < 0 and y = inf - inf):
     // there e^x - 1 = e^x, scaled once.
     __mmask16 huge = _mm512_cmp_ps_mask(h, _mm512_set1_ps(__builtin_inff()), _CMP_EQ_OQ);
-    return _mm512_mask_scalef_ps(y, huge, _mm512_fmadd_ps(table, p, table), n);
+    return _mm512_mask_scalef_ps(y, huge, _mm512_fmadd_ps(t, p, t), n);
 }
 
 /// ck_log16's tables, 32 entries in two registers each: for the mantissa m in [3/4, 3/2) (vgetmantps),
