@@ -62,6 +62,8 @@ FN M NAME(ge)(V a, V b) { return a >= b; }
 FN M NAME(mand)(M a, M b) { return a && b; }
 FN M NAME(mandnot)(M a, M b) { return !a && b; }  // (not a) and b
 FN V NAME(sel)(M m, V a, V b) { return m ? a : b; }
+FN V NAME(add_if)(M m, V a, V b) { return m ? a + b : a; }
+FN V NAME(fma_if)(M m, V a, V b, V c) { return m ? a * b + c : c; }
 FN V NAME(vexp)(V a) { return expf(a); }
 FN V NAME(vexpm1)(V a) { return expm1f(a); }
 FN V NAME(vlog)(V a) { return logf(a); }
@@ -102,6 +104,8 @@ FN M NAME(ge)(V a, V b) { return _mm256_cmp_ps(a, b, _CMP_GE_OQ); }
 FN M NAME(mand)(M a, M b) { return _mm256_and_ps(a, b); }
 FN M NAME(mandnot)(M a, M b) { return _mm256_andnot_ps(a, b); }
 FN V NAME(sel)(M m, V a, V b) { return _mm256_blendv_ps(b, a, m); }
+FN V NAME(add_if)(M m, V a, V b) { return _mm256_add_ps(a, _mm256_and_ps(m, b)); }
+FN V NAME(fma_if)(M m, V a, V b, V c) { return _mm256_fmadd_ps(a, _mm256_and_ps(m, b), c); }
 FN V NAME(vexp)(V a) { return ck_exp8(a); }
 FN V NAME(vexpm1)(V a) { return ck_expm1_8(a); }
 FN V NAME(vlog)(V a) { return ck_log8(a); }
@@ -145,6 +149,8 @@ FN M NAME(ge)(V a, V b) { return _mm512_cmp_ps_mask(a, b, _CMP_GE_OQ); }
 FN M NAME(mand)(M a, M b) { return a & b; }
 FN M NAME(mandnot)(M a, M b) { return (M)(~a & b); }
 FN V NAME(sel)(M m, V a, V b) { return _mm512_mask_blend_ps(m, b, a); }
+FN V NAME(add_if)(M m, V a, V b) { return _mm512_mask_add_ps(a, m, a, b); }
+FN V NAME(fma_if)(M m, V a, V b, V c) { return _mm512_mask3_fmadd_ps(a, b, c, m); }
 FN V NAME(vexp)(V a) { return ck_exp16(a); }
 FN V NAME(vexpm1)(V a) { return ck_expm1_16(a); }
 FN V NAME(vlog)(V a) { return ck_log16(a); }
@@ -183,6 +189,8 @@ FN V NAME(flip_odd)(V a, int64_t c0) {
 #define MAND NAME(mand)
 #define MANDNOT NAME(mandnot)
 #define SEL NAME(sel)
+#define ADD_IF NAME(add_if)
+#define FMA_IF NAME(fma_if)
 #define EXP NAME(vexp)
 #define EXPM1 NAME(vexpm1)
 #define LOG NAME(vlog)
@@ -227,8 +235,9 @@ FN V NAME(poly)(V t, const float *c, int n) {
 //   void ACT_prep(const V *p, V *q)            derived per-slot constants q from the parameters p
 //                                              (computed once per pass or per block of rows)
 //   V ACT_f(V x, const V *q)                   -> y
-//   V ACT_b(V x, V dy, const V *q, V *g)       -> dx; g[k] = this lane's contribution to the
-//                                              accumulator of parameter k
+//   V ACT_b(V x, V dy, const V *q, V *acc)     -> dx; adds this lane's contribution to the
+//                                              accumulator acc[k] of parameter k (an FMA where
+//                                              the contribution is a product)
 //   void ACT_fin(const V *q, V *acc)           turns the accumulators into dparams contributions
 // (prep/fin let per-element work move out of the loop, e.g. srelu sums dy over the left piece and
 // multiplies by 1 - a_left once at the end).
@@ -241,13 +250,13 @@ FN void NAME(copy_prep)(const V *p, V *q, int np) { for (int k = 0; k < np; k++)
 // relu: y = max(x, 0); dx = dy where x > 0, else 0.
 COPY_PREP(relu, 0)
 FN V NAME(relu_f)(V x, const V *q) { (void)q; return MAX(x, ZERO); }
-FN V NAME(relu_b)(V x, V dy, const V *q, V *g) { (void)q; (void)g; return SEL(GT(x, ZERO), dy, ZERO); }
+FN V NAME(relu_b)(V x, V dy, const V *q, V *acc) { (void)q; (void)acc; return SEL(GT(x, ZERO), dy, ZERO); }
 
 // leaky_relu: y = x if x > 0 else 0.01 x (PyTorch's default negative_slope).
 COPY_PREP(leaky_relu, 0)
 FN V NAME(leaky_relu_f)(V x, const V *q) { (void)q; return SEL(GT(x, ZERO), x, MUL(x, S1(CK_ACT_LEAKY_SLOPE))); }
-FN V NAME(leaky_relu_b)(V x, V dy, const V *q, V *g) {
-    (void)q; (void)g;
+FN V NAME(leaky_relu_b)(V x, V dy, const V *q, V *acc) {
+    (void)q; (void)acc;
     return SEL(GT(x, ZERO), dy, MUL(dy, S1(CK_ACT_LEAKY_SLOPE)));
 }
 
@@ -265,8 +274,8 @@ FN V NAME(sigmoid2)(V z, V *minus) {
 
 COPY_PREP(sigmoid, 0)
 FN V NAME(sigmoid_f)(V x, const V *q) { (void)q; V m; return NAME(sigmoid2)(x, &m); }
-FN V NAME(sigmoid_b)(V x, V dy, const V *q, V *g) {
-    (void)q; (void)g;
+FN V NAME(sigmoid_b)(V x, V dy, const V *q, V *acc) {
+    (void)q; (void)acc;
     V m, s = NAME(sigmoid2)(x, &m);
     return MUL(MUL(dy, s), m);
 }
@@ -281,8 +290,8 @@ FN V NAME(tanh_f)(V x, const V *q) {
     V nx = NABS(x), e = EXPM1(ADD(nx, nx));
     return WITHSIGN(QUOT(e, SUB(S1(-2.0f), e)), x);
 }
-FN V NAME(tanh_b)(V x, V dy, const V *q, V *g) {
-    (void)q; (void)g;
+FN V NAME(tanh_b)(V x, V dy, const V *q, V *acc) {
+    (void)q; (void)acc;
     // 1 - tanh^2 = 4 e / (1 + e)^2 = e / h^2, h = (1 + e)/2, e = exp(-2|x|): no cancellation where
     // tanh -> +-1.
     V nx = NABS(x), e = EXP(ADD(nx, nx));
@@ -299,8 +308,8 @@ FN V NAME(gelu_f)(V x, const V *q) {
     V phi_cdf = FMA(S1(0.5f), ERF(MUL(x, S1(0.70710678118654752f))), S1(0.5f));
     return MUL(x, phi_cdf);
 }
-FN V NAME(gelu_b)(V x, V dy, const V *q, V *g) {
-    (void)q; (void)g;
+FN V NAME(gelu_b)(V x, V dy, const V *q, V *acc) {
+    (void)q; (void)acc;
     V z = MUL(x, S1(0.70710678118654752f));
     V phi_cdf = FMA(S1(0.5f), ERF(z), S1(0.5f));
     V x_pdf = MUL(MUL(x, S1(0.39894228040143268f)), EXP(NABS(MUL(z, z))));
@@ -309,23 +318,23 @@ FN V NAME(gelu_b)(V x, V dy, const V *q, V *g) {
 
 // swish: y = x sigmoid(b x); dy/dx = sigmoid + b x sigmoid'; dy/db = x^2 sigmoid'. dy sigmoid' is
 // (dy sigmoid(z)) sigmoid(-z): one multiply on the product dx needs anyway.
-FN V NAME(swish_core)(V x, V dy, V b, V *gb) {
+FN V NAME(swish_core)(V x, V dy, V b, V *acc_b) {
     V m, z = MUL(b, x);
     V dys = MUL(dy, NAME(sigmoid2)(z, &m));
     V dyd = MUL(dys, m);
-    *gb = MUL(MUL(x, x), dyd);
+    *acc_b = FMA(MUL(x, x), dyd, *acc_b);
     return FMA(z, dyd, dys);
 }
 COPY_PREP(swish, 1)
 FN V NAME(swish_f)(V x, const V *q) { V m; return MUL(x, NAME(sigmoid2)(MUL(q[0], x), &m)); }
-FN V NAME(swish_b)(V x, V dy, const V *q, V *g) { return NAME(swish_core)(x, dy, q[0], &g[0]); }
+FN V NAME(swish_b)(V x, V dy, const V *q, V *acc) { return NAME(swish_core)(x, dy, q[0], &acc[0]); }
 // silu = swish with b = 1 (no parameter).
 COPY_PREP(silu, 0)
 FN V NAME(silu_f)(V x, const V *q) { (void)q; V m; return MUL(x, NAME(sigmoid2)(x, &m)); }
-FN V NAME(silu_b)(V x, V dy, const V *q, V *g) {
-    (void)q; (void)g;
-    V gb;
-    return NAME(swish_core)(x, dy, ONE, &gb);
+FN V NAME(silu_b)(V x, V dy, const V *q, V *acc) {
+    (void)q; (void)acc;
+    V unused = ZERO;
+    return NAME(swish_core)(x, dy, ONE, &unused);
 }
 
 // isru: s = 1/sqrt(1 + a x^2); y = x s; dy/dx = s^3; dy/da = -x^3 s^3 / 2 (the -1/2 is applied
@@ -333,10 +342,10 @@ FN V NAME(silu_b)(V x, V dy, const V *q, V *g) {
 FN void NAME(isru_prep)(const V *p, V *q) { q[0] = p[0]; }
 FN void NAME(isru_fin)(const V *q, V *acc) { (void)q; acc[0] = MUL(acc[0], S1(-0.5f)); }
 FN V NAME(isru_f)(V x, const V *q) { return MUL(x, RSQRT(FMA(MUL(q[0], x), x, ONE))); }
-FN V NAME(isru_b)(V x, V dy, const V *q, V *g) {
+FN V NAME(isru_b)(V x, V dy, const V *q, V *acc) {
     V s = RSQRT(FMA(MUL(q[0], x), x, ONE));
     V s3dy = MUL(MUL(MUL(s, s), s), dy);
-    g[0] = MUL(MUL(MUL(x, x), x), s3dy);
+    acc[0] = FMA(MUL(MUL(x, x), x), s3dy, acc[0]);
     return s3dy;
 }
 
@@ -359,17 +368,18 @@ FN V NAME(srelu_f)(V x, const V *q) {
     V y = FMA(q[1], MIN(SUB(x, q[0]), ZERO), x);
     return FMA(q[3], MAX(SUB(x, q[2]), ZERO), y);
 }
-FN V NAME(srelu_b)(V x, V dy, const V *q, V *g) {
+FN V NAME(srelu_b)(V x, V dy, const V *q, V *acc) {
     V dl = SUB(x, q[0]), dr = SUB(x, q[2]);
     M left = LE(dl, ZERO), right = GE(dr, ZERO);
-    V dyl = SEL(left, dy, ZERO), dyr = SEL(right, dy, ZERO);
-    g[0] = dyl;
-    g[1] = MUL(dyl, dl);
-    g[2] = dyr;
-    g[3] = MUL(dyr, dr);
-    // dy + (a_l - 1) dy_left + (a_r - 1) dy_right: two FMAs on the values above instead of building
-    // each element's slope (two selects, two adds, a multiply).
-    return FMA(q[3], dyr, FMA(q[1], dyl, dy));
+    // Masked additions and FMAs (one instruction each on AVX-512) instead of selecting dy on each
+    // piece first.
+    acc[0] = ADD_IF(left, acc[0], dy);
+    acc[1] = FMA_IF(left, dy, dl, acc[1]);
+    acc[2] = ADD_IF(right, acc[2], dy);
+    acc[3] = FMA_IF(right, dy, dr, acc[3]);
+    // dy + (a_l - 1) dy_left + (a_r - 1) dy_right instead of building each element's slope (two
+    // selects, two adds, a multiply).
+    return FMA_IF(right, q[3], dy, FMA_IF(left, q[1], dy, dy));
 }
 
 // softexp, parameter a. For a >= 0 with t = a x:
@@ -396,12 +406,12 @@ FN V NAME(softexp_pos_f)(V x, const V *q) {
     V a = q[0];
     return ADD(a, SEL(GT(ABS(a), ZERO), MUL(EXPM1(MUL(a, x)), q[1]), x));
 }
-FN V NAME(softexp_pos_b)(V x, V dy, const V *q, V *g) {
+FN V NAME(softexp_pos_b)(V x, V dy, const V *q, V *acc) {
     V a = q[0], t = MUL(a, x);
     V e = EXP(t);
     V series = MUL(MUL(x, x), POLY(t, NAME(softexp_p)));
     V closed = MUL(FMA(e, SUB(t, ONE), ONE), q[2]);
-    g[0] = MUL(dy, ADD(ONE, SEL(LE(ABS(t), S1(0.5f)), series, closed)));
+    acc[0] = FMA(dy, ADD(ONE, SEL(LE(ABS(t), S1(0.5f)), series, closed)), acc[0]);
     return MUL(dy, e);
 }
 
@@ -434,7 +444,7 @@ FN V NAME(softexp_neg_f)(V x, const V *q) {
     V ratio = NAME(softexp_ratio)(NAME(softexp_clamp)(u), &log_u);
     return SEL(GT(u, S1(CK_ACT_SOFTEXP_MIN_LOG_ARG)), MUL(xa, ratio), MUL(log_u, SUB(ZERO, q[1])));
 }
-FN V NAME(softexp_neg_b)(V x, V dy, const V *q, V *g) {
+FN V NAME(softexp_neg_b)(V x, V dy, const V *q, V *acc) {
     V a = q[0], xa = ADD(x, a), w = MUL(a, xa);
     V u = SUB(ONE, w);
     M inside = GT(u, S1(CK_ACT_SOFTEXP_MIN_LOG_ARG));
@@ -446,19 +456,19 @@ FN V NAME(softexp_neg_b)(V x, V dy, const V *q, V *g) {
     V series = FMA(MUL(xa, x2a), POLY(w, NAME(softexp_dr)), ratio);
     V dyda = SEL(LE(ABS(w), S1(0.25f)), series, closed);
     V dyin = SEL(inside, dy, ZERO);
-    g[0] = MUL(dyin, dyda);
+    acc[0] = FMA(dyin, dyda, acc[0]);
     return MUL(dyin, ru);
 }
 // Per-channel softexp: the sign of a differs by lane, compute both branches and select.
 FN V NAME(softexp_f)(V x, const V *q) {
     return SEL(LT(q[0], ZERO), NAME(softexp_neg_f)(x, q), NAME(softexp_pos_f)(x, q));
 }
-FN V NAME(softexp_b)(V x, V dy, const V *q, V *g) {
-    V gn[1], gp[1];
-    V dxn = NAME(softexp_neg_b)(x, dy, q, gn);
-    V dxp = NAME(softexp_pos_b)(x, dy, q, gp);
+FN V NAME(softexp_b)(V x, V dy, const V *q, V *acc) {
+    V an[1] = {acc[0]}, ap[1] = {acc[0]};
+    V dxn = NAME(softexp_neg_b)(x, dy, q, an);
+    V dxp = NAME(softexp_pos_b)(x, dy, q, ap);
     M neg = LT(q[0], ZERO);
-    g[0] = SEL(neg, gn[0], gp[0]);
+    acc[0] = SEL(neg, an[0], ap[0]);
     return SEL(neg, dxn, dxp);
 }
 
@@ -524,15 +534,19 @@ FN V NAME(softexp_b)(V x, V dy, const V *q, V *g) {
     FN void NAME(ACT##_bwd_block)(const float *x, const float *dy, float *dx, int64_t nr,          \
                                   int64_t cols, int64_t c, int64_t m, int full,                    \
                                   const float *params, float *dparams) {                           \
-        V q[NQ + 1], g[NP + 1], acc[NP + 1];                                                       \
+        V q[NQ + 1], acc[NP + 1];                                                                  \
         NAME(ACT##_load)(params, cols, c, m, full, q);                                             \
         for (int k = 0; k < NP; k++) acc[k] = ZERO;                                                \
         for (int64_t r = 0; r < nr; r++) {                                                         \
             int64_t o = r * cols + c;                                                              \
-            V xv = full ? LD(x + o) : LDM(x + o, m), dyv = full ? LD(dy + o) : LDM(dy + o, m);     \
-            V dxv = NAME(ACT##_b)(xv, dyv, q, g);                                                  \
-            if (full) ST(dx + o, dxv); else STM(dx + o, dxv, m);                                   \
-            for (int k = 0; k < NP; k++) acc[k] = ADD(acc[k], full ? g[k] : KEEP(g[k], m));       \
+            if (full) {                                                                            \
+                ST(dx + o, NAME(ACT##_b)(LD(x + o), LD(dy + o), q, acc));                          \
+                continue;                                                                          \
+            }                                                                                      \
+            V part[NP + 1];                                                                        \
+            for (int k = 0; k < NP; k++) part[k] = ZERO;                                           \
+            STM(dx + o, NAME(ACT##_b)(LDM(x + o, m), LDM(dy + o, m), q, part), m);                 \
+            for (int k = 0; k < NP; k++) acc[k] = ADD(acc[k], KEEP(part[k], m));                  \
         }                                                                                          \
         NAME(ACT##_fin)(q, acc);                                                                   \
         for (int k = 0; k < NP; k++) {                                                             \
@@ -544,17 +558,14 @@ FN V NAME(softexp_b)(V x, V dy, const V *q, V *g) {
                                      int64_t cols, const float *params, int per_channel,           \
                                      float *dparams) {                                             \
         if (!per_channel || NP == 0) {                                                             \
-            V p[NP + 1], q[NQ + 1], g[NP + 1], acc[NP + 1];                                        \
-            for (int k = 0; k < NP; k++) p[k] = S1(params[k]), acc[k] = ZERO;                      \
+            V p[NP + 1], q[NQ + 1], acc[NP + 1], part[NP + 1];                                     \
+            for (int k = 0; k < NP; k++) p[k] = S1(params[k]), acc[k] = ZERO, part[k] = ZERO;      \
             NAME(ACT##_prep)(p, q);                                                                \
             int64_t n = rows * cols, i = 0;                                                        \
-            for (; i + W <= n; i += W) {                                                           \
-                ST(dx + i, NAME(ACT##_b)(LD(x + i), LD(dy + i), q, g));                            \
-                for (int k = 0; k < NP; k++) acc[k] = ADD(acc[k], g[k]);                           \
-            }                                                                                      \
+            for (; i + W <= n; i += W) ST(dx + i, NAME(ACT##_b)(LD(x + i), LD(dy + i), q, acc));   \
             if (i < n) {                                                                           \
-                STM(dx + i, NAME(ACT##_b)(LDM(x + i, n - i), LDM(dy + i, n - i), q, g), n - i);    \
-                for (int k = 0; k < NP; k++) acc[k] = ADD(acc[k], KEEP(g[k], n - i));              \
+                STM(dx + i, NAME(ACT##_b)(LDM(x + i, n - i), LDM(dy + i, n - i), q, part), n - i); \
+                for (int k = 0; k < NP; k++) acc[k] = ADD(acc[k], KEEP(part[k], n - i));           \
             }                                                                                      \
             NAME(ACT##_fin)(q, acc);                                                               \
             for (int k = 0; k < NP; k++) dparams[k] += HSUM(acc[k]);                               \
@@ -657,6 +668,8 @@ ATTR static void NAME(brelu_bwd)(const float *x, const float *dy, float *dx, int
 #undef MAND
 #undef MANDNOT
 #undef SEL
+#undef ADD_IF
+#undef FMA_IF
 #undef EXP
 #undef EXPM1
 #undef LOG
