@@ -67,7 +67,7 @@ FN V NAME(fma_if)(M m, V a, V b, V c) { return m ? a * b + c : c; }
 FN V NAME(vexp)(V a) { return expf(a); }
 FN V NAME(vexpm1)(V a) { return expm1f(a); }
 FN V NAME(vlog)(V a) { return logf(a); }
-FN V NAME(verf)(V a) { return erff(a); }
+FN V NAME(vphi)(V a) { return 0.5f * erff(a * 0.70710678118654752f) + 0.5f; }
 FN V NAME(vrsqrt)(V a) { return 1.0f / sqrtf(a); }
 FN V NAME(vrcp)(V a) { return 1.0f / a; }
 FN float NAME(hsum)(V a) { return a; }
@@ -109,7 +109,10 @@ FN V NAME(fma_if)(M m, V a, V b, V c) { return _mm256_fmadd_ps(a, _mm256_and_ps(
 FN V NAME(vexp)(V a) { return ck_exp8(a); }
 FN V NAME(vexpm1)(V a) { return ck_expm1_8(a); }
 FN V NAME(vlog)(V a) { return ck_log8(a); }
-FN V NAME(verf)(V a) { return ck_erf8(a); }
+FN V NAME(vphi)(V a) {
+    return _mm256_fmadd_ps(_mm256_set1_ps(0.5f), ck_erf8(_mm256_mul_ps(a, _mm256_set1_ps(0.70710678118654752f))),
+                           _mm256_set1_ps(0.5f));
+}
 FN V NAME(vrsqrt)(V a) { return ck_rsqrt8(a); }
 FN V NAME(vrcp)(V a) { return ck_rcp8(a); }
 FN float NAME(hsum)(V a) { return ck_hsum256(a); }
@@ -154,7 +157,7 @@ FN V NAME(fma_if)(M m, V a, V b, V c) { return _mm512_mask3_fmadd_ps(a, b, c, m)
 FN V NAME(vexp)(V a) { return ck_exp16(a); }
 FN V NAME(vexpm1)(V a) { return ck_expm1_16(a); }
 FN V NAME(vlog)(V a) { return ck_log16(a); }
-FN V NAME(verf)(V a) { return ck_erf16(a); }
+FN V NAME(vphi)(V a) { return ck_phi16(a); }
 FN V NAME(vrsqrt)(V a) { return ck_rsqrt16(a); }
 FN V NAME(vrcp)(V a) { return ck_rcp16(a); }
 FN float NAME(hsum)(V a) { return ck_hsum512(a); }
@@ -194,7 +197,7 @@ FN V NAME(flip_odd)(V a, int64_t c0) {
 #define EXP NAME(vexp)
 #define EXPM1 NAME(vexpm1)
 #define LOG NAME(vlog)
-#define ERF NAME(verf)
+#define PHI NAME(vphi)
 #define RSQRT NAME(vrsqrt)
 #define RCP NAME(vrcp)
 #define HSUM NAME(hsum)
@@ -300,20 +303,14 @@ FN V NAME(tanh_b)(V x, V dy, const V *q, V *acc) {
 }
 
 // gelu (exact, PyTorch's default approximate='none'): y = x Phi(x), Phi(x) = (1 + erf(x/sqrt 2))/2;
-// dy/dx = Phi(x) + x phi(x), phi(x) = exp(-x^2/2) / sqrt(2 pi), with x^2/2 = (x/sqrt 2)^2 from the
-// product erf's argument already needs.
+// dy/dx = Phi(x) + x phi(x), phi(x) = exp(-x^2/2) / sqrt(2 pi).
 COPY_PREP(gelu, 0)
-FN V NAME(gelu_f)(V x, const V *q) {
-    (void)q;
-    V phi_cdf = FMA(S1(0.5f), ERF(MUL(x, S1(0.70710678118654752f))), S1(0.5f));
-    return MUL(x, phi_cdf);
-}
+FN V NAME(gelu_f)(V x, const V *q) { (void)q; return MUL(x, PHI(x)); }
 FN V NAME(gelu_b)(V x, V dy, const V *q, V *acc) {
     (void)q; (void)acc;
     V z = MUL(x, S1(0.70710678118654752f));
-    V phi_cdf = FMA(S1(0.5f), ERF(z), S1(0.5f));
     V x_pdf = MUL(MUL(x, S1(0.39894228040143268f)), EXP(NABS(MUL(z, z))));
-    return MUL(dy, ADD(x_pdf, phi_cdf));
+    return MUL(dy, ADD(x_pdf, PHI(x)));
 }
 
 // swish: y = x sigmoid(b x); dy/dx = sigmoid + b x sigmoid'; dy/db = x^2 sigmoid'. dy sigmoid' is
@@ -673,7 +670,7 @@ ATTR static void NAME(brelu_bwd)(const float *x, const float *dy, float *dx, int
 #undef EXP
 #undef EXPM1
 #undef LOG
-#undef ERF
+#undef PHI
 #undef RSQRT
 #undef RCP
 #undef HSUM

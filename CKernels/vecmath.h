@@ -1,4 +1,5 @@
-// Vectorised elementary functions for the activation kernels: exp, expm1, log, erf and 1/sqrt on
+// Vectorised elementary functions for the activation kernels: exp, expm1, log, erf (AVX2) or the
+// normal CDF (AVX-512), and 1/sqrt on
 // 8 (AVX2+FMA) and 16 (AVX-512) float lanes, so the fast paths make no per-element libm calls.
 // Internal, not part of the public interface. The scalar reference kernels use libm instead, and
 // the tests compare every vector version with it.
@@ -21,12 +22,14 @@
 //               [sqrt(1/2), sqrt(2))); subnormal x is treated as FLT_MIN (log ~ -87.34).
 //   ck_log16    <= 1.5 ulp for positive x, subnormals included (32-entry table, degree-5
 //               polynomial). Both: log(0) = -inf, log(x < 0) = NaN, log(+inf) = +inf.
-//   ck_erf*     <= 7.5 ulp, absolute error < 4e-7 (Eigen's rational approximation on [-4, 4],
-//               +-1 outside, which is exact in float; AVX2 divides by a reciprocal, 6 ulp).
+//   ck_erf8     <= 7.5 ulp, absolute error < 4e-7 (Eigen's rational approximation on [-4, 4],
+//               +-1 outside, which is exact in float; divides by a reciprocal, 6 ulp).
+//   ck_phi16    Phi(x) = (1 + erf(x/sqrt 2))/2 by the same rational function, absolute error
+//               < 3e-7 (gelu needs Phi, not erf).
 //   ck_rcp*     <= 2.5 ulp (AVX2) for normal finite |x| < 2^126; AVX-512 divides (0.5 ulp).
 //   ck_rsqrt*   <= 2.5 ulp (AVX2), <= 2 ulp (AVX-512) for normal positive finite x (hardware
 //               estimate + one Newton step; 1/x likewise on AVX2).
-// NaN inputs give NaN outputs for exp, expm1, log and erf. The AVX2 versions evaluate their
+// NaN inputs give NaN outputs for exp, expm1, log, erf and Phi. The AVX2 versions evaluate their
 // polynomials by Estrin's scheme: the activation loops are bound by the latency of these chains.
 // The AVX-512 versions are written for the fewest multiply/FMA instructions: on Zen 4 the
 // activation loops keep its two FMA pipes busy (one 512-bit operation a cycle), while permutes,
@@ -287,22 +290,27 @@ CK_TARGET_AVX512 static inline __m512 ck_log16(__m512 x) {
     return _mm512_fmadd_ps(e, _mm512_set1_ps(0.693147180559945309f), _mm512_add_ps(logc, log1p));
 }
 
-CK_TARGET_AVX512 static inline __m512 ck_erf16(__m512 x) {
-    x = _mm512_min_ps(_mm512_set1_ps(4.0f), _mm512_max_ps(_mm512_set1_ps(-4.0f), x));
+/// Phi(x) = (1 + erf(x/sqrt 2))/2, the standard normal CDF, for gelu: ck_erf8's rational function
+/// with x/sqrt 2 and the halving folded into its coefficients, Phi(x) = 1/2 + x P(x^2)/Q(x^2) on
+/// |x| <= 4 sqrt 2 (x clamped there: Phi rounds to 0 or 1 beyond), which saves the multiplications
+/// by 1/sqrt 2 and 1/2 and an addition's FMA.
+CK_TARGET_AVX512 static inline __m512 ck_phi16(__m512 x) {
+    const float c = 0.353553391f;  // 1/(2 sqrt 2)
+    x = _mm512_min_ps(_mm512_set1_ps(5.65685425f), _mm512_max_ps(_mm512_set1_ps(-5.65685425f), x));
     __m512 x2 = _mm512_mul_ps(x, x);
-    __m512 p = _mm512_set1_ps(CK_ERF_A1);
-    p = _mm512_fmadd_ps(p, x2, _mm512_set1_ps(CK_ERF_A3));
-    p = _mm512_fmadd_ps(p, x2, _mm512_set1_ps(CK_ERF_A5));
-    p = _mm512_fmadd_ps(p, x2, _mm512_set1_ps(CK_ERF_A7));
-    p = _mm512_fmadd_ps(p, x2, _mm512_set1_ps(CK_ERF_A9));
-    p = _mm512_fmadd_ps(p, x2, _mm512_set1_ps(CK_ERF_A11));
-    p = _mm512_fmadd_ps(p, x2, _mm512_set1_ps(CK_ERF_A13));
-    __m512 q = _mm512_set1_ps(CK_ERF_B0);
-    q = _mm512_fmadd_ps(q, x2, _mm512_set1_ps(CK_ERF_B2));
-    q = _mm512_fmadd_ps(q, x2, _mm512_set1_ps(CK_ERF_B4));
-    q = _mm512_fmadd_ps(q, x2, _mm512_set1_ps(CK_ERF_B6));
+    __m512 p = _mm512_set1_ps(CK_ERF_A1 * c / 64);
+    p = _mm512_fmadd_ps(p, x2, _mm512_set1_ps(CK_ERF_A3 * c / 32));
+    p = _mm512_fmadd_ps(p, x2, _mm512_set1_ps(CK_ERF_A5 * c / 16));
+    p = _mm512_fmadd_ps(p, x2, _mm512_set1_ps(CK_ERF_A7 * c / 8));
+    p = _mm512_fmadd_ps(p, x2, _mm512_set1_ps(CK_ERF_A9 * c / 4));
+    p = _mm512_fmadd_ps(p, x2, _mm512_set1_ps(CK_ERF_A11 * c / 2));
+    p = _mm512_fmadd_ps(p, x2, _mm512_set1_ps(CK_ERF_A13 * c));
+    __m512 q = _mm512_set1_ps(CK_ERF_B0 / 16);
+    q = _mm512_fmadd_ps(q, x2, _mm512_set1_ps(CK_ERF_B2 / 8));
+    q = _mm512_fmadd_ps(q, x2, _mm512_set1_ps(CK_ERF_B4 / 4));
+    q = _mm512_fmadd_ps(q, x2, _mm512_set1_ps(CK_ERF_B6 / 2));
     q = _mm512_fmadd_ps(q, x2, _mm512_set1_ps(CK_ERF_B8));
-    return _mm512_div_ps(_mm512_mul_ps(x, p), q);
+    return _mm512_add_ps(_mm512_set1_ps(0.5f), _mm512_div_ps(_mm512_mul_ps(x, p), q));
 }
 
 /// 1/x, correctly rounded. A division, not vrcp14ps and a Newton step: on Zen 4 the divider works
