@@ -67,7 +67,7 @@ FN V NAME(fma_if)(M m, V a, V b, V c) { return m ? a * b + c : c; }
 FN V NAME(vexp)(V a) { return expf(a); }
 FN V NAME(vexpm1)(V a) { return expm1f(a); }
 FN V NAME(vlog)(V a) { return logf(a); }
-FN V NAME(vphi)(V a) { return 0.5f * erff(a * 0.70710678118654752f) + 0.5f; }
+FN V NAME(vphi)(V a, V a2) { (void)a2; return 0.5f * erff(a * 0.70710678118654752f) + 0.5f; }
 FN V NAME(vrsqrt)(V a) { return 1.0f / sqrtf(a); }
 FN V NAME(vrcp)(V a) { return 1.0f / a; }
 FN float NAME(hsum)(V a) { return a; }
@@ -109,7 +109,8 @@ FN V NAME(fma_if)(M m, V a, V b, V c) { return _mm256_fmadd_ps(a, _mm256_and_ps(
 FN V NAME(vexp)(V a) { return ck_exp8(a); }
 FN V NAME(vexpm1)(V a) { return ck_expm1_8(a); }
 FN V NAME(vlog)(V a) { return ck_log8(a); }
-FN V NAME(vphi)(V a) {
+FN V NAME(vphi)(V a, V a2) {
+    (void)a2;
     return _mm256_fmadd_ps(_mm256_set1_ps(0.5f), ck_erf8(_mm256_mul_ps(a, _mm256_set1_ps(0.70710678118654752f))),
                            _mm256_set1_ps(0.5f));
 }
@@ -157,7 +158,7 @@ FN V NAME(fma_if)(M m, V a, V b, V c) { return _mm512_mask3_fmadd_ps(a, b, c, m)
 FN V NAME(vexp)(V a) { return ck_exp16(a); }
 FN V NAME(vexpm1)(V a) { return ck_expm1_16(a); }
 FN V NAME(vlog)(V a) { return ck_log16(a); }
-FN V NAME(vphi)(V a) { return ck_phi16(a); }
+FN V NAME(vphi)(V a, V a2) { return ck_phi16(a, a2); }
 FN V NAME(vrsqrt)(V a) { return ck_rsqrt16(a); }
 FN V NAME(vrcp)(V a) { return ck_rcp16(a); }
 FN float NAME(hsum)(V a) { return ck_hsum512(a); }
@@ -303,14 +304,15 @@ FN V NAME(tanh_b)(V x, V dy, const V *q, V *acc) {
 }
 
 // gelu (exact, PyTorch's default approximate='none'): y = x Phi(x), Phi(x) = (1 + erf(x/sqrt 2))/2;
-// dy/dx = Phi(x) + x phi(x), phi(x) = exp(-x^2/2) / sqrt(2 pi).
+// dy/dx = Phi(x) + x phi(x), phi(x) = exp(-x^2/2) / sqrt(2 pi) = exp(-x^2/2 + ln(1/sqrt(2 pi))), the
+// constant folded into exp's argument.
 COPY_PREP(gelu, 0)
-FN V NAME(gelu_f)(V x, const V *q) { (void)q; return MUL(x, PHI(x)); }
+FN V NAME(gelu_f)(V x, const V *q) { (void)q; return MUL(x, PHI(x, MUL(x, x))); }
 FN V NAME(gelu_b)(V x, V dy, const V *q, V *acc) {
     (void)q; (void)acc;
-    V z = MUL(x, S1(0.70710678118654752f));
-    V x_pdf = MUL(MUL(x, S1(0.39894228040143268f)), EXP(NABS(MUL(z, z))));
-    return MUL(dy, ADD(x_pdf, PHI(x)));
+    V x2 = MUL(x, x);
+    V pdf = EXP(FMA(x2, S1(-0.5f), S1(-0.918938533204672742f)));
+    return MUL(dy, FMA(x, pdf, PHI(x, x2)));
 }
 
 // swish: y = x sigmoid(b x); dy/dx = sigmoid + b x sigmoid'; dy/db = x^2 sigmoid'. dy sigmoid' is

@@ -293,11 +293,11 @@ CK_TARGET_AVX512 static inline __m512 ck_log16(__m512 x) {
 /// Phi(x) = (1 + erf(x/sqrt 2))/2, the standard normal CDF, for gelu: ck_erf8's rational function
 /// with x/sqrt 2 and the halving folded into its coefficients, Phi(x) = 1/2 + x P(x^2)/Q(x^2) on
 /// |x| <= 4 sqrt 2 (x clamped there: Phi rounds to 0 or 1 beyond), which saves the multiplications
-/// by 1/sqrt 2 and 1/2 and an addition's FMA.
-CK_TARGET_AVX512 static inline __m512 ck_phi16(__m512 x) {
+/// by 1/sqrt 2 and 1/2 and an addition's FMA. The caller passes x^2 too (gelu's backward needs it).
+CK_TARGET_AVX512 static inline __m512 ck_phi16(__m512 x, __m512 x2) {
     const float c = 0.353553391f;  // 1/(2 sqrt 2)
     x = _mm512_min_ps(_mm512_set1_ps(5.65685425f), _mm512_max_ps(_mm512_set1_ps(-5.65685425f), x));
-    __m512 x2 = _mm512_mul_ps(x, x);
+    x2 = _mm512_min_ps(_mm512_set1_ps(32.0f), x2);  // x^2 of the clamped x (NaN kept)
     __m512 p = _mm512_set1_ps(CK_ERF_A1 * c / 64);
     p = _mm512_fmadd_ps(p, x2, _mm512_set1_ps(CK_ERF_A3 * c / 32));
     p = _mm512_fmadd_ps(p, x2, _mm512_set1_ps(CK_ERF_A5 * c / 16));
