@@ -21,6 +21,7 @@ typedef struct {
     int64_t scratch_cap;
     int64_t next_release, chunk_begin;
     uint64_t na_lengths;       // bit n: a missing-value token has n bytes (n < 64)
+    uint64_t na_first[4];      // bit b: a missing-value token starts with byte b
     int avx2;                  // split plain lines with ck_split_plain_avx2
 } ck_row;
 
@@ -31,6 +32,10 @@ static int ck_row_init(ck_row *r, const ck_table_spec *s) {
     for (int64_t i = 0; i < s->na_count; i++) {
         int64_t n = s->na_offsets[i + 1] - s->na_offsets[i];
         r->na_lengths |= n < 64 ? (uint64_t)1 << n : 0;
+        if (n > 0) {
+            uint8_t b = (uint8_t)s->na_text[s->na_offsets[i]];
+            r->na_first[b >> 6] |= (uint64_t)1 << (b & 63);
+        }
     }
     r->ranges = malloc((size_t)(s->fields + 1) * 2 * sizeof *r->ranges);
     r->quoted = malloc((size_t)(s->fields + 1));
@@ -163,6 +168,9 @@ static inline int ck_is_missing(const ck_row *r, const char *p, int64_t n) {
     const ck_table_spec *s = r->s;
     if (n == 0) return 1;
     if (n < 64 && !(r->na_lengths >> n & 1)) return 0;  // no token is that long
+    // Nor starts so: short categories and labels ("v7", "0") pass here, not through the tokens.
+    const uint8_t b = (uint8_t)p[0];
+    if (!(r->na_first[b >> 6] >> (b & 63) & 1)) return 0;
     for (int64_t i = 0; i < s->na_count; i++) {
         int64_t a = s->na_offsets[i];
         if (s->na_offsets[i + 1] - a == n && ck_same_bytes(s->na_text + a, p, n)) return 1;
