@@ -368,16 +368,6 @@ static inline int ck_csv_row_end(const char *q, const char *end) {
     return q == end || *q == '\n' || (*q == '\r' && (q + 1 == end || q[1] == '\n'));
 }
 
-/// A faster ck_scan_decimal for the common shapes, reading [*pp - 32, *pp + 40) inside [lo, end):
-/// -1 when it does not apply (ck_scan_decimal then decides), else as ck_scan_decimal.
-typedef int (*ck_fast_scan)(const char **pp, const char *lo, const char *end, ck_decimal *d);
-
-static inline __attribute__((always_inline)) int ck_scan_decimal_none(const char **pp, const char *lo, const char *end,
-                                                                      ck_decimal *d) {
-    (void)pp, (void)lo, (void)end, (void)d;
-    return -1;
-}
-
 /// What one chunk's parse reads: the spec's fields, the chunk's bounds, its thread's labels, its state.
 typedef struct {
     const char *data, *lo, *end;  // the file, and the chunk [lo, end)

@@ -22,13 +22,13 @@ typedef struct {
     int64_t next_release, chunk_begin;
     uint64_t na_lengths;       // bit n: a missing-value token has n bytes (n < 64)
     uint64_t na_first[4];      // bit b: a missing-value token starts with byte b
-    int avx2;                  // split plain lines with ck_split_plain_avx2
+    int isa;                   // the calling thread's choice (ck_isa_force): which splitter and scanner
 } ck_row;
 
 static int ck_row_init(ck_row *r, const ck_table_spec *s) {
     memset(r, 0, sizeof *r);
     r->s = s;
-    r->avx2 = ck_isa_active() >= CK_ISA_AVX2;  // the calling thread's choice (ck_isa_force)
+    r->isa = ck_isa_active();
     for (int64_t i = 0; i < s->na_count; i++) {
         int64_t n = s->na_offsets[i + 1] - s->na_offsets[i];
         r->na_lengths |= n < 64 ? (uint64_t)1 << n : 0;
@@ -67,38 +67,72 @@ static inline int ck_needs_general_split(const char *f, int64_t n, char delim) {
 }
 
 #if CK_HAVE_X86
+/// What the split needs of 64 bytes of a line, bit i for byte i: the delimiters; the bytes that may
+/// make a field need the general rules (ck_needs_general_split: quotes, spaces, CRs, tabs unless
+/// they delimit); the control bytes the general rules refuse (below 0x20 but tabs, CK_CSV_ERR_CONTROL).
+typedef struct {
+    uint64_t delims, odd, control;
+} ck_split_masks;
+
+typedef ck_split_masks (*ck_split_masks_fn)(const char *p, char delim);
+
+CK_TARGET_AVX2 static inline __attribute__((always_inline)) uint32_t ck_split_half_avx2(__m256i x, char c) {
+    return (uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(x, _mm256_set1_epi8(c)));
+}
+
+/// ck_split_masks of the 64 bytes at p, as two 32-byte halves.
+CK_TARGET_AVX2 static inline __attribute__((always_inline)) ck_split_masks ck_split_masks_avx2(const char *p, char delim) {
+    ck_split_masks m = {0, 0, 0};
+    const char tab = delim == '\t' ? '"' : '\t';
+    for (int h = 0; h < 2; h++) {
+        const __m256i x = _mm256_loadu_si256((const __m256i *)(p + 32 * h));
+        const uint64_t odd = ck_split_half_avx2(x, '"') | ck_split_half_avx2(x, ' ') | ck_split_half_avx2(x, '\r') |
+                             ck_split_half_avx2(x, tab);
+        const __m256i below_space = _mm256_cmpeq_epi8(_mm256_min_epu8(x, _mm256_set1_epi8(0x1f)), x);
+        const uint64_t control = (uint32_t)_mm256_movemask_epi8(below_space) & ~ck_split_half_avx2(x, '\t');
+        m.delims |= (uint64_t)ck_split_half_avx2(x, delim) << (32 * h);
+        m.odd |= odd << (32 * h);
+        m.control |= control << (32 * h);
+    }
+    return m;
+}
+
+/// ck_split_masks of the 64 bytes at p in one register.
+CK_TARGET_AVX512 static inline __attribute__((always_inline)) ck_split_masks ck_split_masks_avx512(const char *p,
+                                                                                                 char delim) {
+    const __m512i x = _mm512_loadu_si512((const void *)p);
+    const char tab = delim == '\t' ? '"' : '\t';
+    const uint64_t odd = _mm512_cmpeq_epi8_mask(x, _mm512_set1_epi8('"')) | _mm512_cmpeq_epi8_mask(x, _mm512_set1_epi8(' ')) |
+                         _mm512_cmpeq_epi8_mask(x, _mm512_set1_epi8('\r')) | _mm512_cmpeq_epi8_mask(x, _mm512_set1_epi8(tab));
+    const uint64_t control = _mm512_cmplt_epu8_mask(x, _mm512_set1_epi8(0x20)) & ~_mm512_cmpeq_epi8_mask(x, _mm512_set1_epi8('\t'));
+    return (ck_split_masks){_mm512_cmpeq_epi8_mask(x, _mm512_set1_epi8(delim)), odd, control};
+}
+
 /// ck_csv_split_line for a line of plain fields (none needs trimming or unquoting, none holds a
-/// control character), finding the delimiters 32 bytes at a time: the number of fields, or -1 when
-/// the line needs the general rules (or has more than max_fields fields). Reads up to 31 bytes past
-/// the line when they lie before `limit` (the mapping's end).
-CK_TARGET_AVX2 static int64_t ck_split_plain_avx2(const char *line, const char *end, const char *limit, char delim,
-                                                 int64_t *ranges, uint8_t *quoted, int64_t max_fields) {
+/// control character), finding the delimiters 64 bytes at a time with `masks`: the number of fields,
+/// or -1 when the line needs the general rules (or has more than max_fields fields). Reads up to 63
+/// bytes past the line when they lie before `limit` (the mapping's end).
+static inline __attribute__((always_inline)) int64_t ck_split_plain_body(const char *line, const char *end,
+                                                                        const char *limit, char delim, int64_t *ranges,
+                                                                        uint8_t *quoted, int64_t max_fields,
+                                                                        ck_split_masks_fn masks) {
     if (end > line && end[-1] == '\r') end--;
     const int64_t len = end - line;
-    const __m256i d = _mm256_set1_epi8(delim), quote = _mm256_set1_epi8('"'), space = _mm256_set1_epi8(' '),
-                  cr = _mm256_set1_epi8('\r'), tab = _mm256_set1_epi8(delim == '\t' ? '"' : '\t'),
-                  below_space = _mm256_set1_epi8(0x1f), any_tab = _mm256_set1_epi8('\t');
     int64_t n = 0, start = 0;
-    uint32_t odd = 0;  // bytes that may make a field need the general rules (ck_needs_general_split)
-    for (int64_t i = 0; i < len; i += 32) {
-        char tail[32];
+    uint64_t odd = 0;  // bytes that may make a field need the general rules
+    for (int64_t i = 0; i < len; i += 64) {
+        char tail[64];
         const char *p = line + i;
-        if (p + 32 > limit) {  // the line ends the mapping
+        if (p + 64 > limit) {  // the line ends the mapping
             memset(tail, 0, sizeof tail);
-            p = memcpy(tail, p, (size_t)(len - i < 32 ? len - i : 32));
+            p = memcpy(tail, p, (size_t)(len - i < 64 ? len - i : 64));
         }
-        const uint32_t in = len - i < 32 ? (1u << (len - i)) - 1 : ~0u;
-        const __m256i x = _mm256_loadu_si256((const __m256i *)p);
-        uint32_t m = (uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(x, d)) & in;
-        const __m256i q = _mm256_or_si256(_mm256_cmpeq_epi8(x, quote), _mm256_cmpeq_epi8(x, space));
-        const __m256i t = _mm256_or_si256(_mm256_cmpeq_epi8(x, cr), _mm256_cmpeq_epi8(x, tab));
-        odd |= (uint32_t)_mm256_movemask_epi8(_mm256_or_si256(q, t)) & in;
-        // Bytes below 0x20 but tabs: the general rules refuse them (CK_CSV_ERR_CONTROL).
-        const __m256i control = _mm256_andnot_si256(_mm256_cmpeq_epi8(x, any_tab),
-                                                    _mm256_cmpeq_epi8(_mm256_min_epu8(x, below_space), x));
-        if ((uint32_t)_mm256_movemask_epi8(control) & in) return -1;
-        for (; m; m &= m - 1) {
-            int64_t at = i + __builtin_ctz(m);
+        const uint64_t in = len - i < 64 ? ((uint64_t)1 << (len - i)) - 1 : ~(uint64_t)0;
+        const ck_split_masks m = masks(p, delim);
+        if (m.control & in) return -1;
+        odd |= m.odd & in;
+        for (uint64_t d = m.delims & in; d; d &= d - 1) {
+            int64_t at = i + __builtin_ctzll(d);
             if (n + 1 >= max_fields) return -1;
             ranges[2 * n] = start;
             ranges[2 * n + 1] = at;
@@ -114,14 +148,26 @@ CK_TARGET_AVX2 static int64_t ck_split_plain_avx2(const char *line, const char *
     memset(quoted, 0, (size_t)n);
     return n;
 }
+
+#define CK_SPLIT_PLAIN_PARAMS \
+    (const char *line, const char *end, const char *limit, char delim, int64_t *ranges, uint8_t *quoted, int64_t max_fields)
+CK_TARGET_AVX2 static int64_t ck_split_plain_avx2 CK_SPLIT_PLAIN_PARAMS {
+    return ck_split_plain_body(line, end, limit, delim, ranges, quoted, max_fields, ck_split_masks_avx2);
+}
+CK_TARGET_AVX512 static int64_t ck_split_plain_avx512 CK_SPLIT_PLAIN_PARAMS {
+    return ck_split_plain_body(line, end, limit, delim, ranges, quoted, max_fields, ck_split_masks_avx512);
+}
 #endif
 
 /// ck_csv_split_line of the row's line [p, end) into r's fields.
 static inline int64_t ck_row_split(ck_row *r, const char *p, const char *end) {
     const ck_table_spec *s = r->s;
 #if CK_HAVE_X86
-    if (r->avx2) {
-        int64_t n = ck_split_plain_avx2(p, end, s->data + s->size, s->delimiter, r->ranges, r->quoted, s->fields + 1);
+    if (r->isa >= CK_ISA_AVX2) {
+        const char *limit = s->data + s->size;
+        int64_t n = r->isa >= CK_ISA_AVX512
+                        ? ck_split_plain_avx512(p, end, limit, s->delimiter, r->ranges, r->quoted, s->fields + 1)
+                        : ck_split_plain_avx2(p, end, limit, s->delimiter, r->ranges, r->quoted, s->fields + 1);
         if (n >= 0) return n;
     }
 #endif
@@ -130,7 +176,7 @@ static inline int64_t ck_row_split(ck_row *r, const char *p, const char *end) {
 
 /// Moves to the next non-blank line of the chunk and splits it: 1, 0 at the chunk's end, -1 for a
 /// ragged row or a malformed quoted field (in *e).
-static int ck_row_next(ck_row *r, ck_table_error *e) {
+static inline __attribute__((always_inline)) int ck_row_next(ck_row *r, ck_table_error *e) {
     const ck_table_spec *s = r->s;
     const char *d = s->data;
     while (r->next < r->stop) {
@@ -197,20 +243,26 @@ static inline int ck_is_number(const char *p, const char *end) {
     return ck_parse_float(p, end, &v) >= 0;
 }
 
-#if CK_HAVE_X86
-/// ck_table_number, scanning the digits 32 bytes at a time (ck_scan_decimal_avx2 reads the chunk's
-/// bytes [lo, hi) around the field).
-CK_TARGET_AVX2 static int ck_table_number_avx2(const char *p, const char *end, const char *lo, const char *hi, float *v) {
+/// ck_table_number of the row's field [p, p + n), trying `fast` first (it reads the chunk's bytes
+/// around the field).
+static inline __attribute__((always_inline)) int ck_row_number_with(const ck_row *r, const char *p, int64_t n, float *v,
+                                                                   ck_fast_scan fast) {
     const char *q = p;
     ck_decimal d;
-    if (ck_scan_decimal_avx2(&q, lo, hi, &d) == 0 && q == end) {
+    if (fast(&q, r->s->data + r->chunk_begin, r->s->data + r->stop, &d) == 0 && q == p + n) {
         *v = ck_decimal_to_float(d, p, q);
         return 0;
     }
-    return ck_table_number(p, end, v);
+    return ck_table_number(p, p + n, v);
 }
 
-/// ck_is_number, scanning as ck_table_number_avx2.
+#if CK_HAVE_X86
+CK_TARGET_AVX2 static int ck_row_number_avx2(const ck_row *r, const char *p, int64_t n, float *v) {
+    return ck_row_number_with(r, p, n, v, ck_scan_decimal_avx2);
+}
+
+/// ck_is_number, scanning the digits 32 bytes at a time (ck_scan_decimal_avx2 reads the chunk's
+/// bytes [lo, hi) around the field).
 CK_TARGET_AVX2 static int ck_is_number_avx2(const char *p, const char *end, const char *lo, const char *hi) {
     const char *q = p;
     ck_decimal d;
@@ -221,7 +273,7 @@ CK_TARGET_AVX2 static int ck_is_number_avx2(const char *p, const char *end, cons
 /// ck_parse_float of the row's field [p, p + n) (its status), scanning as the row splits.
 static inline int ck_row_number(const ck_row *r, const char *p, int64_t n, float *v) {
 #if CK_HAVE_X86
-    if (r->avx2) return ck_table_number_avx2(p, p + n, r->s->data + r->chunk_begin, r->s->data + r->stop, v);
+    if (r->isa >= CK_ISA_AVX2) return ck_row_number_avx2(r, p, n, v);
 #endif
     return ck_table_number(p, p + n, v);
 }
@@ -229,7 +281,7 @@ static inline int ck_row_number(const ck_row *r, const char *p, int64_t n, float
 /// Whether ck_parse_float accepts the row's field [p, p + n).
 static inline int ck_row_is_number(const ck_row *r, const char *p, int64_t n) {
 #if CK_HAVE_X86
-    if (r->avx2) return ck_is_number_avx2(p, p + n, r->s->data + r->chunk_begin, r->s->data + r->stop);
+    if (r->isa >= CK_ISA_AVX2) return ck_is_number_avx2(p, p + n, r->s->data + r->chunk_begin, r->s->data + r->stop);
 #endif
     return ck_is_number(p, p + n);
 }
@@ -318,7 +370,8 @@ static int32_t ck_row_count(ck_row *r, int64_t c, int missing, ck_value_table *t
 
 /// ck_row_count of a present field, through the thread's cache of t when the field's raw bytes are
 /// its short value (unquoted ASCII, not at the mapping's last 8 bytes).
-static int32_t ck_row_count_cached(ck_row *r, int64_t c, ck_value_table *t, ck_value_cache *cache) {
+static inline __attribute__((always_inline)) int32_t ck_row_count_cached(ck_row *r, int64_t c, ck_value_table *t,
+                                                                        ck_value_cache *cache) {
     int64_t n;
     const char *p = ck_field(r, c, &n);
     uint64_t key = !r->quoted[c] && p + 8 <= r->s->data + r->s->size ? ck_value_short_key(p, n) : 0;
@@ -461,13 +514,15 @@ static int64_t ck_count_lines(const ck_table_spec *s, int64_t a, int64_t b) {
 
 /// Field c's survey: counts it as missing or as a non-number; with a cell (a number column of kept
 /// rows) parses it, keeping NaN for a value that is not a clean finite number (counted in unclean).
-static void ck_survey_number(ck_survey_thread *t, int64_t c, const char *p, int64_t n, int missing, ck_cell *cell) {
+static inline __attribute__((always_inline)) void ck_survey_number(ck_survey_thread *t, int64_t c, const char *p,
+                                                                  int64_t n, int missing, ck_cell *cell,
+                                                                  ck_fast_scan fast) {
     const ck_row *r = &t->row;
     float v = NAN;
     if (missing) {
         t->missing[c]++;
     } else if (cell) {
-        int rc = ck_row_number(r, p, n, &v);
+        int rc = ck_row_number_with(r, p, n, &v, fast);
         t->non_numbers[c] += rc < 0;
         if (rc != 0 || isinf(v)) {
             t->unclean[c]++;
@@ -491,8 +546,13 @@ static int ck_survey_label(ck_survey_thread *t, int64_t target, ck_cell *cell) {
     return t->labels.failed ? -1 : 0;
 }
 
-static void ck_survey_chunk(const ck_table_spec *s, const uint8_t *modes, ck_survey_thread *t, ck_table_rows *keep,
-                            int64_t i, int64_t *rows, ck_table_error *e) {
+/// Surveys chunk i; compiled once per instruction set with its `fast` scanner, which the number
+/// columns' conversion inlines (a call per field was a fifth of its instructions; ck_row_next and
+/// ck_row_count_cached are inlined for the same reason).
+static inline __attribute__((always_inline)) void ck_survey_chunk_body(const ck_table_spec *s, const uint8_t *modes,
+                                                                      ck_survey_thread *t, ck_table_rows *keep,
+                                                                      int64_t i, int64_t *rows, ck_table_error *e,
+                                                                      ck_fast_scan fast) {
     ck_row *r = &t->row;
     ck_row_start(r, s->chunk_starts[i], s->chunk_starts[i + 1]);
     ck_cell *cells = keep ? ck_rows_map(keep, s, i, s->chunk_starts[i], s->chunk_starts[i + 1]) : NULL;
@@ -511,7 +571,7 @@ static void ck_survey_chunk(const ck_table_spec *s, const uint8_t *modes, ck_sur
             int missing = ck_is_missing(r, p, n);
             ck_cell *cell = row ? row + keep->cell_of[c] : NULL;
             if (!(modes[c] & CK_TABLE_COUNT)) {
-                ck_survey_number(t, c, p, n, missing, cell);
+                ck_survey_number(t, c, p, n, missing, cell, fast);
                 continue;
             }
             int32_t id = missing ? ck_row_count(r, c, 1, &t->tables[c])
@@ -522,7 +582,7 @@ static void ck_survey_chunk(const ck_table_spec *s, const uint8_t *modes, ck_sur
             }
             if (cell) cell->id = id;
             // A counted value is a number or not once for all its rows (ck_survey_non_numbers).
-            if ((modes[c] & CK_TABLE_SURVEY) && (missing || id < 0)) ck_survey_number(t, c, p, n, missing, NULL);
+            if ((modes[c] & CK_TABLE_SURVEY) && (missing || id < 0)) ck_survey_number(t, c, p, n, missing, NULL, fast);
         }
         if (row && keep->label_cell >= 0 && ck_survey_label(t, keep->target, row + keep->label_cell) != 0) {
             ck_table_fail(e, CK_CSV_ERR_MEMORY, r->line, keep->target, r->line, r->line, 0);
@@ -534,6 +594,31 @@ static void ck_survey_chunk(const ck_table_spec *s, const uint8_t *modes, ck_sur
             if (r->line < t->first_stray) t->first_stray = r->line;
         }
     }
+}
+
+#define CK_SURVEY_CHUNK_PARAMS                                                                                   \
+    (const ck_table_spec *s, const uint8_t *modes, ck_survey_thread *t, ck_table_rows *keep, int64_t i, int64_t *rows, \
+     ck_table_error *e)
+static void ck_survey_chunk_scalar CK_SURVEY_CHUNK_PARAMS {
+    ck_survey_chunk_body(s, modes, t, keep, i, rows, e, ck_scan_decimal_none);
+}
+#if CK_HAVE_X86
+CK_TARGET_AVX2 static void ck_survey_chunk_avx2 CK_SURVEY_CHUNK_PARAMS {
+    ck_survey_chunk_body(s, modes, t, keep, i, rows, e, ck_scan_decimal_avx2);
+}
+CK_TARGET_AVX512 static void ck_survey_chunk_avx512 CK_SURVEY_CHUNK_PARAMS {
+    ck_survey_chunk_body(s, modes, t, keep, i, rows, e, ck_scan_decimal_avx2);
+}
+#endif
+
+/// The version of the row's instruction set (chosen on the calling thread, as its splitter's).
+static void ck_survey_chunk CK_SURVEY_CHUNK_PARAMS {
+#if CK_HAVE_X86
+    if (t->row.isa >= CK_ISA_AVX512) ck_survey_chunk_avx512(s, modes, t, keep, i, rows, e);
+    else if (t->row.isa >= CK_ISA_AVX2) ck_survey_chunk_avx2(s, modes, t, keep, i, rows, e);
+    else
+#endif
+        ck_survey_chunk_scalar(s, modes, t, keep, i, rows, e);
 }
 
 /// Adds to non_numbers the rows of the counted values that are not numbers (a value's text is a number

@@ -203,6 +203,17 @@ static inline __attribute__((always_inline)) int ck_parse_float_scan(const char 
     return 0;
 }
 
+/// A faster ck_scan_decimal for the common shapes, reading [*pp - 32, *pp + 40) inside [lo, end):
+/// -1 when it does not apply (ck_scan_decimal then decides), else as ck_scan_decimal. Passed to an
+/// always-inline body compiled once per instruction set, so the call is inlined in each.
+typedef int (*ck_fast_scan)(const char **pp, const char *lo, const char *end, ck_decimal *d);
+
+static inline __attribute__((always_inline)) int ck_scan_decimal_none(const char **pp, const char *lo, const char *end,
+                                                                      ck_decimal *d) {
+    (void)pp, (void)lo, (void)end, (void)d;
+    return -1;
+}
+
 #if CK_HAVE_X86
 /// ck_scan_decimal with AVX2 for the usual shapes: at most 19 digits in all (leading zeros count),
 /// at most 4 exponent digits, the whole number inside the 32 bytes after its sign. Reads

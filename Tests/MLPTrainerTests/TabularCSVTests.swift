@@ -1,3 +1,4 @@
+import CKernels
 import Foundation
 import MLPTrainer
 import Testing
@@ -220,6 +221,32 @@ import Testing
             let (d, _) = try TabularCSVTests.load(text, options)
             #expect(d.featureNames == expected.map { "c=" + $0 })
             #expect(d.features == texts.flatMap { t in expected.map { $0 == t ? 1 : 0 } })
+        }
+    }
+
+    /// Each instruction set's survey (its line splitter, 64 bytes at a time, and its number scanner)
+    /// gives the same matrix: lines shorter and longer than a block, quoted and padded fields that take
+    /// the general rules, CRLF, missing-value tokens, exponents, and a last line without a newline
+    /// (split from a copy at the mapping's end). One thread: the forced version applies.
+    @Test func everyInstructionSetSurveysAlike() throws {
+        var text = "name,x,note,y\n"
+        for i in 0..<600 {
+            let name = i % 9 == 0 ? "\"q,\(i % 4)\"" : i % 10 == 0 ? " c\(i % 3) " : "c\(i % 5)"
+            let x = i % 7 == 0 ? "NA" : i % 11 == 0 ? "" : i % 13 == 0 ? "\(i)e-3" : "\(Double(i) * 0.37 - 50)"
+            text += "\(name),\(x),\(String(repeating: "w", count: i % 150))x,\(i % 2)" + (i % 6 == 0 ? "\r\n" : "\n")
+        }
+        text += "c1,1.5,end,0"
+        defer { ck_isa_force(ck_isa_best()) }
+        var loads: [Dataset] = []
+        for isa in [CK_ISA_SCALAR, CK_ISA_AVX2, CK_ISA_AVX512] where ck_isa_supported(isa) != 0 {
+            ck_isa_force(isa)
+            loads.append(try TabularCSVTests.load(text, TabularCSVTests.options(target: "y", threads: 1)).0)
+        }
+        let first = try #require(loads.first)
+        #expect(first.rows == 601 && first.featureNames.contains("x_na") && first.featureNames.contains("name=q,1"))
+        for d in loads.dropFirst() {
+            #expect(d.featureNames == first.featureNames && d.labels == first.labels)
+            #expect(d.features.map(\.bitPattern) == first.features.map(\.bitPattern))
         }
     }
 
