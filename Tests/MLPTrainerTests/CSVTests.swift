@@ -86,6 +86,28 @@ private func errorMessage(_ text: String, _ options: CSVOptions = CSVOptions(thr
         #expect(errorMessage("a,b,c\n1,2,\n") == "data.csv:2:3: missing label in column 'c'")
     }
 
+    /// Without a header, a first row whose last feature is blank (label first, as HIGGS and datagen
+    /// --label first) keeps that column: it was read as padding, one feature short, and the later
+    /// rows' values in it ignored.
+    @Test func headerlessFirstRowEndingWithABlankFeature() throws {
+        let text = "1,0.5,\n0,1.5,2.5\n1,3,4\n0,5,6\n"
+        for options in [CSVOptions(hasHeader: false, target: "0", threads: 1), CSVOptions(target: "0", threads: 2)] {
+            let path = tempFile(text)
+            defer { cleanup(path) }
+            let (d, report) = try loadCSV(path: path, options: options)
+            #expect(d.featureNames == ["x1", "x2", "x2_na"] && d.rows == 4 && report.notes.isEmpty, "\(report.notes)")
+            #expect(d.labels == [1, 0, 1, 0] && Array(d.features[3..<9]) == [1.5, 2.5, 0, 3, 4, 0])
+        }
+        // The label last and blank on the first row is a missing label, not a shorter row.
+        #expect(errorMessage("0.5,1,\n1.5,2.5,0\n3,4,1\n") == "data.csv:1:3: missing label in column 'target'")
+        // Padding on every line stays padding, a stray value in it ignored, as with a header.
+        let path = tempFile("1,2,0,,\n3,4,1,,\n5,6,0,x,\n")
+        defer { cleanup(path) }
+        let (padded, report) = try loadCSV(path: path, options: CSVOptions(threads: 1))
+        #expect(padded.featureNames == ["x1", "x2"] && padded.labels == [0, 1, 0] && padded.features == [1, 2, 3, 4, 5, 6])
+        #expect(report.notes == ["note: 1 value in unnamed columns after column 3 (first on line 3) ignored"])
+    }
+
     // MARK: Formats
 
     @Test func stringLabelsSortAsStrings() throws {

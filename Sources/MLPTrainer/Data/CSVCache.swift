@@ -43,7 +43,9 @@ enum CSVCache {
         var notes: [String]
     }
 
-    static let version = 3
+    /// Raised when the same file and flags would load differently (4: a header-less file whose first
+    /// row ends with a blank value keeps that column, `CSVLayout.endOfMostlyFilled`).
+    static let version = 4
 
     /// The path prefix of the cache files of `source`.
     static func base(source: FileFingerprint, options: CSVOptions) -> String {

@@ -37,7 +37,10 @@ struct CSVLayout {
         }
         let dataFields = header != nil ? try text.fields(firstData, names: header) : firstFields
         let total = max(dataFields.count, header?.count ?? 0)
-        let used = Self.usedColumns(dataFields: dataFields, header: header, total: total)
+        var used = Self.usedColumns(dataFields: dataFields, header: header, total: total)
+        if header == nil, used < total {
+            used = text.endOfMostlyFilled(used..<total, from: firstData.begin, sampleRows: Self.paddingSampleRows)
+        }
         guard used >= (options.noTarget ? 1 : 2) else {
             throw DataError("\(path): need at least two columns (features and a target), found \(used)")
         }
@@ -78,7 +81,12 @@ struct CSVLayout {
         return firstFields.enumerated().contains { i, f in i < used && i != t && !f.isEmpty && !isNumber(f) }
     }
 
+    /// Without a header, the first data lines that tell a trailing blank value from padding.
+    static let paddingSampleRows = 1000
+
     /// `total` without the trailing columns that are empty on the first data row and have no name.
+    /// Without a header every column is unnamed, and a blank last value looks like padding on one
+    /// row: `init` then keeps the columns most of the first rows fill (`CSVText.endOfMostlyFilled`).
     private static func usedColumns(dataFields: [String], header: [String]?, total: Int) -> Int {
         var used = total
         while used > 0, used > dataFields.count || dataFields[used - 1].isEmpty,
@@ -139,6 +147,21 @@ private struct CSVText {
             p = n
         }
         return nil
+    }
+
+    /// One past the last of `columns` that has a value on most of the first `sampleRows` non-blank
+    /// lines from `start` (`columns.lowerBound` when none has): a column of values with blanks, not
+    /// padding (lines ending with ",,,", where a stray value may sit in one line). A malformed line
+    /// ends the sample; the parser reports it.
+    func endOfMostlyFilled(_ columns: Range<Int>, from start: Int, sampleRows: Int) -> Int {
+        var filled = [Int](repeating: 0, count: columns.count), rows = 0, next = start
+        while rows < sampleRows, let line = nonBlankLine(from: next),
+              case .success(let fields) = splitFields(data, line.begin, line.end, delimiter) {
+            for c in columns where c < fields.count && !fields[c].isEmpty { filled[c - columns.lowerBound] += 1 }
+            (rows, next) = (rows + 1, line.next)
+        }
+        let last = columns.last { 2 * filled[$0 - columns.lowerBound] > rows }
+        return last.map { $0 + 1 } ?? columns.lowerBound
     }
 
     /// The line's fields, unquoted; errors name the columns by `names` (the header's).

@@ -85,8 +85,9 @@ public struct DataError: Error, CustomStringConvertible, Equatable {
 ///
 /// Format: LF or CRLF lines, an optional UTF-8 BOM, blank lines skipped, fields optionally quoted
 /// with '"' ("" inside a quoted field is a quote; quoted fields may not span lines), spaces around
-/// fields ignored. Trailing columns that are empty on the first data row (lines ending with ",,,")
-/// are dropped; a later value in such a column is an error. Without a header the features are named
+/// fields ignored. Trailing unnamed columns that are empty on the first data row (lines ending with
+/// ",,,"; without a header, on most of the first rows too, `CSVLayout`) are dropped; a later value in
+/// such a column is ignored with a note. Without a header the features are named
 /// x1...xF (the target column is not counted), as in `SyntheticProblem`.
 ///
 /// Labels: with `classLabels` (an evaluation set that must use the training set's classes) each
