@@ -73,7 +73,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "datagen",
-            dependencies: ["MLPTrainer", "CKernels", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["MLPTrainer", "CKernels", "CommandLineSupport", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         .executableTarget(
             name: "bench",

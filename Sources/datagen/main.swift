@@ -7,6 +7,7 @@
 //   swift run -c release datagen --rows 500000 --features 28 --label first --no-header --out /tmp/higgs.csv
 import ArgumentParser
 import CKernels
+import CommandLineSupport
 import Dispatch
 import Foundation
 import MLPTrainer
@@ -18,7 +19,7 @@ struct BlockBuffers: @unchecked Sendable {
     let lengths: UnsafeMutablePointer<Int>
 }
 
-struct Datagen: ParsableCommand {
+struct Datagen: ToolCommand {
     static let configuration = CommandConfiguration(
         abstract: "Write a synthetic classification (or regression) CSV (SyntheticProblem values and labels).")
 
@@ -41,6 +42,7 @@ struct Datagen: ParsableCommand {
     @Flag(inversion: .prefixedNo, help: "Write a header line (label, x1..xF).") var header: Bool = true
     @Option(help: "Number format: higgs (%.18e) or short.") var format: Format = .higgs
     @Option(help: "Output file (written atomically: a temporary file renamed at the end).") var out: String
+    @Flag(help: "Replace --out when it already exists.") var force = false
     @Option(help: "String columns c1..cN after the numbers, whose values (v0, v1, ...) depend on the label.")
     var categorical: Int = 0
     @Option(help: "Distinct values of each --categorical column.") var cardinality: Int = 8
@@ -77,6 +79,7 @@ struct Datagen: ParsableCommand {
     }
 
     func run() throws {
+        try OutputPath.check(out, flag: "--out", inputs: [], overwrite: force, overwriteFlag: "--force")
         let start = DispatchTime.now().uptimeNanoseconds
         let problem = SyntheticProblem(features: features, classes: classes, seed: seed, classWeights: classWeights)
         var total = 0
@@ -132,5 +135,4 @@ struct Datagen: ParsableCommand {
 
 extension LearningTask.Name: ExpressibleByArgument {}
 
-AtomicFile.removeTemporariesOnSignals(interrupts: true)
 Datagen.main()

@@ -31,6 +31,20 @@ import Testing
         #expect(abs(Double(ones) / 2000 - 0.1) <= 0.03, "\(ones) of 2000 rows are class 1")
     }
 
+    /// As `predict` with its output: an existing --out is kept, unless --force replaces it.
+    @Test func anExistingOutIsReplacedOnlyWithForce() throws {
+        let out = TrainCommandTests.temporaryPath("datagen-existing") + ".csv"
+        defer { try? FileManager.default.removeItem(atPath: out) }
+        try Data("keep me\n".utf8).write(to: URL(fileURLWithPath: out))
+        let refused = try Executable.run("datagen", ["--rows", "10", "--out", out])
+        #expect(refused.status != 0 && refused.stderr == "datagen: error: --out \(out): already exists; pass --force to replace it\n",
+                "\(refused.stderr)")
+        #expect(try String(contentsOfFile: out, encoding: .utf8) == "keep me\n")
+        let forced = try Executable.run("datagen", ["--rows", "10", "--out", out, "--force"])
+        #expect(forced.status == 0, "\(forced.stderr)")
+        #expect(try String(contentsOfFile: out, encoding: .utf8).split(separator: "\n").count == 11)
+    }
+
     @Test func badClassWeightsAreRefused() throws {
         let (wrongCount, _) = try Self.generate(["--rows", "10", "--classes", "3", "--class-weights", "1,2"])
         #expect(wrongCount.status != 0 && wrongCount.stderr.contains("--class-weights has 2 weights for 3 classes"))

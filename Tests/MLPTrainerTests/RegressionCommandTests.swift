@@ -5,10 +5,11 @@ import Testing
 /// `train --task regression`, `predict` and `datagen --task regression` as a user runs them: the
 /// outputs, the report's figures, thread-count determinism, and bad input.
 @Suite struct RegressionCommandTests {
-    /// A regression file of `rows` rows and 5 features from datagen (written once per call).
+    /// A regression file of `rows` rows and 5 features from datagen (written once per call; --force
+    /// for a shared path that each run of the suite rewrites, `ValidationAndEarlyStoppingTests`).
     static func regressionFile(rows: Int = 1200, path: String = TrainCommandTests.temporaryPath("regression") + ".csv") throws -> String {
         let r = try Executable.run("datagen", ["--task", "regression", "--rows", "\(rows)", "--features", "5", "--format", "short",
-                                               "--out", path])
+                                               "--out", path, "--force"])
         #expect(r.status == 0, "\(r.stderr)")
         return path
     }
