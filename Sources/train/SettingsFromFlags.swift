@@ -49,10 +49,6 @@ extension Train {
         if let dropout {
             guard dropout >= 0, dropout < 1 else { throw ConfigError("--dropout must be in [0, 1), got \(dropout)") }
             s.dropout = dropout
-        } else if s.task.isRegression && preset == nil {
-            // The seed's dropout 0.4 suits its classifier; on a regression target it costs most of
-            // the fit (README.md, "Regression"), so regression defaults to none, as scikit-learn's.
-            s.dropout = 0
         }
         if noBatchnorm && norm != nil && norm != Normalization.Kind.none {
             throw ConfigError("--no-batchnorm and --norm \(norm!.rawValue) contradict each other")

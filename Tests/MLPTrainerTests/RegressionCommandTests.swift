@@ -75,7 +75,8 @@ import Testing
     }
 
     /// Regression defaults to no dropout (the seed's 0.4 costs most of the fit); `--dropout` and
-    /// `--preset seed` still set it.
+    /// `--preset seed` still set it. `TrainingSettings` built in code has the same default (it had
+    /// the classifier's 0.4 when only `train` chose none for regression).
     @Test func regressionDefaultsToNoDropout() throws {
         let data = try Self.regressionFile(rows: 300)
         defer { try? FileManager.default.removeItem(atPath: data) }
@@ -85,6 +86,10 @@ import Testing
             let r = try TrainCommandTests.run(["--data", data, "--task", "regression", "--epochs", "1", "--threads", "1", "--out", out] + flags)
             #expect(r.status == 0 && r.stdout.contains(", dropout \(dropout)\n"), "\(flags): \(r.stdout.prefix(400)) \(r.stderr)")
         }
+        var s = TrainingSettings()
+        (s.data, s.task, s.epochs) = (.csv(path: data), .regression(.mse), 1)
+        #expect(try TrainingRun(settings: s).run().checkpoint.model.config.dropout == 0)
+        #expect(TrainingSettings().resolvedDropout == 0.4 && TrainingSettings.seedPreset.resolvedDropout == 0.4)
     }
 
     @Test func aTargetThatIsNotANumberIsAnErrorNamingItsPlace() throws {

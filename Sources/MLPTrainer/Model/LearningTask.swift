@@ -7,6 +7,11 @@ public enum LearningTask: Sendable, Equatable, Codable {
 
     public var isRegression: Bool { self != .classification }
 
+    /// Dropout when none is asked for (`TrainingSettings.dropout` nil, `train` without `--dropout`):
+    /// the seed's 0.4 suits its classifier; on a regression target it costs most of the fit
+    /// (README.md, "Regression"), so regression has none, as scikit-learn's.
+    public var defaultDropout: Float { isRegression ? 0 : 0.4 }
+
     /// `classification`, `regression` (summary.json, the checkpoint's `task`).
     public var name: String { (isRegression ? Name.regression : .classification).rawValue }
 

@@ -254,7 +254,7 @@ public final class TrainingRun {
     private static func modelConfig(_ settings: TrainingSettings, _ train: Dataset) -> ModelConfig {
         var config = ModelConfig(inputs: train.featureCount, hidden: settings.hidden,
                                  classes: settings.task.isRegression ? 1 : train.classCount,
-                                 activation: settings.activation, norm: settings.norm, dropout: settings.dropout)
+                                 activation: settings.activation, norm: settings.norm, dropout: settings.resolvedDropout)
         config.task = settings.task
         return config
     }

@@ -19,7 +19,8 @@ public struct TrainingSettings: Sendable, Codable {
     /// swish with a learnable beta: the best of the learnable activations on the built-in data and
     /// on bank notes (README's activation table), and nonlinear, so the default network learns.
     public var activation = ActivationSpec(kind: ActivationSpec.named("swish")!)
-    public var dropout: Float = 0.4
+    /// nil: the task's default (`LearningTask.defaultDropout`), whenever the task is set.
+    public var dropout: Float?
     public var norm = Normalization.batch
     public var standardize = true
     public var optimizer = OptimizerConfig()
@@ -44,6 +45,9 @@ public struct TrainingSettings: Sendable, Codable {
     public var clipGradNorm: Float?
 
     public init() {}
+
+    /// The dropout the network has: as set, or the task's default.
+    public var resolvedDropout: Float { dropout ?? task.defaultDropout }
 
     /// Whether a validation set is evaluated each epoch (and the best epoch's model kept).
     public var validates: Bool { validationData != nil || validationFraction > 0 }
@@ -89,7 +93,7 @@ public struct TrainingSettings: Sendable, Codable {
             "hidden": hidden.map(String.init).joined(separator: ","),
             "activation": activation.description,
             "activation_params": activation.perChannel ? "channel" : "scalar",
-            "dropout": formatFloat(dropout),
+            "dropout": formatFloat(resolvedDropout),
             "norm": norm.kind.rawValue,
             "norm_position": norm.position.rawValue,
             "standardize": String(standardize),
