@@ -52,6 +52,21 @@ import Testing
                                                                        "samples_per_second"]])
     }
 
+    /// A file with string columns and blanks is cached too (its encoded matrix), so its reload is
+    /// timed like an all-numeric file's (it printed 0 s, "inf MB/s" and "0.0x").
+    @Test(arguments: [[String](), ["--categorical", "2", "--missing", "0.05"]])
+    func csvTimesTheCacheReload(tabular: [String]) throws {
+        let data = TrainCommandTests.temporaryPath("bench-csv") + ".csv"
+        defer { try? FileManager.default.removeItem(atPath: data) }
+        try #require(try Executable.run("datagen", ["--rows", "3000", "--features", "4", "--format", "short", "--out", data] + tabular).status == 0)
+        let r = try Executable.run("bench", ["csv", data, "--target", "label", "--threads", "2", "--repeat", "1", "--warmup", "0", "--json"])
+        try #require(r.status == 0, "\(r.stderr)")
+        let result = try #require(try Self.objects(r.stdout).first)
+        #expect(result["rows"] as? Int == 3000)
+        let seconds = result["cache_seconds"] as? Double ?? 0, speedup = result["cache_speedup"] as? Double ?? 0
+        #expect(seconds > 0 && speedup > 0 && speedup.isFinite, "\(result)")
+    }
+
     @Test func bandwidthMeasuresTheMemoryAndEstimatesTheSeedStep() throws {
         let r = try Executable.run("bench", ["bandwidth", "--threads", "2", "--megabytes", "8", "--rows", "1000", "--json", "--repeat", "1"])
         // Required before indexing the objects: a failed run is a test failure, not a crash of the test process.
