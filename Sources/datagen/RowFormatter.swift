@@ -9,6 +9,7 @@ struct RowFormatter: Sendable {
     let features: Int
     let categorical: Int
     let cardinality: Int
+    let frequency: SyntheticProblem.CategoryFrequency
     let missing: Double
     let labelFirst: Bool
     let higgs: Bool
@@ -48,7 +49,7 @@ struct RowFormatter: Sendable {
     }
 
     private func putCategory(row r: Int, column c: Int, label y: Int32, at p: inout UnsafeMutablePointer<CChar>) {
-        for byte in problem.category(row: r, column: c, label: y, cardinality: cardinality).utf8 { put(byte: byte, at: &p) }
+        for byte in problem.category(row: r, column: c, label: y, cardinality: cardinality, frequency: frequency).utf8 { put(byte: byte, at: &p) }
     }
 
     private func put(_ v: Float, at p: inout UnsafeMutablePointer<CChar>) {

@@ -46,6 +46,10 @@ struct Datagen: ToolCommand {
     @Option(help: "String columns c1..cN after the numbers, whose values (v0, v1, ...) depend on the label.")
     var categorical: Int = 0
     @Option(help: "Distinct values of each --categorical column.") var cardinality: Int = 8
+    @Option(help: ArgumentHelp("How often each value of a --categorical column appears: uniform (each class has one value "
+                                   + "of its own) or zipf (value k about as often as 1/(k+1), each value tied to a class).",
+                               valueName: "uniform|zipf"))
+    var categoryFrequency: SyntheticProblem.CategoryFrequency = .uniform
     @Option(help: "Fraction of feature fields left blank (missing values).") var missing: Double = 0
     @Option(help: "Threads formatting row blocks.") var threads: Int = ProcessInfo.processInfo.activeProcessorCount
 
@@ -102,7 +106,7 @@ struct Datagen: ToolCommand {
             total += line.utf8.count
         }
         let formatter = RowFormatter(problem: problem, features: features, categorical: categorical, cardinality: cardinality,
-                                     missing: missing, labelFirst: label == .first, higgs: format == .higgs,
+                                     frequency: categoryFrequency, missing: missing, labelFirst: label == .first, higgs: format == .higgs,
                                      regression: task == .regression)
         // Row blocks are formatted in parallel, `threads` at a time, and written in order.
         let blockRows = 4096
@@ -134,5 +138,6 @@ struct Datagen: ToolCommand {
 }
 
 extension LearningTask.Name: ExpressibleByArgument {}
+extension SyntheticProblem.CategoryFrequency: ExpressibleByArgument {}
 
 Datagen.main()

@@ -144,6 +144,22 @@ import Testing
         #expect(problem.category(row: 7, column: 0, label: 1, cardinality: 8) == problem.category(row: 7, column: 0, label: 1, cardinality: 8))
     }
 
+    /// `--category-frequency zipf`: a long tail of values, each tied to a class.
+    @Test func zipfCategoriesHaveALongTailTiedToTheLabel() {
+        let problem = SyntheticProblem(features: 4, classes: 3, seed: 1)
+        let rows = 30000
+        var counts: [String: Int] = [:], own = 0
+        for r in 0..<rows {
+            let y = r % 3, value = problem.category(row: r, column: 0, label: Int32(y), cardinality: 1000, frequency: .zipf)
+            counts[value, default: 0] += 1
+            if Int(value.dropFirst())! % 3 == y { own += 1 }
+        }
+        // 2/3 of the rows take a value of their class, the others one of any class (1/3 of them theirs).
+        #expect(abs(Double(own) / Double(rows) - 0.7778) < 0.01, "\(own)")
+        #expect(counts.count > 900 && counts.keys.allSatisfy { Int($0.dropFirst())! < 1000 })
+        #expect(counts["v0", default: 0] > 50 * max(1, counts["v999", default: 0]), "\(counts["v0", default: 0]) \(counts["v999", default: 0])")
+    }
+
     // MARK: - train and predict
 
     @Test func predictFindsColumnsByNameAndCountsUnseenCategories() throws {
