@@ -64,7 +64,7 @@ for t in 1 2; do
 done
 
 echo "## datagen"
-time .build/release/datagen --rows 500000 --label first --no-header --out "$work/datagen-speed.csv"
+time .build/release/datagen --rows 500000 --label first --no-header --force --out "$work/datagen-speed.csv"
 rm -f "$work/datagen-speed.csv"
 
 echo "## 5,000,000 rows end to end: load + one epoch of the wide network, and of the seed network"
