@@ -5,15 +5,18 @@
 struct StepTraffic {
     var readFloats = 0, writtenFloats = 0
 
-    /// `sizes`: inputs, hidden widths, classes. `fused`: the blocks run as `NarrowBlockLayer`s.
+    /// `sizes`: inputs, hidden widths, classes. `fused`: the blocks run as chained `NarrowBlockLayer`s.
     init(sizes: [Int], fused: Bool) {
-        for (b, (k, w)) in zip(sizes.dropLast(2), sizes.dropFirst().dropLast()).enumerated() {
+        let blocks = Array(zip(sizes.dropLast(2), sizes.dropFirst().dropLast()))
+        for (b, (k, w)) in blocks.enumerated() {
             let inputGradient = b > 0 ? k : 0
             if fused {
-                // Forward: x -> z, then z -> output; backward: dy and z (dy masked in place), then dy, z
-                // and x -> dx.
-                readFloats += 2 * k + 5 * w
-                writtenFloats += 3 * w + inputGradient
+                // Forward: x (or the previous block's z, to recompute x) -> z; backward: dy, z and x (again
+                // the previous z) -> dx, masked and summed for the previous block. The last block also
+                // writes its output from z, and masks and sums its dy in a pass of its own.
+                let last = b == blocks.count - 1 ? 1 : 0
+                readFloats += 2 * k + 2 * w + last * 3 * w
+                writtenFloats += w + last * 2 * w + inputGradient
             } else {
                 // Forward: Linear (the bias rows, then the product added to them), activation,
                 // BatchNorm's statistics and normalisation (xhat and y), dropout. Backward: dropout,

@@ -59,11 +59,43 @@ import Testing
         expectClose(fused.outputs, unfused.outputs, "evaluation", tolerance: 1e-4)
     }
 
-    /// Several blocks of rows per shard and 1 or 3 threads: the same bytes.
-    @Test func fusedBlocksKeepTheThreadCountOutOfTheModel() throws {
-        let config = try config("affine")
+    /// Several blocks of rows per shard and 1 or 3 threads: the same bytes (a chain of four narrow
+    /// blocks, and chains that start and end beside a wide block).
+    @Test(arguments: [[8, 9, 5, 4], [8, 40, 9, 5]])
+    func fusedBlocksKeepTheThreadCountOutOfTheModel(_ hidden: [Int]) throws {
+        let config = try config("affine", hidden: hidden)
         let one = train(config, fused: true, threads: 1), three = train(config, fused: true, threads: 3)
         #expect(one.model.parameters == three.model.parameters && one.model.buffers == three.model.buffers)
+    }
+
+    /// A chain that ends before a wide block (its output and gradient go through the workspace) and one
+    /// that starts after it (its input gradient is the wide block's), against the layers one at a time.
+    @Test(arguments: ["affine:alpha=0.2,beta=0.8", "gelu"])
+    func chainsBesideAWideBlockMatchTheLayersOneAtATime(_ activation: String) throws {
+        let config = try config(activation, hidden: [8, 40, 9, 5])
+        let fused = train(config, fused: true), unfused = train(config, fused: false)
+        #expect(abs(fused.loss - unfused.loss) <= 1e-6 * abs(unfused.loss), "\(activation): loss \(fused.loss) vs \(unfused.loss)")
+        expectClose(fused.gradient, unfused.gradient, "\(activation) gradient")
+        expectClose(fused.model.parameters, unfused.model.parameters, "\(activation) parameters", tolerance: 1e-5)
+        expectClose(fused.outputs, unfused.outputs, "\(activation) evaluation", tolerance: 1e-4)
+    }
+
+    /// Consecutive narrow blocks are chained: each knows the narrow block before it, and one followed
+    /// by a narrow block keeps no output in training (the next recomputes it from z).
+    @Test func consecutiveNarrowBlocksAreChained() throws {
+        func chain(_ hidden: [Int]) throws -> [String] {
+            try Network(config("affine", hidden: hidden)).layers.map { layer in
+                guard let block = layer as? NarrowBlockLayer else { return "-" }
+                return (block.previous == nil ? "" : "<") + "\(block.width)" + (block.storesOutput ? "" : ">")
+            }
+        }
+        #expect(try chain([8, 9, 5, 4]) == ["8>", "<9>", "<5>", "<4", "-"])
+        #expect(try chain([8, 40, 9, 5]) == ["8"] + Array(repeating: "-", count: 4) + ["9>", "<5", "-"])
+        let engine = Engine(model: Model(config: try config("affine"), seed: 7), optimizer: OptimizerConfig(kind: .sgd, learningRate: 0.1),
+                            shards: 2, pool: WorkerPool(threads: 1), dropoutSeed: 3)
+        let data = SyntheticProblem(features: 4, classes: 2, seed: 5).dataset(rows: 64)
+        Array(0..<64).withUnsafeBufferPointer { _ = engine.trainStep(features: data.features, labels: data.labels, indices: $0) }
+        #expect(engine.workspacesForTesting[0].outputs.map(\.count) == [0, 0, 0, 32 * 4, 32 * 2])
     }
 
     @Test func onlyNarrowBatchNormBlocksAfterTheActivationAreFused() throws {

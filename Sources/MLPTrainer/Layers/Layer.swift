@@ -12,6 +12,9 @@ protocol Layer: AnyObject, Sendable {
     /// Floats per shard kept from the forward to the backward, for `rows` rows (e.g. xhat); with
     /// rows = 0, what evaluation needs.
     func savedCount(rows: Int) -> Int
+    /// Whether the training forward writes `outputs[i]` (false: the next layer recomputes this layer's
+    /// output from what it keeps, and the workspace holds no output buffer for it).
+    var storesOutput: Bool { get }
     /// Per shard, this many arrays of `width` doubles of partial sums, which the collective combines
     /// across shards (`StepContext.sumPartials`).
     var partialSlots: Int { get }
@@ -27,6 +30,7 @@ protocol Layer: AnyObject, Sendable {
 
 extension Layer {
     func savedCount(rows: Int) -> Int { 0 }
+    var storesOutput: Bool { true }
     var partialSlots: Int { 0 }
     var parameterFloors: [(range: Range<Int>, floor: Float)] { [] }
     func initialize(parameters: inout [Float], buffers: inout [Float], rng: inout SplitMix64) {}

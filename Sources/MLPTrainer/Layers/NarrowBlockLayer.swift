@@ -5,15 +5,25 @@ import CKernels
 /// Linear's output z per row; around the Linear's own products, each phase's element-wise work is one
 /// pass of the narrow-block kernels (`ck_narrow_*`: the affine activation, BatchNorm and the dropout
 /// mask in registers), which recompute the activation, xhat and the mask from z where the unfused
-/// layers would store and re-read them. A step streams through memory, per block of the network, the
-/// input x and z in the forward (twice each, around BatchNorm's whole-batch statistics) and x, z and
-/// the gradients in the backward, instead of eight buffers many times over.
+/// layers would store and re-read them.
+///
+/// Consecutive narrow blocks are chained, so a block of rows stays in the cache from one Linear to the
+/// next: a block after another (`previous`) recomputes its input, the previous block's output, from
+/// that block's z instead of reading a stored output, and its backward hands the previous block its
+/// output gradient already masked and summed (that block's first backward phase), instead of a
+/// separate pass over it. A block followed by a narrow block (`feedsNarrowBlock`) neither writes its
+/// output nor makes that first backward pass.
 final class NarrowBlockLayer: Layer {
     let linear: LinearLayer
     let activation: ActivationLayer
     let norm: BatchNormLayer
     let dropout: DropoutLayer?
+    /// The narrow block just before this one in the network, if any.
+    let previous: NarrowBlockLayer?
+    /// Whether the next layer is a narrow block (which recomputes this block's output).
+    let feedsNarrowBlock: Bool
     var width: Int { linear.width }
+    var storesOutput: Bool { !feedsNarrowBlock }
 
     /// Rows per block: a block's few scratch buffers (at most `maxWidth` floats a row) stay in L2.
     static let blockRows = 512
@@ -21,11 +31,14 @@ final class NarrowBlockLayer: Layer {
     /// (and the GEMM over all of a shard's rows at once) are faster.
     static let maxWidth = 32
 
-    init(_ linear: LinearLayer, _ activation: ActivationLayer, _ norm: BatchNormLayer, _ dropout: DropoutLayer?) {
+    init(_ linear: LinearLayer, _ activation: ActivationLayer, _ norm: BatchNormLayer, _ dropout: DropoutLayer?,
+         previous: NarrowBlockLayer?, feedsNarrowBlock: Bool) {
         self.linear = linear
         self.activation = activation
         self.norm = norm
         self.dropout = dropout
+        self.previous = previous
+        self.feedsNarrowBlock = feedsNarrowBlock
     }
 
     private var parts: [Layer] { [linear, activation, norm] + (dropout.map { [$0] } ?? []) }
@@ -41,23 +54,24 @@ final class NarrowBlockLayer: Layer {
 
     func forward(_ shards: ArraySlice<ShardWorkspace>, _ i: Int, _ step: StepContext, worker: Int) {
         let p = step.parameters
-        withScratch { room, plan in
+        withScratch { s in
             for ws in shards {
                 norm.startStatistics(ws, i)
                 let (sum, sumSquares) = norm.statisticsPartials(ws, i)
-                makePlan(plan, ws, i, step)
+                makePlans(s, ws, i, step)
                 forEachBlock(ws) { start, rows in
                     let z = ws.saved[i].pointer + start * width
-                    linear.apply(ws.input(of: i) + start * linear.fanIn, into: z, rows: rows, p)
-                    ck_narrow_stats(plan, activationInput(z, rows: rows, room: room, p), Int64(rows), sum, sumSquares)
+                    linear.apply(recomputedInput(ws, i, start, rows, s, p)?.x ?? ws.input(of: i) + start * linear.fanIn, into: z, rows: rows, p)
+                    ck_narrow_stats(s.plan, activationInput(z, rows: rows, room: s.room, p), Int64(rows), sum, sumSquares)
                 }
             }
             norm.finishStatistics(shards, i, step, worker: worker)
+            guard storesOutput else { return }
             for ws in shards {
-                makePlan(plan, ws, i, step)
+                makePlan(s.plan, ws, i, step)
                 forEachBlock(ws) { start, rows in
-                    let a = activationInput(ws.saved[i].pointer + start * width, rows: rows, room: room, p)
-                    ck_narrow_forward(plan, Int64(ws.row0 + start), a, ws.outputs[i].pointer + start * width, Int64(rows))
+                    let a = activationInput(ws.saved[i].pointer + start * width, rows: rows, room: s.room, p)
+                    ck_narrow_forward(s.plan, Int64(ws.row0 + start), a, ws.outputs[i].pointer + start * width, Int64(rows))
                 }
             }
         }
@@ -65,35 +79,64 @@ final class NarrowBlockLayer: Layer {
 
     func backward(_ shards: ArraySlice<ShardWorkspace>, _ i: Int, _ step: StepContext, worker: Int) {
         let p = step.parameters
-        withScratch { room, plan in
-            for ws in shards {
-                norm.startGradientSums(ws, i)
-                let (sumDy, sumDyXhat) = norm.gradientPartials(ws, i)
-                makePlan(plan, ws, i, step)
-                forEachBlock(ws) { start, rows in
-                    // d(loss)/d(BatchNorm's output), masked in place: the engine discards the layer's output
-                    // gradient after its backward, and phase 2 reads it without hashing the masks again.
-                    let a = activationInput(ws.saved[i].pointer + start * width, rows: rows, room: room, p)
-                    ck_narrow_backward_sums(plan, Int64(ws.row0 + start), a, ws.gradientOut.pointer + start * width, Int64(rows),
-                                            sumDy, sumDyXhat)
+        withScratch { s in
+            // After a narrow block, the gradient arrives masked and summed (see `backwardBlock`).
+            if !feedsNarrowBlock {
+                for ws in shards {
+                    norm.startGradientSums(ws, i)
+                    makePlan(s.plan, ws, i, step)
+                    forEachBlock(ws) { start, rows in
+                        // d(loss)/d(BatchNorm's output), masked in place: the engine discards the layer's output
+                        // gradient after its backward, and phase 2 reads it without hashing the masks again.
+                        let a = activationInput(ws.saved[i].pointer + start * width, rows: rows, room: s.room, p)
+                        maskGradient(ws, i, start, rows, ws.gradientOut.pointer + start * width, a: a, plan: s.plan)
+                    }
                 }
             }
             let sums = norm.finishGradientSums(shards, i, step, worker: worker)
             for ws in shards {
-                makePlan(plan, ws, i, step, sums: sums)
-                forEachBlock(ws) { start, rows in
-                    let z = ws.saved[i].pointer + start * width, gradient = ws.gradient.pointer
-                    // room: the activation's output (when not affine), then d(loss)/d(activation), then d(loss)/dz.
-                    let a = activationInput(z, rows: rows, room: room, p)
-                    ck_narrow_backward_input(plan, a, ws.gradientOut.pointer + start * width, room, Int64(rows))
-                    activation.backward(input: z, outputGradient: room, inputGradient: room, rows: rows, p, gradient: gradient)
-                    // The first layer's input gradient is not needed.
-                    linear.backward(input: ws.input(of: i) + start * linear.fanIn, outputGradient: room,
-                                    inputGradient: i > 0 ? ws.gradientIn.pointer + start * linear.fanIn : nil, rows: rows, p,
-                                    gradient: gradient)
-                }
+                makePlans(s, ws, i, step, sums: sums)
+                if let previous { previous.norm.startGradientSums(ws, i - 1) }
+                forEachBlock(ws) { start, rows in backwardBlock(ws, i, start, rows, s, p) }
             }
         }
+    }
+
+    /// The second backward phase on one block of rows: BatchNorm's and the activation's backward, the
+    /// Linear's dx, dW and db; after a narrow block, that block's first phase on dx while it is in the cache.
+    private func backwardBlock(_ ws: ShardWorkspace, _ i: Int, _ start: Int, _ rows: Int, _ s: Scratch, _ p: UnsafePointer<Float>) {
+        let z = ws.saved[i].pointer + start * width, gradient = ws.gradient.pointer
+        // room: the activation's output (when not affine), then d(loss)/d(activation), then d(loss)/dz.
+        let a = activationInput(z, rows: rows, room: s.room, p)
+        ck_narrow_backward_input(s.plan, a, ws.gradientOut.pointer + start * width, s.room, Int64(rows))
+        activation.backward(input: z, outputGradient: s.room, inputGradient: s.room, rows: rows, p, gradient: gradient)
+        let recomputed = recomputedInput(ws, i, start, rows, s, p)
+        // The first layer's input gradient is not needed.
+        let dx = i > 0 ? ws.gradientIn.pointer + start * linear.fanIn : nil
+        linear.backward(input: recomputed?.x ?? ws.input(of: i) + start * linear.fanIn, outputGradient: s.room, inputGradient: dx,
+                        rows: rows, p, gradient: gradient)
+        if let previous, let recomputed, let dx { previous.maskGradient(ws, i - 1, start, rows, dx, a: recomputed.a, plan: s.previousPlan) }
+    }
+
+    /// The first backward phase on one block of rows: dy through the dropout mask (recomputed from its
+    /// hash), in place, and BatchNorm's partial sums of dy and dy * xhat. `a`: the activation's input
+    /// to the fused kernels for these rows (`activationInput`).
+    private func maskGradient(_ ws: ShardWorkspace, _ i: Int, _ start: Int, _ rows: Int, _ dy: UnsafeMutablePointer<Float>,
+                              a: UnsafePointer<Float>, plan: OpaquePointer) {
+        let (sumDy, sumDyXhat) = norm.gradientPartials(ws, i)
+        ck_narrow_backward_sums(plan, Int64(ws.row0 + start), a, dy, Int64(rows), sumDy, sumDyXhat)
+    }
+
+    /// After a narrow block: this block's input rows, that block's output recomputed from its z into
+    /// scratch (the same kernel on the same z as its own forward would run, so the same bits), and
+    /// what the fused kernels take as that block's activation input (`activationInput`). Else nil: the
+    /// input is in the workspace.
+    private func recomputedInput(_ ws: ShardWorkspace, _ i: Int, _ start: Int, _ rows: Int, _ s: Scratch,
+                                 _ p: UnsafePointer<Float>) -> (x: UnsafePointer<Float>, a: UnsafePointer<Float>)? {
+        guard let previous else { return nil }
+        let a = previous.activationInput(ws.saved[i - 1].pointer + start * linear.fanIn, rows: rows, room: s.previousRoom, p)
+        ck_narrow_forward(s.previousPlan, Int64(ws.row0 + start), a, s.input, Int64(rows))
+        return (UnsafePointer(s.input), a)
     }
 
     func infer(_ ws: ShardWorkspace, _ i: Int, _ model: InferenceContext) {
@@ -103,6 +146,13 @@ final class NarrowBlockLayer: Layer {
         linear.apply(ws.input(of: i), into: z, rows: ws.rows, p)
         activation.apply(z, into: out, rows: ws.rows, p)
         norm.infer(out, into: out, rows: ws.rows, room: ws.saved[i].pointer, model)
+    }
+
+    /// This block's plan and, after a narrow block, the previous block's (its forward's: it recomputes
+    /// that block's output and masks its gradient).
+    private func makePlans(_ s: Scratch, _ ws: ShardWorkspace, _ i: Int, _ step: StepContext, sums: UnsafePointer<Double>? = nil) {
+        makePlan(s.plan, ws, i, step, sums: sums)
+        previous?.makePlan(s.previousPlan, ws, i - 1, step)
     }
 
     /// The narrow-block kernels' plan for the shard's blocks: the activation when affine (else the
@@ -141,12 +191,22 @@ final class NarrowBlockLayer: Layer {
         for start in stride(from: 0, to: ws.rows, by: Self.blockRows) { body(start, min(Self.blockRows, ws.rows - start)) }
     }
 
-    /// A block of `blockRows` x `width` floats and room for the kernels' plan, for the duration of
-    /// `body` (each worker its own).
-    private func withScratch(_ body: (UnsafeMutablePointer<Float>, OpaquePointer) -> Void) {
-        let room = UnsafeMutablePointer<Float>.allocate(capacity: Self.blockRows * width)
-        let plan = UnsafeMutableRawPointer.allocate(byteCount: ck_narrow_plan_size(), alignment: 64)
-        defer { room.deallocate(); plan.deallocate() }
-        body(room, OpaquePointer(plan))
+    /// A worker's scratch for one pass over its shards' blocks: `room`, a block of `width` floats a row;
+    /// after a narrow block, `input` for the recomputed input rows and `previousRoom` for the previous
+    /// block's activation output (each a block of `fanIn` floats a row); the kernels' plans.
+    private struct Scratch {
+        let room, input, previousRoom: UnsafeMutablePointer<Float>
+        let plan, previousPlan: OpaquePointer
+    }
+
+    /// Scratch for the duration of `body` (each worker its own).
+    private func withScratch(_ body: (Scratch) -> Void) {
+        let chained = previous == nil ? 0 : Self.blockRows * linear.fanIn
+        let room = UnsafeMutablePointer<Float>.allocate(capacity: Self.blockRows * width + 2 * chained)
+        let planBytes = (ck_narrow_plan_size() + 63) / 64 * 64
+        let plans = UnsafeMutableRawPointer.allocate(byteCount: 2 * planBytes, alignment: 64)
+        defer { room.deallocate(); plans.deallocate() }
+        body(Scratch(room: room, input: room + Self.blockRows * width, previousRoom: room + Self.blockRows * width + chained,
+                     plan: OpaquePointer(plans), previousPlan: OpaquePointer(plans + planBytes)))
     }
 }

@@ -16,7 +16,8 @@ final class ShardWorkspace: @unchecked Sendable {
     var rowsIn: UnsafePointer<Float>?
     var labelsIn: UnsafePointer<Int32>?
     var targetsIn: UnsafePointer<Float>?
-    /// Per layer: its output, what it keeps for the backward, its partial sums.
+    /// Per layer: its output (in training, none for a layer whose output the next one recomputes:
+    /// `Layer.storesOutput`), what it keeps for the backward, its partial sums.
     let outputs: [Buffer<Float>]
     let saved: [Buffer<Float>]
     let partials: [Buffer<Double>]
@@ -35,7 +36,7 @@ final class ShardWorkspace: @unchecked Sendable {
         input = Buffer(count: training ? capacity * inputs : 0)
         labels = Buffer(count: training ? capacity : 0, zero: 0)
         targets = Buffer(count: training ? capacity : 0)
-        outputs = layers.map { Buffer(count: capacity * $0.width) }
+        outputs = layers.map { Buffer(count: training && !$0.storesOutput ? 0 : capacity * $0.width) }
         saved = layers.map { Buffer(count: $0.savedCount(rows: training ? capacity : 0)) }
         partials = layers.map { Buffer(count: training ? $0.partialSlots * $0.width : 0) }
         gradientOut = Buffer(count: training ? capacity * maxWidth : 0)
