@@ -982,6 +982,7 @@ void ck_linear_forward(const float *X, const float *W, const float *b, float *Y,
 void ck_linear_backward(const float *X, const float *W, const float *dY, float *dX, float *dW,
                         float *db, int64_t n, int64_t in, int64_t out) {
     if (dX) ck_sgemm(0, 0, n, in, out, 1.0f, dY, out, W, in, 0.0f, dX, in);
+    if (!dW) return;
     ck_sgemm(1, 0, out, in, n, 1.0f, dY, out, X, in, 1.0f, dW, in);
     if (db) CK_DISPATCH(column_sums, (dY, db, n, out));
 }

@@ -87,7 +87,22 @@ CK_INLINE void narrow_forward_body(const float *z, float *y, int64_t n, int64_t 
 CK_VERSIONS(narrow_forward, (const float *z, float *y, int64_t n, int64_t period, const float *c, narrow_mask m),
             (z, y, n, period, c, m))
 
-CK_INLINE void narrow_backward_sums_body(const float *z, float *dy, int64_t n, int64_t period, const float *c,
+/// One element of the backward's first phase: g through the mask (in place) and the sums; with y,
+/// also the block's output, as narrow_forward_body's, under the same draw.
+CK_INLINE void narrow_sums_element(const float *c, int64_t period, int64_t j, float z, float *g, float *y, narrow_mask m,
+                                   int keep, double *acc, double *accx) {
+    float xhat = narrow_xhat(c, period, j, z);
+    float gj = m.on ? (keep ? *g * m.scale : 0.0f) : *g;
+    if (y) {
+        float v = c[GAMMA * period + j] * xhat + c[SHIFT * period + j];
+        *y = m.on ? (keep ? v * m.scale : 0.0f) : v;
+    }
+    *g = gj;
+    acc[j] += gj;
+    accx[j] += (double)gj * xhat;
+}
+
+CK_INLINE void narrow_backward_sums_body(const float *z, float *y, float *dy, int64_t n, int64_t period, const float *c,
                                          narrow_mask m, double *acc, double *accx) {
     for (int64_t i = 0; i < n; i += period) {
         const float *zs = z + i;
@@ -95,18 +110,19 @@ CK_INLINE void narrow_backward_sums_body(const float *z, float *dy, int64_t n, i
         uint64_t counter = m.first + (uint64_t)i;
         uint32_t lo = (uint32_t)counter, k = block_key(m.key, counter);
         int straddles = narrow_straddles(counter, period);
-        for (int64_t j = 0; j < period; j++) {
-            float gj = m.on ? narrow_drop(m, straddles, counter, lo, k, j, g[j]) : g[j];
-            g[j] = gj;
-            acc[j] += gj;
-            accx[j] += (double)gj * narrow_xhat(c, period, j, zs[j]);
-        }
+#define KEEP (straddles ? keep_bit(m.key, counter + (uint64_t)j, m.threshold) : keep_low(lo + (uint32_t)j, k, m.threshold))
+        // The two loops differ only in y, so each vectorises without a test per element.
+        if (y)
+            for (int64_t j = 0; j < period; j++) narrow_sums_element(c, period, j, zs[j], g + j, y + i + j, m, KEEP, acc, accx);
+        else
+            for (int64_t j = 0; j < period; j++) narrow_sums_element(c, period, j, zs[j], g + j, NULL, m, KEEP, acc, accx);
+#undef KEEP
     }
 }
 CK_VERSIONS(narrow_backward_sums,
-            (const float *z, float *dy, int64_t n, int64_t period, const float *c, narrow_mask m, double *acc,
+            (const float *z, float *y, float *dy, int64_t n, int64_t period, const float *c, narrow_mask m, double *acc,
              double *accx),
-            (z, dy, n, period, c, m, acc, accx))
+            (z, y, dy, n, period, c, m, acc, accx))
 
 CK_INLINE void narrow_backward_input_body(const float *z, const float *dy, float *da, int64_t n, int64_t period,
                                           const float *c) {
@@ -195,20 +211,22 @@ void ck_narrow_forward(const ck_narrow_plan *plan, int64_t row0, const float *z,
     CK_DISPATCH(narrow_forward, (z + whole * cols, y + whole * cols, (rows - whole) * cols, cols, plan->single, m));
 }
 
-void ck_narrow_backward_sums(const ck_narrow_plan *plan, int64_t row0, const float *z, float *dy, int64_t rows,
+void ck_narrow_backward_sums(const ck_narrow_plan *plan, int64_t row0, const float *z, float *y, float *dy, int64_t rows,
                              double *sum_dy, double *sum_dy_xhat) {
     int64_t cols = plan->cols, whole = grouped_rows(rows), period = PATTERN_ROWS * cols;
     narrow_mask m = block_mask(plan, row0);
     double acc[PERIOD_MAX], accx[PERIOD_MAX];
     memset(acc, 0, sizeof(double) * (size_t)period);
     memset(accx, 0, sizeof(double) * (size_t)period);
-    CK_DISPATCH(narrow_backward_sums, (z, dy, whole * cols, period, plan->pattern, m, acc, accx));
+    CK_DISPATCH(narrow_backward_sums, (z, y, dy, whole * cols, period, plan->pattern, m, acc, accx));
     fold(acc, PATTERN_ROWS, cols, sum_dy);
     fold(accx, PATTERN_ROWS, cols, sum_dy_xhat);
     m.first += (uint64_t)(whole * cols);
     memset(acc, 0, sizeof(double) * (size_t)cols);
     memset(accx, 0, sizeof(double) * (size_t)cols);
-    CK_DISPATCH(narrow_backward_sums, (z + whole * cols, dy + whole * cols, (rows - whole) * cols, cols, plan->single, m, acc, accx));
+    float *rest = y ? y + whole * cols : NULL;
+    CK_DISPATCH(narrow_backward_sums,
+                (z + whole * cols, rest, dy + whole * cols, (rows - whole) * cols, cols, plan->single, m, acc, accx));
     fold(acc, 1, cols, sum_dy);
     fold(accx, 1, cols, sum_dy_xhat);
 }

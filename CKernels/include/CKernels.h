@@ -62,7 +62,8 @@ void ck_sgemm(int trans_a, int trans_b, int64_t M, int64_t N, int64_t K, float a
 void ck_linear_forward(const float *X, const float *W, const float *b, float *Y,
                        int64_t n, int64_t in, int64_t out);
 /// Linear layer backward. dX[n,in] = dY[n,out] * W[out,in] (written; dX may be NULL to skip);
-/// dW[out,in] += dY^T X and db[out] += column sums of dY (accumulated; db may be NULL).
+/// dW[out,in] += dY^T X and db[out] += column sums of dY (accumulated; db may be NULL; dW NULL skips
+/// both, and X may then be NULL).
 void ck_linear_backward(const float *X, const float *W, const float *dY, float *dX, float *dW,
                         float *db, int64_t n, int64_t in, int64_t out);
 
@@ -243,8 +244,10 @@ void ck_narrow_stats(const ck_narrow_plan *plan, const float *z, int64_t rows, d
 /// batch (which keys the mask).
 void ck_narrow_forward(const ck_narrow_plan *plan, int64_t row0, const float *z, float *y, int64_t rows);
 /// dy (d loss / d block output) masked in place into d loss / d(BatchNorm's output); then
-/// sum_dy[c] += sum_r dy, sum_dy_xhat[c] += sum_r dy * xhat.
-void ck_narrow_backward_sums(const ck_narrow_plan *plan, int64_t row0, const float *z, float *dy, int64_t rows,
+/// sum_dy[c] += sum_r dy, sum_dy_xhat[c] += sum_r dy * xhat. With y (else NULL), also writes the
+/// block's output there, as ck_narrow_forward (a chained block recomputes its input in the same pass
+/// that masks its predecessor's gradient: the mask is hashed once for both).
+void ck_narrow_backward_sums(const ck_narrow_plan *plan, int64_t row0, const float *z, float *y, float *dy, int64_t rows,
                              double *sum_dy, double *sum_dy_xhat);
 /// da = d loss / d a, BatchNorm's input gradient (as ck_bn_backward_input) from the masked dy and the
 /// recomputed xhat. da may equal dy or z.

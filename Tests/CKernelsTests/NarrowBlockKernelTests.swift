@@ -60,7 +60,7 @@ import Testing
             k.withPlan(c) { plan in
                 ck_narrow_stats(plan, z, rows, &sum, &sumsq)
                 ck_narrow_forward(plan, row0, z, &y, rows)
-                ck_narrow_backward_sums(plan, row0, z, &masked, rows, &sumDy, &sumDyXhat)
+                ck_narrow_backward_sums(plan, row0, z, nil, &masked, rows, &sumDy, &sumDyXhat)
             }
             k.withPlan(c, sums: (sumDy, sumDyXhat)) { plan in ck_narrow_backward_input(plan, z, masked, &da, rows) }
         } else {
@@ -96,5 +96,28 @@ import Testing
             #expect(versions.close(r.fused.values, results[0].fused.values, 1e-5), "instruction sets disagree")
         }
         if c.p > 0 { #expect(results[0].fused.maskedDy.contains(0)) }
+    }
+
+    /// With an output, the masking pass also recomputes the block's output (a chained block's input)
+    /// as the forward pass writes it: the same floats, and the same masked gradient and sums as without.
+    @Test(arguments: cases.indices)
+    func maskingPassRecomputesTheForwardOutput(_ index: Int) {
+        let c = Self.cases[index]
+        let n = c.rows * c.cols, rows = Int64(c.rows), row0 = Int64(c.row0)
+        let z = versions.random(n, seed: 5), dy = versions.random(n, seed: 6)
+        let k = Coefficients(c, { versions.random($0, seed: $1) })
+        let results = versions.versions { () -> (forward: [Float], recomputed: [Float], alone: [Float], together: [Float], sums: [Double], both: [Double]) in
+            var forward = [Float](repeating: 0, count: n), recomputed = forward, alone = dy, together = dy
+            var sumDy = [Double](repeating: 0, count: c.cols), sumDyXhat = sumDy, bothDy = sumDy, bothDyXhat = sumDy
+            k.withPlan(c) { plan in
+                ck_narrow_forward(plan, row0, z, &forward, rows)
+                ck_narrow_backward_sums(plan, row0, z, nil, &alone, rows, &sumDy, &sumDyXhat)
+                ck_narrow_backward_sums(plan, row0, z, &recomputed, &together, rows, &bothDy, &bothDyXhat)
+            }
+            return (forward, recomputed, alone, together, sumDy + sumDyXhat, bothDy + bothDyXhat)
+        }
+        for r in results {
+            #expect(r.forward == r.recomputed && r.alone == r.together && r.sums == r.both, "rows \(c.rows) cols \(c.cols) row0 \(c.row0)")
+        }
     }
 }

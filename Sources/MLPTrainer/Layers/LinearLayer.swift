@@ -41,6 +41,11 @@ final class LinearLayer: Layer {
         ck_linear_forward(x, p + weight, p + bias, y, Int64(rows), Int64(fanIn), Int64(width))
     }
 
+    /// dx = dy W only (`backward` without its input gradient then adds dW and db).
+    func inputGradient(_ dy: UnsafePointer<Float>, into dx: UnsafeMutablePointer<Float>, rows: Int, _ p: UnsafePointer<Float>) {
+        ck_linear_backward(nil, p + weight, dy, dx, nil, nil, Int64(rows), Int64(fanIn), Int64(width))
+    }
+
     /// dx = dy W (when `inputGradient` is given); accumulates dW and db into `gradient`.
     func backward(input x: UnsafePointer<Float>, outputGradient dy: UnsafePointer<Float>, inputGradient dx: UnsafeMutablePointer<Float>?,
                   rows: Int, _ p: UnsafePointer<Float>, gradient g: UnsafeMutablePointer<Float>) {

@@ -61,7 +61,7 @@ final class NarrowBlockLayer: Layer {
                 makePlans(s, ws, i, step)
                 forEachBlock(ws) { start, rows in
                     let z = ws.saved[i].pointer + start * width
-                    linear.apply(recomputedInput(ws, i, start, rows, s, p)?.x ?? ws.input(of: i) + start * linear.fanIn, into: z, rows: rows, p)
+                    linear.apply(recomputedInput(ws, i, start, rows, s, p) ?? ws.input(of: i) + start * linear.fanIn, into: z, rows: rows, p)
                     ck_narrow_stats(s.plan, activationInput(z, rows: rows, room: s.room, p), Int64(rows), sum, sumSquares)
                 }
             }
@@ -103,40 +103,47 @@ final class NarrowBlockLayer: Layer {
     }
 
     /// The second backward phase on one block of rows: BatchNorm's and the activation's backward, the
-    /// Linear's dx, dW and db; after a narrow block, that block's first phase on dx while it is in the cache.
+    /// Linear's dx, dW and db. After a narrow block, dx comes first: the previous block's first phase
+    /// masks it and sums it while it is in the cache, in the pass that recomputes this block's input
+    /// (the previous block's output, which dW needs) under the same masks.
     private func backwardBlock(_ ws: ShardWorkspace, _ i: Int, _ start: Int, _ rows: Int, _ s: Scratch, _ p: UnsafePointer<Float>) {
         let z = ws.saved[i].pointer + start * width, gradient = ws.gradient.pointer
         // room: the activation's output (when not affine), then d(loss)/d(activation), then d(loss)/dz.
         let a = activationInput(z, rows: rows, room: s.room, p)
         ck_narrow_backward_input(s.plan, a, ws.gradientOut.pointer + start * width, s.room, Int64(rows))
         activation.backward(input: z, outputGradient: s.room, inputGradient: s.room, rows: rows, p, gradient: gradient)
-        let recomputed = recomputedInput(ws, i, start, rows, s, p)
-        // The first layer's input gradient is not needed.
-        let dx = i > 0 ? ws.gradientIn.pointer + start * linear.fanIn : nil
-        linear.backward(input: recomputed?.x ?? ws.input(of: i) + start * linear.fanIn, outputGradient: s.room, inputGradient: dx,
-                        rows: rows, p, gradient: gradient)
-        if let previous, let recomputed, let dx { previous.maskGradient(ws, i - 1, start, rows, dx, a: recomputed.a, plan: s.previousPlan) }
+        let dx = ws.gradientIn.pointer + start * linear.fanIn
+        guard let previous else {
+            // The first layer's input gradient is not needed.
+            linear.backward(input: ws.input(of: i) + start * linear.fanIn, outputGradient: s.room, inputGradient: i > 0 ? dx : nil,
+                            rows: rows, p, gradient: gradient)
+            return
+        }
+        linear.inputGradient(s.room, into: dx, rows: rows, p)
+        let previousA = previous.activationInput(ws.saved[i - 1].pointer + start * linear.fanIn, rows: rows, room: s.previousRoom, p)
+        previous.maskGradient(ws, i - 1, start, rows, dx, a: previousA, plan: s.previousPlan, output: s.input)
+        linear.backward(input: s.input, outputGradient: s.room, inputGradient: nil, rows: rows, p, gradient: gradient)
     }
 
     /// The first backward phase on one block of rows: dy through the dropout mask (recomputed from its
-    /// hash), in place, and BatchNorm's partial sums of dy and dy * xhat. `a`: the activation's input
-    /// to the fused kernels for these rows (`activationInput`).
+    /// hash), in place, and BatchNorm's partial sums of dy and dy * xhat; with `output`, the block's
+    /// output under the same masks too. `a`: the activation's input to the fused kernels for these rows
+    /// (`activationInput`).
     private func maskGradient(_ ws: ShardWorkspace, _ i: Int, _ start: Int, _ rows: Int, _ dy: UnsafeMutablePointer<Float>,
-                              a: UnsafePointer<Float>, plan: OpaquePointer) {
+                              a: UnsafePointer<Float>, plan: OpaquePointer, output: UnsafeMutablePointer<Float>? = nil) {
         let (sumDy, sumDyXhat) = norm.gradientPartials(ws, i)
-        ck_narrow_backward_sums(plan, Int64(ws.row0 + start), a, dy, Int64(rows), sumDy, sumDyXhat)
+        ck_narrow_backward_sums(plan, Int64(ws.row0 + start), a, output, dy, Int64(rows), sumDy, sumDyXhat)
     }
 
-    /// After a narrow block: this block's input rows, that block's output recomputed from its z into
-    /// scratch (the same kernel on the same z as its own forward would run, so the same bits), and
-    /// what the fused kernels take as that block's activation input (`activationInput`). Else nil: the
-    /// input is in the workspace.
+    /// After a narrow block, this block's input rows: that block's output recomputed from its z into
+    /// scratch (the same kernel on the same z as its own forward would run, so the same bits). Else
+    /// nil: the input is in the workspace.
     private func recomputedInput(_ ws: ShardWorkspace, _ i: Int, _ start: Int, _ rows: Int, _ s: Scratch,
-                                 _ p: UnsafePointer<Float>) -> (x: UnsafePointer<Float>, a: UnsafePointer<Float>)? {
+                                 _ p: UnsafePointer<Float>) -> UnsafePointer<Float>? {
         guard let previous else { return nil }
         let a = previous.activationInput(ws.saved[i - 1].pointer + start * linear.fanIn, rows: rows, room: s.previousRoom, p)
         ck_narrow_forward(s.previousPlan, Int64(ws.row0 + start), a, s.input, Int64(rows))
-        return (UnsafePointer(s.input), a)
+        return UnsafePointer(s.input)
     }
 
     func infer(_ ws: ShardWorkspace, _ i: Int, _ model: InferenceContext) {
