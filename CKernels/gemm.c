@@ -786,6 +786,61 @@ DIRECT512(2, 2, 4)
 DIRECT512(2, 4, 2)
 #undef DIRECT512
 
+/// C = alpha * op(A) * B + beta * C, as direct512_body with one vector of columns and KU = 1 (the
+/// same arithmetic: each row's products added over k in order, times alpha, plus beta times the old
+/// value in one rounding), for KK <= 16 rows of B: those are held in registers for the whole call and
+/// C is made one row at a time, without a tile's set-up per 16 rows (the seed's narrow products have
+/// 2 to 9 of them). Only where C's old value is not C itself (beta = 0, or the one bias row, ldcin =
+/// 0), so no row's load waits for the previous row's store.
+CK_TARGET_AVX512 CK_INLINE void rows512_body(const int KK, int64_t M, int64_t N, float alpha, const float *A,
+                                             int64_t a_rs, int64_t a_cs, const float *B, int64_t ldb, float beta,
+                                             float *C, int64_t ldc, const float *Cin) {
+    __mmask16 mask = mask16(N);
+    __m512 b[16];
+    for (int k = 0; k < KK; k++) b[k] = _mm512_maskz_loadu_ps(mask, B + k * ldb);
+    __m512 va = _mm512_set1_ps(alpha), vb = _mm512_set1_ps(beta);
+    __m512 old = beta != 0.0f ? _mm512_maskz_loadu_ps(mask, Cin) : _mm512_setzero_ps();
+    for (int64_t i = 0; i < M; i++) {
+        const float *a = A + i * a_rs;
+        __m512 acc = _mm512_setzero_ps();
+        for (int k = 0; k < KK; k++) acc = _mm512_fmadd_ps(_mm512_set1_ps(a[k * a_cs]), b[k], acc);
+        __m512 r = _mm512_mul_ps(va, acc);
+        if (beta != 0.0f) r = _mm512_fmadd_ps(vb, old, r);
+        _mm512_mask_storeu_ps(C + i * ldc, mask, r);
+    }
+}
+
+#define ROWS512(KK)                                                                                 \
+    CK_TARGET_AVX512 static void rows512_##KK(int64_t M, int64_t N, float alpha, const float *A,   \
+                                              int64_t a_rs, int64_t a_cs, const float *B,          \
+                                              int64_t ldb, float beta, float *C, int64_t ldc,      \
+                                              const float *Cin) {                                  \
+        rows512_body(KK, M, N, alpha, A, a_rs, a_cs, B, ldb, beta, C, ldc, Cin);                   \
+    }
+ROWS512(1)
+ROWS512(2)
+ROWS512(3)
+ROWS512(4)
+ROWS512(5)
+ROWS512(6)
+ROWS512(7)
+ROWS512(8)
+ROWS512(9)
+ROWS512(10)
+ROWS512(11)
+ROWS512(12)
+ROWS512(13)
+ROWS512(14)
+ROWS512(15)
+ROWS512(16)
+#undef ROWS512
+
+/// rows512 for K = 1 ... 16, indexed by K - 1.
+static void (*const rows512[])(int64_t, int64_t, float, const float *, int64_t, int64_t, const float *, int64_t,
+                               float, float *, int64_t, const float *) = {
+    rows512_1, rows512_2,  rows512_3,  rows512_4,  rows512_5,  rows512_6,  rows512_7,  rows512_8,
+    rows512_9, rows512_10, rows512_11, rows512_12, rows512_13, rows512_14, rows512_15, rows512_16};
+
 /// C = alpha * A * B^T + beta * C for NB (<= 4) columns: 4 rows x NB dot products along K at once.
 CK_TARGET_AVX512 CK_INLINE void dot512_body(const int NB, int64_t M, int64_t K, float alpha,
                                             const float *A, int64_t lda, const float *B,
@@ -858,6 +913,7 @@ static void small_avx512(gemm_path path, int trans_a, int trans_b, int64_t M, in
         // Tiles over many rows of A at once run slower at long K than fewer rows with split
         // accumulators (measured on Zen 4).
         if (K >= 32) direct512_6x1x4(M, N, K, alpha, A, a_rs, a_cs, B, ldb, beta, C, ldc, Cin, ldcin);
+        else if (K <= 16 && (beta == 0.0f || ldcin == 0)) rows512[K - 1](M, N, alpha, A, a_rs, a_cs, B, ldb, beta, C, ldc, Cin);
         else direct512_16x1x1(M, N, K, alpha, A, a_rs, a_cs, B, ldb, beta, C, ldc, Cin, ldcin);
     } else if (nv == 2) {
         direct512_6x2x2(M, N, K, alpha, A, a_rs, a_cs, B, ldb, beta, C, ldc, Cin, ldcin);
