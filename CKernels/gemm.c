@@ -544,6 +544,61 @@ CK_TARGET_AVX2 static void outer_avx2(int64_t M, int64_t N, int64_t K, float alp
         }
 }
 
+/// C = alpha * op(A) * B + beta * C for rows of exactly 8 columns, as direct256_body with one vector
+/// of columns and KU = 2 (the same arithmetic: even and odd k in two sums, added, times alpha, plus
+/// beta times the old value in one rounding), for KK <= 16 rows of B held in registers, one row of C
+/// at a time (as rows512: no tile set-up per 6 rows; beta = 0 or ldcin = 0 only).
+CK_TARGET_AVX2 CK_INLINE void rows256_body(const int KK, int64_t M, float alpha, const float *A, int64_t a_rs,
+                                           int64_t a_cs, const float *B, int64_t ldb, float beta, float *C,
+                                           int64_t ldc, const float *Cin) {
+    __m256 b[16];
+    for (int k = 0; k < KK; k++) b[k] = _mm256_loadu_ps(B + k * ldb);
+    __m256 va = _mm256_set1_ps(alpha), vb = _mm256_set1_ps(beta);
+    __m256 old = beta != 0.0f ? _mm256_loadu_ps(Cin) : _mm256_setzero_ps();
+    for (int64_t i = 0; i < M; i++) {
+        const float *a = A + i * a_rs;
+        __m256 even = _mm256_setzero_ps(), odd = _mm256_setzero_ps();
+        for (int k = 0; k + 2 <= KK; k += 2) {
+            even = _mm256_fmadd_ps(_mm256_broadcast_ss(a + k * a_cs), b[k], even);
+            odd = _mm256_fmadd_ps(_mm256_broadcast_ss(a + (k + 1) * a_cs), b[k + 1], odd);
+        }
+        if (KK % 2) even = _mm256_fmadd_ps(_mm256_broadcast_ss(a + (KK - 1) * a_cs), b[KK - 1], even);
+        __m256 r = _mm256_mul_ps(va, _mm256_add_ps(even, odd));
+        if (beta != 0.0f) r = _mm256_fmadd_ps(vb, old, r);
+        _mm256_storeu_ps(C + i * ldc, r);
+    }
+}
+
+#define ROWS256(KK)                                                                                \
+    CK_TARGET_AVX2 static void rows256_##KK(int64_t M, float alpha, const float *A, int64_t a_rs,  \
+                                            int64_t a_cs, const float *B, int64_t ldb, float beta, \
+                                            float *C, int64_t ldc, const float *Cin) {             \
+        rows256_body(KK, M, alpha, A, a_rs, a_cs, B, ldb, beta, C, ldc, Cin);                      \
+    }
+ROWS256(1)
+ROWS256(2)
+ROWS256(3)
+ROWS256(4)
+ROWS256(5)
+ROWS256(6)
+ROWS256(7)
+ROWS256(8)
+ROWS256(9)
+ROWS256(10)
+ROWS256(11)
+ROWS256(12)
+ROWS256(13)
+ROWS256(14)
+ROWS256(15)
+ROWS256(16)
+#undef ROWS256
+
+/// rows256 for K = 1 ... 16, indexed by K - 1.
+static void (*const rows256[])(int64_t, float, const float *, int64_t, int64_t, const float *, int64_t, float, float *,
+                               int64_t, const float *) = {
+    rows256_1, rows256_2,  rows256_3,  rows256_4,  rows256_5,  rows256_6,  rows256_7,  rows256_8,
+    rows256_9, rows256_10, rows256_11, rows256_12, rows256_13, rows256_14, rows256_15, rows256_16};
+
 /// The direct and dot products; the direct ones read C's old values (beta != 0) from Cin, row stride
 /// ldcin: C itself, or for ck_linear_forward one bias row for every row (ldcin = 0). The dot path
 /// reads C (callers pass Cin = C, ldcin = ldc to it).
@@ -564,6 +619,8 @@ static void small_avx2(gemm_path path, int trans_a, int trans_b, int64_t M, int6
     if (M < 6 || (M <= 16 && K >= 64)) {
         if (N <= 8) direct256_2x1x4(M, N, K, alpha, A, a_rs, a_cs, B, ldb, beta, C, ldc, Cin, ldcin);
         else direct256_2x2x2(M, N, K, alpha, A, a_rs, a_cs, B, ldb, beta, C, ldc, Cin, ldcin);
+    } else if (N == 8 && K <= 16 && (beta == 0.0f || ldcin == 0)) {
+        rows256[K - 1](M, alpha, A, a_rs, a_cs, B, ldb, beta, C, ldc, Cin);
     } else if (N <= 8) {
         direct256_6x1x2(M, N, K, alpha, A, a_rs, a_cs, B, ldb, beta, C, ldc, Cin, ldcin);
     } else {
