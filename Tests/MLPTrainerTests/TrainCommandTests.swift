@@ -121,6 +121,7 @@ import Testing
         (["--dropout", "1"], "--dropout"),
         (["--hidden", "8,,4"], "--hidden"),
         (["--batch-size", "zero"], "--batch-size"),
+        (["--batch-size", "1"], "--batch-size 1, but BatchNorm needs batches of at least 2 rows"),
         (["--activation", "wiggle"], "available: affine"),
         (["--activation", "affine:gamma=2"], "parameters: alpha, beta"),
         (["--optimizer", "rmsprop"], "'adam' and 'sgd'"),
@@ -186,6 +187,7 @@ import Testing
         ("a,b,class\n1,2,0\n3,4,\n", ":3:3: missing label in column 'class'"),
         ("a,b,class\n1,2,0\n3,4,0\n", "only one class ('0')"),
         ("a,b,class\n", "no data rows"),
+        ("a,b,class\n1,2,0\n3,4,1\n", ": its training split has 1 row, but BatchNorm needs batches of at least 2 rows"),
     ])
     func badCSVNamesFileLineAndColumn(text: String, mentions: String) throws {
         let path = try Self.writeCSV(text)
