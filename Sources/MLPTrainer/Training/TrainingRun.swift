@@ -201,9 +201,10 @@ public final class TrainingRun {
         let batch = min(settings.batchSize ?? train.rows, train.rows)
         if settings.norm.kind == .batch && batch < 2 {
             // A tiny file leaves one training row after the test split: say so, not just the batch rule.
-            let cause = train.rows < 2 ? "\(settings.description["data"] ?? "the data"): its training split has \(train.rows) row"
-                                       : "--batch-size 1"
-            throw ConfigError("\(cause), but BatchNorm needs batches of at least 2 rows (add rows, or use --norm layer|none)")
+            let (cause, remedy) = train.rows < 2
+                ? ("\(settings.description["data"] ?? "the data"): its training split has \(train.rows) row", "add rows")
+                : ("--batch-size 1", "use a larger --batch-size")
+            throw ConfigError("\(cause), but BatchNorm needs batches of at least 2 rows (\(remedy), or use --norm layer|none)")
         }
         // Before the default shard count, which sizes the network: at least one shard's worth.
         let network = modelConfig(settings, train)
