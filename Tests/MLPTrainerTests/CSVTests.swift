@@ -195,10 +195,10 @@ private func errorMessage(_ text: String, _ options: CSVOptions = CSVOptions(thr
             == "data.csv: unknown target column 'foo' (columns: a, b, c)")
         #expect(errorMessage("a,b,c\n1,2,0\n3,4,0\n") == "data.csv: only one class ('0'); need at least two")
         #expect(errorMessage("a,b,c\n1,2,0\n3,4,1\n5,6,2\n", classLabels: ["0", "1"])
-            == "data.csv:4: unknown label '2' (classes: 0, 1)")
+            == "data.csv:4:3: unknown label '2' in column 'c' (classes: 0, 1)")
         // The first unknown label in the file, not the first by name.
         #expect(errorMessage("a,b,c\n1,2,0\n3,4,zeta\n5,6,alpha\n", classLabels: ["0", "1"])
-            == "data.csv:3: unknown label 'zeta' (classes: 0, 1)")
+            == "data.csv:3:3: unknown label 'zeta' in column 'c' (classes: 0, 1)")
         #expect(throws: DataError("/nonexistent/data.csv: no such file")) {
             try loadCSV(path: "/nonexistent/data.csv", options: CSVOptions(threads: 1))
         }
@@ -344,7 +344,7 @@ private func errorMessage(_ text: String, _ options: CSVOptions = CSVOptions(thr
         #expect(second.features == first.features && second.labels == first.labels)
         #expect(second.featureNames == first.featureNames && second.classLabels == first.classLabels)
         // Evaluation classes through the cache, with the line of an unknown label.
-        #expect(throws: DataError("\(path):3: unknown label 'dog' (classes: cat)")) {
+        #expect(throws: DataError("\(path):3:3: unknown label 'dog' in column 'y' (classes: cat)")) {
             try loadCSV(path: path, options: options, classLabels: ["cat"])
         }
         // Different options do not use it.

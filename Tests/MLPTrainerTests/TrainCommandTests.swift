@@ -213,7 +213,7 @@ import Testing
         let summary = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: "\(out)/summary.json"))) as! [String: Any]
         #expect(summary["train_rows"] as? Int == 80 && summary["test_rows"] as? Int == 20)
         let unknown = try Self.run(["--data", trainPath, "--test-data", badPath, "--epochs", "1", "--out", Self.temporaryPath("x")])
-        #expect(unknown.status != 0 && unknown.stderr.contains("\(badPath):3: unknown label 'prime' (classes: even, odd)"), "\(unknown.stderr)")
+        #expect(unknown.status != 0 && unknown.stderr.contains("\(badPath):3:3: unknown label 'prime' in column 'class' (classes: even, odd)"), "\(unknown.stderr)")
         let narrow = try Self.run(["--data", trainPath, "--test-data", narrowPath, "--epochs", "1", "--out", Self.temporaryPath("x")])
         #expect(narrow.status != 0 && narrow.stderr.contains("has 1 feature columns; the training data has 2 (a, b)"), "\(narrow.stderr)")
         // Columns in another order: an error, not features fed into the wrong inputs (--validation-data too).

@@ -118,6 +118,14 @@ struct CSVLayout {
     /// The header's name of the target column (or its feature-style name without a header).
     var targetName: String? { target < 0 ? nil : columnName(target) }
 
+    /// A file's target column (0-based) and name, from its first lines: for messages about a label.
+    static func target(path: String, options: CSVOptions) throws -> (column: Int, name: String) {
+        let (data, size) = try mapCSV(path)
+        defer { ck_csv_unmap(data, size) }
+        let layout = try CSVLayout(path: path, data: data, size: Int(size), options: options)
+        return (layout.target, layout.targetName ?? "")
+    }
+
     /// Whether a column has an empty name in the header.
     func isUnnamed(_ column: Int) -> Bool {
         guard let header else { return false }

@@ -201,10 +201,12 @@ public func csvColumnCount(path: String, options: CSVOptions) throws -> Int {
 /// without indicator). Without an encoding, `medians` (a model's `featureMedians`) fill the missing
 /// values of the features, read by position, and `unseen` counts them; without either, a missing
 /// value is an error. `missing` says whether a missing value that no indicator expects is filled or
-/// refused. `numericTarget` as in `loadCSV`.
+/// refused. `numericTarget` as in `loadCSV`. With `unseenLabels`, a label outside `classLabels` is no error:
+/// its rows get the label -1, and each window's unseen labels go there.
 public func forEachCSVWindow(path: String, options: CSVOptions, classLabels: [String]?, windowBytes: Int,
                              encoding: ColumnEncoding? = nil, medians: [Float]? = nil, missing: MissingValuePolicy = .fill,
                              numericTarget: Bool = false, unseen: ([Int]) -> Void = { _ in },
+                             unseenLabels: ((UnseenLabels) -> Void)? = nil,
                              _ body: (Dataset) throws -> Void) throws {
     let (data, size) = try mapCSV(path)
     defer { ck_csv_unmap(data, size) }
@@ -236,7 +238,8 @@ public func forEachCSVWindow(path: String, options: CSVOptions, classLabels: [St
         if parsed.labels.isEmpty { continue }
         sawRows = true
         let (own, firstOffsets) = finishLabels(parsed)
-        try body(try finishTarget(own, classLabels: classLabels, path: path, options: options, numeric: numericTarget) {
+        try body(try finishTarget(own, classLabels: classLabels, path: path, options: options, numeric: numericTarget,
+                                  unseen: unseenLabels) {
             Int(ck_csv_line_number(data, Int64(firstOffsets[$0])))
         })
     }
@@ -513,36 +516,46 @@ func finishLabels(_ parsed: ParsedCSV) -> (Dataset, [Int]) {
 
 /// Checks a regression target (`numeric`), then maps the classes onto `classLabels`.
 private func finishTarget(_ dataset: Dataset, classLabels: [String]?, path: String, options: CSVOptions, numeric: Bool,
-                          firstLine: (Int) -> Int?) throws -> Dataset {
+                          unseen: ((UnseenLabels) -> Void)? = nil, firstLine: (Int) -> Int?) throws -> Dataset {
     if numeric { try NumericTarget.check(dataset, path: path, options: options, firstLine: firstLine) }
-    return try applyClassLabels(dataset, classLabels: classLabels, path: path, firstLine: firstLine)
+    return try applyClassLabels(dataset, classLabels: classLabels, path: path, options: options, unseen: unseen, firstLine: firstLine)
 }
 
 /// Maps a dataset's own classes onto `classLabels` (nil: unchanged). `firstLine(c)` is the line
-/// where class c first appears, for the error about a class the caller does not know.
-func applyClassLabels(_ dataset: Dataset, classLabels: [String]?, path: String,
-                      firstLine: (Int) -> Int?) throws -> Dataset {
+/// where class c first appears. A class the caller does not know is an error naming its first line
+/// and column, or with `unseen` (predict) its rows get the label -1 and `unseen` gets the labels.
+func applyClassLabels(_ dataset: Dataset, classLabels: [String]?, path: String, options: CSVOptions,
+                      unseen: ((UnseenLabels) -> Void)? = nil, firstLine: (Int) -> Int?) throws -> Dataset {
     guard let classLabels, classLabels != dataset.classLabels else { return dataset }
+    let map = classIndices(of: dataset.classLabels, in: classLabels)
+    // The unknown labels in the order they first appear in the file (the classes are sorted by name).
+    let lines = map.indices.filter { map[$0] == nil }.map { (class: $0, line: firstLine($0)) }.sorted { ($0.line ?? .max) < ($1.line ?? .max) }
+    if let first = lines.first {
+        let (column, name) = try CSVLayout.target(path: path, options: options)
+        let label = dataset.classLabels[first.class]
+        guard let unseen else {
+            let at = first.line.map { ":\($0):\(column + 1)" } ?? ""
+            throw DataError("\(path)\(at): unknown label '\(label)' in column '\(name)' (classes: \(classLabels.joined(separator: ", ")))")
+        }
+        var rows = [Int](repeating: 0, count: dataset.classCount)
+        for c in dataset.labels { rows[Int(c)] += 1 }
+        unseen(UnseenLabels(path: path, line: first.line, column: column + 1, labels: lines.map { (dataset.classLabels[$0.class], rows[$0.class]) }))
+    }
+    var out = dataset
+    out.classLabels = classLabels
+    out.labels.withUnsafeMutableBufferPointer { buf in
+        for r in buf.indices { buf[r] = map[Int(buf[r])] ?? -1 }
+    }
+    return out
+}
+
+/// Each label's index in `classLabels` (numerically equal labels match: "1.0" is class "1"), or nil.
+private func classIndices(of labels: [String], in classLabels: [String]) -> [Int32?] {
     var lookup: [String: Int32] = [:]
     var numericLookup: [Double: Int32] = [:]
     for (i, name) in classLabels.enumerated() {
         lookup[name] = lookup[name] ?? Int32(i)
         if let v = numericLabel(name) { numericLookup[v] = numericLookup[v] ?? Int32(i) }
     }
-    var map = [Int32](repeating: 0, count: dataset.classCount)
-    var unknown: [Int] = []
-    for (c, name) in dataset.classLabels.enumerated() {
-        if let i = lookup[name] ?? numericLabel(name).flatMap({ numericLookup[$0] }) { map[c] = i } else { unknown.append(c) }
-    }
-    // The unknown label that comes first in the file (the classes are sorted by name, not by line).
-    if let c = unknown.min(by: { (firstLine($0) ?? .max) < (firstLine($1) ?? .max) }) {
-        let at = firstLine(c).map { ":\($0)" } ?? ""
-        throw DataError("\(path)\(at): unknown label '\(dataset.classLabels[c])' (classes: \(classLabels.joined(separator: ", ")))")
-    }
-    var out = dataset
-    out.classLabels = classLabels
-    out.labels.withUnsafeMutableBufferPointer { buf in
-        for r in buf.indices { buf[r] = map[Int(buf[r])] }
-    }
-    return out
+    return labels.map { lookup[$0] ?? numericLabel($0).flatMap { numericLookup[$0] } }
 }

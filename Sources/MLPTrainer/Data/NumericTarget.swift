@@ -1,5 +1,3 @@
-import CKernels
-
 /// Regression's target column (README.md, "Regression"): the loader reads it as label texts, and
 /// each must be a number; `values` turns the class indices back into the numbers.
 enum NumericTarget {
@@ -8,17 +6,9 @@ enum NumericTarget {
     static func check(_ dataset: Dataset, path: String, options: CSVOptions, firstLine: (Int) -> Int?) throws {
         guard let c = dataset.classLabels.firstIndex(where: { Double($0)?.isFinite != true }) else { return }
         let line = firstLine(c).map { ":\($0)" } ?? ""
-        let (column, name) = try targetColumn(path: path, options: options)
+        let (column, name) = try CSVLayout.target(path: path, options: options)
         throw DataError("\(path)\(line):\(column + 1): target \"\(dataset.classLabels[c])\" in column '\(name)' is not a number "
                         + "(--task regression needs a numeric target)")
-    }
-
-    /// The target column's index and name, from the file's first lines.
-    private static func targetColumn(path: String, options: CSVOptions) throws -> (Int, String) {
-        let (data, size) = try mapCSV(path)
-        defer { ck_csv_unmap(data, size) }
-        let layout = try CSVLayout(path: path, data: data, size: Int(size), options: options)
-        return (layout.target, layout.targetName ?? "")
     }
 }
 

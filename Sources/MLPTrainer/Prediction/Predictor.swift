@@ -34,8 +34,11 @@ public final class Predictor {
         checkpoint.standardizer?.apply(to: &data)
         let k = checkpoint.model.config.classes
         var outputs = [Float](repeating: 0, count: data.rows * k)
+        // The engine's loss reads labels, but prediction does not use the loss, and a label the model
+        // never saw is -1 (`UnseenLabels`): class 0 for every row keeps the engine's reads in range.
+        let labels = [Int32](repeating: 0, count: data.rows)
         let evaluation = data.features.withUnsafeBufferPointer { x in
-            data.labels.withUnsafeBufferPointer { y in
+            labels.withUnsafeBufferPointer { y in
                 engine.evaluate(features: x.baseAddress!, labels: y.baseAddress!, rows: data.rows, outputs: &outputs)
             }
         }
