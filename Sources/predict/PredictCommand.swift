@@ -92,7 +92,8 @@ struct Predict: ToolCommand {
             try forEachCSVWindow(path: data, options: options, classLabels: labelled && !regression ? checkpoint.classLabels : nil,
                                  windowBytes: windowMegabytes << 20, encoding: checkpoint.encoding, medians: checkpoint.featureMedians,
                                  missing: onMissing, numericTarget: labelled && regression,
-                                 unseen: { outcome.unseen = zip(outcome.unseen, $0).map(+) }) { window in
+                                 unseen: { outcome.unseen = zip(outcome.unseen, $0).map(+) },
+                                 unseenLabels: labelled && !regression ? { outcome.labels?.add($0) } : nil) { window in
                 try predictor.check(window, source: data)
                 let result = predictor.predict(window)
                 try file.write(contentsOf: predictor.csvRows(result))
@@ -104,7 +105,7 @@ struct Predict: ToolCommand {
     }
 
     /// The speed line, a note per column with unseen categories or filled missing values, and the
-    /// report of a labelled file.
+    /// report of a labelled file (with a note on the rows whose labels the model never saw).
     private func printOutcome(_ outcome: Outcome, checkpoint: Checkpoint, seconds: Double, destination: String) {
         print(String(format: "%d rows in %.3f s, %.0f rows/s end to end; predictions in %@", outcome.rows, seconds,
                      Double(outcome.rows) / seconds, destination))
@@ -118,7 +119,8 @@ struct Predict: ToolCommand {
                     + "(\(column.other ? "counted as <other>" : "no input hot"))")
             }
         }
-        if let labels = outcome.labels { print("\n" + labels.report()) }
+        if let note = outcome.labels?.unseenNote() { print(note) }
+        if let report = outcome.labels?.report() { print("\n" + report) }
     }
 
     /// A model without a column encoding reads its features by position: the file has them, and

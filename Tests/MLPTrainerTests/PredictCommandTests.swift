@@ -52,7 +52,6 @@ import Testing
 
     @Test(arguments: [
         ("a,b\n1,2\n", "has 2 columns; the model needs its 4 features"),
-        ("variance,skewness,curtosis,entropy,class\n1,2,3,4,7\n", ":2: unknown label '7' (classes: 0, 1)"),
         ("variance,skewness,curtosis,entropy,class\n1,2,x,4,1\n", ":2:3: invalid number \"x\""),
         ("skewness,variance,curtosis,entropy\n1,2,3,4\n", "column 1 is 'skewness', the model's feature 1 is 'variance'"),
     ])
@@ -88,6 +87,73 @@ import Testing
         } catch {
             #expect("\(error)" == "\(bad):3002:2: invalid number \"x\" in column 'b'")
         }
+    }
+
+    /// Banknote with labels the model never saw on some rows: `label(i)` for data row i, nil to keep it.
+    static func relabelled(_ label: (Int) -> String?) throws -> (path: String, known: [Int]) {
+        let lines = try String(contentsOfFile: TrainCommandTests.banknote, encoding: .utf8).split(separator: "\n")
+        var known: [Int] = []
+        let rows = lines.dropFirst().enumerated().map { i, line in
+            guard let new = label(i) else { known.append(i); return String(line) }
+            return line.split(separator: ",").dropLast().joined(separator: ",") + "," + new
+        }
+        return (try TrainCommandTests.writeCSV(([String(lines[0])] + rows).joined(separator: "\n") + "\n"), known)
+    }
+
+    /// The report of a run's output: everything after its notes.
+    static func report(_ stdout: String) -> Substring { stdout[stdout.range(of: "precision")!.lowerBound...] }
+
+    @Test func rowsWithUnseenLabelsArePredictedButLeftOutOfTheReport() throws {
+        let (input, known) = try Self.relabelled { $0 % 10 == 3 ? "2" : $0 == 7 ? "dog" : nil }
+        let lines = try String(contentsOfFile: TrainCommandTests.banknote, encoding: .utf8).split(separator: "\n")
+        let knownOnly = try TrainCommandTests.writeCSV(([String(lines[0])] + known.map { String(lines[$0 + 1]) }).joined(separator: "\n") + "\n")
+        let (output, plain, knownOutput) = (input + ".out.csv", input + ".plain.csv", knownOnly + ".out.csv")
+        defer { for p in [input, knownOnly, output, plain, knownOutput] { try? FileManager.default.removeItem(atPath: p) } }
+        let model = Self.trained + "/model.safetensors"
+        let r = try Self.run(["--model", model, "--data", input, "--output", output, "--window-megabytes", "1"])
+        #expect(r.status == 0, "\(r.stderr)")
+        // Every row is predicted, as the unchanged file's rows are.
+        let all = try Self.run(["--model", model, "--data", TrainCommandTests.banknote, "--output", plain, "--quiet"])
+        let predictions = try String(contentsOfFile: output, encoding: .utf8), unchanged = try String(contentsOfFile: plain, encoding: .utf8)
+        #expect(all.status == 0 && predictions.split(separator: "\n").count == 1373 && predictions == unchanged)
+        // The note: the first unseen label's line and column, and the rows per label in file order.
+        #expect(known.count == 1234)
+        #expect(r.stdout.contains("note: \(input):5:5: label '2' is not one of the model's classes (0, 1); "
+            + "138 of 1372 rows have labels it never saw (rows per label: '2' 137, 'dog' 1); they are predicted, "
+            + "and the report counts the other 1234 rows\n"), "\(r.stdout)")
+        // The report is the known rows' alone: their support and the known-only file's figures.
+        let k = try Self.run(["--model", model, "--data", knownOnly, "--output", knownOutput])
+        #expect(k.status == 0 && !k.stdout.contains("note:"), "\(k.stderr)")
+        #expect(Self.report(r.stdout) == Self.report(k.stdout))
+        #expect(r.stdout.split(separator: "\n").contains { $0.hasPrefix("    accuracy ") && $0.hasSuffix(" 1234") }, "\(r.stdout)")
+    }
+
+    @Test func noKnownLabelWritesPredictionsAndSkipsTheReport() throws {
+        let (input, _) = try Self.relabelled { "c\($0 % 7)" }
+        let output = input + ".out.csv"
+        defer { for p in [input, output] { try? FileManager.default.removeItem(atPath: p) } }
+        let r = try Self.run(["--model", Self.trained + "/model.safetensors", "--data", input, "--output", output])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(try String(contentsOfFile: output, encoding: .utf8).split(separator: "\n").count == 1373)
+        #expect(r.stdout.contains("note: \(input):2:5: label 'c0' is not one of the model's classes (0, 1); 1372 of 1372 rows have "
+            + "labels it never saw (rows per label: 'c0' 196, 'c1' 196, 'c2' 196, 'c3' 196, 'c4' 196, and 2 more labels); "
+            + "they are predicted, and no row has a label the model knows, so no report\n"), "\(r.stdout)")
+        #expect(!r.stdout.contains("precision"))
+    }
+
+    @Test func unseenLabelsAddUpOverWindows() throws {
+        var text = "a,b,class\n"
+        for i in 0..<3000 { text += "\(i),\(i % 7),\(i % 3)\n" }
+        let path = try TrainCommandTests.writeCSV(text)
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        var labels: [Int32] = [], unseen: [UnseenLabels] = []
+        try forEachCSVWindow(path: path, options: CSVOptions(threads: 2), classLabels: ["0", "1"], windowBytes: 1000,
+                             unseenLabels: { unseen.append($0) }) { labels += $0.labels }
+        #expect(unseen.count > 20 && labels == (0..<3000).map { $0 % 3 == 2 ? -1 : Int32($0 % 3) })
+        var total = unseen[0]
+        for later in unseen.dropFirst() { total.add(later) }
+        #expect(total.line == 4 && total.column == 3 && total.rows == 1000)
+        #expect(total.labels.map(\.label) == ["2"] && total.labels.map(\.rows) == [1000])
     }
 
     @Test func missingModelIsNamed() throws {
