@@ -13,7 +13,8 @@ struct Predict: ToolCommand {
             probability (columns 'prob_<label>'), or for a regression model the prediction in the \
             target's units (column 'predicted'). When the file also has the label column, prints the \
             classification report as train does (with the recall per class and, for two classes, the \
-            ROC AUC and log loss), or the regression report. A missing value (an empty field or an NA token) in \
+            ROC AUC and log loss), or the regression report; rows whose label the model never saw are \
+            predicted but left out of the report, with a note. A missing value (an empty field or an NA token) in \
             a numeric column gets the column's training median, and a note counts them per column \
             (--on-missing error refuses them instead). Example: predict --model runs/x/model.safetensors --data new.csv
             """)
