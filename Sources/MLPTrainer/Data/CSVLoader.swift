@@ -528,18 +528,26 @@ func applyClassLabels(_ dataset: Dataset, classLabels: [String]?, path: String, 
                       unseen: ((UnseenLabels) -> Void)? = nil, firstLine: (Int) -> Int?) throws -> Dataset {
     guard let classLabels, classLabels != dataset.classLabels else { return dataset }
     let map = classIndices(of: dataset.classLabels, in: classLabels)
-    // The unknown labels in the order they first appear in the file (the classes are sorted by name).
-    let lines = map.indices.filter { map[$0] == nil }.map { (class: $0, line: firstLine($0)) }.sorted { ($0.line ?? .max) < ($1.line ?? .max) }
-    if let first = lines.first {
+    let unknown = map.indices.filter { map[$0] == nil }
+    if !unknown.isEmpty {
+        // The unknown labels in the order they first appear in the file (the classes are sorted by
+        // name). Rows are in file order, so one sweep orders them; only the first one's line is
+        // looked up, since a lookup counts lines from the file's start (a target column of
+        // continuous values would otherwise scan the file once per distinct value).
+        var firstRow = [Int](repeating: .max, count: dataset.classCount)
+        var rows = [Int](repeating: 0, count: dataset.classCount)
+        for (r, c) in dataset.labels.enumerated() {
+            rows[Int(c)] += 1
+            firstRow[Int(c)] = min(firstRow[Int(c)], r)
+        }
+        let ordered = unknown.sorted { firstRow[$0] < firstRow[$1] }
         let (column, name) = try CSVLayout.target(path: path, options: options)
-        let label = dataset.classLabels[first.class]
+        let line = firstLine(ordered[0]), label = dataset.classLabels[ordered[0]]
         guard let unseen else {
-            let at = first.line.map { ":\($0):\(column + 1)" } ?? ""
+            let at = line.map { ":\($0):\(column + 1)" } ?? ""
             throw DataError("\(path)\(at): unknown label '\(label)' in column '\(name)' (classes: \(classLabels.joined(separator: ", ")))")
         }
-        var rows = [Int](repeating: 0, count: dataset.classCount)
-        for c in dataset.labels { rows[Int(c)] += 1 }
-        unseen(UnseenLabels(path: path, line: first.line, column: column + 1, labels: lines.map { (dataset.classLabels[$0.class], rows[$0.class]) }))
+        unseen(UnseenLabels(path: path, line: line, column: column + 1, labels: ordered.map { (dataset.classLabels[$0], rows[$0]) }))
     }
     var out = dataset
     out.classLabels = classLabels
