@@ -11,13 +11,7 @@ import Testing
         process.executableURL = TrainCommandTests.binary
         process.arguments = arguments
         process.currentDirectoryURL = URL(fileURLWithPath: directory)
-        let err = Pipe()
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = err
-        try process.run()
-        let stderr = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return .init(status: process.terminationStatus, stdout: "", stderr: String(decoding: stderr, as: UTF8.self))
+        return try Executable.collect(process)
     }
 
     static func directory(_ name: String) throws -> String {
