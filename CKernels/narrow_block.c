@@ -37,12 +37,21 @@ CK_INLINE float narrow_xhat(const float *c, int64_t period, int64_t j, float z) 
     return (narrow_activation(c, period, j, z) - c[MEAN * period + j]) * c[INVSTD * period + j];
 }
 
-/// v through the mask: element j of a chunk whose first counter is `counter`, low half lo, key k.
+/// BatchNorm's output, gamma xhat + shift.
+CK_INLINE float narrow_output(const float *c, int64_t period, int64_t j, float xhat) {
+    return c[GAMMA * period + j] * xhat + c[SHIFT * period + j];
+}
+
+/// Whether the mask keeps element j of a chunk whose first counter is `counter`, low half lo, key k.
 /// A chunk across a change of the counter's high half (once per 2^32 elements) draws key by key.
+CK_INLINE int narrow_keep(narrow_mask m, int straddles, uint64_t counter, uint32_t lo, uint32_t k, int64_t j) {
+    return straddles ? keep_bit(m.key, counter + (uint64_t)j, m.threshold) : keep_low(lo + (uint32_t)j, k, m.threshold);
+}
+
+/// v through the mask, element j as in narrow_keep.
 CK_INLINE float narrow_drop(narrow_mask m, int straddles, uint64_t counter, uint32_t lo, uint32_t k,
                             int64_t j, float v) {
-    int keep = straddles ? keep_bit(m.key, counter + (uint64_t)j, m.threshold) : keep_low(lo + (uint32_t)j, k, m.threshold);
-    return keep ? v * m.scale : 0.0f;
+    return narrow_keep(m, straddles, counter, lo, k, j) ? v * m.scale : 0.0f;
 }
 
 CK_INLINE int narrow_straddles(uint64_t counter, int64_t period) {
@@ -67,20 +76,19 @@ CK_VERSIONS(narrow_stats, (const float *z, int64_t n, int64_t period, const floa
 
 CK_INLINE void narrow_forward_body(const float *z, float *y, int64_t n, int64_t period, const float *c,
                                    narrow_mask m) {
-    const float *gamma = c + GAMMA * period, *shift = c + SHIFT * period;
     for (int64_t i = 0; i < n; i += period) {
         const float *zs = z + i;
         float *ys = y + i;
         uint64_t counter = m.first + (uint64_t)i;
         uint32_t lo = (uint32_t)counter, k = block_key(m.key, counter);
         if (!m.on) {
-            for (int64_t j = 0; j < period; j++) ys[j] = gamma[j] * narrow_xhat(c, period, j, zs[j]) + shift[j];
+            for (int64_t j = 0; j < period; j++) ys[j] = narrow_output(c, period, j, narrow_xhat(c, period, j, zs[j]));
         } else if (!narrow_straddles(counter, period)) {
             for (int64_t j = 0; j < period; j++)
-                ys[j] = narrow_drop(m, 0, counter, lo, k, j, gamma[j] * narrow_xhat(c, period, j, zs[j]) + shift[j]);
+                ys[j] = narrow_drop(m, 0, counter, lo, k, j, narrow_output(c, period, j, narrow_xhat(c, period, j, zs[j])));
         } else {
             for (int64_t j = 0; j < period; j++)
-                ys[j] = narrow_drop(m, 1, counter, lo, k, j, gamma[j] * narrow_xhat(c, period, j, zs[j]) + shift[j]);
+                ys[j] = narrow_drop(m, 1, counter, lo, k, j, narrow_output(c, period, j, narrow_xhat(c, period, j, zs[j])));
         }
     }
 }
@@ -88,13 +96,13 @@ CK_VERSIONS(narrow_forward, (const float *z, float *y, int64_t n, int64_t period
             (z, y, n, period, c, m))
 
 /// One element of the backward's first phase: g through the mask (in place) and the sums; with y,
-/// also the block's output, as narrow_forward_body's, under the same draw.
+/// also the block's output, as narrow_forward_body's, under the same draw (`keep`, narrow_keep's).
 CK_INLINE void narrow_sums_element(const float *c, int64_t period, int64_t j, float z, float *g, float *y, narrow_mask m,
                                    int keep, double *acc, double *accx) {
     float xhat = narrow_xhat(c, period, j, z);
     float gj = m.on ? (keep ? *g * m.scale : 0.0f) : *g;
     if (y) {
-        float v = c[GAMMA * period + j] * xhat + c[SHIFT * period + j];
+        float v = narrow_output(c, period, j, xhat);
         *y = m.on ? (keep ? v * m.scale : 0.0f) : v;
     }
     *g = gj;
@@ -110,13 +118,13 @@ CK_INLINE void narrow_backward_sums_body(const float *z, float *y, float *dy, in
         uint64_t counter = m.first + (uint64_t)i;
         uint32_t lo = (uint32_t)counter, k = block_key(m.key, counter);
         int straddles = narrow_straddles(counter, period);
-#define KEEP (straddles ? keep_bit(m.key, counter + (uint64_t)j, m.threshold) : keep_low(lo + (uint32_t)j, k, m.threshold))
         // The two loops differ only in y, so each vectorises without a test per element.
         if (y)
-            for (int64_t j = 0; j < period; j++) narrow_sums_element(c, period, j, zs[j], g + j, y + i + j, m, KEEP, acc, accx);
+            for (int64_t j = 0; j < period; j++)
+                narrow_sums_element(c, period, j, zs[j], g + j, y + i + j, m, narrow_keep(m, straddles, counter, lo, k, j), acc, accx);
         else
-            for (int64_t j = 0; j < period; j++) narrow_sums_element(c, period, j, zs[j], g + j, NULL, m, KEEP, acc, accx);
-#undef KEEP
+            for (int64_t j = 0; j < period; j++)
+                narrow_sums_element(c, period, j, zs[j], g + j, NULL, m, narrow_keep(m, straddles, counter, lo, k, j), acc, accx);
     }
 }
 CK_VERSIONS(narrow_backward_sums,
