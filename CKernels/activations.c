@@ -225,8 +225,9 @@ static void affine_forward(const float *x, float *y, int64_t rows, int64_t cols,
         CK_DISPATCH(affine_forward, (x + r * cols, y + r * cols, cols, params, params + cols, 1));
 }
 
-static void affine_backward(const float *x, const float *dy, float *dx, int64_t rows, int64_t cols,
-                            const float *params, int per_channel, float *dparams) {
+static void affine_backward(const float *x, const float *y, const float *dy, float *dx, int64_t rows,
+                            int64_t cols, const float *params, int per_channel, float *dparams) {
+    (void)y;  // affine's backward reads x only
     if (!per_channel) {
         CK_DISPATCH(affine_backward, (x, dy, dx, rows * cols, params + 1, dparams, dparams + 1, 0));
         return;
@@ -244,17 +245,17 @@ static void softexp_forward(const float *x, float *y, int64_t rows, int64_t cols
     else CK_DISPATCH(softexp_pos_fwd, (x, y, rows, cols, params, per_channel));
 }
 
-static void softexp_backward(const float *x, const float *dy, float *dx, int64_t rows, int64_t cols,
-                             const float *params, int per_channel, float *dparams) {
-    if (per_channel) CK_DISPATCH(softexp_bwd, (x, dy, dx, rows, cols, params, per_channel, dparams));
-    else if (params[0] < 0.0f) CK_DISPATCH(softexp_neg_bwd, (x, dy, dx, rows, cols, params, per_channel, dparams));
-    else CK_DISPATCH(softexp_pos_bwd, (x, dy, dx, rows, cols, params, per_channel, dparams));
+static void softexp_backward(const float *x, const float *y, const float *dy, float *dx, int64_t rows,
+                             int64_t cols, const float *params, int per_channel, float *dparams) {
+    if (per_channel) CK_DISPATCH(softexp_bwd, (x, y, dy, dx, rows, cols, params, per_channel, dparams));
+    else if (params[0] < 0.0f) CK_DISPATCH(softexp_neg_bwd, (x, y, dy, dx, rows, cols, params, per_channel, dparams));
+    else CK_DISPATCH(softexp_pos_bwd, (x, y, dy, dx, rows, cols, params, per_channel, dparams));
 }
 
 #define FORWARD_PLAIN(name) CK_DISPATCH(name##_fwd, (x, y, rows, cols, params, per_channel))
 #define FORWARD_CUSTOM(name) name##_forward(x, y, rows, cols, params, per_channel)
-#define BACKWARD_PLAIN(name) CK_DISPATCH(name##_bwd, (x, dy, dx, rows, cols, params, per_channel, dparams))
-#define BACKWARD_CUSTOM(name) name##_backward(x, dy, dx, rows, cols, params, per_channel, dparams)
+#define BACKWARD_PLAIN(name) CK_DISPATCH(name##_bwd, (x, y, dy, dx, rows, cols, params, per_channel, dparams))
+#define BACKWARD_CUSTOM(name) name##_backward(x, y, dy, dx, rows, cols, params, per_channel, dparams)
 
 void ck_act_forward(ck_activation kind, const float *x, float *y, int64_t rows, int64_t cols,
                     const float *params, int per_channel) {
@@ -268,8 +269,8 @@ void ck_act_forward(ck_activation kind, const float *x, float *y, int64_t rows, 
     }
 }
 
-void ck_act_backward(ck_activation kind, const float *x, const float *dy, float *dx, int64_t rows,
-                     int64_t cols, const float *params, int per_channel, float *dparams) {
+void ck_act_backward(ck_activation kind, const float *x, const float *y, const float *dy, float *dx,
+                     int64_t rows, int64_t cols, const float *params, int per_channel, float *dparams) {
     if (rows <= 0 || cols <= 0) return;
     switch (kind) {
 #define BACKWARD_CASE(E, name, always_per_channel, kernel) \

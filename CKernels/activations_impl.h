@@ -5,11 +5,11 @@
 // names CK_DISPATCH expects. Not a public header; no include guard on purpose.
 //
 // Each activation ACT provides always-inline element functions over one vector of lanes (see
-// "element functions" below); ACT_KERNELS(ACT, NP, NQ) builds the forward and the fused backward
-// over a matrix from them: scalar parameters accumulate their gradients in NP vector registers over
-// the whole pass and reduce once at the end; per-channel parameters accumulate over a block of rows
-// in registers, then add into dparams. Tails use masked loads and stores (lanes past the end read 0
-// and contribute nothing).
+// "element functions" below); ACT_KERNELS(ACT, NP, NQ, READS_Y) builds the forward and the fused
+// backward over a matrix from them: scalar parameters accumulate their gradients in NP vector
+// registers over the whole pass and reduce once at the end; per-channel parameters accumulate over a
+// block of rows in registers, then add into dparams. Tails use masked loads and stores (lanes past
+// the end read 0 and contribute nothing).
 #ifndef CK_ACT_ISA
 #error "define CK_ACT_ISA before including activations_impl.h"
 #endif
@@ -239,9 +239,10 @@ FN V NAME(poly)(V t, const float *c, int n) {
 //   void ACT_prep(const V *p, V *q)            derived per-slot constants q from the parameters p
 //                                              (computed once per pass or per block of rows)
 //   V ACT_f(V x, const V *q)                   -> y
-//   V ACT_b(V x, V dy, const V *q, V *acc)     -> dx; adds this lane's contribution to the
+//   V ACT_b(V x, V y, V dy, const V *q, V *acc) -> dx; adds this lane's contribution to the
 //                                              accumulator acc[k] of parameter k (an FMA where
-//                                              the contribution is a product)
+//                                              the contribution is a product). y = ACT_f(x) is
+//                                              loaded only for the ACT_KERNELS that say so.
 //   void ACT_fin(const V *q, V *acc)           turns the accumulators into dparams contributions
 // (prep/fin let per-element work move out of the loop, e.g. srelu sums dy over the left piece and
 // multiplies by 1 - a_left once at the end).
@@ -254,13 +255,13 @@ FN void NAME(copy_prep)(const V *p, V *q, int np) { for (int k = 0; k < np; k++)
 // relu: y = max(x, 0); dx = dy where x > 0, else 0.
 COPY_PREP(relu, 0)
 FN V NAME(relu_f)(V x, const V *q) { (void)q; return MAX(x, ZERO); }
-FN V NAME(relu_b)(V x, V dy, const V *q, V *acc) { (void)q; (void)acc; return SEL(GT(x, ZERO), dy, ZERO); }
+FN V NAME(relu_b)(V x, V y, V dy, const V *q, V *acc) { (void)y; (void)q; (void)acc; return SEL(GT(x, ZERO), dy, ZERO); }
 
 // leaky_relu: y = x if x > 0 else 0.01 x (PyTorch's default negative_slope).
 COPY_PREP(leaky_relu, 0)
 FN V NAME(leaky_relu_f)(V x, const V *q) { (void)q; return SEL(GT(x, ZERO), x, MUL(x, S1(CK_ACT_LEAKY_SLOPE))); }
-FN V NAME(leaky_relu_b)(V x, V dy, const V *q, V *acc) {
-    (void)q; (void)acc;
+FN V NAME(leaky_relu_b)(V x, V y, V dy, const V *q, V *acc) {
+    (void)y; (void)q; (void)acc;
     return SEL(GT(x, ZERO), dy, MUL(dy, S1(CK_ACT_LEAKY_SLOPE)));
 }
 
@@ -278,8 +279,8 @@ FN V NAME(sigmoid2)(V z, V *minus) {
 
 COPY_PREP(sigmoid, 0)
 FN V NAME(sigmoid_f)(V x, const V *q) { (void)q; V m; return NAME(sigmoid2)(x, &m); }
-FN V NAME(sigmoid_b)(V x, V dy, const V *q, V *acc) {
-    (void)q; (void)acc;
+FN V NAME(sigmoid_b)(V x, V y, V dy, const V *q, V *acc) {
+    (void)y; (void)q; (void)acc;
     V m, s = NAME(sigmoid2)(x, &m);
     return MUL(MUL(dy, s), m);
 }
@@ -294,8 +295,8 @@ FN V NAME(tanh_f)(V x, const V *q) {
     V nx = NABS(x), e = EXPM1(ADD(nx, nx));
     return WITHSIGN(QUOT(e, SUB(S1(-2.0f), e)), x);
 }
-FN V NAME(tanh_b)(V x, V dy, const V *q, V *acc) {
-    (void)q; (void)acc;
+FN V NAME(tanh_b)(V x, V y, V dy, const V *q, V *acc) {
+    (void)y; (void)q; (void)acc;
     // 1 - tanh^2 = 4 e / (1 + e)^2 = e / h^2, h = (1 + e)/2, e = exp(-2|x|): no cancellation where
     // tanh -> +-1.
     V nx = NABS(x), e = EXP(ADD(nx, nx));
@@ -308,8 +309,8 @@ FN V NAME(tanh_b)(V x, V dy, const V *q, V *acc) {
 // constant folded into exp's argument.
 COPY_PREP(gelu, 0)
 FN V NAME(gelu_f)(V x, const V *q) { (void)q; return MUL(x, PHI(x, MUL(x, x))); }
-FN V NAME(gelu_b)(V x, V dy, const V *q, V *acc) {
-    (void)q; (void)acc;
+FN V NAME(gelu_b)(V x, V y, V dy, const V *q, V *acc) {
+    (void)y; (void)q; (void)acc;
     V x2 = MUL(x, x);
     V pdf = EXP(FMA(x2, S1(-0.5f), S1(-0.918938533204672742f)));
     return MUL(dy, FMA(x, pdf, PHI(x, x2)));
@@ -326,12 +327,12 @@ FN V NAME(swish_core)(V x, V dy, V b, V *acc_b) {
 }
 COPY_PREP(swish, 1)
 FN V NAME(swish_f)(V x, const V *q) { V m; return MUL(x, NAME(sigmoid2)(MUL(q[0], x), &m)); }
-FN V NAME(swish_b)(V x, V dy, const V *q, V *acc) { return NAME(swish_core)(x, dy, q[0], &acc[0]); }
+FN V NAME(swish_b)(V x, V y, V dy, const V *q, V *acc) { (void)y; return NAME(swish_core)(x, dy, q[0], &acc[0]); }
 // silu = swish with b = 1 (no parameter).
 COPY_PREP(silu, 0)
 FN V NAME(silu_f)(V x, const V *q) { (void)q; V m; return MUL(x, NAME(sigmoid2)(x, &m)); }
-FN V NAME(silu_b)(V x, V dy, const V *q, V *acc) {
-    (void)q; (void)acc;
+FN V NAME(silu_b)(V x, V y, V dy, const V *q, V *acc) {
+    (void)y; (void)q; (void)acc;
     V unused = ZERO;
     return NAME(swish_core)(x, dy, ONE, &unused);
 }
@@ -341,7 +342,8 @@ FN V NAME(silu_b)(V x, V dy, const V *q, V *acc) {
 FN void NAME(isru_prep)(const V *p, V *q) { q[0] = p[0]; }
 FN void NAME(isru_fin)(const V *q, V *acc) { (void)q; acc[0] = MUL(acc[0], S1(-0.5f)); }
 FN V NAME(isru_f)(V x, const V *q) { return MUL(x, RSQRT(FMA(MUL(q[0], x), x, ONE))); }
-FN V NAME(isru_b)(V x, V dy, const V *q, V *acc) {
+FN V NAME(isru_b)(V x, V y, V dy, const V *q, V *acc) {
+    (void)y;
     V s = RSQRT(FMA(MUL(q[0], x), x, ONE));
     V s3dy = MUL(MUL(MUL(s, s), s), dy);
     acc[0] = FMA(MUL(MUL(x, x), x), s3dy, acc[0]);
@@ -367,7 +369,8 @@ FN V NAME(srelu_f)(V x, const V *q) {
     V y = FMA(q[1], MIN(SUB(x, q[0]), ZERO), x);
     return FMA(q[3], MAX(SUB(x, q[2]), ZERO), y);
 }
-FN V NAME(srelu_b)(V x, V dy, const V *q, V *acc) {
+FN V NAME(srelu_b)(V x, V y, V dy, const V *q, V *acc) {
+    (void)y;
     V dl = SUB(x, q[0]), dr = SUB(x, q[2]);
     M left = LE(dl, ZERO), right = GE(dr, ZERO);
     // Masked additions and FMAs (one instruction each on AVX-512) instead of selecting dy on each
@@ -405,7 +408,8 @@ FN V NAME(softexp_pos_f)(V x, const V *q) {
     V a = q[0];
     return ADD(a, SEL(GT(ABS(a), ZERO), MUL(EXPM1(MUL(a, x)), q[1]), x));
 }
-FN V NAME(softexp_pos_b)(V x, V dy, const V *q, V *acc) {
+FN V NAME(softexp_pos_b)(V x, V y, V dy, const V *q, V *acc) {
+    (void)y;
     V a = q[0], t = MUL(a, x);
     V e = EXP(t);
     V series = MUL(MUL(x, x), POLY(t, NAME(softexp_p)));
@@ -415,45 +419,41 @@ FN V NAME(softexp_pos_b)(V x, V dy, const V *q, V *acc) {
 }
 
 // For a < 0 with w = a (x + a), u = 1 - w (the argument of ln):
-//   y = -ln(u)/a = (x + a) R(w),                 R(w) = -ln(1 - w)/w = ln(u)/(u - 1)
+//   y = -ln(1 - w)/a
 //   dy/dx = 1/u
-//   dy/da = ln(u)/a^2 + (x + 2a)/(a u) = R(w) + (x + a)(x + 2a) R'(w),  R'(w) = sum k w^(k-1)/(k+1)
-// R is ln(u)/(u - 1) with u as rounded (and 1 where u rounds to 1): that ratio is well conditioned
-// in u, so it keeps full relative accuracy for small w, where -ln(u)/a would cancel. dy/da takes
-// the series for |w| <= 1/4, where the closed form cancels. Outside the domain
+//   dy/da = ln(u)/a^2 + (x + 2a)/(a u) = ((x + 2a)/u - y)/a = 1/u + (x + a)^2 R'(w),
+//   R(w) = -ln(1 - w)/w = sum w^k/(k+1),  R'(w) = sum k w^(k-1)/(k+1)
+// (the last form from R + w R' = (w R)' = 1/u). u as rounded differs from 1 - w by e, which for
+// small w is a large part of w: y adds e back, ln(1 - w) = ln(u + e) ~ ln(u) + e, with e exact
+// (Fast2Sum: |w| <= 1 where 0 < u < 2; e/u and e differ by e w/u, nothing next to ln(1 - w) ~ -w;
+// for u >= 2 e is dropped, at most half an ulp of u next to ln(u) >= ln 2). So y keeps its relative
+// accuracy for small w, where -ln(u)/a would cancel, with no division. The backward reads the
+// forward's y instead of taking ln again: dy/da is the closed form in y for |w| > 1/8, and the
+// series, whose two terms are positive, for |w| <= 1/8, where the closed form cancels (it loses
+// about 2/|w| times y's error, 16x at the switch). Outside the domain
 // (u <= CK_ACT_SOFTEXP_MIN_LOG_ARG), ln's argument is clamped: y = -ln(CK_ACT_SOFTEXP_MIN_LOG_ARG)/a,
 // and dx and the parameter gradient are 0 there. Above 2^120 (x near +inf) u is clamped too, which
 // keeps the SIMD reciprocals finite and changes nothing else in float.
-/// R'(w) on |w| <= 1/4: interpolation at Chebyshev nodes (near minimax), 10 terms for a relative
-/// error of 7.5e-8 evaluated in float, where the Taylor series needs 13.
-static const float NAME(softexp_dr)[] = {0.5f, 0.666666687f, 0.749998391f, 0.799996376f, 0.833538711f,
-                                         0.857465088f, 0.865959644f, 0.877324164f, 1.05960393f,
-                                         1.08729732f};
+/// R'(w) on |w| <= 1/8: interpolation at Chebyshev nodes (near minimax), 7 terms for a relative
+/// error of 7.2e-8 evaluated in float, where the Taylor series needs 9.
+static const float NAME(softexp_dr)[] = {0.5f, 0.666667044f, 0.750000358f, 0.799805105f, 0.833136022f,
+                                         0.881942511f, 0.900107563f};
 /// u clamped to [CK_ACT_SOFTEXP_MIN_LOG_ARG, 2^120].
 FN V NAME(softexp_clamp)(V u) { return MIN(MAX(u, S1(CK_ACT_SOFTEXP_MIN_LOG_ARG)), S1(0x1p120f)); }
-/// ln(u) and R = ln(u)/(u - 1) for u in softexp_clamp's range.
-FN V NAME(softexp_ratio)(V u, V *log_u) {
-    V um1 = SUB(u, ONE);
-    *log_u = LOG(u);
-    return SEL(GT(ABS(um1), ZERO), QUOT(*log_u, um1), ONE);
-}
 FN V NAME(softexp_neg_f)(V x, const V *q) {
-    V a = q[0], xa = ADD(x, a), w = MUL(a, xa);
-    V u = SUB(ONE, w), log_u;
-    V ratio = NAME(softexp_ratio)(NAME(softexp_clamp)(u), &log_u);
-    return SEL(GT(u, S1(CK_ACT_SOFTEXP_MIN_LOG_ARG)), MUL(xa, ratio), MUL(log_u, SUB(ZERO, q[1])));
+    V a = q[0], w = MUL(a, ADD(x, a)), u = SUB(ONE, w);
+    M exact = MAND(GT(u, S1(CK_ACT_SOFTEXP_MIN_LOG_ARG)), LT(u, S1(2.0f)));
+    V rounding = SEL(exact, ADD(w, SUB(u, ONE)), ZERO);  // u - (1 - w), exact (Fast2Sum)
+    return MUL(SUB(rounding, LOG(NAME(softexp_clamp)(u))), q[1]);
 }
-FN V NAME(softexp_neg_b)(V x, V dy, const V *q, V *acc) {
+FN V NAME(softexp_neg_b)(V x, V y, V dy, const V *q, V *acc) {
     V a = q[0], xa = ADD(x, a), w = MUL(a, xa);
     V u = SUB(ONE, w);
     M inside = GT(u, S1(CK_ACT_SOFTEXP_MIN_LOG_ARG));
-    V uc = NAME(softexp_clamp)(u), log_u;
-    V ratio = NAME(softexp_ratio)(uc, &log_u);
-    V ru = RCP(uc);
-    V x2a = ADD(xa, a);
-    V closed = FMA(log_u, q[2], MUL(MUL(x2a, q[1]), ru));
-    V series = FMA(MUL(xa, x2a), POLY(w, NAME(softexp_dr)), ratio);
-    V dyda = SEL(LE(ABS(w), S1(0.25f)), series, closed);
+    V ru = RCP(NAME(softexp_clamp)(u));
+    V closed = MUL(FMA(ADD(xa, a), ru, SUB(ZERO, y)), q[1]);
+    V series = FMA(MUL(xa, xa), POLY(w, NAME(softexp_dr)), ru);
+    V dyda = SEL(LE(ABS(w), S1(0.125f)), series, closed);
     V dyin = SEL(inside, dy, ZERO);
     acc[0] = FMA(dyin, dyda, acc[0]);
     return MUL(dyin, ru);
@@ -462,10 +462,10 @@ FN V NAME(softexp_neg_b)(V x, V dy, const V *q, V *acc) {
 FN V NAME(softexp_f)(V x, const V *q) {
     return SEL(LT(q[0], ZERO), NAME(softexp_neg_f)(x, q), NAME(softexp_pos_f)(x, q));
 }
-FN V NAME(softexp_b)(V x, V dy, const V *q, V *acc) {
+FN V NAME(softexp_b)(V x, V y, V dy, const V *q, V *acc) {
     V an[1] = {acc[0]}, ap[1] = {acc[0]};
-    V dxn = NAME(softexp_neg_b)(x, dy, q, an);
-    V dxp = NAME(softexp_pos_b)(x, dy, q, ap);
+    V dxn = NAME(softexp_neg_b)(x, y, dy, q, an);
+    V dxp = NAME(softexp_pos_b)(x, y, dy, q, ap);
     M neg = LT(q[0], ZERO);
     acc[0] = SEL(neg, an[0], ap[0]);
     return SEL(neg, dxn, dxp);
@@ -481,7 +481,8 @@ FN V NAME(softexp_b)(V x, V dy, const V *q, V *acc) {
 #endif
 #define CK_ACT_RB_BWD 4
 
-/// Forward and fused backward of ACT over x[rows, cols] with NP parameters and NQ derived values.
+/// Forward and fused backward of ACT over x[rows, cols] with NP parameters and NQ derived values;
+/// the backward loads the forward's output y only when READS_Y (else y may be NULL: ACT_b gets 0).
 /// Scalar parameters: one pass over rows*cols elements, gradients accumulated in registers.
 /// Per channel: column blocks of W channels times CK_ACT_RB rows, so each block loads and derives
 /// its parameters once and adds its gradient accumulators into dparams once. A forward block loads
@@ -489,7 +490,7 @@ FN V NAME(softexp_b)(V x, V dy, const V *q, V *acc) {
 /// row r and the load of row r + 2 would otherwise be 4 KiB apart and stall on 4K aliasing. The
 /// backward goes row by row instead: holding x and dy of its rows beside the parameters and the
 /// accumulators spilled srelu's 4 + 4 + 8 vectors out of AVX2's 16 registers, which cost more.
-#define ACT_KERNELS(ACT, NP, NQ)                                                                   \
+#define ACT_KERNELS(ACT, NP, NQ, READS_Y)                                                          \
     FN void NAME(ACT##_load)(const float *params, int64_t pstride, int64_t c, int64_t m, int full, \
                              V *q) {                                                               \
         V p[NP + 1];                                                                               \
@@ -530,8 +531,8 @@ FN V NAME(softexp_b)(V x, V dy, const V *q, V *acc) {
             if (c < cols) NAME(ACT##_fwd_block)(x + o, y + o, nr, cols, c, cols - c, 0, params);   \
         }                                                                                          \
     }                                                                                              \
-    FN void NAME(ACT##_bwd_block)(const float *x, const float *dy, float *dx, int64_t nr,          \
-                                  int64_t cols, int64_t c, int64_t m, int full,                    \
+    FN void NAME(ACT##_bwd_block)(const float *x, const float *y, const float *dy, float *dx,      \
+                                  int64_t nr, int64_t cols, int64_t c, int64_t m, int full,        \
                                   const float *params, float *dparams) {                           \
         V q[NQ + 1], acc[NP + 1];                                                                  \
         NAME(ACT##_load)(params, cols, c, m, full, q);                                             \
@@ -539,12 +540,14 @@ FN V NAME(softexp_b)(V x, V dy, const V *q, V *acc) {
         for (int64_t r = 0; r < nr; r++) {                                                         \
             int64_t o = r * cols + c;                                                              \
             if (full) {                                                                            \
-                ST(dx + o, NAME(ACT##_b)(LD(x + o), LD(dy + o), q, acc));                          \
+                V yo = READS_Y ? LD(y + o) : ZERO;                                                 \
+                ST(dx + o, NAME(ACT##_b)(LD(x + o), yo, LD(dy + o), q, acc));                      \
                 continue;                                                                          \
             }                                                                                      \
             V part[NP + 1];                                                                        \
             for (int k = 0; k < NP; k++) part[k] = ZERO;                                           \
-            STM(dx + o, NAME(ACT##_b)(LDM(x + o, m), LDM(dy + o, m), q, part), m);                 \
+            V yo = READS_Y ? LDM(y + o, m) : ZERO;                                                 \
+            STM(dx + o, NAME(ACT##_b)(LDM(x + o, m), yo, LDM(dy + o, m), q, part), m);             \
             for (int k = 0; k < NP; k++) acc[k] = ADD(acc[k], KEEP(part[k], m));                  \
         }                                                                                          \
         NAME(ACT##_fin)(q, acc);                                                                   \
@@ -553,51 +556,57 @@ FN V NAME(softexp_b)(V x, V dy, const V *q, V *acc) {
             if (full) ST(d, ADD(LD(d), acc[k])); else STM(d, ADD(LDM(d, m), KEEP(acc[k], m)), m);  \
         }                                                                                          \
     }                                                                                              \
-    ATTR static void NAME(ACT##_bwd)(const float *x, const float *dy, float *dx, int64_t rows,     \
-                                     int64_t cols, const float *params, int per_channel,           \
+    ATTR static void NAME(ACT##_bwd)(const float *x, const float *y, const float *dy, float *dx,   \
+                                     int64_t rows, int64_t cols, const float *params,              \
+                                     int per_channel,                                              \
                                      float *dparams) {                                             \
         if (!per_channel || NP == 0) {                                                             \
             V p[NP + 1], q[NQ + 1], acc[NP + 1], part[NP + 1];                                     \
             for (int k = 0; k < NP; k++) p[k] = S1(params[k]), acc[k] = ZERO, part[k] = ZERO;      \
             NAME(ACT##_prep)(p, q);                                                                \
             int64_t n = rows * cols, i = 0;                                                        \
-            for (; i + W <= n; i += W) ST(dx + i, NAME(ACT##_b)(LD(x + i), LD(dy + i), q, acc));   \
+            for (; i + W <= n; i += W) {                                                           \
+                V yi = READS_Y ? LD(y + i) : ZERO;                                                 \
+                ST(dx + i, NAME(ACT##_b)(LD(x + i), yi, LD(dy + i), q, acc));                      \
+            }                                                                                      \
             if (i < n) {                                                                           \
-                STM(dx + i, NAME(ACT##_b)(LDM(x + i, n - i), LDM(dy + i, n - i), q, part), n - i); \
+                V yi = READS_Y ? LDM(y + i, n - i) : ZERO;                                         \
+                STM(dx + i, NAME(ACT##_b)(LDM(x + i, n - i), yi, LDM(dy + i, n - i), q, part), n - i); \
                 for (int k = 0; k < NP; k++) acc[k] = ADD(acc[k], KEEP(part[k], n - i));           \
             }                                                                                      \
             NAME(ACT##_fin)(q, acc);                                                               \
             for (int k = 0; k < NP; k++) dparams[k] += HSUM(acc[k]);                               \
             return;                                                                                \
         }                                                                                          \
-        for (int64_t r0 = 0; r0 < rows; r0 += CK_ACT_RB_BWD) {                                         \
-            int64_t nr = rows - r0 < CK_ACT_RB_BWD ? rows - r0 : CK_ACT_RB_BWD;                            \
+        for (int64_t r0 = 0; r0 < rows; r0 += CK_ACT_RB_BWD) {                                     \
+            int64_t nr = rows - r0 < CK_ACT_RB_BWD ? rows - r0 : CK_ACT_RB_BWD;                    \
             int64_t o = r0 * cols, c = 0;                                                          \
-            if (nr == CK_ACT_RB_BWD)                                                                   \
+            const float *yo = READS_Y ? y + o : NULL;                                              \
+            if (nr == CK_ACT_RB_BWD)                                                               \
                 for (; c + W <= cols; c += W)                                                      \
-                    NAME(ACT##_bwd_block)(x + o, dy + o, dx + o, CK_ACT_RB_BWD, cols, c, W, 1, params, \
-                                          dparams);                                                \
+                    NAME(ACT##_bwd_block)(x + o, yo, dy + o, dx + o, CK_ACT_RB_BWD, cols, c, W, 1, \
+                                          params, dparams);                                        \
             else                                                                                   \
                 for (; c + W <= cols; c += W)                                                      \
-                    NAME(ACT##_bwd_block)(x + o, dy + o, dx + o, nr, cols, c, W, 1, params, dparams); \
+                    NAME(ACT##_bwd_block)(x + o, yo, dy + o, dx + o, nr, cols, c, W, 1, params, dparams); \
             if (c < cols)                                                                          \
-                NAME(ACT##_bwd_block)(x + o, dy + o, dx + o, nr, cols, c, cols - c, 0, params,     \
+                NAME(ACT##_bwd_block)(x + o, yo, dy + o, dx + o, nr, cols, c, cols - c, 0, params, \
                                       dparams);                                                    \
         }                                                                                          \
     }
 
-ACT_KERNELS(relu, 0, 0)
-ACT_KERNELS(leaky_relu, 0, 0)
-ACT_KERNELS(sigmoid, 0, 0)
-ACT_KERNELS(tanh, 0, 0)
-ACT_KERNELS(gelu, 0, 0)
-ACT_KERNELS(silu, 0, 0)
-ACT_KERNELS(swish, 1, 1)
-ACT_KERNELS(isru, 1, 1)
-ACT_KERNELS(srelu, 4, 4)
-ACT_KERNELS(softexp_pos, 1, 3)
-ACT_KERNELS(softexp_neg, 1, 3)
-ACT_KERNELS(softexp, 1, 3)
+ACT_KERNELS(relu, 0, 0, 0)
+ACT_KERNELS(leaky_relu, 0, 0, 0)
+ACT_KERNELS(sigmoid, 0, 0, 0)
+ACT_KERNELS(tanh, 0, 0, 0)
+ACT_KERNELS(gelu, 0, 0, 0)
+ACT_KERNELS(silu, 0, 0, 0)
+ACT_KERNELS(swish, 1, 1, 0)
+ACT_KERNELS(isru, 1, 1, 0)
+ACT_KERNELS(srelu, 4, 4, 0)
+ACT_KERNELS(softexp_pos, 1, 3, 0)
+ACT_KERNELS(softexp_neg, 1, 3, 1)
+ACT_KERNELS(softexp, 1, 3, 1)
 #undef softexp_pos_prep
 #undef softexp_neg_prep
 #undef softexp_pos_fin
@@ -631,9 +640,10 @@ ATTR static void NAME(brelu_fwd)(const float *x, float *y, int64_t rows, int64_t
     if (cols % 2 == 0) { NAME(brelu_fwd_line)(x, y, rows * cols); return; }
     for (int64_t r = 0; r < rows; r++) NAME(brelu_fwd_line)(x + r * cols, y + r * cols, cols);
 }
-ATTR static void NAME(brelu_bwd)(const float *x, const float *dy, float *dx, int64_t rows,
-                                 int64_t cols, const float *params, int per_channel, float *dparams) {
-    (void)params; (void)per_channel; (void)dparams;
+ATTR static void NAME(brelu_bwd)(const float *x, const float *y, const float *dy, float *dx,
+                                 int64_t rows, int64_t cols, const float *params, int per_channel,
+                                 float *dparams) {
+    (void)y; (void)params; (void)per_channel; (void)dparams;
     if (cols % 2 == 0) { NAME(brelu_bwd_line)(x, dy, dx, rows * cols); return; }
     for (int64_t r = 0; r < rows; r++)
         NAME(brelu_bwd_line)(x + r * cols, dy + r * cols, dx + r * cols, cols);

@@ -9,8 +9,9 @@ struct Activations: ParsableCommand {
         abstract: "GB/s of every activation kernel, forward and backward, against memcpy of the same bytes.",
         discussion: """
             Bytes counted: forward reads x and writes y (8 bytes per element); backward reads x and dy and \
-            writes dx (12 bytes per element); memcpy of n floats moves 8n bytes. JSON fields per activation \
-            and size: activation, isa, rows, cols, forward_s, backward_s, forward_gbs, backward_gbs, \
+            writes dx (12 bytes per element; softexp's also reads the forward's y, not counted); memcpy of n \
+            floats moves 8n bytes. The backward gets the y its forward just wrote, as in training. JSON \
+            fields per activation and size: activation, isa, rows, cols, forward_s, backward_s, forward_gbs, backward_gbs, \
             elements_per_s, gbs, copy_gbs, vs_copy, vs_affine (null without affine).
             """)
 
@@ -93,7 +94,7 @@ struct Activations: ParsableCommand {
                     ck_act_forward(c.kind, x, y, Int64(rows), Int64(cols), p, pc)
                 })
                 let backward = Timing.median(Timing.perCall(options) {
-                    ck_act_backward(c.kind, x, dy, dx, Int64(rows), Int64(cols), p, pc, &grads)
+                    ck_act_backward(c.kind, x, y, dy, dx, Int64(rows), Int64(cols), p, pc, &grads)
                 })
                 let both = forward + backward
                 if c.kind == CK_ACT_AFFINE { affineSeconds = both }

@@ -68,8 +68,11 @@ void ck_linear_backward(const float *X, const float *W, const float *dY, float *
                         float *db, int64_t n, int64_t in, int64_t out);
 
 // MARK: - Activations (activations.c, activations_impl.h, vecmath.h)
-// Each activation is a forward / fused-backward pair. ck_act_backward gets the activation's INPUT x
-// (not its output y), and in one pass writes dx and accumulates the parameter gradients.
+// Each activation is a forward / fused-backward pair. ck_act_backward gets the activation's input x
+// and its output y (the training step keeps both: y is the next layer's input), and in one pass
+// writes dx and accumulates the parameter gradients. Derivatives are taken from x, which keeps them
+// accurate where a formula in y would cancel (sigmoid's y (1 - y) as y -> 1); only softexp reads y,
+// where it saves the backward a logarithm (a < 0: ln(u) = -a y).
 // Elementary functions on the AVX2 / AVX-512 paths come from vecmath.h (<= 2.5 ulp exp/expm1/log,
 // <= 7.5 ulp erf, <= 2.5 ulp rsqrt and reciprocal) and the scalar reference uses libm, so the
 // versions agree to a few float ulps (not bit for bit) on the transcendental activations.
@@ -89,9 +92,11 @@ void ck_linear_backward(const float *X, const float *W, const float *dY, float *
     /* Soft exponential (Godfrey & Gashler 2015), a = alpha:                                     \
        a > 0: y = (exp(a x) - 1)/a + a;  a = 0: y = x;  a < 0: y = -ln(1 - a (x + a))/a.         \
        dy/da is exact in the limit a -> 0 (= x^2/2 + 1 at a = 0) so a can leave 0: near a = 0    \
-       (|a x| <= 1/2, resp. |a (x + a)| <= 1/4) y and dy/da come from their power series instead \
-       of the cancelling closed forms. For a < 0, where 1 - a (x + a) <= CK_ACT_SOFTEXP_MIN_LOG_ARG \
-       (very negative x) the argument of ln is clamped to it, so y = -ln(CK_ACT_SOFTEXP_MIN_LOG_ARG)/a \
+       (|a x| <= 1/2, resp. |a (x + a)| <= 1/8) dy/da comes from its power series instead of the \
+       cancelling closed form, and y keeps its relative accuracy (expm1, resp. ln(1 - a (x + a)) \
+       with the rounding of its argument added back). The backward reads y (a < 0). For a < 0,  \
+       where 1 - a (x + a) <= CK_ACT_SOFTEXP_MIN_LOG_ARG (very negative x) the argument of ln is \
+       clamped to it, so y = -ln(CK_ACT_SOFTEXP_MIN_LOG_ARG)/a \
        (finite, saturated), and dx = 0 and dalpha gets 0 there. For a > 0, y and dx overflow to  \
        +inf for a x > ~88.7 (y from ~88.4 with AVX2), as PyTorch. */                             \
     X(SOFTEXP, softexp, 0, CUSTOM)                                                               \
@@ -170,10 +175,12 @@ int ck_act_always_per_channel(ck_activation kind);
 void ck_act_forward(ck_activation kind, const float *x, float *y, int64_t rows, int64_t cols,
                     const float *params, int per_channel);
 
-/// Fused backward, one pass: writes dx = dy * dg/dx (x is the forward's input) and accumulates the
-/// parameter gradients dparams[...] += sum over the elements of dy * dg/dparam (same layout as
-/// params; may be NULL for activations without parameters). dx may equal dy.
-void ck_act_backward(ck_activation kind, const float *x, const float *dy, float *dx,
+/// Fused backward, one pass: writes dx = dy * dg/dx (x is the forward's input, y = g(x) its output
+/// from ck_act_forward with the same params) and accumulates the parameter gradients
+/// dparams[...] += sum over the elements of dy * dg/dparam (same layout as params; may be NULL for
+/// activations without parameters). y is read by CK_ACT_SOFTEXP only and may be NULL for the other
+/// kinds. dx may equal dy.
+void ck_act_backward(ck_activation kind, const float *x, const float *y, const float *dy, float *dx,
                      int64_t rows, int64_t cols, const float *params, int per_channel,
                      float *dparams);
 

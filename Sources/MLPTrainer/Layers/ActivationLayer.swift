@@ -35,8 +35,8 @@ final class ActivationLayer: Layer {
 
     func backward(_ shards: ArraySlice<ShardWorkspace>, _ i: Int, _ step: StepContext, worker: Int) {
         for ws in shards {
-            backward(input: ws.input(of: i), outputGradient: ws.gradientOut.pointer, inputGradient: ws.gradientIn.pointer,
-                     rows: ws.rows, step.parameters, gradient: ws.gradient.pointer)
+            backward(input: ws.input(of: i), output: ws.outputs[i].pointer, outputGradient: ws.gradientOut.pointer,
+                     inputGradient: ws.gradientIn.pointer, rows: ws.rows, step.parameters, gradient: ws.gradient.pointer)
         }
     }
 
@@ -55,9 +55,11 @@ final class ActivationLayer: Layer {
         return (p + first, p + first + slots, spec.perChannel)
     }
 
-    /// dx from dy and the forward's input x; accumulates the parameters' gradients into `gradient`.
-    func backward(input x: UnsafePointer<Float>, outputGradient dy: UnsafePointer<Float>, inputGradient dx: UnsafeMutablePointer<Float>,
-                  rows: Int, _ p: UnsafePointer<Float>, gradient g: UnsafeMutablePointer<Float>) {
-        ck_act_backward(spec.kind.kernel, x, dy, dx, Int64(rows), Int64(width), p + first, spec.perChannel ? 1 : 0, g + first)
+    /// dx from dy, the forward's input x and its output y (nil for the kinds that do not read it, see
+    /// `ck_act_backward`); accumulates the parameters' gradients into `gradient`.
+    func backward(input x: UnsafePointer<Float>, output y: UnsafePointer<Float>?, outputGradient dy: UnsafePointer<Float>,
+                  inputGradient dx: UnsafeMutablePointer<Float>, rows: Int, _ p: UnsafePointer<Float>,
+                  gradient g: UnsafeMutablePointer<Float>) {
+        ck_act_backward(spec.kind.kernel, x, y, dy, dx, Int64(rows), Int64(width), p + first, spec.perChannel ? 1 : 0, g + first)
     }
 }

@@ -108,21 +108,23 @@ final class NarrowBlockLayer: Layer {
     /// (the previous block's output, which dW needs) under the same masks.
     private func backwardBlock(_ ws: ShardWorkspace, _ i: Int, _ start: Int, _ rows: Int, _ s: Scratch, _ p: UnsafePointer<Float>) {
         let z = ws.saved[i].pointer + start * width, gradient = ws.gradient.pointer
-        // room: the activation's output (when not affine), then d(loss)/d(activation), then d(loss)/dz.
-        let a = activationInput(z, rows: rows, room: s.room, p)
-        ck_narrow_backward_input(s.plan, a, ws.gradientOut.pointer + start * width, s.room, Int64(rows))
-        activation.backward(input: z, outputGradient: s.room, inputGradient: s.room, rows: rows, p, gradient: gradient)
+        // room: the activation's output (when not affine: softexp's backward reads it); roomGradient:
+        // d(loss)/d(activation), then d(loss)/dz. Affine's output is never formed (the kernels apply it).
+        let a = activationInput(z, rows: rows, room: s.room, p), dz = s.roomGradient
+        ck_narrow_backward_input(s.plan, a, ws.gradientOut.pointer + start * width, dz, Int64(rows))
+        activation.backward(input: z, output: activation.affineCoefficients(p) == nil ? a : nil, outputGradient: dz,
+                            inputGradient: dz, rows: rows, p, gradient: gradient)
         let dx = ws.gradientIn.pointer + start * linear.fanIn
         guard let previous else {
             // The first layer's input gradient is not needed.
-            linear.backward(input: ws.input(of: i) + start * linear.fanIn, outputGradient: s.room, inputGradient: i > 0 ? dx : nil,
+            linear.backward(input: ws.input(of: i) + start * linear.fanIn, outputGradient: dz, inputGradient: i > 0 ? dx : nil,
                             rows: rows, p, gradient: gradient)
             return
         }
-        linear.inputGradient(s.room, into: dx, rows: rows, p)
+        linear.inputGradient(dz, into: dx, rows: rows, p)
         let previousA = previous.activationInput(ws.saved[i - 1].pointer + start * linear.fanIn, rows: rows, room: s.previousRoom, p)
         previous.maskGradient(ws, i - 1, start, rows, dx, a: previousA, plan: s.previousPlan, output: s.input)
-        linear.backward(input: s.input, outputGradient: s.room, inputGradient: nil, rows: rows, p, gradient: gradient)
+        linear.backward(input: s.input, outputGradient: dz, inputGradient: nil, rows: rows, p, gradient: gradient)
     }
 
     /// The first backward phase on one block of rows: dy through the dropout mask (recomputed from its
@@ -198,22 +200,24 @@ final class NarrowBlockLayer: Layer {
         for start in stride(from: 0, to: ws.rows, by: Self.blockRows) { body(start, min(Self.blockRows, ws.rows - start)) }
     }
 
-    /// A worker's scratch for one pass over its shards' blocks: `room`, a block of `width` floats a row;
-    /// after a narrow block, `input` for the recomputed input rows and `previousRoom` for the previous
-    /// block's activation output (each a block of `fanIn` floats a row); the kernels' plans.
+    /// A worker's scratch for one pass over its shards' blocks: `room` and `roomGradient`, blocks of
+    /// `width` floats a row; after a narrow block, `input` for the recomputed input rows and
+    /// `previousRoom` for the previous block's activation output (each a block of `fanIn` floats a
+    /// row); the kernels' plans.
     private struct Scratch {
-        let room, input, previousRoom: UnsafeMutablePointer<Float>
+        let room, roomGradient, input, previousRoom: UnsafeMutablePointer<Float>
         let plan, previousPlan: OpaquePointer
     }
 
     /// Scratch for the duration of `body` (each worker its own).
     private func withScratch(_ body: (Scratch) -> Void) {
         let chained = previous == nil ? 0 : Self.blockRows * linear.fanIn
-        let room = UnsafeMutablePointer<Float>.allocate(capacity: Self.blockRows * width + 2 * chained)
+        let block = Self.blockRows * width
+        let room = UnsafeMutablePointer<Float>.allocate(capacity: 2 * block + 2 * chained)
         let planBytes = (ck_narrow_plan_size() + 63) / 64 * 64
         let plans = UnsafeMutableRawPointer.allocate(byteCount: 2 * planBytes, alignment: 64)
         defer { room.deallocate(); plans.deallocate() }
-        body(Scratch(room: room, input: room + Self.blockRows * width, previousRoom: room + Self.blockRows * width + chained,
+        body(Scratch(room: room, roomGradient: room + block, input: room + 2 * block, previousRoom: room + 2 * block + chained,
                      plan: OpaquePointer(plans), previousPlan: OpaquePointer(plans + planBytes)))
     }
 }
