@@ -454,9 +454,10 @@ FN V NAME(softexp_neg_b)(V x, V y, V dy, const V *q, V *acc) {
     V closed = MUL(FMA(ADD(xa, a), ru, SUB(ZERO, y)), q[1]);
     V series = FMA(MUL(xa, xa), POLY(w, NAME(softexp_dr)), ru);
     V dyda = SEL(LE(ABS(w), S1(0.125f)), series, closed);
-    V dyin = SEL(inside, dy, ZERO);
-    acc[0] = FMA(dyin, dyda, acc[0]);
-    return MUL(dyin, ru);
+    // The domain mask goes on values computed anyway, not on dy: a masked load of dy (what
+    // SEL(inside, dy, 0) compiles to) leaves its stream unprefetched, 1.4x the time from memory.
+    acc[0] = FMA(dy, SEL(inside, dyda, ZERO), acc[0]);
+    return MUL(dy, SEL(inside, ru, ZERO));
 }
 // Per-channel softexp: the sign of a differs by lane, compute both branches and select.
 FN V NAME(softexp_f)(V x, const V *q) {
