@@ -395,8 +395,12 @@ FN V NAME(srelu_b)(V x, V y, V dy, const V *q, V *acc) {
 static const float NAME(softexp_p)[] = {0.5f, 0.333333373f, 0.125000015f, 0.0333321206f, 0.00694424985f,
                                         0.00120015652f, 0.000174855231f};
 FN void NAME(softexp_prep)(const V *p, V *q) {
-    q[0] = p[0];
-    q[1] = DIV(ONE, p[0]);
+    // A nonzero |a| below 2^-100 acts as +-2^-100: y moves by under 2^-100 (1 + x^2), nothing next
+    // to y ~ x + a, the derivatives stay, and 1/a stays finite (a subnormal a's overflows, which
+    // made y NaN where a (x + a) rounds to 0).
+    V tiny = S1(0x1p-100f);
+    q[0] = SEL(MAND(GT(ABS(p[0]), ZERO), LT(ABS(p[0]), tiny)), WITHSIGN(tiny, p[0]), p[0]);
+    q[1] = DIV(ONE, q[0]);
     q[2] = MUL(q[1], q[1]);
 }
 FN void NAME(softexp_fin)(const V *q, V *acc) { (void)q; (void)acc; }
