@@ -412,14 +412,17 @@ FN V NAME(softexp_pos_f)(V x, const V *q) {
     V a = q[0];
     return ADD(a, SEL(GT(ABS(a), ZERO), MUL(EXPM1(MUL(a, x)), q[1]), x));
 }
+// dy/da alone, ~ e^t t/a^2, overflows float from t ~ 84 (a = 0.3) where y and dy dy/da are still
+// finite (and 0 x inf would be NaN where dy = 0, a dropped unit): dy is multiplied in first, as
+// PyTorch's autograd does, so each product overflows only where its result does.
 FN V NAME(softexp_pos_b)(V x, V y, V dy, const V *q, V *acc) {
     (void)y;
     V a = q[0], t = MUL(a, x);
-    V e = EXP(t);
-    V series = MUL(MUL(x, x), POLY(t, NAME(softexp_p)));
-    V closed = MUL(FMA(e, SUB(t, ONE), ONE), q[2]);
-    acc[0] = FMA(dy, ADD(ONE, SEL(LE(ABS(t), S1(0.5f)), series, closed)), acc[0]);
-    return MUL(dy, e);
+    V dx = MUL(dy, EXP(t));
+    V series = MUL(MUL(dy, x), MUL(x, POLY(t, NAME(softexp_p))));
+    V closed = FMA(dx, MUL(SUB(t, ONE), q[2]), MUL(dy, q[2]));
+    acc[0] = ADD(acc[0], ADD(dy, SEL(LE(ABS(t), S1(0.5f)), series, closed)));
+    return dx;
 }
 
 // For a < 0 with w = a (x + a), u = 1 - w (the argument of ln):

@@ -375,6 +375,36 @@ private let fixtureNames = ["affine", "softexp_pos", "softexp_neg", "srelu", "br
         }
     }
 
+    /// Soft exponential with a > 0 where e^(a x) nears float's overflow but y is finite: dx and the
+    /// parameter gradient are finite and right (against double precision), also where dy = 0 (a
+    /// dropped unit). dy/da alone, ~ e^t t/a^2, overflows there, so it must be scaled by dy first,
+    /// as PyTorch's autograd does (float32 autograd is finite at t = 84 and 86 with dy = 1e-3).
+    @Test func softexpGradientNearOverflow() {
+        let a: Float = 0.3
+        let ts: [Float] = [70, 80, 84, 85, 86, 86.5, 87, 84, 86, 40, 86, 85, 1, 83, 87, 86, 84]
+        let dys: [Float] = [1e-3, -2e-3, 1e-3, 0, -5e-4, 1e-3, 1e-4, 0, 1e-3, 0.5, 0, -1e-3, 1, 2e-3, -1e-4, 3e-4, -1e-3]
+        let x = ts.map { $0 / a }
+        var dalpha = 0.0, magnitude = 0.0
+        for (xi, dy) in zip(x, dys) {
+            let t = Double(a * xi), e = exp(t), term = Double(dy) * (1 + (e * (t - 1) + 1) / (Double(a) * Double(a)))
+            (dalpha, magnitude) = (dalpha + term, magnitude + abs(term))
+        }
+        for isa in supportedISAs {
+            for perChannel in [false, true] {
+                let params = [Float](repeating: a, count: perChannel ? x.count : 1)
+                let out = withISA(isa) { run(CK_ACT_SOFTEXP, x: x, dy: dys, rows: 1, cols: x.count, params: params, perChannel: perChannel) }
+                let tag = "[\(String(cString: ck_isa_name(isa)))] perChannel=\(perChannel)"
+                for i in x.indices {
+                    let e = exp(Double(a * x[i])), y = (e - 1) / Double(a) + Double(a), dx = Double(dys[i]) * e
+                    #expect(abs(Double(out.y[i]) - y) <= 1e-5 * y, "\(tag) y at t = \(ts[i]): \(out.y[i]) vs \(y)")
+                    #expect(abs(Double(out.dx[i]) - dx) <= 1e-5 * abs(dx), "\(tag) dx at t = \(ts[i]): \(out.dx[i]) vs \(dx)")
+                }
+                let got = out.grads.reduce(0.0) { $0 + Double($1) }
+                #expect(abs(got - dalpha) <= 1e-5 * magnitude, "\(tag) dalpha \(got) vs \(dalpha)")
+            }
+        }
+    }
+
     /// Soft exponential with a < 0 outside its domain (1 - a (x + a) <= min): finite, saturated
     /// output, zero dx and zero parameter gradient there.
     @Test func softexpNegativeDomain() {
