@@ -222,6 +222,10 @@ struct Train: ToolCommand {
             say("interrupted after epoch \(result.summary.epochs): continue with: train --resume \(outDirectory)")
             throw ExitCode(130)
         }
+        if let divergence = result.divergence {
+            let best = result.summary.bestEpoch.map { "epoch \($0), " } ?? ""
+            throw TrainingError("\(divergence.description); wrote the best validation epoch's model (\(best)before the divergence) to \(outDirectory)")
+        }
     }
 
     static func timestamp() -> String {

@@ -1,4 +1,5 @@
 import Foundation
+import MLPTrainer
 import Testing
 
 /// A NaN or an infinity never makes an output unreadable, and the advice for a non-finite loss fits
@@ -32,14 +33,80 @@ import Testing
     @Test(arguments: [
         (["--allow-nonfinite", "--data", "NAN"], "the training data holds NaN or infinite values"),
         (["--activation", "softexp:alpha=100", "--no-batchnorm"], "the network is not finite from the start"),
-        (["--optimizer", "sgd", "--lr", "1e30"], "; lower --lr\n"),
-        (["--optimizer", "sgd", "--lr", "1e30", "--no-standardize"], "lower --lr or standardise the features"),
+        (["--optimizer", "sgd", "--lr", "1e30"], "; lower --lr or clip the gradients (--clip-grad-norm 1)\n"),
+        (["--optimizer", "sgd", "--lr", "1e30", "--no-standardize"], "lower --lr, clip the gradients (--clip-grad-norm 1) or standardise the features"),
+        (["--optimizer", "sgd", "--lr", "1e30", "--clip-grad-norm", "5"], "; lower --lr\n"),
     ]) func nonFiniteLossAdviceFitsTheCause(_ flags: [String], _ advice: String) throws {
         let data = try Self.banknote(nanOnLine: 7)
         defer { try? FileManager.default.removeItem(atPath: data) }
         let out = TrainCommandTests.temporaryPath("nan-advice")
         let r = try TrainCommandTests.run(flags.map { $0 == "NAN" ? data : $0 } + ["--epochs", "3", "--out", out, "--quiet"])
         #expect(r.status != 0 && r.stderr.contains("the training loss became") && r.stderr.contains(advice), "\(r.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: out))
+    }
+
+    /// softexp with alpha > 0 and no normalisation between the blocks: exp of exp of ... overflows
+    /// float after about 20 full-batch Adam steps on the bank notes (PyTorch's float32 replay of the
+    /// same run from the same weights overflows at the same step).
+    static let diverging = ["--data", TrainCommandTests.banknote, "--activation", "softexp:alpha=0.3", "--no-batchnorm", "--dropout", "0",
+                            "--batch-size", "full", "--lr", "0.01", "--epochs", "40", "--threads", "2", "--quiet"]
+
+    static func file(_ directory: String, _ name: String) -> Bool { FileManager.default.fileExists(atPath: directory + "/" + name) }
+
+    @Test func aDivergedRunKeepsItsLastFiniteCheckpointAndWritesNoModel() throws {
+        let out = TrainCommandTests.temporaryPath("diverged")
+        defer { try? FileManager.default.removeItem(atPath: out) }
+        let r = try TrainCommandTests.run(Self.diverging + ["--checkpoint-every", "5", "--out", out])
+        #expect(r.status == 1 && r.stderr.contains("the training loss became NaN at epoch ")
+                && r.stderr.contains("; lower --lr or normalise the blocks (--norm batch or --norm layer"), "\(r.stderr)")
+        for name in ["model.safetensors", "model.onnx", "summary.json", "classification_report.txt"] { #expect(!Self.file(out, name), "\(name)") }
+        let state = try TrainingState.load(path: out + "/checkpoint.safetensors")
+        #expect(state.epochsCompleted > 0 && state.epochsCompleted % 5 == 0)
+        #expect(ModelValidation.nonFiniteTensors(state.checkpoint.model).isEmpty)
+        // Resuming repeats the same steps to the same error, and still writes no model.
+        let resumed = try TrainCommandTests.run(["--resume", out, "--quiet"])
+        #expect(resumed.status == 1 && resumed.stderr == r.stderr, "\(resumed.stderr)")
+        #expect(!Self.file(out, "model.safetensors"))
+    }
+
+    @Test func aDivergenceAfterTheBestValidationEpochWritesThatEpochsModel() throws {
+        let out = TrainCommandTests.temporaryPath("diverged-best")
+        defer { try? FileManager.default.removeItem(atPath: out) }
+        let r = try TrainCommandTests.run(Self.diverging + ["--validation-fraction", "0.2", "--early-stopping", "100", "--out", out])
+        let summary = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: out + "/summary.json"))) as? [String: Any]
+        let best = try #require(summary?["best_epoch"] as? Int), run = try #require(summary?["epochs_run"] as? Int)
+        #expect(best < run + 1)
+        #expect(r.status == 1 && r.stderr.contains("the training loss became NaN at epoch \(run + 1), ")
+                && r.stderr.contains("; wrote the best validation epoch's model (epoch \(best), before the divergence) to \(out)\n"), "\(r.stderr)")
+        #expect((summary?["diverged"] as? String)?.hasPrefix("the training loss became NaN at epoch \(run + 1)") == true)
+        let model = try Checkpoint.load(path: out + "/model.safetensors").model
+        #expect(ModelValidation.nonFiniteTensors(model).isEmpty)
+        #expect(Self.file(out, "model.onnx") && !Self.file(out, "checkpoint.safetensors"))
+    }
+
+    /// One full-batch SGD step of 1e20 leaves finite weights whose outputs overflow: the loss of the
+    /// only step was finite, the model's test loss is not.
+    @Test func aModelWhoseLastStepOverflowedIsNotWritten() throws {
+        let out = TrainCommandTests.temporaryPath("last-step")
+        defer { try? FileManager.default.removeItem(atPath: out) }
+        let r = try TrainCommandTests.run(["--data", TrainCommandTests.banknote, "--optimizer", "sgd", "--lr", "1e20", "--epochs", "1",
+                                           "--batch-size", "full", "--no-batchnorm", "--out", out, "--quiet"])
+        #expect(r.status == 1 && r.stderr.contains("the trained model's test loss is NaN after epoch 1 (its outputs are not finite on some rows)"), "\(r.stderr)")
+        #expect(!Self.file(out, "model.safetensors") && !Self.file(out, "summary.json"))
+    }
+
+    /// An infinite running variance leaves the training loss finite (training mode uses the batch's
+    /// statistics) but every later evaluation broken: the run stops at the end of the epoch.
+    @Test func nonFiniteRunningStatisticsStopTheRun() throws {
+        let first = TrainCommandTests.temporaryPath("init"), out = TrainCommandTests.temporaryPath("inf-var")
+        defer { for p in [first, out] { try? FileManager.default.removeItem(atPath: p) } }
+        #expect(try TrainCommandTests.run(["--data", TrainCommandTests.banknote, "--epochs", "1", "--out", first, "--quiet"]).status == 0)
+        var checkpoint = try Checkpoint.load(path: first + "/model.safetensors")
+        checkpoint.model.buffers[checkpoint.model.layout.buffer(named: "bn2.running_var")!.offset] = .infinity
+        try checkpoint.save(to: first + "/inf.safetensors")
+        let r = try TrainCommandTests.run(["--data", TrainCommandTests.banknote, "--init", first + "/inf.safetensors", "--epochs", "3",
+                                           "--out", out, "--quiet"])
+        #expect(r.status == 1 && r.stderr.contains("NaN or infinite values in bn2.running_var at the end of epoch 1 "), "\(r.stderr)")
         #expect(!FileManager.default.fileExists(atPath: out))
     }
 }

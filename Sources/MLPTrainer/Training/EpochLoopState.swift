@@ -18,6 +18,8 @@ struct EpochLoopState {
     var bestModel: Model?
     var stoppedEarly: Bool
     var interrupted = false
+    /// Set when a loss or the weights became non-finite: the run ends there (`TrainingRun.run`).
+    var divergence: TrainingError?
     var evalSeconds = 0.0
     var checkpointSeconds = 0.0
     var lastSave = Date()

@@ -1,18 +1,40 @@
-/// The error for a training loss that became NaN or infinite, with advice that fits its likely
-/// cause: non-finite input values, a network that is non-finite from the start, or steps too large.
+/// The errors for a run that diverged (a training loss, the weights or the trained model's outputs
+/// became NaN or infinite), with advice that fits the likely cause: non-finite input values, a
+/// network that is non-finite from the start, softexp's exponentials compounding, or steps too large.
 extension TrainingRun {
     func nonFiniteLossError(_ loss: Double, epoch: Int, stepInEpoch: Int, step: UInt64) -> TrainingError {
         let what = "the training loss became \(loss.isNaN ? "NaN" : "infinite") at epoch \(epoch), step \(stepInEpoch) of the epoch (step \(step) overall)"
-        let advice: String
+        return TrainingError("\(what); \(divergenceAdvice(firstStep: step == 1))")
+    }
+
+    /// The loss of a step is computed before its update: an update can overflow the weights (or
+    /// BatchNorm's running statistics) while the step's own loss was finite.
+    func nonFiniteWeightsError(_ tensors: [String], epoch: Int, step: UInt64) -> TrainingError {
+        TrainingError("NaN or infinite values in \(tensors.joined(separator: ", ")) at the end of epoch \(epoch) (step \(step) overall); "
+                      + divergenceAdvice(firstStep: false))
+    }
+
+    /// The model to be written gives a non-finite loss on finite data (e.g. the last step's update
+    /// overflowed its outputs, or BatchNorm's running statistics do in evaluation mode).
+    func nonFiniteModelError(_ loss: Double, epoch: Int, set: String) -> TrainingError {
+        TrainingError("the trained model's \(set) loss is \(loss.isNaN ? "NaN" : "infinite") after epoch \(epoch) (its outputs are not finite on some rows); "
+                      + divergenceAdvice(firstStep: false))
+    }
+
+    private func divergenceAdvice(firstStep: Bool) -> String {
         if train.features.contains(where: { !$0.isFinite }) {
-            advice = "the training data holds NaN or infinite values (accepted by --allow-nonfinite); drop those rows (--drop-invalid-rows without --allow-nonfinite)"
-        } else if step == 1 {
-            advice = "the network is not finite from the start (check the --init weights or the activation's parameters)"
-        } else if settings.standardize {
-            advice = "lower --lr"
-        } else {
-            advice = "lower --lr or standardise the features (drop --no-standardize)"
+            return "the training data holds NaN or infinite values (accepted by --allow-nonfinite); drop those rows (--drop-invalid-rows without --allow-nonfinite)"
         }
-        return TrainingError("\(what); \(advice)")
+        if firstStep { return "the network is not finite from the start (check the --init weights or the activation's parameters)" }
+        var remedies = ["lower --lr"]
+        // Adam's steps do not grow with the gradient, so clipping it only helps SGD.
+        if settings.optimizer.kind == .sgd && settings.clipGradNorm == nil { remedies.append("clip the gradients (--clip-grad-norm 1)") }
+        if !settings.standardize { remedies.append("standardise the features (drop --no-standardize)") }
+        if settings.activation.kind.name == "softexp" && settings.norm.kind == .none {
+            // exp(a x) of exp(a x) ...: without normalisation between the blocks a > 0 overflows float
+            // within a few steps of growth (PyTorch's float64 too, a step later).
+            remedies.append("normalise the blocks (--norm batch or --norm layer; softexp with alpha > 0 stacks exponentials)")
+        }
+        return remedies.count == 1 ? remedies[0] : remedies.dropLast().joined(separator: ", ") + " or " + remedies.last!
     }
 }

@@ -64,6 +64,9 @@ public struct RunSummary: Encodable, Sendable {
     public var bestValidationAccuracy: Double?
     public var bestValidationAuc: Double?
     public var bestValidationR2: Double?
+    /// Training diverged after the best validation epoch (whose model this run wrote): the error,
+    /// written only then.
+    public var diverged: String?
 
     /// The value, or nil when it is not finite.
     static func finite(_ value: Double?) -> Double? { value.flatMap { $0.isFinite ? $0 : nil } }

@@ -37,6 +37,9 @@ public struct TrainingResult: Sendable {
     public var reportSet: String { summary.reportSet }
     /// Stopped early (by `TrainingControl.shouldStop`).
     public var interrupted: Bool { summary.interrupted }
+    /// Set when training diverged after a best validation epoch: the result is that epoch's model,
+    /// and the caller reports this error once the outputs are written.
+    public var divergence: TrainingError?
 }
 
 /// How the caller steers a run: progress callbacks, periodic state saving, early stop, resume.
@@ -274,14 +277,29 @@ public final class TrainingRun {
         let started = Date()
         try trainEpochs(engine, &loop, control)
         let trainSeconds = Date().timeIntervalSince(started) - loop.checkpointSeconds
+        // A diverged run's only result is a best validation epoch from before (the last checkpoint,
+        // saved before the divergence, stays as it was).
+        if let divergence = loop.divergence, loop.bestModel == nil { throw divergence }
         guard !loop.history.isEmpty else { throw InterruptedBeforeFirstEpoch() }
         // The written model is the best validation epoch's (README.md, "Imbalanced data, validation and schedules").
         if let bestModel = loop.bestModel { engine.assign(bestModel) }
         let final = finalEvaluation(engine)
+        try checkFinite(final.evaluation.loss, loop)
         let regression = final.evaluation.regression
-        return TrainingResult(checkpoint: checkpoint(engine), history: loop.history, report: final.report, regressionReport: regression?.report,
-                              predictedVersusTrue: regression.map { ReportWriter.scatterSample(truth: $0.truth, predicted: $0.predicted) } ?? [],
-                              summary: summary(engine, loop, final, trainSeconds: trainSeconds))
+        var result = TrainingResult(checkpoint: checkpoint(engine), history: loop.history, report: final.report, regressionReport: regression?.report,
+                                    predictedVersusTrue: regression.map { ReportWriter.scatterSample(truth: $0.truth, predicted: $0.predicted) } ?? [],
+                                    summary: summary(engine, loop, final, trainSeconds: trainSeconds))
+        (result.divergence, result.summary.diverged) = (loop.divergence, loop.divergence?.description)
+        return result
+    }
+
+    /// Refuses a model to be written whose loss on the report set is not finite although that set's
+    /// values are (a set holding NaN, accepted by --allow-nonfinite, makes its loss NaN by itself).
+    private func checkFinite(_ loss: Double, _ loop: EpochLoopState) throws {
+        let reportSet = test ?? train
+        guard !loss.isFinite, !reportSet.features.contains(where: { !$0.isFinite }) else { return }
+        let kept = loop.bestModel == nil ? loop.history.last?.epoch : settings.earlyStopping.best(loop.history)?.epoch
+        throw loop.divergence ?? nonFiniteModelError(loss, epoch: kept ?? 0, set: test == nil ? "training" : "test")
     }
 
     /// The engine over the model a run starts from: the resumed one (with its optimizer state), the
@@ -350,20 +368,27 @@ public final class TrainingRun {
             engine.learningRate = rate == baseLearningRate ? settings.optimizer.learningRate : Float(rate)
             let order = shuffled ? epochOrder(loop.epoch, rows: n) : fullBatchOrder
             guard try trainSteps(engine, order: order, batches: batches, &loop, control) else { return }
+            let nonFinite = ModelValidation.nonFiniteTensors(engine.model)
+            guard nonFinite.isEmpty else {
+                loop.divergence = nonFiniteWeightsError(nonFinite, epoch: loop.epoch, step: engine.step)
+                return
+            }
             let record = epochRecord(engine, &loop, learningRate: rate)
             guard try finishEpoch(record, engine, &loop, control) else { return }
         }
     }
 
     /// The steps of `loop.epoch` (after those a resumed run already took); false when
-    /// `control.shouldStop` interrupted the epoch, its state saved.
+    /// `control.shouldStop` interrupted the epoch, its state saved, or at a non-finite loss
+    /// (`loop.divergence`, nothing saved).
     private func trainSteps(_ engine: Engine, order: [Int], batches: [Range<Int>], _ loop: inout EpochLoopState,
                             _ control: TrainingControl) throws -> Bool {
         let done = loop.batchesDone
         for (index, rows) in batches.enumerated() where index >= done {
             let result = trainStep(engine, order[rows])
             guard result.loss.isFinite else {
-                throw nonFiniteLossError(result.loss, epoch: loop.epoch, stepInEpoch: index + 1, step: engine.step)
+                loop.divergence = nonFiniteLossError(result.loss, epoch: loop.epoch, stepInEpoch: index + 1, step: engine.step)
+                return false
             }
             loop.add(result)
             loop.batchesDone = index + 1
