@@ -11,7 +11,7 @@ public enum OutputPath {
         guard !path.isEmpty else { throw ArtifactError("\(flag) is empty; give a file name") }
         if path.hasSuffix("/") { throw ArtifactError("\(flag) \(path): names a directory; give a file name") }
         guard let target = identity(path) else {
-            let parent = (path as NSString).deletingLastPathComponent
+            let parent = PathParent.of(path)
             if !parent.isEmpty, !FileManager.default.fileExists(atPath: parent) {
                 throw ArtifactError("\(flag) \(path): directory \(parent) does not exist")
             }

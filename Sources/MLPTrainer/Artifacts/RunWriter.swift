@@ -6,7 +6,7 @@ public enum RunWriter {
     /// Creates the run directory (and its parents), which must not exist yet, and locks it for this
     /// process (the lock is held while the returned value lives).
     public static func create(_ directory: String) throws -> RunDirectoryLock {
-        let parent = (directory as NSString).deletingLastPathComponent
+        let parent = PathParent.of(directory)
         do {
             if !parent.isEmpty { try FileManager.default.createDirectory(atPath: parent, withIntermediateDirectories: true) }
         } catch {

@@ -56,7 +56,7 @@ enum CSVCache {
             for b in abs.utf8 { h = (h ^ UInt64(b)) &* 0x100_0000_01b3 }
             return dir + "/" + name + "-" + String(h >> 32, radix: 16)
         }
-        return (abs as NSString).deletingLastPathComponent + "/" + name
+        return PathParent.of(abs) + "/" + name
     }
 
     /// Everything in the options that changes the parsed result.
