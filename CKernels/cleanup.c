@@ -1,8 +1,10 @@
-// Temporary files that must not outlive the process, and a clear message when a mapped input file
-// shrinks under the reader (SIGBUS). See "Cleanup on signals" in include/CKernels.h.
+// The process's signal handlers: temporary files that must not outlive the process, a clear message
+// when a mapped input file shrinks under the reader (SIGBUS), and train's stop request (SIGINT,
+// SIGTERM). See "Signals" in include/CKernels.h.
 #include "CKernels.h"
 
 #include <signal.h>
+#include <stdatomic.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -82,11 +84,11 @@ static void ck_cleanup_handle(int sig) {
     sigaction(sig, &action, NULL);
 }
 
-void ck_cleanup_install(int interrupts) {
+void ck_cleanup_install(void) {
     int signals[] = {SIGBUS, SIGINT, SIGTERM, SIGHUP};
     sigset_t handled;
     sigemptyset(&handled);
-    for (int i = 0; i < (interrupts ? 4 : 1); i++) {
+    for (int i = 0; i < 4; i++) {
         ck_cleanup_handle(signals[i]);
         sigaddset(&handled, signals[i]);
     }
@@ -117,3 +119,25 @@ void ck_cleanup_unwatch_mapping(const char *base) {
             __atomic_load_n(&ck_mappings[i].base, __ATOMIC_RELAXED) == base)
             __atomic_store_n(&ck_mapping_used[i], 0, __ATOMIC_RELEASE);
 }
+
+static atomic_int ck_stop_flag;
+
+/// The first SIGINT/SIGTERM asks for the stop; any later one is handled as a process without a stop
+/// request handles it (temporaries removed, death by that signal). An atomic exchange decides which
+/// is first, so two signals taken by two threads at once still count as two. Only async-signal-safe
+/// calls, and no dependence on which thread the kernel picked.
+static void ck_stop_on_signal(int sig, siginfo_t *info, void *context) {
+    if (atomic_exchange(&ck_stop_flag, 1)) ck_cleanup_on_signal(sig, info, context);
+}
+
+void ck_stop_on_interrupts(void) {
+    struct sigaction action;
+    memset(&action, 0, sizeof action);
+    action.sa_sigaction = ck_stop_on_signal;
+    action.sa_flags = SA_SIGINFO | SA_RESTART;
+    sigemptyset(&action.sa_mask);
+    sigaction(SIGINT, &action, NULL);
+    sigaction(SIGTERM, &action, NULL);
+}
+
+int ck_stop_requested(void) { return atomic_load(&ck_stop_flag); }

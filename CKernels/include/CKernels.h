@@ -629,16 +629,21 @@ enum { CK_TABLE_REWRITE = -1 };
 /// so the rows can be expanded once.
 int ck_table_expand(ck_table_rows *rows, const ck_table_plan *plan, float *X, int32_t *Y, ck_table_written *written);
 
-// MARK: - Cleanup on signals (cleanup.c)
+// MARK: - Signals (cleanup.c)
 // Atomic writes go to a temporary file that is renamed at the end; a process killed by a signal must
 // not leave it behind. Registered paths are unlinked from the signal handler, which then dies of the
 // same signal (so the exit status still says which). SIGBUS (a mapped input file truncated by another
 // process) in a watched mapping prints that mapping's message instead and exits with status 1.
+// train's run instead takes a first SIGINT/SIGTERM as a request to stop after the current step.
 
-/// Installs the handlers: SIGBUS always, SIGINT/SIGTERM/SIGHUP when `interrupts` is non-zero (a
-/// command that handles those itself, like train, passes 0), and unblocks them in the calling
-/// thread (call it first thing in main, so every later thread inherits the mask).
-void ck_cleanup_install(int interrupts);
+/// Installs the cleanup handlers for SIGBUS, SIGINT, SIGTERM and SIGHUP, and unblocks them in the
+/// calling thread (call it first thing in main, so every later thread inherits the mask).
+void ck_cleanup_install(void);
+/// From now on the first SIGINT or SIGTERM sets the flag ck_stop_requested reads (on whichever thread
+/// the kernel delivers it; the signal is never ignored, so none is lost) and a second one is handled
+/// as ck_cleanup_install's handler does.
+void ck_stop_on_interrupts(void);
+int ck_stop_requested(void);
 /// Registers a file to unlink on a fatal signal (up to 16 at a time); returns its slot, or -1.
 int ck_cleanup_register(const char *path);
 void ck_cleanup_unregister(int slot);

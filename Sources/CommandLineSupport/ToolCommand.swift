@@ -4,15 +4,11 @@ import MLPTrainer
 
 /// The one entry point of the command-line tools: every failure, from flag parsing on, is one line
 /// `<tool>: error: <message>` on stderr and a non-zero exit; help and version exit 0.
-public protocol ToolCommand: ParsableCommand {
-    /// Whether SIGINT/SIGTERM remove temporaries and exit at once; false when the command handles
-    /// them itself (train saves a checkpoint first).
-    static var removesTemporariesOnInterrupt: Bool { get }
-}
+public protocol ToolCommand: ParsableCommand {}
 
 extension ToolCommand {
     public static func main() {
-        AtomicFile.removeTemporariesOnSignals(interrupts: removesTemporariesOnInterrupt)
+        AtomicFile.removeTemporariesOnSignals()
         do {
             var command = try parseAsRoot()
             try command.run()
@@ -24,6 +20,4 @@ extension ToolCommand {
             Foundation.exit(exitCode(for: error).rawValue)
         }
     }
-
-    public static var removesTemporariesOnInterrupt: Bool { true }
 }

@@ -107,8 +107,6 @@ struct Train: ToolCommand {
     @Option(help: "A recipe whose values later flags override: seed (the seed's recipe exactly).")
     var preset: Preset?
 
-    static var removesTemporariesOnInterrupt: Bool { false }
-
     func run() throws {
         let launch = try Launch.start(distributed)
         do {
@@ -139,6 +137,9 @@ struct Train: ToolCommand {
         let run = try TrainingRun(settings: settings, collective: launch.collective)
         describe(run, resuming: state, in: outDirectory)
         let fingerprints = try state?.dataFingerprints ?? RunInputs.fingerprints(settings)
+        // Armed before the run directory exists: a signal from here on stops the run with its state
+        // saved; one before ended the process with nothing written.
+        StopRequest.arm()
         // A resumed run's directory is locked by resumeRun, before its checkpoint is read.
         let lock = state == nil && launch.writesOutputs ? try RunWriter.create(outDirectory) : nil
         let progress = Progress(quiet: quiet, regression: settings.task.isRegression, epochs: settings.epochs, logEvery: logEvery > 0 ? logEvery : max(1, settings.epochs / 10))
@@ -174,11 +175,10 @@ struct Train: ToolCommand {
     /// into the run directory with the data's fingerprints and absolute paths.
     private func trainingControl(resuming state: TrainingState?, progress: Progress, fingerprints: [String: FileFingerprint],
                                  outDirectory: String, launch: Launch) -> TrainingControl {
-        let stop = StopSignal()
         var control = TrainingControl()
         control.resume = state
         control.checkpointEvery = checkpointEvery
-        control.shouldStop = { launch.collective.anyProcess(stop.requested) }
+        control.shouldStop = { launch.collective.anyProcess(StopRequest.requested) }
         control.onStep = { epoch, done, total, loss in progress.step(epoch: epoch, rowsDone: done, rowsPerEpoch: total, loss: loss) }
         control.onEpoch = { progress.epoch($0) }
         control.saveState = { state in

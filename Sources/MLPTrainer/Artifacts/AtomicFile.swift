@@ -49,11 +49,10 @@ public enum AtomicFile {
         try write(Data(text.utf8), to: path)
     }
 
-    /// Installs the signal handlers that remove registered temporary files (`ck_cleanup_install`):
-    /// on SIGBUS always, on SIGINT/SIGTERM/SIGHUP too when `interrupts` (commands that do not
-    /// handle those themselves).
-    public static func removeTemporariesOnSignals(interrupts: Bool) {
-        ck_cleanup_install(interrupts ? 1 : 0)
+    /// Installs the signal handlers that remove registered temporary files (`ck_cleanup_install`) on
+    /// SIGBUS, SIGINT, SIGTERM and SIGHUP (train's run later takes SIGINT/SIGTERM as a stop request).
+    public static func removeTemporariesOnSignals() {
+        ck_cleanup_install()
     }
 
     /// `path.tmp-PID`, after removing the temporaries of `path` whose process is gone.
