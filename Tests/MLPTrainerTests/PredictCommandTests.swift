@@ -156,6 +156,29 @@ import Testing
         #expect(total.labels.map(\.label) == ["2"] && total.labels.map(\.rows) == [1000])
     }
 
+    /// A label is named as the file writes it where it first appears, not as its number parses:
+    /// "2.0", " 2" and "2" are one label, shown as '2.0' over every window.
+    @Test func unseenLabelsAreShownAsWritten() throws {
+        let (input, _) = try Self.relabelled { $0 == 3 ? "2.0" : $0 % 10 == 3 ? " 2" : $0 % 10 == 5 ? "2" : $0 == 7 ? "3.50" : nil }
+        let output = input + ".out.csv"
+        defer { for p in [input, output] { try? FileManager.default.removeItem(atPath: p) } }
+        let r = try Self.run(["--model", Self.trained + "/model.safetensors", "--data", input, "--output", output])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stdout.contains("note: \(input):5:5: label '2.0' is not one of the model's classes (0, 1); 275 of 1372 rows have "
+            + "labels it never saw (rows per label: '2.0' 274, '3.50' 1);"), "\(r.stdout)")
+        var text = "a,b,class\n"
+        for i in 0..<3000 { text += "\(i),\(i % 7),\(i % 3 == 2 ? (i < 1500 ? "2.0" : "2") : String(i % 3))\n" }
+        let path = try TrainCommandTests.writeCSV(text)
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        var unseen: [UnseenLabels] = []
+        try forEachCSVWindow(path: path, options: CSVOptions(threads: 2), classLabels: ["0", "1"], windowBytes: 1000,
+                             unseenLabels: { unseen.append($0) }) { _ in }
+        var total = unseen[0]
+        for later in unseen.dropFirst() { total.add(later) }
+        #expect(unseen.last?.labels.map(\.label) == ["2"])
+        #expect(total.labels.map(\.label) == ["2.0"] && total.labels.map(\.rows) == [1000])
+    }
+
     @Test func missingModelIsNamed() throws {
         let r = try Self.run(["--model", "/nonexistent/model.safetensors", "--data", TrainCommandTests.banknote])
         #expect(r.status != 0 && r.stderr.contains("/nonexistent/model.safetensors: no such file"))

@@ -135,7 +135,7 @@ public func loadCSV(path: String, options: CSVOptions, classLabels: [String]? = 
 
     // Classes of this file, sorted; then the caller's classes when given.
     let firstLine: (Int) -> Int = { Int(ck_csv_line_number(data, Int64($0))) }
-    var (dataset, ownFirstLines) = finishLabels(parsed)
+    var (dataset, ownFirstLines, written) = finishLabels(parsed)
     dataset.encoding = tableEncoding
     if classLabels == nil, !options.noTarget, !numericTarget, dataset.classCount < 2 {
         let only = dataset.classLabels.first.map { "'\($0)'" } ?? "none"
@@ -145,9 +145,11 @@ public func loadCSV(path: String, options: CSVOptions, classLabels: [String]? = 
         let lines = lineNumbers(data, offsets: ownFirstLines)
         CSVCache.store(dataset: dataset, invalidRows: parsed.invalidRows, firstLines: lines, notes: notes, source: source,
                        options: options)
-        dataset = try finishTarget(dataset, classLabels: classLabels, path: path, options: options, numeric: numericTarget) { lines[$0] }
+        dataset = try finishTarget(dataset, classLabels: classLabels, path: path, options: options, numeric: numericTarget,
+                                   written: written) { lines[$0] }
     } else {
-        dataset = try finishTarget(dataset, classLabels: classLabels, path: path, options: options, numeric: numericTarget) {
+        dataset = try finishTarget(dataset, classLabels: classLabels, path: path, options: options, numeric: numericTarget,
+                                   written: written) {
             firstLine(ownFirstLines[$0])
         }
     }
@@ -237,9 +239,9 @@ public func forEachCSVWindow(path: String, options: CSVOptions, classLabels: [St
         start = end
         if parsed.labels.isEmpty { continue }
         sawRows = true
-        let (own, firstOffsets) = finishLabels(parsed)
+        let (own, firstOffsets, written) = finishLabels(parsed)
         try body(try finishTarget(own, classLabels: classLabels, path: path, options: options, numeric: numericTarget,
-                                  unseen: unseenLabels) {
+                                  unseen: unseenLabels, written: written) {
             Int(ck_csv_line_number(data, Int64(firstOffsets[$0])))
         })
     }
@@ -474,15 +476,16 @@ func canonicalLabel(_ v: Double) -> String {
     return "\(v)"
 }
 
-/// Orders the parsed label texts into classes; returns the dataset and, per class, the byte
-/// offset index of its first appearance (into parsed.labelFirstOffsets order: the offset itself).
-func finishLabels(_ parsed: ParsedCSV) -> (Dataset, [Int]) {
+/// Orders the parsed label texts into classes; returns the dataset and, per class, the byte offset
+/// of its first appearance and its text as written there (numerically equal texts, "2" and "2.0",
+/// are one class, named "2").
+func finishLabels(_ parsed: ParsedCSV) -> (dataset: Dataset, firstOffsets: [Int], written: [String]) {
     let texts = parsed.labelTexts
     if texts.isEmpty {  // no label column (CSVOptions.noTarget)
-        return (Dataset(features: parsed.features, labels: parsed.labels, featureNames: parsed.featureNames, classLabels: []), [])
+        return (Dataset(features: parsed.features, labels: parsed.labels, featureNames: parsed.featureNames, classLabels: []), [], [])
     }
     var classOf = [Int32](repeating: 0, count: texts.count)
-    var classNames: [String] = []
+    var classNames: [String] = [], written: [String] = []
     var firstOffsets: [Int] = []
     let numbers = texts.map(numericLabel)
     if !texts.isEmpty, numbers.allSatisfy({ $0 != nil }) {
@@ -490,10 +493,11 @@ func finishLabels(_ parsed: ParsedCSV) -> (Dataset, [Int]) {
         let index = Dictionary(uniqueKeysWithValues: values.enumerated().map { ($1, Int32($0)) })
         classNames = values.map(canonicalLabel)
         firstOffsets = [Int](repeating: Int.max, count: values.count)
+        written = classNames
         for (i, v) in numbers.enumerated() {
-            let c = index[v!]!
-            classOf[i] = c
-            firstOffsets[Int(c)] = min(firstOffsets[Int(c)], parsed.labelFirstOffsets[i])
+            let c = Int(index[v!]!)
+            classOf[i] = Int32(c)
+            if parsed.labelFirstOffsets[i] < firstOffsets[c] { (firstOffsets[c], written[c]) = (parsed.labelFirstOffsets[i], texts[i]) }
         }
     } else {
         let order = texts.indices.sorted { texts[$0].utf8.lexicographicallyPrecedes(texts[$1].utf8) }
@@ -502,6 +506,7 @@ func finishLabels(_ parsed: ParsedCSV) -> (Dataset, [Int]) {
             classNames.append(texts[i])
             firstOffsets.append(parsed.labelFirstOffsets[i])
         }
+        written = classNames
     }
     var labels = parsed.labels
     labels.withUnsafeMutableBufferPointer { buf in
@@ -511,21 +516,26 @@ func finishLabels(_ parsed: ParsedCSV) -> (Dataset, [Int]) {
     }
     let dataset = Dataset(features: parsed.features, labels: labels, featureNames: parsed.featureNames,
                           classLabels: classNames)
-    return (dataset, firstOffsets)
+    return (dataset, firstOffsets, written)
 }
 
 /// Checks a regression target (`numeric`), then maps the classes onto `classLabels`.
 private func finishTarget(_ dataset: Dataset, classLabels: [String]?, path: String, options: CSVOptions, numeric: Bool,
-                          unseen: ((UnseenLabels) -> Void)? = nil, firstLine: (Int) -> Int?) throws -> Dataset {
+                          unseen: ((UnseenLabels) -> Void)? = nil, written: [String]? = nil,
+                          firstLine: (Int) -> Int?) throws -> Dataset {
     if numeric { try NumericTarget.check(dataset, path: path, options: options, firstLine: firstLine) }
-    return try applyClassLabels(dataset, classLabels: classLabels, path: path, options: options, unseen: unseen, firstLine: firstLine)
+    return try applyClassLabels(dataset, classLabels: classLabels, path: path, options: options, unseen: unseen, written: written,
+                                firstLine: firstLine)
 }
 
 /// Maps a dataset's own classes onto `classLabels` (nil: unchanged). `firstLine(c)` is the line
 /// where class c first appears. A class the caller does not know is an error naming its first line
 /// and column, or with `unseen` (predict) its rows get the label -1 and `unseen` gets the labels.
+/// Messages show a label as `written[c]` (its text where it first appears; nil: the class names,
+/// as from a cache).
 func applyClassLabels(_ dataset: Dataset, classLabels: [String]?, path: String, options: CSVOptions,
-                      unseen: ((UnseenLabels) -> Void)? = nil, firstLine: (Int) -> Int?) throws -> Dataset {
+                      unseen: ((UnseenLabels) -> Void)? = nil, written: [String]? = nil,
+                      firstLine: (Int) -> Int?) throws -> Dataset {
     guard let classLabels, classLabels != dataset.classLabels else { return dataset }
     let map = classIndices(of: dataset.classLabels, in: classLabels)
     let unknown = map.indices.filter { map[$0] == nil }
@@ -542,12 +552,13 @@ func applyClassLabels(_ dataset: Dataset, classLabels: [String]?, path: String, 
         }
         let ordered = unknown.sorted { firstRow[$0] < firstRow[$1] }
         let (column, name) = try CSVLayout.target(path: path, options: options)
-        let line = firstLine(ordered[0]), label = dataset.classLabels[ordered[0]]
+        let shown = written ?? dataset.classLabels
+        let line = firstLine(ordered[0]), label = shown[ordered[0]]
         guard let unseen else {
             let at = line.map { ":\($0):\(column + 1)" } ?? ""
             throw DataError("\(path)\(at): unknown label '\(label)' in column '\(name)' (classes: \(classLabels.joined(separator: ", ")))")
         }
-        unseen(UnseenLabels(path: path, line: line, column: column + 1, labels: ordered.map { (dataset.classLabels[$0], rows[$0]) }))
+        unseen(UnseenLabels(path: path, line: line, column: column + 1, labels: ordered.map { (dataset.classLabels[$0], shown[$0], rows[$0]) }))
     }
     var out = dataset
     out.classLabels = classLabels
