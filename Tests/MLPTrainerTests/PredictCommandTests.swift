@@ -1,5 +1,6 @@
+import CKernels
 import Foundation
-import MLPTrainer
+@testable import MLPTrainer
 import Testing
 
 /// The `predict` executable: predictions and probabilities, the report when labels are present,
@@ -154,6 +155,21 @@ import Testing
         for later in unseen.dropFirst() { total.add(later) }
         #expect(total.line == 4 && total.column == 3 && total.rows == 1000)
         #expect(total.labels.map(\.label) == ["2"] && total.labels.map(\.rows) == [1000])
+        // Each window's line (counted on from the previous window's) is an unseen row's: row i is on line i + 2.
+        let lines = unseen.compactMap(\.line)
+        #expect(lines.count == unseen.count && lines == lines.sorted() && lines.allSatisfy { ($0 - 2) % 3 == 2 }, "\(lines)")
+    }
+
+    /// Line numbers counted on from the previous offset asked, forwards or back, are the lines counted
+    /// from the file's start.
+    @Test func lineCounterAgreesWithCountingFromTheStart() {
+        let text = (0..<500).map { String(repeating: "x", count: $0 % 7) }.joined(separator: "\n")
+        text.withCString { data in
+            var counter = LineCounter(data)
+            for offset in [0, 3, 3, 900, 40, 1_200, text.utf8.count, 17, 0] {
+                #expect(counter.line(at: offset) == Int(ck_csv_line_number(data, Int64(offset))), "offset \(offset)")
+            }
+        }
     }
 
     /// A label is named as the file writes it where it first appears, not as its number parses:

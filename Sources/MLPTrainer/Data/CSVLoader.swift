@@ -213,6 +213,9 @@ public func forEachCSVWindow(path: String, options: CSVOptions, classLabels: [St
     let (data, size) = try mapCSV(path)
     defer { ck_csv_unmap(data, size) }
     var start = 0, sawRows = false
+    // Counting on from the previous window's line: every window with an unseen label looks one up,
+    // and counting each from the file's start made a file of W windows cost W passes.
+    var lines = LineCounter(data)
     while start < Int(size) {
         var end = min(start + max(windowBytes, 1), Int(size))
         if end < Int(size) { end = lineBounds(data, Int(size), end).next }  // the next line start
@@ -241,24 +244,34 @@ public func forEachCSVWindow(path: String, options: CSVOptions, classLabels: [St
         sawRows = true
         let (own, firstOffsets, written) = finishLabels(parsed)
         try body(try finishTarget(own, classLabels: classLabels, path: path, options: options, numeric: numericTarget,
-                                  unseen: unseenLabels, written: written) {
-            Int(ck_csv_line_number(data, Int64(firstOffsets[$0])))
-        })
+                                  unseen: unseenLabels, written: written) { lines.line(at: firstOffsets[$0]) })
     }
     if !sawRows { throw DataError("\(path): no data rows") }
 }
 
 // MARK: - Parsing
 
+/// Line numbers of byte offsets, each counted from the offset asked before: offsets asked in file
+/// order cost one pass over the text in all (an earlier one counts back).
+struct LineCounter {
+    let data: UnsafePointer<CChar>
+    private var offset = 0, line = 1
+
+    init(_ data: UnsafePointer<CChar>) { self.data = data }
+
+    mutating func line(at target: Int) -> Int {
+        let (from, to) = (min(offset, target), max(offset, target))
+        let newlines = Int(ck_csv_line_number(data + from, Int64(to - from))) - 1
+        line += target >= offset ? newlines : -newlines
+        offset = target
+        return line
+    }
+}
+
 /// The line numbers of byte offsets, in one pass over the text however many there are.
 private func lineNumbers(_ data: UnsafePointer<CChar>, offsets: [Int]) -> [Int] {
-    var lines = [Int](repeating: 0, count: offsets.count)
-    var line = 1, at = 0
-    for i in offsets.indices.sorted(by: { offsets[$0] < offsets[$1] }) {
-        line += Int(ck_csv_line_number(data + at, Int64(offsets[i] - at))) - 1
-        at = offsets[i]
-        lines[i] = line
-    }
+    var lines = [Int](repeating: 0, count: offsets.count), counter = LineCounter(data)
+    for i in offsets.indices.sorted(by: { offsets[$0] < offsets[$1] }) { lines[i] = counter.line(at: offsets[i]) }
     return lines
 }
 
