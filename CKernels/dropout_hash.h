@@ -15,13 +15,13 @@ static inline uint64_t layer_key(uint64_t seed, uint64_t step, uint32_t layer) {
     return mix64(mix64(seed ^ 0x6A09E667F3BCC909ull) + step * 0x9E3779B97F4A7C15ull + layer);
 }
 
-// MurmurHash3's 32-bit finaliser: two 32-bit multiplies, so 16 elements hash per AVX-512 step.
+// MurmurHash3's 32-bit finaliser on h, a uint32_t or a vector of them (narrow_block.c hashes 16
+// elements at once), in place: two 32-bit multiplies, so 16 elements hash per AVX-512 step.
+#define FMIX32(h) ((h) ^= (h) >> 16, (h) *= 0x85EBCA6Bu, (h) ^= (h) >> 13, (h) *= 0xC2B2AE35u, (h) ^= (h) >> 16)
+
 CK_INLINE uint32_t fmix32(uint32_t h) {
-    h ^= h >> 16;
-    h *= 0x85EBCA6Bu;
-    h ^= h >> 13;
-    h *= 0xC2B2AE35u;
-    return h ^ (h >> 16);
+    FMIX32(h);
+    return h;
 }
 
 // Element (row, col) of a layer with `cols` columns has the counter row * cols + col. Its high half
