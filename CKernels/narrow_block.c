@@ -116,9 +116,8 @@ CK_INLINE lanes_f narrow_output(const narrow_coefs *k, lanes_f xhat) { return k-
 // MARK: - Bodies (n elements, a multiple of period), by vectors [j0, j0 + w) of the period
 
 /// The statistics down one vector position j0 of every group, the sums in registers.
-
 CK_INLINE void narrow_stats_position(const float *z, int64_t n, int64_t period, const float *c, int64_t j0, int w,
-                                  double *acc, double *accsq) {
+                                     double *acc, double *accsq) {
     narrow_coefs k = narrow_coefs_of(c, period, j0, w);
     lanes_d s = load_d(acc + j0, w), sq = load_d(accsq + j0, w);
     for (int64_t e = j0; e < n; e += period) {
