@@ -110,3 +110,34 @@ import Testing
         #expect(!FileManager.default.fileExists(atPath: out))
     }
 }
+
+/// A run stopped mid-epoch right after a step that made the weights (here BatchNorm's running
+/// variance, which the training loss does not read) non-finite: the step's loss was finite, but its
+/// state must not replace the last finite checkpoint, nor its model be the result.
+@Suite struct NonFiniteInterruptTests {
+    @Test func aStopRightAfterTheWeightsOverflowedSavesNothing() throws {
+        var s = TrainingSettings()
+        s.data = .synthetic(rows: 300, features: 4, classes: 2)
+        s.hidden = [8]
+        s.epochs = 1
+        s.batchSize = 50
+        s.threads = 2
+        var checkpoint = try TrainingRun(settings: s).run().checkpoint
+        let variance = try #require(checkpoint.model.layout.buffers.first { $0.name.hasSuffix("running_var") })
+        checkpoint.model.buffers[variance.offset] = .infinity
+        let initPath = TrainCommandTests.temporaryPath("inf-var-init") + ".safetensors"
+        defer { try? FileManager.default.removeItem(atPath: initPath) }
+        try checkpoint.save(to: initPath)
+        s.initPath = initPath
+        var saved: [TrainingState] = []
+        var control = TrainingControl()
+        control.shouldStop = { true }
+        control.saveState = { saved.append($0) }
+        #expect {
+            _ = try TrainingRun(settings: s).run(control: control)
+        } throws: { error in
+            "\(error)".contains("NaN or infinite values in \(variance.name) after step 1 of epoch 1 (step 1 overall)")
+        }
+        #expect(saved.count == 0, "states saved: \(saved.map(\.step))")
+    }
+}

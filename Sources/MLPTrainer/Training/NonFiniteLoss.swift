@@ -9,9 +9,10 @@ extension TrainingRun {
 
     /// The loss of a step is computed before its update: an update can overflow the weights (or
     /// BatchNorm's running statistics) while the step's own loss was finite.
-    func nonFiniteWeightsError(_ tensors: [String], epoch: Int, step: UInt64) -> TrainingError {
-        TrainingError("NaN or infinite values in \(tensors.joined(separator: ", ")) at the end of epoch \(epoch) (step \(step) overall); "
-                      + divergenceAdvice(firstStep: false))
+    func nonFiniteWeightsError(_ tensors: [String], epoch: Int, stepInEpoch: Int? = nil, step: UInt64) -> TrainingError {
+        let when = stepInEpoch.map { "after step \($0) of epoch \(epoch)" } ?? "at the end of epoch \(epoch)"
+        return TrainingError("NaN or infinite values in \(tensors.joined(separator: ", ")) \(when) (step \(step) overall); "
+                             + divergenceAdvice(firstStep: false))
     }
 
     /// The model to be written gives a non-finite loss on finite data (e.g. the last step's update

@@ -367,12 +367,7 @@ public final class TrainingRun {
             // The configured Float itself at the base rate, so a constant schedule changes no bit.
             engine.learningRate = rate == baseLearningRate ? settings.optimizer.learningRate : Float(rate)
             let order = shuffled ? epochOrder(loop.epoch, rows: n) : fullBatchOrder
-            guard try trainSteps(engine, order: order, batches: batches, &loop, control) else { return }
-            let nonFinite = ModelValidation.nonFiniteTensors(engine.model)
-            guard nonFinite.isEmpty else {
-                loop.divergence = nonFiniteWeightsError(nonFinite, epoch: loop.epoch, step: engine.step)
-                return
-            }
+            guard try trainSteps(engine, order: order, batches: batches, &loop, control), weightsAreFinite(engine, &loop) else { return }
             let record = epochRecord(engine, &loop, learningRate: rate)
             guard try finishEpoch(record, engine, &loop, control) else { return }
         }
@@ -380,7 +375,7 @@ public final class TrainingRun {
 
     /// The steps of `loop.epoch` (after those a resumed run already took); false when
     /// `control.shouldStop` interrupted the epoch, its state saved, or at a non-finite loss
-    /// (`loop.divergence`, nothing saved).
+    /// or, when interrupted, non-finite weights (`loop.divergence`, nothing saved).
     private func trainSteps(_ engine: Engine, order: [Int], batches: [Range<Int>], _ loop: inout EpochLoopState,
                             _ control: TrainingControl) throws -> Bool {
         let done = loop.batchesDone
@@ -394,6 +389,9 @@ public final class TrainingRun {
             loop.batchesDone = index + 1
             control.onStep(loop.epoch, rows.upperBound, train.rows, result.loss)
             if control.shouldStop() && rows.upperBound < train.rows {
+                // A step whose update overflowed the weights had a finite loss (taken before it):
+                // its state would replace the last finite checkpoint.
+                guard weightsAreFinite(engine, &loop, stepInEpoch: index + 1) else { return false }
                 try saveState(engine, &loop, control)
                 loop.interrupted = true
                 return false
@@ -412,6 +410,15 @@ public final class TrainingRun {
                 }
             }
         }
+    }
+
+    /// False, with `loop.divergence` set, when the weights or BatchNorm's running statistics are not
+    /// finite after the epoch (or, with `stepInEpoch`, after that step of it).
+    private func weightsAreFinite(_ engine: Engine, _ loop: inout EpochLoopState, stepInEpoch: Int? = nil) -> Bool {
+        let nonFinite = ModelValidation.nonFiniteTensors(engine.model)
+        if nonFinite.isEmpty { return true }
+        loop.divergence = nonFiniteWeightsError(nonFinite, epoch: loop.epoch, stepInEpoch: stepInEpoch, step: engine.step)
+        return false
     }
 
     /// The finished epoch's figures: the means of its steps, and the test and validation sets'
