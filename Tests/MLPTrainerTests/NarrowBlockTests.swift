@@ -38,7 +38,9 @@ import Testing
         #expect(worst <= tolerance * scale, "\(what): fused and unfused differ by \(worst) (largest value \(scale))")
     }
 
-    @Test(arguments: ["affine:alpha=0.2,beta=0.8", "gelu", "softexp:alpha=0.3"])
+    /// softexp with alpha < 0 is the one backward that reads the activation's output y (the fused
+    /// block's recomputed scratch, the unfused layer's stored output).
+    @Test(arguments: ["affine:alpha=0.2,beta=0.8", "gelu", "softexp:alpha=0.3", "softexp:alpha=-0.3"])
     func fusedBlocksMatchTheLayersOneAtATime(_ activation: String) throws {
         for perChannel in [false, true] {
             let config = try config(activation, perChannel: perChannel)
