@@ -75,12 +75,19 @@ import Testing
         let r = try TrainCommandTests.run(Self.diverging + ["--validation-fraction", "0.2", "--early-stopping", "100", "--out", out])
         let summary = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: out + "/summary.json"))) as? [String: Any]
         let best = try #require(summary?["best_epoch"] as? Int), run = try #require(summary?["epochs_run"] as? Int)
-        #expect(best < run + 1)
         #expect(r.status == 1 && r.stderr.contains("the training loss became NaN at epoch \(run + 1), ")
                 && r.stderr.contains("; wrote the best validation epoch's model (epoch \(best), before the divergence) to \(out)\n"), "\(r.stderr)")
         #expect((summary?["diverged"] as? String)?.hasPrefix("the training loss became NaN at epoch \(run + 1)") == true)
         let model = try Checkpoint.load(path: out + "/model.safetensors").model
         #expect(ModelValidation.nonFiniteTensors(model).isEmpty)
+        // The model written is the best epoch's, not the last finite one's: its alpha is metrics.csv's at that epoch.
+        let rows = try String(contentsOfFile: out + "/metrics.csv", encoding: .utf8).split(separator: "\n")
+            .map { $0.split(separator: ",", omittingEmptySubsequences: false) }
+        let column = try #require(rows[0].firstIndex(of: "a1.alpha"))
+        let alpha = { (epoch: Int) in rows.first { $0[0] == "\(epoch)" }.flatMap { Float($0[column]) } }
+        let written = model.parameters[try #require(model.layout.parameter(named: "a1.alpha")).offset]
+        #expect(written == alpha(best) && (best == run || written != alpha(run)),
+                "alpha \(written); at epoch \(best) \(String(describing: alpha(best))), at \(run) \(String(describing: alpha(run)))")
         #expect(Self.file(out, "model.onnx") && !Self.file(out, "checkpoint.safetensors"))
     }
 
