@@ -197,9 +197,10 @@ public final class Engine: @unchecked Sendable {
     private func prepareWorkspaces(batch n: Int) {
         let capacity = (n + shards - 1) / shards
         if workspaces.first.map({ $0.capacity < capacity }) ?? true {
+            let arena = PageArena()
             workspaces = localShards.map { _ in
                 ShardWorkspace(network: network, inputs: config.inputs, capacity: capacity, parameterCount: layout.parameterCount,
-                               training: true)
+                               training: true, arena: arena)
             }
             for (s, ws) in zip(localShards, workspaces) { shardGradients[s] = UnsafePointer(ws.gradient.pointer) }
             context.partials = network.layers.indices.map(partialTables)

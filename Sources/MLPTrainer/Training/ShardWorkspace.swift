@@ -28,20 +28,22 @@ final class ShardWorkspace: @unchecked Sendable {
     var loss = 0.0
     var correct: Int64 = 0
 
-    init(network: Network, inputs: Int, capacity: Int, parameterCount: Int, training: Bool) {
+    /// `arena`: where the buffers' memory comes from (nil: the heap); the workspaces of one batch
+    /// size share one (`PageArena`).
+    init(network: Network, inputs: Int, capacity: Int, parameterCount: Int, training: Bool, arena: PageArena? = nil) {
         self.capacity = capacity
         let layers = network.layers
         let maxWidth = max(inputs, layers.map(\.width).max() ?? 1)
         // Evaluation reads its rows in place (they are consecutive): no gather buffers.
-        input = Buffer(count: training ? capacity * inputs : 0)
-        labels = Buffer(count: training ? capacity : 0, zero: 0)
-        targets = Buffer(count: training ? capacity : 0)
-        outputs = layers.map { Buffer(count: training && !$0.storesOutput ? 0 : capacity * $0.width) }
-        saved = layers.map { Buffer(count: $0.savedCount(rows: training ? capacity : 0)) }
-        partials = layers.map { Buffer(count: training ? $0.partialSlots * $0.width : 0) }
-        gradientOut = Buffer(count: training ? capacity * maxWidth : 0)
-        gradientIn = Buffer(count: training ? capacity * maxWidth : 0)
-        gradient = Buffer(count: training ? parameterCount : 0)
+        input = Buffer(count: training ? capacity * inputs : 0, arena: arena)
+        labels = Buffer(count: training ? capacity : 0, zero: 0, arena: arena)
+        targets = Buffer(count: training ? capacity : 0, arena: arena)
+        outputs = layers.map { Buffer(count: training && !$0.storesOutput ? 0 : capacity * $0.width, arena: arena) }
+        saved = layers.map { Buffer(count: $0.savedCount(rows: training ? capacity : 0), arena: arena) }
+        partials = layers.map { Buffer(count: training ? $0.partialSlots * $0.width : 0, arena: arena) }
+        gradientOut = Buffer(count: training ? capacity * maxWidth : 0, arena: arena)
+        gradientIn = Buffer(count: training ? capacity * maxWidth : 0, arena: arena)
+        gradient = Buffer(count: training ? parameterCount : 0, arena: arena)
     }
 
     /// Layer i's input: the shard's rows for the first layer, else the previous layer's output.
