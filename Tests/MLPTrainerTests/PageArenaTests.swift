@@ -20,5 +20,4 @@ import Testing
         for (b, buffer) in buffers.enumerated() { #expect(buffer.array.allSatisfy { $0 == Float(b + 1) }) }
         for i in ranges.indices { for j in ranges.indices where j != i { #expect(!ranges[i].overlaps(ranges[j])) } }
     }
-
 }
