@@ -488,6 +488,8 @@ FN V NAME(softexp_b)(V x, V y, V dy, const V *q, V *acc) {
 #define CK_ACT_RB 4
 #endif
 #define CK_ACT_RB_BWD 4
+// Columns per panel of the per-channel backward (its scratch: NQ + NP vectors per column block).
+#define CK_ACT_PANEL 1024
 
 /// Forward and fused backward of ACT over x[rows, cols] with NP parameters and NQ derived values;
 /// the backward loads the forward's output y only when READS_Y (else y may be NULL: ACT_b gets 0).
@@ -539,68 +541,89 @@ FN V NAME(softexp_b)(V x, V y, V dy, const V *q, V *acc) {
             if (c < cols) NAME(ACT##_fwd_block)(x + o, y + o, nr, cols, c, cols - c, 0, params);   \
         }                                                                                          \
     }                                                                                              \
-    FN void NAME(ACT##_bwd_block)(const float *x, const float *y, const float *dy, float *dx,      \
-                                  int64_t nr, int64_t cols, int64_t c, int64_t m, int full,        \
-                                  const float *params, float *dparams) {                           \
-        V q[NQ + 1], acc[NP + 1];                                                                  \
-        NAME(ACT##_load)(params, cols, c, m, full, q);                                             \
-        for (int k = 0; k < NP; k++) acc[k] = ZERO;                                                \
-        for (int64_t r = 0; r < nr; r++) {                                                         \
-            int64_t o = r * cols + c;                                                              \
-            if (full) {                                                                            \
-                V yo = READS_Y ? LD(y + o) : ZERO;                                                 \
-                ST(dx + o, NAME(ACT##_b)(LD(x + o), yo, LD(dy + o), q, acc));                      \
-                continue;                                                                          \
-            }                                                                                      \
-            V part[NP + 1];                                                                        \
-            for (int k = 0; k < NP; k++) part[k] = ZERO;                                           \
-            V yo = READS_Y ? LDM(y + o, m) : ZERO;                                                 \
-            STM(dx + o, NAME(ACT##_b)(LDM(x + o, m), yo, LDM(dy + o, m), q, part), m);             \
-            for (int k = 0; k < NP; k++) acc[k] = ADD(acc[k], KEEP(part[k], m));                  \
-        }                                                                                          \
-        NAME(ACT##_fin)(q, acc);                                                                   \
-        for (int k = 0; k < NP; k++) {                                                             \
-            float *d = dparams + k * cols + c;                                                     \
-            if (full) ST(d, ADD(LD(d), acc[k])); else STM(d, ADD(LDM(d, m), KEEP(acc[k], m)), m);  \
-        }                                                                                          \
-    }                                                                                              \
-    ATTR static void NAME(ACT##_bwd)(const float *x, const float *y, const float *dy, float *dx,   \
-                                     int64_t rows, int64_t cols, const float *params,              \
-                                     int per_channel,                                              \
-                                     float *dparams) {                                             \
-        if (!per_channel || NP == 0) {                                                             \
-            V p[NP + 1], q[NQ + 1], acc[NP + 1], part[NP + 1];                                     \
-            for (int k = 0; k < NP; k++) p[k] = S1(params[k]), acc[k] = ZERO, part[k] = ZERO;      \
-            NAME(ACT##_prep)(p, q);                                                                \
-            int64_t n = rows * cols, i = 0;                                                        \
-            for (; i + W <= n; i += W) {                                                           \
-                V yi = READS_Y ? LD(y + i) : ZERO;                                                 \
-                ST(dx + i, NAME(ACT##_b)(LD(x + i), yi, LD(dy + i), q, acc));                      \
-            }                                                                                      \
-            if (i < n) {                                                                           \
-                V yi = READS_Y ? LDM(y + i, n - i) : ZERO;                                         \
-                STM(dx + i, NAME(ACT##_b)(LDM(x + i, n - i), yi, LDM(dy + i, n - i), q, part), n - i); \
-                for (int k = 0; k < NP; k++) acc[k] = ADD(acc[k], KEEP(part[k], n - i));           \
-            }                                                                                      \
-            NAME(ACT##_fin)(q, acc);                                                               \
-            for (int k = 0; k < NP; k++) dparams[k] += HSUM(acc[k]);                               \
-            return;                                                                                \
-        }                                                                                          \
-        for (int64_t r0 = 0; r0 < rows; r0 += CK_ACT_RB_BWD) {                                     \
-            int64_t nr = rows - r0 < CK_ACT_RB_BWD ? rows - r0 : CK_ACT_RB_BWD;                    \
-            int64_t o = r0 * cols, c = 0;                                                          \
-            const float *yo = READS_Y ? y + o : NULL;                                              \
-            if (nr == CK_ACT_RB_BWD)                                                               \
-                for (; c + W <= cols; c += W)                                                      \
-                    NAME(ACT##_bwd_block)(x + o, yo, dy + o, dx + o, CK_ACT_RB_BWD, cols, c, W, 1, \
-                                          params, dparams);                                        \
-            else                                                                                   \
-                for (; c + W <= cols; c += W)                                                      \
-                    NAME(ACT##_bwd_block)(x + o, yo, dy + o, dx + o, nr, cols, c, W, 1, params, dparams); \
-            if (c < cols)                                                                          \
-                NAME(ACT##_bwd_block)(x + o, yo, dy + o, dx + o, nr, cols, c, cols - c, 0, params, \
-                                      dparams);                                                    \
-        }                                                                                          \
+    /* One block of nr rows by one column block; slot holds the block's NQ derived parameters and */          \
+    /* its NP gradient sums, added to after the rows' contributions (fin applied per block, as */             \
+    /* before the panels: the sums' rounding is what it was when they went into dparams directly). */         \
+    FN void NAME(ACT##_bwd_block)(const float *x, const float *y, const float *dy, float *dx,                 \
+                                  int64_t nr, int64_t cols, int64_t c, int64_t m, int full, V *slot) {        \
+        V q[NQ + 1], acc[NP + 1];                                                                             \
+        for (int k = 0; k < NQ; k++) q[k] = slot[k];                                                          \
+        for (int k = 0; k < NP; k++) acc[k] = ZERO;                                                           \
+        for (int64_t r = 0; r < nr; r++) {                                                                    \
+            int64_t o = r * cols + c;                                                                         \
+            if (full) {                                                                                       \
+                V yo = READS_Y ? LD(y + o) : ZERO;                                                            \
+                ST(dx + o, NAME(ACT##_b)(LD(x + o), yo, LD(dy + o), q, acc));                                 \
+                continue;                                                                                     \
+            }                                                                                                 \
+            V part[NP + 1];                                                                                   \
+            for (int k = 0; k < NP; k++) part[k] = ZERO;                                                      \
+            V yo = READS_Y ? LDM(y + o, m) : ZERO;                                                            \
+            STM(dx + o, NAME(ACT##_b)(LDM(x + o, m), yo, LDM(dy + o, m), q, part), m);                        \
+            for (int k = 0; k < NP; k++) acc[k] = ADD(acc[k], KEEP(part[k], m));                              \
+        }                                                                                                     \
+        NAME(ACT##_fin)(q, acc);                                                                              \
+        for (int k = 0; k < NP; k++) slot[NQ + k] = ADD(slot[NQ + k], full ? acc[k] : KEEP(acc[k], m));       \
+    }                                                                                                         \
+    /* Columns [c0, c1) over all rows, bands of CK_ACT_RB_BWD rows. The derived parameters and the */         \
+    /* gradient sums of the panel's column blocks live side by side in a stack scratch (a block's */          \
+    /* NQ + NP vectors in consecutive cache lines) instead of in NP + NQ rows of params and dparams */        \
+    /* a row stride apart, which with x, dy and dx of the band's rows crowded the same L1 sets. */            \
+    ATTR static void NAME(ACT##_bwd_panel)(const float *x, const float *y, const float *dy, float *dx,        \
+                                           int64_t rows, int64_t cols, int64_t c0, int64_t c1,                \
+                                           const float *params, float *dparams) {                             \
+        enum { S = NQ + NP };                                                                                 \
+        V slot[(CK_ACT_PANEL / W) * S + 1];                                                                   \
+        int64_t nb = (c1 - c0 + W - 1) / W;                                                                   \
+        for (int64_t b = 0; b < nb; b++) {                                                                    \
+            int64_t c = c0 + b * W, m = c1 - c < W ? c1 - c : W;                                              \
+            NAME(ACT##_load)(params, cols, c, m, m == W, slot + b * S);                                       \
+            for (int k = 0; k < NP; k++)                                                                      \
+                slot[b * S + NQ + k] = m == W ? LD(dparams + k * cols + c) : LDM(dparams + k * cols + c, m);  \
+        }                                                                                                     \
+        for (int64_t r0 = 0; r0 < rows; r0 += CK_ACT_RB_BWD) {                                                \
+            int64_t nr = rows - r0 < CK_ACT_RB_BWD ? rows - r0 : CK_ACT_RB_BWD, o = r0 * cols;                \
+            const float *yo = READS_Y ? y + o : NULL;                                                         \
+            for (int64_t b = 0; b < nb; b++) {                                                                \
+                int64_t c = c0 + b * W, m = c1 - c < W ? c1 - c : W;                                          \
+                if (nr == CK_ACT_RB_BWD && m == W) /* constant row count: unrolled */                         \
+                    NAME(ACT##_bwd_block)(x + o, yo, dy + o, dx + o, CK_ACT_RB_BWD, cols, c, W, 1, slot + b * S); \
+                else NAME(ACT##_bwd_block)(x + o, yo, dy + o, dx + o, nr, cols, c, m, m == W, slot + b * S);  \
+            }                                                                                                 \
+        }                                                                                                     \
+        for (int64_t b = 0; b < nb; b++) {                                                                    \
+            int64_t c = c0 + b * W, m = c1 - c < W ? c1 - c : W;                                              \
+            for (int k = 0; k < NP; k++) {                                                                    \
+                if (m == W) ST(dparams + k * cols + c, slot[b * S + NQ + k]);                                 \
+                else STM(dparams + k * cols + c, slot[b * S + NQ + k], m);                                    \
+            }                                                                                                 \
+        }                                                                                                     \
+    }                                                                                                         \
+    ATTR static void NAME(ACT##_bwd)(const float *x, const float *y, const float *dy, float *dx,              \
+                                     int64_t rows, int64_t cols, const float *params,                         \
+                                     int per_channel,                                                         \
+                                     float *dparams) {                                                        \
+        if (!per_channel || NP == 0) {                                                                        \
+            V p[NP + 1], q[NQ + 1], acc[NP + 1], part[NP + 1];                                                \
+            for (int k = 0; k < NP; k++) p[k] = S1(params[k]), acc[k] = ZERO, part[k] = ZERO;                 \
+            NAME(ACT##_prep)(p, q);                                                                           \
+            int64_t n = rows * cols, i = 0;                                                                   \
+            for (; i + W <= n; i += W) {                                                                      \
+                V yi = READS_Y ? LD(y + i) : ZERO;                                                            \
+                ST(dx + i, NAME(ACT##_b)(LD(x + i), yi, LD(dy + i), q, acc));                                 \
+            }                                                                                                 \
+            if (i < n) {                                                                                      \
+                V yi = READS_Y ? LDM(y + i, n - i) : ZERO;                                                    \
+                STM(dx + i, NAME(ACT##_b)(LDM(x + i, n - i), yi, LDM(dy + i, n - i), q, part), n - i);        \
+                for (int k = 0; k < NP; k++) acc[k] = ADD(acc[k], KEEP(part[k], n - i));                      \
+            }                                                                                                 \
+            NAME(ACT##_fin)(q, acc);                                                                          \
+            for (int k = 0; k < NP; k++) dparams[k] += HSUM(acc[k]);                                          \
+            return;                                                                                           \
+        }                                                                                                     \
+        for (int64_t c0 = 0; c0 < cols; c0 += CK_ACT_PANEL)                                                   \
+            NAME(ACT##_bwd_panel)(x, y, dy, dx, rows, cols, c0, c0 + CK_ACT_PANEL < cols ? c0 + CK_ACT_PANEL : cols, \
+                                  params, dparams);                                                           \
     }
 
 ACT_KERNELS(relu, 0, 0, 0)
@@ -660,6 +683,7 @@ ATTR static void NAME(brelu_bwd)(const float *x, const float *y, const float *dy
 #undef ACT_KERNELS
 #undef CK_ACT_RB
 #undef CK_ACT_RB_BWD
+#undef CK_ACT_PANEL
 #undef POLY
 #undef S1
 #undef LD
