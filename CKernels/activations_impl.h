@@ -495,7 +495,8 @@ FN V NAME(softexp_b)(V x, V y, V dy, const V *q, V *acc) {
 /// the backward loads the forward's output y only when READS_Y (else y may be NULL: ACT_b gets 0).
 /// Scalar parameters: one pass over rows*cols elements, gradients accumulated in registers.
 /// Per channel: column blocks of W channels times CK_ACT_RB rows, so each block loads and derives
-/// its parameters once and adds its gradient accumulators into dparams once. A forward block loads
+/// its parameters once; the backward keeps them, derived, and the gradient sums of a panel of columns
+/// in a stack scratch (bwd_panel), writing dparams once per panel. A forward block loads
 /// all its inputs before it stores anything: with a row stride of 2 KiB (cols = 512), the store of
 /// row r and the load of row r + 2 would otherwise be 4 KiB apart and stall on 4K aliasing. The
 /// backward goes row by row instead: holding x and dy of its rows beside the parameters and the
