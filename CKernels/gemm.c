@@ -149,6 +149,10 @@ static void sgemm_packed(const gemm_blocking *g, int trans_a, int trans_b, int64
 
 // MARK: - Small products
 
+// Kernels specialised for K = 1 ... 16 (their K rows of B held in registers): EACH_K(X) instantiates
+// X(1) ... X(16); with X(KK) expanding to `name_##KK,` it lists them for a table indexed by K - 1.
+#define EACH_K(X) X(1) X(2) X(3) X(4) X(5) X(6) X(7) X(8) X(9) X(10) X(11) X(12) X(13) X(14) X(15) X(16)
+
 // When N, M or K is tiny the packed path spends most of its time packing and in zero-padded tile
 // lanes. Two unpacked kernels cover the trainer's skinny products instead:
 // - "direct": register tiles read op(A) in place (broadcasts with any strides) and B's rows in
@@ -575,29 +579,15 @@ CK_TARGET_AVX2 CK_INLINE void rows256_body(const int KK, int64_t M, float alpha,
                                             float *C, int64_t ldc, const float *Cin) {             \
         rows256_body(KK, M, alpha, A, a_rs, a_cs, B, ldb, beta, C, ldc, Cin);                      \
     }
-ROWS256(1)
-ROWS256(2)
-ROWS256(3)
-ROWS256(4)
-ROWS256(5)
-ROWS256(6)
-ROWS256(7)
-ROWS256(8)
-ROWS256(9)
-ROWS256(10)
-ROWS256(11)
-ROWS256(12)
-ROWS256(13)
-ROWS256(14)
-ROWS256(15)
-ROWS256(16)
+EACH_K(ROWS256)
 #undef ROWS256
 
 /// rows256 for K = 1 ... 16, indexed by K - 1.
+#define ROWS256_ENTRY(KK) rows256_##KK,
 static void (*const rows256[])(int64_t, float, const float *, int64_t, int64_t, const float *, int64_t, float, float *,
                                int64_t, const float *) = {
-    rows256_1, rows256_2,  rows256_3,  rows256_4,  rows256_5,  rows256_6,  rows256_7,  rows256_8,
-    rows256_9, rows256_10, rows256_11, rows256_12, rows256_13, rows256_14, rows256_15, rows256_16};
+    EACH_K(ROWS256_ENTRY)};
+#undef ROWS256_ENTRY
 
 /// The direct and dot products; the direct ones read C's old values (beta != 0) from Cin, row stride
 /// ldcin: C itself, or for ck_linear_forward one bias row for every row (ldcin = 0). The dot path
@@ -874,29 +864,15 @@ CK_TARGET_AVX512 CK_INLINE void rows512_body(const int KK, int64_t M, int64_t N,
                                               const float *Cin) {                                  \
         rows512_body(KK, M, N, alpha, A, a_rs, a_cs, B, ldb, beta, C, ldc, Cin);                   \
     }
-ROWS512(1)
-ROWS512(2)
-ROWS512(3)
-ROWS512(4)
-ROWS512(5)
-ROWS512(6)
-ROWS512(7)
-ROWS512(8)
-ROWS512(9)
-ROWS512(10)
-ROWS512(11)
-ROWS512(12)
-ROWS512(13)
-ROWS512(14)
-ROWS512(15)
-ROWS512(16)
+EACH_K(ROWS512)
 #undef ROWS512
 
 /// rows512 for K = 1 ... 16, indexed by K - 1.
+#define ROWS512_ENTRY(KK) rows512_##KK,
 static void (*const rows512[])(int64_t, int64_t, float, const float *, int64_t, int64_t, const float *, int64_t,
                                float, float *, int64_t, const float *) = {
-    rows512_1, rows512_2,  rows512_3,  rows512_4,  rows512_5,  rows512_6,  rows512_7,  rows512_8,
-    rows512_9, rows512_10, rows512_11, rows512_12, rows512_13, rows512_14, rows512_15, rows512_16};
+    EACH_K(ROWS512_ENTRY)};
+#undef ROWS512_ENTRY
 
 /// rows512 for rows of C narrower than 8 lanes: G = 2, 4 or 8 lanes a row (N rounded up), so 16 / G
 /// rows of C in one vector, when A's rows are contiguous (lda = K) and C's too (ldc = N) and the
@@ -950,29 +926,15 @@ CK_TARGET_AVX512 CK_INLINE void packed512_body(const int K, int64_t M, int64_t N
                                                 const float *Cin) {                                \
         packed512_body(KK, M, N, alpha, A, B, ldb, beta, C, Cin);                                 \
     }
-PACKED512(1)
-PACKED512(2)
-PACKED512(3)
-PACKED512(4)
-PACKED512(5)
-PACKED512(6)
-PACKED512(7)
-PACKED512(8)
-PACKED512(9)
-PACKED512(10)
-PACKED512(11)
-PACKED512(12)
-PACKED512(13)
-PACKED512(14)
-PACKED512(15)
-PACKED512(16)
+EACH_K(PACKED512)
 #undef PACKED512
 
 /// packed512 for K = 1 ... 16, indexed by K - 1.
+#define PACKED512_ENTRY(KK) packed512_##KK,
 static void (*const packed512[])(int64_t, int64_t, float, const float *, const float *, int64_t, float, float *,
                                  const float *) = {
-    packed512_1, packed512_2,  packed512_3,  packed512_4,  packed512_5,  packed512_6,  packed512_7,  packed512_8,
-    packed512_9, packed512_10, packed512_11, packed512_12, packed512_13, packed512_14, packed512_15, packed512_16};
+    EACH_K(PACKED512_ENTRY)};
+#undef PACKED512_ENTRY
 
 /// C = alpha * A * B^T + beta * C for NB (<= 4) columns: 4 rows x NB dot products along K at once.
 CK_TARGET_AVX512 CK_INLINE void dot512_body(const int NB, int64_t M, int64_t K, float alpha,

@@ -554,9 +554,9 @@ func applyClassLabels(_ dataset: Dataset, classLabels: [String]?, path: String, 
     let unknown = map.indices.filter { map[$0] == nil }
     if !unknown.isEmpty {
         // The unknown labels in the order they first appear in the file (the classes are sorted by
-        // name). Rows are in file order, so one sweep orders them; only the first one's line is
-        // looked up, since a lookup counts lines from the file's start (a target column of
-        // continuous values would otherwise scan the file once per distinct value).
+        // name). Rows are in file order, so one sweep orders them and counts their rows; only the
+        // first one's line is looked up (a lookup counts lines through the text: a target column of
+        // continuous values would otherwise count once per distinct value).
         var firstRow = [Int](repeating: .max, count: dataset.classCount)
         var rows = [Int](repeating: 0, count: dataset.classCount)
         for (r, c) in dataset.labels.enumerated() {
