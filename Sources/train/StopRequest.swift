@@ -1,7 +1,9 @@
 import CKernels
 
 /// SIGINT and SIGTERM during a run (README.md, "Resume, interrupt, progress"): the first asks the run
-/// to stop after its current step (it then saves its state and outputs and exits with 130); a second
+/// to stop after its current step (it then saves its state and outputs and exits with 130; one that
+/// comes after the last step, while the outputs are being written, lets them finish and exits with
+/// 130 too); a second
 /// ends the process at once, dying of that signal after removing its temporary files. Before the run
 /// is armed (while the data loads) either signal ends train at once, as it ends predict.
 ///

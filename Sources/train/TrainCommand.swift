@@ -210,10 +210,13 @@ struct Train: ToolCommand {
     }
 
     /// Every output written (once the processes agree on the model) and the report printed; an
-    /// interrupted run exits with 130 after saying how to continue.
+    /// interrupted run exits with 130 after saying how to continue. So does a run whose stop request
+    /// came after its last step, up to the end of the writing: it had nothing left to cut short, so
+    /// its outputs are the finished run's, but its caller learns that a signal stopped it.
     private func finish(_ result: TrainingResult, outDirectory: String, launch: Launch) throws {
         launch.collective.verifyReplicas(hash: result.checkpoint.model.replicaHash, after: "training")
         if launch.writesOutputs { try RunWriter.write(result, to: outDirectory) }
+        let stopRequested = launch.collective.anyProcess(StopRequest.requested)
         say("")
         say(RunWriter.reportText(result))
         say(String(format: "trained in %.2f s (%.0f samples/s); outputs in %@", result.summary.trainSeconds,
@@ -225,6 +228,10 @@ struct Train: ToolCommand {
         if let divergence = result.divergence {
             let best = result.summary.bestEpoch.map { "epoch \($0), " } ?? ""
             throw TrainingError("\(divergence.description); wrote the best validation epoch's model (\(best)before the divergence) to \(outDirectory)")
+        }
+        if stopRequested {
+            say("stopped by a signal after the last step: the run is complete")
+            throw ExitCode(130)
         }
     }
 

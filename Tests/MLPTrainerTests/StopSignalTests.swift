@@ -108,6 +108,43 @@ import Testing
         #expect(files.contains("checkpoint.safetensors") && !files.contains { $0.contains(".tmp-") }, "\(files)")
     }
 
+    /// A signal after the last step, while the outputs are being written: nothing is left to cut
+    /// short, so the run writes the finished run's outputs, but still exits 130 (a caller must learn
+    /// that a signal stopped it). A one-epoch run saves its only checkpoint after the loop's last
+    /// look at the stop request, so the signal goes in when that file appears, with the process held
+    /// (SIGSTOP) before its last output (report.html) exists; a run already past that is tried again.
+    @Test func aSignalAfterTheLastStepStillEndsWith130AndTheFinishedOutputs() throws {
+        var missed = 0
+        for attempt in 1...8 {
+            let out = TrainCommandTests.temporaryPath("stop-late")
+            defer { try? FileManager.default.removeItem(atPath: out) }
+            let process = Process()
+            process.executableURL = TrainCommandTests.binary
+            process.arguments = ["--data", "synthetic:100000x8x2", "--hidden", "4", "--epochs", "1", "--threads", "2", "--quiet", "--out", out]
+            try process.run()
+            let pid = process.processIdentifier
+            while process.isRunning && !FileManager.default.fileExists(atPath: out + "/checkpoint.safetensors") { usleep(200) }
+            kill(pid, SIGSTOP)
+            while process.isRunning && Self.state(pid) != "T" { usleep(1_000) }
+            let inTime = process.isRunning && !FileManager.default.fileExists(atPath: out + "/report.html")
+            kill(pid, SIGTERM)
+            kill(pid, SIGCONT)
+            process.waitUntilExit()
+            guard inTime else { missed += 1; continue }
+            #expect(process.terminationReason == .exit && process.terminationStatus == 130,
+                    "attempt \(attempt): \(process.terminationReason) \(process.terminationStatus)")
+            let files = (try? FileManager.default.contentsOfDirectory(atPath: out)) ?? []
+            for file in ["checkpoint.safetensors", "model.safetensors", "metrics.csv", "summary.json", "report.html"] {
+                #expect(files.contains(file), "\(file) missing: \(files.sorted())")
+            }
+            #expect(!files.contains { $0.contains(".tmp-") }, "\(files)")
+            let summary = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: out + "/summary.json"))) as? [String: Any]
+            #expect(summary?["interrupted"] as? Bool == false && summary?["epochs"] as? Int == 1, "\(String(describing: summary))")
+            return
+        }
+        Issue.record("no attempt held the process before its last output (\(missed) missed)")
+    }
+
     /// The process state letter of /proc/PID/stat (T: stopped).
     static func state(_ pid: Int32) -> String? {
         let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8)
