@@ -178,6 +178,62 @@ import Testing
         #expect(FileManager.default.fileExists(atPath: "\(out)/checkpoint.safetensors"))
     }
 
+    /// A transport that MPI_Init loads may put its own signal handlers over train's: UCX (Open MPI's
+    /// pml and osc ucx, the usual choice on InfiniBand; `--mca osc ucx` loads it on this host too)
+    /// takes SIGBUS, SIGSEGV, SIGFPE, SIGILL and SIGHUP. train installs its own again after MPI_Init,
+    /// so a data file truncated under the processes still ends the job with the line naming the file
+    /// (UCX's handler printed "Caught signal 7 (Bus error...)" and a backtrace instead). As in
+    /// TruncatedInputTests, a run whose processes had read the file by then is tried on a larger one.
+    @Test func aFileTruncatedUnderTheProcessesEndsTheJobWithTheLineNamingIt() throws {
+        var outcomes: [String] = []
+        for rows in [300_000, 600_000, 1_200_000] {
+            let data = TrainCommandTests.temporaryPath("mpi-shrinking") + ".csv"
+            let out = TrainCommandTests.temporaryPath("mpi-shrinking-run")
+            defer { for p in [data, out] { try? FileManager.default.removeItem(atPath: p) } }
+            #expect(try Executable.run("datagen", ["--rows", "\(rows)", "--out", data]).status == 0)
+            let job = Self.mpirun(job: ["--mca", "osc", "ucx", "-np", "2", TrainCommandTests.binary.path, "--distributed", "mpi",
+                                        "--data", data, "--epochs", "1", "--shards", "2", "--threads", "1", "--out", out])
+            var ranks: [pid_t] = []
+            let r = try TruncatedInputTests.runTruncatingOnceMapped(data, job) { mpirun in
+                if ranks.count < 2 { ranks = Self.children(of: mpirun) }
+                return ranks
+            }
+            if r.status != 0 && r.stderr.contains("train: error: \(data): the file was truncated while being read") {
+                #expect(!r.stderr.contains("Caught signal"), "\(r.stderr)")
+                #expect(!FileManager.default.fileExists(atPath: out + "/model.safetensors"))
+                return
+            }
+            outcomes.append("\(rows) rows: status \(r.status), \(r.stderr.suffix(600))")
+        }
+        Issue.record("no job met the truncation while reading: \(outcomes)")
+    }
+
+    /// SIGHUP (the terminal closed) ends a process of the job as it ends a single train, dying of it
+    /// after removing its temporary files, and so the job; UCX's SIGHUP handler (a debug dump) let it
+    /// run on.
+    @Test func aHangupEndsAProcessOfTheJob() throws {
+        let out = TrainCommandTests.temporaryPath("mpi-hangup")
+        defer { try? FileManager.default.removeItem(atPath: out) }
+        let job = Self.mpirun(job: ["--mca", "osc", "ucx", "-np", "2", TrainCommandTests.binary.path, "--distributed", "mpi",
+                                    "--epochs", "100000", "--shards", "2", "--threads", "1", "--quiet", "--out", out])
+        job.standardOutput = FileHandle.nullDevice
+        job.standardError = FileHandle.nullDevice
+        try job.run()
+        defer { if job.isRunning { kill(job.processIdentifier, SIGKILL) } }
+        var ranks: [pid_t] = []
+        for _ in 0..<100 where ranks.count < 2 {
+            Thread.sleep(forTimeInterval: 0.1)
+            ranks = Self.children(of: job.processIdentifier)
+        }
+        try #require(ranks.count == 2, "mpirun did not start 2 processes")
+        Thread.sleep(forTimeInterval: 2)
+        let hungUp = Date()
+        kill(ranks[1], SIGHUP)
+        while job.isRunning && Date().timeIntervalSince(hungUp) < 30 { Thread.sleep(forTimeInterval: 0.05) }
+        #expect(!job.isRunning, "the job went on after SIGHUP to one of its processes")
+        if !job.isRunning { #expect(job.terminationStatus != 0) }
+    }
+
     /// Processes whose parent is `parent` (from /proc).
     static func children(of parent: pid_t) -> [pid_t] {
         let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []

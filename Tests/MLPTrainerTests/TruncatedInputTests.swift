@@ -29,15 +29,22 @@ import Testing
         let process = Process()
         process.executableURL = TrainCommandTests.binary
         process.arguments = arguments
+        return try Self.runTruncatingOnceMapped(path, process) { [$0] }
+    }
+
+    /// Runs `process` and truncates `path` to 0 bytes the first time it appears in the mappings of
+    /// one of `readers(pid)` (the process itself, or mpirun's children).
+    static func runTruncatingOnceMapped(_ path: String, _ process: Process, readers: @escaping (pid_t) -> [pid_t]) throws -> TrainCommandTests.Outcome {
         let out = Pipe(), err = Pipe()
         process.standardOutput = out
         process.standardError = err
         try process.run()
-        let maps = "/proc/\(process.processIdentifier)/maps"
-        while process.isRunning {
-            if let text = try? String(contentsOfFile: maps, encoding: .utf8), text.contains(path) {
-                #expect(truncate(path, 0) == 0)
-                break
+        watching: while process.isRunning {
+            for reader in readers(process.processIdentifier) {
+                if let text = try? String(contentsOfFile: "/proc/\(reader)/maps", encoding: .utf8), text.contains(path) {
+                    #expect(truncate(path, 0) == 0)
+                    break watching
+                }
             }
             usleep(200)
         }

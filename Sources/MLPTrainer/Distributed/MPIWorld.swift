@@ -17,6 +17,10 @@ public final class MPIWorld: @unchecked Sendable {
         }
         self.rank = Int(rank)
         self.size = Int(size)
+        // A transport MPI_Init loaded may have put its own handlers over the process's: UCX (pml and
+        // osc ucx) takes SIGBUS, whose handler here names a data file truncated while mapped, and
+        // SIGHUP, which then no longer ends the process. Open MPI's own handlers leave installed ones be.
+        AtomicFile.removeTemporariesOnSignals()
     }
 
     /// The processes an MPI launcher (mpirun, srun) started this one among, from its environment
