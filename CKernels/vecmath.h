@@ -15,7 +15,7 @@
 //               above ~88.72, underflows gradually through the subnormals to +0 below ~-103.9.
 //   ck_expm1_8  <= 2.5 ulp, including near 0 (no cancellation: 2^n (e^r - 1) + (2^n - 1) with
 //               e^r - 1 = r Q(r) from the polynomial), -> -1 for x -> -inf; overflows to +inf
-//               above ~88.38 (where 2^n = 2^128).
+//               above ~88.72 (one ulp low from ~88.38, where 2^n - 1 = 2^128 - 1 is FLT_MAX).
 //   ck_expm1_16 <= 2.7 ulp, including near 0 (ck_exp16's reduction, a degree-3 polynomial);
 //               overflows above ~88.72.
 //   ck_log8     <= 1 ulp for normal positive x (Cephes polynomial on the mantissa in
@@ -118,12 +118,15 @@ CK_TARGET_AVX2 static inline __m256 ck_exp8(__m256 x) {
     return _mm256_mul_ps(_mm256_fmadd_ps(ck_exp_poly8(r), r, _mm256_set1_ps(2.0f)), s);
 }
 
-/// e^x - 1, accurate near 0: 2^(n-1) 2 (e^r - 1) + (2^n - 1), exact for n = 0.
+/// e^x - 1, accurate near 0: 2^(n-1) 2 (e^r - 1) + (2^n - 1), exact for n = 0. At n = 128 (x above
+/// ~88.38) 2^n - 1 is no float: FLT_MAX = 2^128 - 2^104 stands in for it, which puts the sum one ulp
+/// (2^104) low before its rounding there, and e^x - 1 overflows where e^x does.
 CK_TARGET_AVX2 static inline __m256 ck_expm1_8(__m256 x) {
     __m256 s;
     __m256 r = ck_exp_reduce8(x, &s);
     __m256 two_em1 = _mm256_mul_ps(ck_exp_poly8(r), r);
-    return _mm256_fmadd_ps(two_em1, s, _mm256_fmsub_ps(s, _mm256_set1_ps(2.0f), _mm256_set1_ps(1.0f)));
+    __m256 pow2m1 = _mm256_min_ps(_mm256_fmsub_ps(s, _mm256_set1_ps(2.0f), _mm256_set1_ps(1.0f)), _mm256_set1_ps(0x1.fffffep127f));
+    return _mm256_fmadd_ps(two_em1, s, pow2m1);
 }
 
 /// Natural logarithm.

@@ -98,7 +98,7 @@ void ck_linear_backward(const float *X, const float *W, const float *dY, float *
        where 1 - a (x + a) <= CK_ACT_SOFTEXP_MIN_LOG_ARG (very negative x) the argument of ln is \
        clamped to it, so y = -ln(CK_ACT_SOFTEXP_MIN_LOG_ARG)/a \
        (finite, saturated), and dx = 0 and dalpha gets 0 there. For a > 0, y and dx overflow to  \
-       +inf for a x > ~88.7 (y from ~88.4 with AVX2), as PyTorch; dalpha's terms dy dy/da only   \
+       +inf for a x > ~88.72, as PyTorch; dalpha's terms dy dy/da only                          \
        where they do themselves (dy/da alone overflows first, from a x ~ 84 at a = 0.3). */     \
     X(SOFTEXP, softexp, 0, CUSTOM)                                                               \
     /* S-shaped ReLU (Jin et al. 2016), one parameter set per channel:                           \

@@ -405,6 +405,30 @@ private let fixtureNames = ["affine", "softexp_pos", "softexp_neg", "srelu", "br
         }
     }
 
+    /// Soft exponential with a = 1 (y = e^x, dx = e^x dy) over every float x in [88, 88.75]: y and dx
+    /// are finite and right wherever e^x is below float's largest value, and +inf from just above it
+    /// (~88.72), on every instruction set alike, as in PyTorch. (AVX2's expm1 used to overflow from
+    /// ~88.38, where its 2^n - 1 reached 2^128.)
+    @Test func softexpOverflowsWhereFloatDoes() {
+        var x: [Float] = []
+        var v: Float = 88
+        while v <= 88.75 { x.append(v); v = v.nextUp }
+        let dy = [Float](repeating: 1, count: x.count), largest = Double(Float.greatestFiniteMagnitude)
+        for isa in supportedISAs {
+            let out = withISA(isa) { run(CK_ACT_SOFTEXP, x: x, dy: dy, rows: 1, cols: x.count, params: [1], perChannel: false) }
+            let tag = "[\(String(cString: ck_isa_name(isa)))]"
+            for (name, got) in [("y", out.y), ("dx", out.dx)] {
+                // Near the threshold itself the kernels' last ulp decides: a margin of ~3 ulp either side.
+                let wrong = x.indices.first { i in
+                    let e = exp(Double(x[i]))
+                    if e < largest * (1 - 0x1p-22) { return !(abs(Double(got[i]) - e) <= 3 * Double(Float(e).ulp)) }
+                    return e > largest * (1 + 0x1p-22) && got[i] != .infinity
+                }
+                #expect(wrong == nil, "\(tag) \(name) at x = \(wrong.map { x[$0] } ?? 0): \(wrong.map { got[$0] } ?? 0) vs \(wrong.map { exp(Double(x[$0])) } ?? 0)")
+            }
+        }
+    }
+
     /// Soft exponential with a < 0 outside its domain (1 - a (x + a) <= min): finite, saturated
     /// output, zero dx and zero parameter gradient there.
     @Test func softexpNegativeDomain() {
