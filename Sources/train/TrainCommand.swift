@@ -119,6 +119,10 @@ struct Train: ToolCommand {
         } catch let error as ExitCode {
             launch.finish()
             throw error
+        } catch let ended as ErrorAfterTheOutputs {
+            // No failure of the job (MPI_Abort): process 0 reports it, every process exits with 1.
+            launch.finish()
+            throw launch.writesOutputs ? ended.error : ExitCode(1)
         } catch {
             launch.endJob(after: Self.message(for: error))
             throw error
@@ -216,6 +220,8 @@ struct Train: ToolCommand {
     private func finish(_ result: TrainingResult, outDirectory: String, launch: Launch) throws {
         launch.collective.verifyReplicas(hash: result.checkpoint.model.replicaHash, after: "training")
         if launch.writesOutputs { try RunWriter.write(result, to: outDirectory) }
+        // Also where the other processes wait for process 0's writing, however long it takes: one that
+        // ended first (an error's abort, or an exit status other than 0) would end the job under it.
         let stopRequested = launch.collective.anyProcess(StopRequest.requested)
         say("")
         say(RunWriter.reportText(result))
@@ -227,7 +233,7 @@ struct Train: ToolCommand {
         }
         if let divergence = result.divergence {
             let best = result.summary.bestEpoch.map { "epoch \($0), " } ?? ""
-            throw TrainingError("\(divergence.description); wrote the best validation epoch's model (\(best)before the divergence) to \(outDirectory)")
+            throw ErrorAfterTheOutputs(error: TrainingError("\(divergence.description); wrote the best validation epoch's model (\(best)before the divergence) to \(outDirectory)"))
         }
         if stopRequested {
             say("stopped by a signal after the last step: the run is complete")
@@ -272,6 +278,12 @@ struct Train: ToolCommand {
         }
         try withExtendedLifetime(lock) { try train(settings, resuming: state, launch: launch) }
     }
+}
+
+/// An error that ends a run whose outputs are all written (a divergence after the best validation
+/// epoch): exit status 1 and its line, but every process ends as in a finished run.
+struct ErrorAfterTheOutputs: Error {
+    let error: Error
 }
 
 /// `--preset`: a recipe of settings.

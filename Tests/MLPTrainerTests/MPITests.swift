@@ -234,6 +234,56 @@ import Testing
         if !job.isRunning { #expect(job.terminationStatus != 0) }
     }
 
+    /// A diverged run that keeps its best validation epoch has process 0 write every output, then ends
+    /// with status 1 and the line saying what it wrote, once; that is no failure of the job
+    /// (MPI_Abort), whose other processes, after waiting 5 s for process 0 to report, ended the job
+    /// even while process 0 was still writing. Process 0 is held (SIGSTOP) for 7 s as its first
+    /// output appears; a job already past its last output by then is run again.
+    @Test func aDivergedRunWritesEveryOutputHoweverLongProcess0Takes() throws {
+        for attempt in 1...3 {
+            let out = TrainCommandTests.temporaryPath("mpi-diverged")
+            defer { try? FileManager.default.removeItem(atPath: out) }
+            let job = Self.mpirun(2, ["--distributed", "mpi"] + NonFiniteTests.diverging
+                                  + ["--validation-fraction", "0.2", "--early-stopping", "100", "--shards", "2", "--out", out])
+            let err = Pipe()
+            job.standardOutput = FileHandle.nullDevice
+            job.standardError = err
+            try job.run()
+            defer { if job.isRunning { kill(job.processIdentifier, SIGKILL) } }
+            var first: pid_t?
+            while job.isRunning && !FileManager.default.fileExists(atPath: out + "/model.safetensors") {
+                if first == nil { first = Self.children(of: job.processIdentifier).first { Self.rank(of: $0) == 0 } }
+                usleep(200)
+            }
+            let process0 = try #require(first, "attempt \(attempt): no process 0 seen")
+            kill(process0, SIGSTOP)
+            let held = job.isRunning && !FileManager.default.fileExists(atPath: out + "/report.html")
+            Thread.sleep(forTimeInterval: 7)
+            kill(process0, SIGCONT)
+            let stderr = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            job.waitUntilExit()
+            guard held else { continue }
+            #expect(job.terminationStatus == 1, "\(stderr)")
+            // Process 0's line alone (another's says "train: error (process 1 of 2): ..."), and no abort.
+            #expect(stderr.components(separatedBy: "train: error").count == 2 && !stderr.contains("MPI_ABORT")
+                    && stderr.contains("train: error: the training loss became NaN at epoch ")
+                    && stderr.contains("; wrote the best validation epoch's model (epoch "), "\(stderr)")
+            let files = (try? FileManager.default.contentsOfDirectory(atPath: out)) ?? []
+            for file in ["model.safetensors", "model.onnx", "metrics.csv", "summary.json", "report.html"] {
+                #expect(files.contains(file), "\(file) missing: \(files.sorted())")
+            }
+            return
+        }
+        Issue.record("no attempt held process 0 before its last output")
+    }
+
+    /// The MPI rank of process `pid`, from the environment its launcher gave it.
+    static func rank(of pid: pid_t) -> Int? {
+        guard let environment = FileManager.default.contents(atPath: "/proc/\(pid)/environ") else { return nil }
+        return environment.split(separator: 0).lazy.map { String(decoding: $0, as: UTF8.self) }
+            .first { $0.hasPrefix("OMPI_COMM_WORLD_RANK=") }.flatMap { Int($0.dropFirst("OMPI_COMM_WORLD_RANK=".count)) }
+    }
+
     /// Processes whose parent is `parent` (from /proc).
     static func children(of parent: pid_t) -> [pid_t] {
         let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
