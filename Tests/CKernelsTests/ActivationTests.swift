@@ -122,6 +122,25 @@ private func perChannelModes(_ kind: ck_activation) -> [Bool] {
     ck_act_always_per_channel(kind) != 0 ? [true] : (ck_act_param_count(kind) > 0 ? [false, true] : [false])
 }
 
+/// Expects the per-channel run (active instruction set) to equal, channel by channel, the
+/// scalar-parameter kernel run on that column alone with that channel's parameters.
+private func expectChannelsMatchColumns(_ k: ck_activation, x: [Float], dy: [Float], rows: Int, cols: Int,
+                                        params: [Float]) {
+    let np = Int(ck_act_param_count(k))
+    let out = run(k, x: x, dy: dy, rows: rows, cols: cols, params: params, perChannel: true)
+    for c in 0..<cols {
+        let xc = (0..<rows).map { x[$0 * cols + c] }, dyc = (0..<rows).map { dy[$0 * cols + c] }
+        let pc = (0..<np).map { params[$0 * cols + c] }
+        let col = run(k, x: xc, dy: dyc, rows: rows, cols: 1, params: pc, perChannel: false)
+        let tag = "\(actName(k)) \(rows)x\(cols) channel \(c) [\(String(cString: ck_isa_name(ck_isa_active())))]"
+        #expect(scaledError((0..<rows).map { out.y[$0 * cols + c] }, col.y) < 1e-6, "\(tag) y")
+        #expect(scaledError((0..<rows).map { out.dx[$0 * cols + c] }, col.dx) < 1e-6, "\(tag) dx")
+        let sumAbs = dyc.reduce(0) { $0 + Double(abs($1)) }
+        #expect(scaledError((0..<np).map { out.grads[$0 * cols + c] }, col.grads, floor: 1e-2 * sumAbs) < 1e-5,
+                "\(tag) dparams")
+    }
+}
+
 // MARK: - fixtures
 
 private struct Fixture {
@@ -458,18 +477,7 @@ private let fixtureNames = ["affine", "softexp_pos", "softexp_neg", "srelu", "br
         for isa in supportedISAs {
             _ = ck_isa_force(isa)
             defer { _ = ck_isa_force(ck_isa_best()) }
-            let out = run(k, x: x, dy: dy, rows: rows, cols: cols, params: params, perChannel: true)
-            for c in 0..<cols {
-                let xc = (0..<rows).map { x[$0 * cols + c] }, dyc = (0..<rows).map { dy[$0 * cols + c] }
-                let pc = (0..<np).map { params[$0 * cols + c] }
-                let col = run(k, x: xc, dy: dyc, rows: rows, cols: 1, params: pc, perChannel: false)
-                let tag = "\(actName(k)) channel \(c) [\(String(cString: ck_isa_name(isa)))]"
-                #expect(scaledError((0..<rows).map { out.y[$0 * cols + c] }, col.y) < 1e-6, "\(tag) y")
-                #expect(scaledError((0..<rows).map { out.dx[$0 * cols + c] }, col.dx) < 1e-6, "\(tag) dx")
-                let sumAbs = dyc.reduce(0) { $0 + Double(abs($1)) }
-                #expect(scaledError((0..<np).map { out.grads[$0 * cols + c] }, col.grads, floor: 1e-2 * sumAbs) < 1e-5,
-                        "\(tag) dparams")
-            }
+            expectChannelsMatchColumns(k, x: x, dy: dy, rows: rows, cols: cols, params: params)
             // Same parameters in every channel: per-channel gradients sum to the scalar ones.
             let shared = (0..<np).map { params[$0 * cols] }
             let broadcast = (0..<np).flatMap { p in [Float](repeating: shared[p], count: cols) }
@@ -483,6 +491,19 @@ private let fixtureNames = ["affine", "softexp_pos", "softexp_neg", "srelu", "br
                 #expect(abs(total - Double(scalarOut.grads[p])) <= 1e-5 * max(sumAbs * 1e-2, abs(total)))
             }
 
+        }
+    }
+
+    /// The per-channel kernels work by panels of 1,024 columns: widths across a panel's edge, and
+    /// neither a multiple of a vector nor of a band of rows, on one row and on a few.
+    @Test(arguments: allKinds.filter { ck_act_param_count($0) > 0 }) func perChannelAcrossPanels(_ k: ck_activation) {
+        var rng = Rng(state: 23 + UInt64(k.rawValue))
+        for (rows, cols) in [(1, 1041), (6, 2063), (3, 1024)] {
+            let x = sampleInput(rows * cols, rng: &rng), dy = sampleInput(rows * cols, rng: &rng, scale: 1)
+            let params = sampleParams(k, cols: cols, perChannel: true, rng: &rng)
+            for isa in supportedISAs {
+                withISA(isa) { expectChannelsMatchColumns(k, x: x, dy: dy, rows: rows, cols: cols, params: params) }
+            }
         }
     }
 
