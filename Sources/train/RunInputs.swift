@@ -7,9 +7,11 @@ import MLPTrainer
 enum RunInputs {
     static let fingerprintedFlags = ["--data", "--test-data", "--validation-data"]
 
-    /// `settings` with every file path made absolute, for the checkpoint.
+    /// `settings` with every file path made absolute, for the checkpoint, and the paths as given
+    /// kept for its description (the model's configuration).
     static func absolutePaths(_ settings: TrainingSettings) -> TrainingSettings {
         var s = settings
+        s.givenPaths = settings.description.filter { ["data", "test_data", "validation_data", "init"].contains($0.key) }
         if case let .csv(path) = s.data { s.data = .csv(path: absolute(path)) }
         s.testData = s.testData.map(absolute)
         s.validationData = s.validationData.map(absolute)

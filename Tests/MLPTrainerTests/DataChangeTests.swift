@@ -49,6 +49,8 @@ import Testing
         let whole = try Self.run(["--data", "data.csv", "--out", reference] + Self.training + ["--epochs", "5"], in: a)
         #expect(whole.status == 0)
         #expect(FileManager.default.contents(atPath: a + "/run/metrics.csv") == FileManager.default.contents(atPath: reference + "/metrics.csv"))
+        // The model's configuration names the file as given (data.csv), not by the absolute path the checkpoint reads.
+        #expect(FileManager.default.contents(atPath: a + "/run/model.safetensors") == FileManager.default.contents(atPath: reference + "/model.safetensors"))
     }
 
     @Test func resumeRefusesAChangedDataFileUnlessAllowed() throws {

@@ -43,6 +43,10 @@ public struct TrainingSettings: Sendable, Codable {
     public var lrSchedule = LearningRateSchedule.constant
     public var warmupEpochs = 0
     public var clipGradNorm: Float?
+    /// The file paths as the command line gave them, by `description` key, once the checkpoint's
+    /// copy has them absolute (`train`'s RunInputs): the configuration in the model and summary.json
+    /// still names them as given, so a resumed run writes the bytes an uninterrupted one does.
+    public var givenPaths: [String: String]?
 
     public init() {}
 
@@ -128,6 +132,7 @@ public struct TrainingSettings: Sendable, Codable {
         }
         if let testData { d["test_data"] = testData }
         if let initPath { d["init"] = initPath }
+        for (key, path) in givenPaths ?? [:] where d[key] != nil { d[key] = path }
         return d
     }
 }
