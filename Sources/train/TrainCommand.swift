@@ -9,10 +9,11 @@ struct Train: ToolCommand {
         commandName: "train",
         abstract: "Train a multilayer perceptron with learnable activations on a CSV file, on every core.",
         discussion: """
-            Writes model.safetensors (loadable by PyTorch), metrics.csv, classification_report.txt (or \
-            regression_report.txt) and \
-            summary.json into --out. With no flags, trains the seed architecture on a built-in synthetic \
-            data set. Example: train --data banknote.csv --preset seed
+            Writes model.safetensors (loadable by PyTorch), model.onnx, metrics.csv, \
+            classification_report.txt (or regression_report.txt), summary.json, report.html with its \
+            plots, and checkpoint.safetensors (for --resume) into --out. With no flags, trains the \
+            default recipe (hidden 8,9,5,4, swish) on a built-in synthetic data set. Example: train \
+            --data banknote.csv --preset seed
             """)
 
     @Option(help: ArgumentHelp("CSV file, or synthetic[:ROWSxFEATURES[xCLASSES]].", valueName: "path"))
