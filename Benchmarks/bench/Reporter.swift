@@ -5,11 +5,15 @@ import Foundation
 struct Reporter {
     let bench: String
     let json: Bool
+    /// Read when the subcommand starts: a sweep over instruction sets (`bench gemm`) switches the
+    /// active kernels while it runs and restores the best ones after.
+    let machine: Machine
 
     init(bench: String, options: BenchOptions) {
         self.bench = bench
         json = options.json
-        if !json { print(Machine.current.line) }
+        machine = Machine.current
+        if !json { print(machine.line) }
     }
 
     /// A line of the table (nothing with --json).
@@ -28,7 +32,7 @@ struct Reporter {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         encoder.keyEncodingStrategy = .convertToSnakeCase
-        let data = try! encoder.encode(Record(bench: bench, machine: Machine.current, fields: fields))
+        let data = try! encoder.encode(Record(bench: bench, machine: machine, fields: fields))
         print(String(decoding: data, as: UTF8.self))
     }
 
