@@ -2,7 +2,9 @@ import Foundation
 import MLPTrainer
 
 /// Training progress: on a terminal one live line (epoch, bar, loss, samples/s, ETA) redrawn at
-/// most ten times a second; otherwise a plain line per logged epoch; nothing with --quiet.
+/// most ten times a second; otherwise a plain line per logged epoch; nothing with --quiet. A process
+/// an MPI launcher started writes log lines: Open MPI gives its stdout a pseudo-terminal wherever
+/// mpirun's own output goes, usually a batch job's log file.
 final class Progress {
     private let quiet: Bool
     /// Epoch lines show the test R^2 instead of accuracies.
@@ -22,7 +24,7 @@ final class Progress {
     init(quiet: Bool, regression: Bool, epochs: Int, logEvery: Int) {
         self.quiet = quiet
         self.regression = regression
-        live = isatty(STDOUT_FILENO) != 0
+        live = isatty(STDOUT_FILENO) != 0 && !MPIWorld.startedByLauncher
         self.epochs = epochs
         self.logEvery = logEvery
     }

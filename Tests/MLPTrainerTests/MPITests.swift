@@ -112,6 +112,16 @@ import Testing
         #expect(r.stderr.contains("the 3 shards of a batch do not split evenly over 2 processes"), "\(r.stderr)")
     }
 
+    @Test func theProgressIsLogLinesEvenThoughMpirunGivesAPseudoTerminal() throws {
+        let out = TrainCommandTests.temporaryPath("mpi")
+        defer { try? FileManager.default.removeItem(atPath: out) }
+        let arguments = Self.recipe.filter { $0 != "--quiet" } + ["--shards", "2", "--out", out]
+        let r = try Self.run(2, ["--distributed", "mpi"] + arguments)
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(!r.stdout.contains("\u{1B}[K"), "the live line's redraws went to the log: \(r.stdout)")
+        #expect(r.stdout.split(separator: "\n").filter { $0.hasPrefix("epoch ") && $0.contains("test loss") }.count == 2, "\(r.stdout)")
+    }
+
     @Test func mpirunWithoutTheFlagSaysHowToEnableIt() throws {
         let r = try Self.run(2, Self.recipe + ["--out", TrainCommandTests.temporaryPath("mpi")])
         #expect(r.status != 0)

@@ -30,6 +30,12 @@ public final class MPIWorld: @unchecked Sendable {
         return ["OMPI_COMM_WORLD_SIZE", "PMI_SIZE"].lazy.compactMap { environment[$0].flatMap(Int.init) }.first ?? 1
     }
 
+    /// Whether an MPI launcher (mpirun, srun) started this process, even as a job of one.
+    public static var startedByLauncher: Bool {
+        let environment = ProcessInfo.processInfo.environment
+        return ["OMPI_COMM_WORLD_SIZE", "PMI_SIZE"].contains { environment[$0] != nil }
+    }
+
     /// This process's rank as its launcher set it (0 outside one), known before MPI is initialised.
     public static var launchedRank: Int {
         let environment = ProcessInfo.processInfo.environment
