@@ -653,6 +653,12 @@ void ck_cleanup_unregister(int slot);
 void ck_cleanup_watch_mapping(const char *base, int64_t size, const char *message);
 void ck_cleanup_unwatch_mapping(const char *base);
 
+// MARK: - Standard output (process_output.c)
+
+/// Makes stdout line-buffered wherever it goes (a terminal, a pipe, a log file), so each printed line
+/// is written at once. Call before anything is printed.
+void ck_stdout_line_buffered(void);
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import CKernels
 import MLPTrainer
 
 /// The one entry point of the command-line tools: every failure, from flag parsing on, is one line
@@ -9,6 +10,7 @@ public protocol ToolCommand: ParsableCommand {}
 extension ToolCommand {
     public static func main() {
         AtomicFile.removeTemporariesOnSignals()
+        ck_stdout_line_buffered()
         do {
             var command = try parseAsRoot()
             try command.run()

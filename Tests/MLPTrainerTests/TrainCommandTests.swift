@@ -54,6 +54,30 @@ import Testing
         #expect(summary["threads"] as? Int == 2 && summary["shards"] as? Int == 1 && summary["train_rows"] as? Int == 3200)
     }
 
+    /// `train ... > log` or `| tee`: each line reaches the pipe when printed, not once a buffer of 4 KiB
+    /// or more has filled (or the run ended).
+    @Test func linesReachAPipeWhileTheRunGoesOn() throws {
+        let out = Self.temporaryPath("pipe")
+        defer { try? FileManager.default.removeItem(atPath: out) }
+        let process = Process(), pipe = Pipe()
+        process.executableURL = Self.binary
+        process.arguments = ["--data", "synthetic:20000x20x2", "--hidden", "32", "--epochs", "1000000", "--log-every", "1", "--threads", "1", "--out", out]
+        process.standardOutput = pipe
+        try process.run()
+        defer { kill(process.processIdentifier, SIGKILL); process.waitUntilExit() }
+        let fd = pipe.fileHandleForReading.fileDescriptor
+        _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
+        var text = "", buffer = [UInt8](repeating: 0, count: 4096)
+        let started = Date()
+        while !text.contains("epoch    2"), Date().timeIntervalSince(started) < 30 {
+            let n = read(fd, &buffer, buffer.count)
+            if n > 0 { text += String(decoding: buffer[..<n], as: UTF8.self) } else { usleep(1_000) }
+        }
+        #expect(text.hasPrefix("data: synthetic:20000x20x2") && text.contains("epoch    2"), "read so far: '\(text)'")
+        #expect(text.utf8.count < 4096, "the lines came in a buffer's worth: \(text.utf8.count) bytes")
+        #expect(process.isRunning)
+    }
+
     @Test func affineNotesShowWhenTheyApply() throws {
         let out = Self.temporaryPath("affine")
         defer { try? FileManager.default.removeItem(atPath: out) }
