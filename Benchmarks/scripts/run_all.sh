@@ -54,7 +54,7 @@ OPENBLAS_NUM_THREADS=1 env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE "$python" "$
 (unset OPENBLAS_CORETYPE OPENBLAS_L2_SIZE; OPENBLAS_NUM_THREADS=1 anchor sgemm_shapes.py)
 
 echo "## activations"
-bench activations
+bench activations --repeat 21  # ratios: medians of 21 rounds, a fraction of a second per activation
 
 echo "## CSV, 500,000 HIGGS-shaped rows"
 [ -f "$work/higgs500k.csv" ] || .build/release/datagen --rows 500000 --label first --no-header --out "$work/higgs500k.csv"
