@@ -265,24 +265,47 @@ FN V NAME(leaky_relu_b)(V x, V y, V dy, const V *q, V *acc) {
     return SEL(GT(x, ZERO), dy, MUL(dy, S1(CK_ACT_LEAKY_SLOPE)));
 }
 
-/// sigmoid(z) and sigmoid(-z) = 1 - sigmoid(z), both without cancellation or overflow: with
-/// e = exp(-|z|) in (0, 1] and s = 1/(1+e), they are s and e s (z >= 0) or e s and s (z < 0).
-/// sigmoid'(z) is their product.
-FN V NAME(sigmoid2)(V z, V *minus) {
-    V e = EXP(NABS(z));
+/// exp(-|b x|) and whether b x < 0; bl = b log2(e) is for AVX-512 (ck_exp_negabs_prod16).
+#if CK_ACT_ISA == 2
+FN V NAME(exp_negabs_prod)(V bl, V b, V x, M *neg) { (void)b; return ck_exp_negabs_prod16(bl, x, neg); }
+#else
+FN V NAME(exp_negabs_prod)(V bl, V b, V x, M *neg) {
+    (void)bl;
+    V z = MUL(b, x);
+    *neg = LT(z, ZERO);
+    return EXP(NABS(z));
+}
+#endif
+
+/// sigmoid(z) and sigmoid(-z) = 1 - sigmoid(z), from e = exp(-|z|) in (0, 1] and neg = (z < 0),
+/// both without cancellation or overflow: with s = 1/(1+e), they are s and e s (z >= 0) or e s and
+/// s (z < 0). sigmoid'(z) is their product.
+FN V NAME(sigmoid2)(V e, M neg, V *minus) {
     V s = QUOT(ONE, ADD(ONE, e));
     V es = MUL(e, s);
-    M pos = GE(z, ZERO);
-    *minus = SEL(pos, es, s);
-    return SEL(pos, s, es);
+    *minus = SEL(neg, s, es);
+    return SEL(neg, es, s);
+}
+
+/// v sigmoid(z) from e and neg as sigmoid2 takes them, in one division and no reciprocal: v/(1 + e)
+/// for z >= 0, v e/(1 + e) for z < 0 (a multiplication fewer than v times sigmoid2's s).
+FN V NAME(times_sigmoid)(V v, V e, M neg) { return QUOT(SEL(neg, MUL(v, e), v), ADD(ONE, e)); }
+
+/// dy sigmoid(z), and dy sigmoid'(z) = (dy sigmoid(z)) sigmoid(-z) in *dyd: one multiply on the
+/// product the callers need anyway.
+FN V NAME(dy_sigmoid)(V dy, V e, M neg, V *dyd) {
+    V m, dys = MUL(dy, NAME(sigmoid2)(e, neg, &m));
+    *dyd = MUL(dys, m);
+    return dys;
 }
 
 COPY_PREP(sigmoid, 0)
-FN V NAME(sigmoid_f)(V x, const V *q) { (void)q; V m; return NAME(sigmoid2)(x, &m); }
+FN V NAME(sigmoid_f)(V x, const V *q) { (void)q; return NAME(times_sigmoid)(ONE, EXP(NABS(x)), LT(x, ZERO)); }
+// dy sigmoid'(x) = dy e/(1 + e)^2, e = exp(-|x|).
 FN V NAME(sigmoid_b)(V x, V y, V dy, const V *q, V *acc) {
     (void)y; (void)q; (void)acc;
-    V m, s = NAME(sigmoid2)(x, &m);
-    return MUL(MUL(dy, s), m);
+    V e = EXP(NABS(x)), h = ADD(ONE, e);
+    return QUOT(MUL(dy, e), MUL(h, h));
 }
 
 // tanh: with E = expm1(-2|x|) in (-1, 0], tanh(|x|) = E / (-2 - E), x's sign copied on; expm1
@@ -306,35 +329,45 @@ FN V NAME(tanh_b)(V x, V y, V dy, const V *q, V *acc) {
 
 // gelu (exact, PyTorch's default approximate='none'): y = x Phi(x), Phi(x) = (1 + erf(x/sqrt 2))/2;
 // dy/dx = Phi(x) + x phi(x), phi(x) = exp(-x^2/2) / sqrt(2 pi) = exp(-x^2/2 + ln(1/sqrt(2 pi))), the
-// constant folded into exp's argument.
+// constant folded into exp's argument. The backward reads the forward's y for Phi(x) = y/x: a
+// quotient without cancellation, at most 1.5 ulp of Phi beyond the forward's own Phi, where
+// evaluating Phi again took a rational function (AVX-512: ten FMAs and a division), as many
+// multiply-pipe instructions as the rest of the backward. For |x| <= 2^-100 (where y may be
+// subnormal, or 0/0) Phi is 1/2 to float precision and taken as that.
 COPY_PREP(gelu, 0)
 FN V NAME(gelu_f)(V x, const V *q) { (void)q; return MUL(x, PHI(x, MUL(x, x))); }
 FN V NAME(gelu_b)(V x, V y, V dy, const V *q, V *acc) {
-    (void)y; (void)q; (void)acc;
-    V x2 = MUL(x, x);
-    V pdf = EXP(FMA(x2, S1(-0.5f), S1(-0.918938533204672742f)));
-    return MUL(dy, FMA(x, pdf, PHI(x, x2)));
+    (void)q; (void)acc;
+    V pdf = EXP(FMA(MUL(x, x), S1(-0.5f), S1(-0.918938533204672742f)));
+    V phi = SEL(GT(ABS(x), S1(0x1p-100f)), DIV(y, x), S1(0.5f));  // AVX2's QUOT fails above 2^126
+    return MUL(dy, FMA(x, pdf, phi));
 }
 
-// swish: y = x sigmoid(b x); dy/dx = sigmoid + b x sigmoid'; dy/db = x^2 sigmoid'. dy sigmoid' is
-// (dy sigmoid(z)) sigmoid(-z): one multiply on the product dx needs anyway.
-FN V NAME(swish_core)(V x, V dy, V b, V *acc_b) {
-    V m, z = MUL(b, x);
-    V dys = MUL(dy, NAME(sigmoid2)(z, &m));
-    V dyd = MUL(dys, m);
-    *acc_b = FMA(MUL(x, x), dyd, *acc_b);
-    return FMA(z, dyd, dys);
+// swish: y = x sigmoid(b x); dy/dx = sigmoid + b x sigmoid'; dy/db = x^2 sigmoid', both from
+// u = x dy sigmoid' (no b x needed). q: b, b log2(e) (AVX-512's exp takes b x in base 2, see
+// ck_exp_negabs_prod16).
+FN void NAME(swish_prep)(const V *p, V *q) { q[0] = p[0]; q[1] = MUL(p[0], S1(1.44269504088896341f)); }
+FN void NAME(swish_fin)(const V *q, V *acc) { (void)q; (void)acc; }
+FN V NAME(swish_f)(V x, const V *q) {
+    M neg;
+    V e = NAME(exp_negabs_prod)(q[1], q[0], x, &neg);
+    return NAME(times_sigmoid)(x, e, neg);
 }
-COPY_PREP(swish, 1)
-FN V NAME(swish_f)(V x, const V *q) { V m; return MUL(x, NAME(sigmoid2)(MUL(q[0], x), &m)); }
-FN V NAME(swish_b)(V x, V y, V dy, const V *q, V *acc) { (void)y; return NAME(swish_core)(x, dy, q[0], &acc[0]); }
-// silu = swish with b = 1 (no parameter).
+FN V NAME(swish_b)(V x, V y, V dy, const V *q, V *acc) {
+    (void)y;
+    M neg;
+    V dyd, dys = NAME(dy_sigmoid)(dy, NAME(exp_negabs_prod)(q[1], q[0], x, &neg), neg, &dyd);
+    V u = MUL(x, dyd);
+    acc[0] = FMA(x, u, acc[0]);
+    return FMA(q[0], u, dys);
+}
+// silu = swish with b = 1 (no parameter), exp(-|x|) exact in its argument.
 COPY_PREP(silu, 0)
-FN V NAME(silu_f)(V x, const V *q) { (void)q; V m; return MUL(x, NAME(sigmoid2)(x, &m)); }
+FN V NAME(silu_f)(V x, const V *q) { (void)q; return NAME(times_sigmoid)(x, EXP(NABS(x)), LT(x, ZERO)); }
 FN V NAME(silu_b)(V x, V y, V dy, const V *q, V *acc) {
     (void)y; (void)q; (void)acc;
-    V unused = ZERO;
-    return NAME(swish_core)(x, dy, ONE, &unused);
+    V dyd, dys = NAME(dy_sigmoid)(dy, EXP(NABS(x)), LT(x, ZERO), &dyd);
+    return FMA(x, dyd, dys);
 }
 
 // isru: s = 1/sqrt(1 + a x^2); y = x s; dy/dx = s^3; dy/da = -x^3 s^3 / 2 (the -1/2 is applied
@@ -419,9 +452,12 @@ FN V NAME(softexp_pos_b)(V x, V y, V dy, const V *q, V *acc) {
     (void)y;
     V a = q[0], t = MUL(a, x);
     V dx = MUL(dy, EXP(t));
-    V series = MUL(MUL(dy, x), MUL(x, POLY(t, NAME(softexp_p))));
-    V closed = FMA(dx, MUL(SUB(t, ONE), q[2]), MUL(dy, q[2]));
-    acc[0] = ADD(acc[0], ADD(dy, SEL(LE(ABS(t), S1(0.5f)), series, closed)));
+    // dy (dy/da - 1) is (x P(t)) (dy x) by the series, or 1/a^2 (dx (t - 1) + dy) closed: the
+    // factors selected first, one multiplication for both.
+    M series = LE(ABS(t), S1(0.5f));
+    V f = SEL(series, MUL(x, POLY(t, NAME(softexp_p))), q[2]);
+    V g = SEL(series, MUL(dy, x), FMA(dx, SUB(t, ONE), dy));
+    acc[0] = ADD(acc[0], FMA(f, g, dy));
     return dx;
 }
 
@@ -659,9 +695,9 @@ ACT_KERNELS(relu, 0, 0, 0)
 ACT_KERNELS(leaky_relu, 0, 0, 0)
 ACT_KERNELS(sigmoid, 0, 0, 0)
 ACT_KERNELS(tanh, 0, 0, 0)
-ACT_KERNELS(gelu, 0, 0, 0)
+ACT_KERNELS(gelu, 0, 0, 1)
 ACT_KERNELS(silu, 0, 0, 0)
-ACT_KERNELS(swish, 1, 1, 0)
+ACT_KERNELS(swish, 1, 2, 0)
 ACT_KERNELS(isru, 1, 1, 0)
 ACT_KERNELS(srelu, 4, 4, 0)
 ACT_KERNELS(softexp_pos, 1, 3, 0)

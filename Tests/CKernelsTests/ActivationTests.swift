@@ -367,6 +367,74 @@ private let fixtureNames = ["affine", "softexp_pos", "softexp_neg", "srelu", "br
         }
     }
 
+    /// swish against double-precision references over the range that matters, b of both signs, y,
+    /// dx and dy/db (one b per channel, so each element's dy/db is its own gradient slot), in ulps of
+    /// max(|reference|, 1). AVX-512 takes b x to its exponential in base 2, as (b log2 e) x split
+    /// exactly by an FMA (ck_exp_negabs_prod16, issue 16). Worst measured, b = 1.3 (AVX-512 / AVX2 /
+    /// scalar): y 1.5 / 2.7 / 1.5, dx 1.5 / 2.0 / 1.5.
+    @Test func swishAgainstDoubleReferences() {
+        func sigmoid(_ z: Double) -> Double { 1 / (1 + exp(-z)) }
+        let n = 100_003
+        let x = (0..<n).map { -30 + 60 * Float($0) / Float(n - 1) }
+        let dy = [Float](repeating: 1, count: n)
+        for b: Float in [1.3, -0.7, 0.05, 4] {
+            for isa in supportedISAs {
+                let out = withISA(isa) {
+                    run(CK_ACT_SWISH, x: x, dy: dy, rows: 1, cols: n, params: [Float](repeating: b, count: n), perChannel: true)
+                }
+                var worst = (y: 0.0, dx: 0.0, db: 0.0)
+                for i in 0..<n {
+                    let xi = Double(x[i]), z = Double(b) * xi, s = sigmoid(z), m = sigmoid(-z)
+                    func ulps(_ got: Float, _ r: Double) -> Double { abs(Double(got) - r) / Double(Float(max(abs(r), 1)).ulp) }
+                    worst.y = max(worst.y, ulps(out.y[i], xi * s))
+                    worst.dx = max(worst.dx, ulps(out.dx[i], s + z * s * m))
+                    worst.db = max(worst.db, ulps(out.grads[i], xi * xi * s * m))
+                }
+                let tag = "swish b=\(b) [\(String(cString: ck_isa_name(isa)))]"
+                #expect(worst.y <= 4 && worst.dx <= 4 && worst.db <= 8, "\(tag): \(worst)")
+            }
+        }
+        // Where b x overflows float: y is x or -0, dx 1 or 0 (b x itself never formed).
+        for isa in supportedISAs {
+            let out = withISA(isa) { run(CK_ACT_SWISH, x: [3e38, -3e38, .infinity], dy: [1, 1, 1], rows: 1, cols: 3, params: [1e10], perChannel: false) }
+            let close = abs(out.y[0] - 3e38) <= Float(3e38).ulp && abs(out.dx[0] - 1) <= Float(1).ulp  // AVX2's quotients: 1 ulp
+            #expect(close && out.y[1] == 0 && out.y[2] == .infinity && out.dx[1] == 0, "[\(String(cString: ck_isa_name(isa)))] \(out)")
+        }
+    }
+
+    /// e^x - 1 up to where it overflows (AVX-512 evaluates it at half scale, so e^x's last
+    /// representable stretch, 88.38-88.72, needs no overflow path), through softexp with a = 1:
+    /// y = 1 + expm1(x). AVX2's overflows from ~88.38 (documented in vecmath.h).
+    @Test func expm1NearOverflow() {
+        let x = (0...2000).map { 80 + Float($0) * 0.0044 }  // 80 ... 88.8
+        for isa in supportedISAs {
+            let out = withISA(isa) { run(CK_ACT_SOFTEXP, x: x, dy: [Float](repeating: 1, count: x.count), rows: 1, cols: x.count, params: [1], perChannel: false) }
+            let top: Float = isa == CK_ISA_AVX2 ? 88.3 : 88.72
+            for i in x.indices where x[i] <= top || x[i] >= 88.73 {
+                let reference = 1 + expm1(Double(x[i]))
+                let tag = "[\(String(cString: ck_isa_name(isa)))] x = \(x[i])"
+                if reference > Double(Float.greatestFiniteMagnitude) {
+                    #expect(out.y[i] == .infinity, "\(tag): \(out.y[i])")
+                } else {
+                    #expect(abs(Double(out.y[i]) - reference) <= 3 * Double(Float(reference).ulp), "\(tag): \(out.y[i]) vs \(reference)")
+                }
+            }
+        }
+    }
+
+    /// gelu's backward takes Phi(x) as y/x (issue 16): at and around x = 0, where that quotient is
+    /// 0/0 or of subnormals, dx is Phi(0) = 1/2; NaN stays NaN.
+    @Test func geluBackwardNearZero() {
+        let x: [Float] = [0, -0.0, 1e-30, -1e-30, .leastNonzeroMagnitude, -1e-40, 1e-7, .nan]
+        for isa in supportedISAs {
+            let out = withISA(isa) { run(CK_ACT_GELU, x: x, dy: [Float](repeating: 1, count: x.count), rows: 1, cols: x.count, params: [], perChannel: false) }
+            for i in x.indices.dropLast() {
+                #expect(abs(out.dx[i] - 0.5) <= 2 * Float(0.5).ulp, "[\(String(cString: ck_isa_name(isa)))] dx at \(x[i]): \(out.dx[i])")
+            }
+            #expect(out.dx.last!.isNaN)
+        }
+    }
+
     /// At a = 0 soft exponential is the identity and dy/da = x^2/2 + 1, so a can leave 0.
     @Test func softexpAtZero() {
         var rng = Rng(state: 3)
@@ -507,7 +575,7 @@ private let fixtureNames = ["affine", "softexp_pos", "softexp_neg", "srelu", "br
         }
     }
 
-    /// Parameter gradients accumulate (+=); dx may alias dy and y may alias x; y may be NULL but for softexp.
+    /// Parameter gradients accumulate (+=); dx may alias dy and y may alias x; y may be NULL but for softexp and gelu.
     @Test(arguments: allKinds) func accumulatesAndAliases(_ k: ck_activation) {
         var rng = Rng(state: 5 + UInt64(k.rawValue))
         let rows = 6, cols = 13, n = rows * cols
@@ -530,7 +598,7 @@ private let fixtureNames = ["affine", "softexp_pos", "softexp_neg", "srelu", "br
                 ck_act_backward(k, x, ref.y, b.baseAddress, b.baseAddress, Int64(rows), Int64(cols), p, perChannel ? 1 : 0, &g)
             }
             #expect(d == ref.dx)
-            if k != CK_ACT_SOFTEXP {  // only softexp reads y: the others take NULL
+            if k != CK_ACT_SOFTEXP && k != CK_ACT_GELU {  // only softexp and gelu read y: the others take NULL
                 var withoutY = [Float](repeating: .nan, count: n), unused = [Float](repeating: 0, count: p.count)
                 ck_act_backward(k, x, nil, dy, &withoutY, Int64(rows), Int64(cols), p, perChannel ? 1 : 0, &unused)
                 #expect(withoutY == ref.dx)
