@@ -265,18 +265,6 @@ FN V NAME(leaky_relu_b)(V x, V y, V dy, const V *q, V *acc) {
     return SEL(GT(x, ZERO), dy, MUL(dy, S1(CK_ACT_LEAKY_SLOPE)));
 }
 
-/// exp(-|b x|) and whether b x < 0; bl = b log2(e) is for AVX-512 (ck_exp_negabs_prod16).
-#if CK_ACT_ISA == 2
-FN V NAME(exp_negabs_prod)(V bl, V b, V x, M *neg) { (void)b; return ck_exp_negabs_prod16(bl, x, neg); }
-#else
-FN V NAME(exp_negabs_prod)(V bl, V b, V x, M *neg) {
-    (void)bl;
-    V z = MUL(b, x);
-    *neg = LT(z, ZERO);
-    return EXP(NABS(z));
-}
-#endif
-
 /// sigmoid(z) and sigmoid(-z) = 1 - sigmoid(z), from e = exp(-|z|) in (0, 1] and neg = (z < 0),
 /// both without cancellation or overflow: with s = 1/(1+e), they are s and e s (z >= 0) or e s and
 /// s (z < 0). sigmoid'(z) is their product.
@@ -344,24 +332,21 @@ FN V NAME(gelu_b)(V x, V y, V dy, const V *q, V *acc) {
 }
 
 // swish: y = x sigmoid(b x); dy/dx = sigmoid + b x sigmoid'; dy/db = x^2 sigmoid', both from
-// u = x dy sigmoid' (no b x needed). q: b, b log2(e) (AVX-512's exp takes b x in base 2, see
-// ck_exp_negabs_prod16).
-FN void NAME(swish_prep)(const V *p, V *q) { q[0] = p[0]; q[1] = MUL(p[0], S1(1.44269504088896341f)); }
-FN void NAME(swish_fin)(const V *q, V *acc) { (void)q; (void)acc; }
+// u = x dy sigmoid' (so an overflowing b x gives the limits, not inf x 0).
+COPY_PREP(swish, 1)
 FN V NAME(swish_f)(V x, const V *q) {
-    M neg;
-    V e = NAME(exp_negabs_prod)(q[1], q[0], x, &neg);
-    return NAME(times_sigmoid)(x, e, neg);
+    V z = MUL(q[0], x);
+    return NAME(times_sigmoid)(x, EXP(NABS(z)), LT(z, ZERO));
 }
 FN V NAME(swish_b)(V x, V y, V dy, const V *q, V *acc) {
     (void)y;
-    M neg;
-    V dyd, dys = NAME(dy_sigmoid)(dy, NAME(exp_negabs_prod)(q[1], q[0], x, &neg), neg, &dyd);
+    V z = MUL(q[0], x);
+    V dyd, dys = NAME(dy_sigmoid)(dy, EXP(NABS(z)), LT(z, ZERO), &dyd);
     V u = MUL(x, dyd);
     acc[0] = FMA(x, u, acc[0]);
     return FMA(q[0], u, dys);
 }
-// silu = swish with b = 1 (no parameter), exp(-|x|) exact in its argument.
+// silu = swish with b = 1 (no parameter).
 COPY_PREP(silu, 0)
 FN V NAME(silu_f)(V x, const V *q) { (void)q; return NAME(times_sigmoid)(x, EXP(NABS(x)), LT(x, ZERO)); }
 FN V NAME(silu_b)(V x, V y, V dy, const V *q, V *acc) {
@@ -697,7 +682,7 @@ ACT_KERNELS(sigmoid, 0, 0, 0)
 ACT_KERNELS(tanh, 0, 0, 0)
 ACT_KERNELS(gelu, 0, 0, 1)
 ACT_KERNELS(silu, 0, 0, 0)
-ACT_KERNELS(swish, 1, 2, 0)
+ACT_KERNELS(swish, 1, 1, 0)
 ACT_KERNELS(isru, 1, 1, 0)
 ACT_KERNELS(srelu, 4, 4, 0)
 ACT_KERNELS(softexp_pos, 1, 3, 0)

@@ -18,8 +18,6 @@
 //               above ~88.72 (one ulp low from ~88.38, where 2^n - 1 = 2^128 - 1 is FLT_MAX).
 //   ck_expm1_16 <= 2.7 ulp, including near 0 (ck_exp16's reduction, a degree-3 polynomial);
 //               overflows above ~88.72.
-//   ck_exp_negabs_prod16  e^(-|b x|) from b log2(e) and x (swish): ck_exp16's accuracy for the
-//               exact product, whose argument carries b log2(e)'s rounding (|b x| 2^-24 relative).
 //   ck_log8     <= 1 ulp for normal positive x (Cephes polynomial on the mantissa in
 //               [sqrt(1/2), sqrt(2))); subnormal x is treated as FLT_MIN (log ~ -87.34).
 //   ck_log16    <= 1.5 ulp for positive x, subnormals included (32-entry table, degree-5
@@ -235,31 +233,6 @@ CK_TARGET_AVX512 static inline __m512 ck_exp16(__m512 x) {
     __m512 n, t, c;
     __m512 r = ck_exp_reduce16(x, &n, &t, &c);
     __m512 q = _mm512_fmadd_ps(_mm512_set1_ps(0.50000453f), r, _mm512_set1_ps(1.00001466f));
-    return _mm512_scalef_ps(_mm512_fmadd_ps(t, _mm512_fmadd_ps(r, q, c), t), n);
-}
-
-/// e^(-|b x|), given bl = b log2(e) (rounded once) and x, for swish; *neg: whether b x < 0. The
-/// product bl x is split exactly into hi + lo (an FMA gives lo), so the argument carries bl's
-/// rounding only, a relative 2^-24 like one more rounding of b x; in base 2 the reduction is by
-/// additions, and ck_exp16's table, polynomial (coefficients times ln 2 and ln^2 2) and vscalefps
-/// finish it: 6 multiply-pipe instructions where z = b x and ck_exp16 take 8.
-CK_TARGET_AVX512 static inline __m512 ck_exp_negabs_prod16(__m512 bl, __m512 x, __mmask16 *neg) {
-    __m512 hi = _mm512_mul_ps(bl, x), lo = _mm512_fmsub_ps(bl, x, hi);
-    *neg = _mm512_cmp_ps_mask(hi, _mm512_setzero_ps(), _CMP_LT_OQ);
-    __m512i sign = _mm512_set1_epi32(INT32_MIN);
-    // -|hi| clamped at -151 (2^-151 rounds to 0), and lo negated with it (lo ^ (sign & ~hi), one
-    // vpternlogd), 0 where the clamp acts (lo may be huge or infinite there, or NaN).
-    __m512 nabs = _mm512_or_ps(hi, _mm512_castsi512_ps(sign));
-    __m512 a = _mm512_max_ps(_mm512_set1_ps(-151.0f), nabs);
-    __mmask16 inside = _mm512_cmp_ps_mask(nabs, _mm512_set1_ps(-151.0f), _CMP_GT_OQ);
-    lo = _mm512_castsi512_ps(_mm512_maskz_ternarylogic_epi32(inside, _mm512_castps_si512(lo), _mm512_castps_si512(hi), sign, 0xD2));
-    __m512 s = _mm512_add_ps(a, _mm512_set1_ps(CK_EXP32_SHIFTER));  // a rounded to k/32, k in s's low bits
-    __m512i j = _mm512_castps_si512(s);
-    __m512 n = _mm512_sub_ps(s, _mm512_set1_ps(CK_EXP32_SHIFTER));
-    __m512 r = _mm512_add_ps(_mm512_sub_ps(a, n), lo);  // a - n exact, |r| <= 1/64 + |lo|
-    __m512 t = _mm512_permutex2var_ps(CK_EXP2_32NDS_LO, j, CK_EXP2_32NDS_HI);
-    __m512 c = _mm512_permutex2var_ps(CK_EXP2_32NDS_CORRECTION_LO, j, CK_EXP2_32NDS_CORRECTION_HI);
-    __m512 q = _mm512_fmadd_ps(_mm512_set1_ps(0.50000453f * 0.480453014f), r, _mm512_set1_ps(1.00001466f * 0.693147181f));
     return _mm512_scalef_ps(_mm512_fmadd_ps(t, _mm512_fmadd_ps(r, q, c), t), n);
 }
 

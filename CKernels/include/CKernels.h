@@ -80,12 +80,12 @@ void ck_linear_backward(const float *X, const float *W, const float *dY, float *
 // Issue 16's fifth round moved results by about an ulp (so models trained with these kinds are not
 // byte-identical to earlier versions'; thread-count determinism holds): sigmoid, silu and swish
 // forward as v e/(1 + e) in one division (e = exp(-|z|)), sigmoid's backward as dy e/(1 + e)^2,
-// swish's backward from x dy sigmoid' and on AVX-512 its exponential from (b log2 e) x, gelu's
-// backward from y, softexp's a > 0 dalpha; AVX-512 expm1 at half scale gives the same bits but for
-// subnormal results and e^x's last stretch below overflow (88.38-88.72: tanh is unchanged).
+// swish's backward from u = x dy sigmoid', gelu's backward from y, softexp's a > 0 dalpha;
+// AVX-512 expm1 at half scale gives the same bits but for subnormal results and e^x's last stretch
+// below overflow (88.38-88.72: tanh is unchanged).
 // Worst errors against double references (ActivationTests sweeps, ulps of max(|r|, 1), y / dx),
 // before -> after, AVX-512: sigmoid 0.75 / 0.47 -> 0.75 / 0.34, silu 1.89 / 1.45 -> 1.45 / 1.45,
-// swish (b = 1.3) 1.85 / 1.46 -> 1.51 / 1.46, gelu dx 1.69 -> 2.01, tanh and softexp unchanged;
+// swish (b = 1.3) 1.85 / 1.46 -> 1.46 / 1.46, gelu dx 1.69 -> 2.01, tanh and softexp unchanged;
 // AVX2: sigmoid dx 0.74 -> 0.46, gelu dx 1.92 -> 2.13, the others unchanged.
 // Parameter p has the checkpoint name a{i}.<ck_act_param_name(kind, p)>.
 
@@ -124,8 +124,7 @@ void ck_linear_backward(const float *X, const float *W, const float *dY, float *
     /* Inverse square root unit: y = x / sqrt(1 + a x^2), a = alpha >= 0 (the kernel uses a as   \
        given: a < 0 gives NaN where 1 + a x^2 <= 0; the trainer keeps a at its floor or above). */ \
     X(ISRU, isru, 0, PLAIN)                                                                      \
-    /* y = x * sigmoid(b x), b = beta. AVX-512 takes b x to the exponential as (b log2 e) x,    \
-       split exactly by an FMA: b log2 e's rounding acts as one more rounding of b x. */         \
+    /* y = x * sigmoid(b x), b = beta. */                                                        \
     X(SWISH, swish, 0, PLAIN)                                                                    \
     /* y = x * sigmoid(x) (swish with b fixed at 1). */                                          \
     X(SILU, silu, 0, PLAIN)                                                                      \
