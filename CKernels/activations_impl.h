@@ -331,8 +331,7 @@ FN V NAME(gelu_b)(V x, V y, V dy, const V *q, V *acc) {
     return MUL(dy, FMA(x, pdf, phi));
 }
 
-// swish: y = x sigmoid(b x); dy/dx = sigmoid + b x sigmoid'; dy/db = x^2 sigmoid', both from
-// u = x dy sigmoid' (so an overflowing b x gives the limits, not inf x 0).
+// swish: y = x sigmoid(b x); dy/dx = sigmoid + b x sigmoid'; dy/db = x^2 sigmoid'.
 COPY_PREP(swish, 1)
 FN V NAME(swish_f)(V x, const V *q) {
     V z = MUL(q[0], x);
@@ -342,9 +341,8 @@ FN V NAME(swish_b)(V x, V y, V dy, const V *q, V *acc) {
     (void)y;
     V z = MUL(q[0], x);
     V dyd, dys = NAME(dy_sigmoid)(dy, EXP(NABS(z)), LT(z, ZERO), &dyd);
-    V u = MUL(x, dyd);
-    acc[0] = FMA(x, u, acc[0]);
-    return FMA(q[0], u, dys);
+    acc[0] = FMA(MUL(x, x), dyd, acc[0]);
+    return FMA(z, dyd, dys);
 }
 // silu = swish with b = 1 (no parameter).
 COPY_PREP(silu, 0)

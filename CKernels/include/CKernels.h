@@ -80,7 +80,7 @@ void ck_linear_backward(const float *X, const float *W, const float *dY, float *
 // Issue 16's fifth round moved results by about an ulp (so models trained with these kinds are not
 // byte-identical to earlier versions'; thread-count determinism holds): sigmoid, silu and swish
 // forward as v e/(1 + e) in one division (e = exp(-|z|)), sigmoid's backward as dy e/(1 + e)^2,
-// swish's backward from u = x dy sigmoid', gelu's backward from y, softexp's a > 0 dalpha;
+// gelu's backward from y, softexp's a > 0 dalpha;
 // AVX-512 expm1 at half scale gives the same bits but for subnormal results and e^x's last stretch
 // below overflow (88.38-88.72: tanh is unchanged).
 // Worst errors against double references (ActivationTests sweeps, ulps of max(|r|, 1), y / dx),
