@@ -33,6 +33,7 @@ typedef float lanes_f __attribute__((ext_vector_type(LANES)));
 typedef double lanes_d __attribute__((ext_vector_type(LANES)));
 typedef uint32_t lanes_u __attribute__((ext_vector_type(LANES)));
 typedef int32_t lanes_i __attribute__((ext_vector_type(LANES)));
+typedef _Bool lanes_b __attribute__((ext_vector_type(LANES)));  // in memory one bit a lane, lane 0 lowest
 
 /// w (<= LANES) values from p; a constant w = LANES compiles to whole vector loads.
 CK_INLINE lanes_f load_f(const float *p, int w) {
@@ -76,6 +77,20 @@ CK_INLINE lanes_i narrow_keep(narrow_mask m, narrow_keys s, int64_t e) {
     lanes_u wrapped = (lanes_u)(lo < s.lo), h = lo ^ ((s.k & ~wrapped) | (s.k_next & wrapped));
     FMIX32(h);
     return (h >> 8) >= m.threshold;
+}
+
+/// A vector's keep lanes (-1 or 0) as one word of bits, lane l in bit l (on AVX-512, the compare's
+/// mask register as it is), and back.
+CK_INLINE uint16_t keep_word(lanes_i keep) {
+    lanes_b b = __builtin_convertvector(keep, lanes_b);
+    uint16_t word;
+    memcpy(&word, &b, sizeof word);
+    return word;
+}
+CK_INLINE lanes_i keep_of_word(uint16_t word) {
+    lanes_b b;
+    memcpy(&b, &word, sizeof word);
+    return -__builtin_convertvector(b, lanes_i);
 }
 
 /// v through the mask: v * scale where kept, else 0.
@@ -144,40 +159,44 @@ CK_INLINE void narrow_stats_body(const float *z, int64_t n, int64_t period, cons
 CK_VERSIONS(narrow_stats, (const float *z, int64_t n, int64_t period, const float *c, double *acc, double *accsq),
             (z, n, period, c, acc, accsq))
 
-/// The forward pass down one vector position j0 of every group.
+/// The forward pass down one vector position j0 of every group; with `words`, each vector's keep bits
+/// into words[e / LANES] (whole vectors only: a period of whole groups).
 CK_INLINE void narrow_forward_position(const float *z, float *y, int64_t n, int64_t period, const float *c,
-                                       narrow_mask m, narrow_keys keys, int64_t ahead, int64_t j0, int w) {
+                                       narrow_mask m, narrow_keys keys, int64_t ahead, uint16_t *words, int64_t j0, int w) {
     narrow_coefs k = narrow_coefs_of(c, period, j0, w);
     for (int64_t e = j0; e < n; e += period) {
         prefetch_ahead(z + e, ahead);
         lanes_f v = narrow_output(&k, narrow_xhat(&k, load_f(z + e, w)));
-        store_f(y + e, m.on ? narrow_drop(m, narrow_keep(m, keys, e), v) : v, w);
+        lanes_i keep = m.on ? narrow_keep(m, keys, e) : 0;
+        if (m.on && words) words[e / LANES] = keep_word(keep);
+        store_f(y + e, m.on ? narrow_drop(m, keep, v) : v, w);
     }
 }
 
 CK_INLINE void narrow_forward_body(const float *z, float *y, int64_t n, int64_t period, const float *c,
-                                   narrow_mask m, int64_t ahead) {
+                                   narrow_mask m, int64_t ahead, uint16_t *words) {
     narrow_keys keys = narrow_keys_of(m);
-#define POSITION(j0, w) narrow_forward_position(z, y, n, period, c, m, keys, ahead, j0, w)
+#define POSITION(j0, w) narrow_forward_position(z, y, n, period, c, m, keys, ahead, words, j0, w)
     EACH_POSITION(period, POSITION);
 #undef POSITION
 }
-CK_VERSIONS(narrow_forward, (const float *z, float *y, int64_t n, int64_t period, const float *c, narrow_mask m, int64_t ahead),
-            (z, y, n, period, c, m, ahead))
+CK_VERSIONS(narrow_forward,
+            (const float *z, float *y, int64_t n, int64_t period, const float *c, narrow_mask m, int64_t ahead, uint16_t *words),
+            (z, y, n, period, c, m, ahead, words))
 
 /// The backward's first phase down one vector position j0 of every group: dy through the mask (in
 /// place) and the sums; with y, also the block's output, as narrow_forward_position's, under the same
-/// draw.
+/// draw. With `words`, the mask is the forward's stored bits instead of the hash again.
 CK_INLINE void narrow_backward_sums_position(const float *z, float *y, float *dy, int64_t n, int64_t period,
                                              const float *c, narrow_mask m, narrow_keys keys, int64_t ahead,
-                                             double *acc, double *accx, int64_t j0, int w) {
+                                             const uint16_t *words, double *acc, double *accx, int64_t j0, int w) {
     narrow_coefs k = narrow_coefs_of(c, period, j0, w);
     lanes_d s = load_d(acc + j0, w), sx = load_d(accx + j0, w);
     for (int64_t e = j0; e < n; e += period) {
         prefetch_ahead(z + e, ahead);
         prefetch_ahead(dy + e, ahead);
         lanes_f xhat = narrow_xhat(&k, load_f(z + e, w)), g = load_f(dy + e, w);
-        lanes_i keep = m.on ? narrow_keep(m, keys, e) : 0;
+        lanes_i keep = !m.on ? 0 : words ? keep_of_word(words[e / LANES]) : narrow_keep(m, keys, e);
         if (m.on) g = narrow_drop(m, keep, g);
         if (y) {
             lanes_f v = narrow_output(&k, xhat);
@@ -192,16 +211,16 @@ CK_INLINE void narrow_backward_sums_position(const float *z, float *y, float *dy
 }
 
 CK_INLINE void narrow_backward_sums_body(const float *z, float *y, float *dy, int64_t n, int64_t period, const float *c,
-                                         narrow_mask m, int64_t ahead, double *acc, double *accx) {
+                                         narrow_mask m, int64_t ahead, const uint16_t *words, double *acc, double *accx) {
     narrow_keys keys = narrow_keys_of(m);
-#define POSITION(j0, w) narrow_backward_sums_position(z, y, dy, n, period, c, m, keys, ahead, acc, accx, j0, w)
+#define POSITION(j0, w) narrow_backward_sums_position(z, y, dy, n, period, c, m, keys, ahead, words, acc, accx, j0, w)
     EACH_POSITION(period, POSITION);
 #undef POSITION
 }
 CK_VERSIONS(narrow_backward_sums,
             (const float *z, float *y, float *dy, int64_t n, int64_t period, const float *c, narrow_mask m, int64_t ahead,
-             double *acc, double *accx),
-            (z, y, dy, n, period, c, m, ahead, acc, accx))
+             const uint16_t *words, double *acc, double *accx),
+            (z, y, dy, n, period, c, m, ahead, words, acc, accx))
 
 CK_INLINE void narrow_backward_input_position(const float *z, const float *dy, float *da, int64_t n, int64_t period,
                                               const float *c, int64_t ahead, int64_t j0, int w) {
@@ -289,22 +308,24 @@ void ck_narrow_stats(const ck_narrow_plan *plan, const float *z, int64_t rows, d
     fold(accsq, 1, cols, sumsq);
 }
 
-void ck_narrow_forward(const ck_narrow_plan *plan, int64_t row0, const float *z, float *y, int64_t rows) {
+int64_t ck_narrow_keep_words(int64_t rows, int64_t cols) { return grouped_rows(rows) / PATTERN_ROWS * cols; }
+
+void ck_narrow_forward(const ck_narrow_plan *plan, int64_t row0, const float *z, float *y, int64_t rows, uint16_t *keep) {
     int64_t cols = plan->cols, whole = grouped_rows(rows);
     narrow_mask m = block_mask(plan, row0);
-    CK_DISPATCH(narrow_forward, (z, y, whole * cols, PATTERN_ROWS * cols, plan->pattern, m, rows * cols));
+    CK_DISPATCH(narrow_forward, (z, y, whole * cols, PATTERN_ROWS * cols, plan->pattern, m, rows * cols, keep));
     m.first += (uint64_t)(whole * cols);
-    CK_DISPATCH(narrow_forward, (z + whole * cols, y + whole * cols, (rows - whole) * cols, cols, plan->single, m, 0));
+    CK_DISPATCH(narrow_forward, (z + whole * cols, y + whole * cols, (rows - whole) * cols, cols, plan->single, m, 0, NULL));
 }
 
 void ck_narrow_backward_sums(const ck_narrow_plan *plan, int64_t row0, const float *z, float *y, float *dy, int64_t rows,
-                             double *sum_dy, double *sum_dy_xhat) {
+                             const uint16_t *keep, double *sum_dy, double *sum_dy_xhat) {
     int64_t cols = plan->cols, whole = grouped_rows(rows), period = PATTERN_ROWS * cols;
     narrow_mask m = block_mask(plan, row0);
     double acc[PERIOD_MAX], accx[PERIOD_MAX];
     memset(acc, 0, sizeof(double) * (size_t)period);
     memset(accx, 0, sizeof(double) * (size_t)period);
-    CK_DISPATCH(narrow_backward_sums, (z, y, dy, whole * cols, period, plan->pattern, m, rows * cols, acc, accx));
+    CK_DISPATCH(narrow_backward_sums, (z, y, dy, whole * cols, period, plan->pattern, m, rows * cols, keep, acc, accx));
     fold(acc, PATTERN_ROWS, cols, sum_dy);
     fold(accx, PATTERN_ROWS, cols, sum_dy_xhat);
     m.first += (uint64_t)(whole * cols);
@@ -312,7 +333,7 @@ void ck_narrow_backward_sums(const ck_narrow_plan *plan, int64_t row0, const flo
     memset(accx, 0, sizeof(double) * (size_t)cols);
     float *rest = y ? y + whole * cols : NULL;
     CK_DISPATCH(narrow_backward_sums,
-                (z + whole * cols, rest, dy + whole * cols, (rows - whole) * cols, cols, plan->single, m, 0, acc, accx));
+                (z + whole * cols, rest, dy + whole * cols, (rows - whole) * cols, cols, plan->single, m, 0, NULL, acc, accx));
     fold(acc, 1, cols, sum_dy);
     fold(accx, 1, cols, sum_dy_xhat);
 }

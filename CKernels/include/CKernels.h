@@ -260,15 +260,20 @@ void ck_narrow_plan_make(ck_narrow_plan *plan, const ck_narrow_block *b, int64_t
 
 /// BatchNorm's partial sums of a = alpha + beta * z: sum[c] += sum_r a, sumsq[c] += sum_r a^2.
 void ck_narrow_stats(const ck_narrow_plan *plan, const float *z, int64_t rows, double *sum, double *sumsq);
+/// The dropout mask's keep bits of a block's whole 16-row groups, one word per 16 elements, for the
+/// backward to read instead of hashing the mask again: the words `rows` rows of cols channels take
+/// (the rows after the last whole group, fewer than 16, are hashed in both passes).
+int64_t ck_narrow_keep_words(int64_t rows, int64_t cols);
 /// y = dropout(gamma * xhat + shift), xhat = (a - mean) * invstd, for rows from row `row0` of the
-/// batch (which keys the mask).
-void ck_narrow_forward(const ck_narrow_plan *plan, int64_t row0, const float *z, float *y, int64_t rows);
+/// batch (which keys the mask); with `keep` (else NULL), the mask's bits stored there.
+void ck_narrow_forward(const ck_narrow_plan *plan, int64_t row0, const float *z, float *y, int64_t rows, uint16_t *keep);
 /// dy (d loss / d block output) masked in place into d loss / d(BatchNorm's output); then
 /// sum_dy[c] += sum_r dy, sum_dy_xhat[c] += sum_r dy * xhat. With y (else NULL), also writes the
 /// block's output there, as ck_narrow_forward (a chained block recomputes its input in the same pass
-/// that masks its predecessor's gradient: the mask is hashed once for both).
+/// that masks its predecessor's gradient: the mask is computed once for both). With `keep` (else
+/// NULL), the mask is the bits ck_narrow_forward stored for the same rows under the same plan's mask.
 void ck_narrow_backward_sums(const ck_narrow_plan *plan, int64_t row0, const float *z, float *y, float *dy, int64_t rows,
-                             double *sum_dy, double *sum_dy_xhat);
+                             const uint16_t *keep, double *sum_dy, double *sum_dy_xhat);
 /// da = d loss / d a, BatchNorm's input gradient (as ck_bn_backward_input) from the masked dy and the
 /// recomputed xhat. da may equal dy or z.
 void ck_narrow_backward_input(const ck_narrow_plan *plan, const float *z, const float *dy, float *da, int64_t rows);

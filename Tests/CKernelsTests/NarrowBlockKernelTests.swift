@@ -59,8 +59,8 @@ import Testing
             let row0 = Int64(c.row0)
             k.withPlan(c) { plan in
                 ck_narrow_stats(plan, z, rows, &sum, &sumsq)
-                ck_narrow_forward(plan, row0, z, &y, rows)
-                ck_narrow_backward_sums(plan, row0, z, nil, &masked, rows, &sumDy, &sumDyXhat)
+                ck_narrow_forward(plan, row0, z, &y, rows, nil)
+                ck_narrow_backward_sums(plan, row0, z, nil, &masked, rows, nil, &sumDy, &sumDyXhat)
             }
             k.withPlan(c, sums: (sumDy, sumDyXhat)) { plan in ck_narrow_backward_input(plan, z, masked, &da, rows) }
         } else {
@@ -110,14 +110,45 @@ import Testing
             var forward = [Float](repeating: 0, count: n), recomputed = forward, alone = dy, together = dy
             var sumDy = [Double](repeating: 0, count: c.cols), sumDyXhat = sumDy, bothDy = sumDy, bothDyXhat = sumDy
             k.withPlan(c) { plan in
-                ck_narrow_forward(plan, row0, z, &forward, rows)
-                ck_narrow_backward_sums(plan, row0, z, nil, &alone, rows, &sumDy, &sumDyXhat)
-                ck_narrow_backward_sums(plan, row0, z, &recomputed, &together, rows, &bothDy, &bothDyXhat)
+                ck_narrow_forward(plan, row0, z, &forward, rows, nil)
+                ck_narrow_backward_sums(plan, row0, z, nil, &alone, rows, nil, &sumDy, &sumDyXhat)
+                ck_narrow_backward_sums(plan, row0, z, &recomputed, &together, rows, nil, &bothDy, &bothDyXhat)
             }
             return (forward, recomputed, alone, together, sumDy + sumDyXhat, bothDy + bothDyXhat)
         }
         for r in results {
             #expect(r.forward == r.recomputed && r.alone == r.together && r.sums == r.both, "rows \(c.rows) cols \(c.cols) row0 \(c.row0)")
         }
+    }
+
+    /// The keep bits the forward pass stores are the hash's draws (the unfused dropout's mask), and the
+    /// masking pass that reads them masks and sums as it does hashing the mask again, under every
+    /// instruction set (the last case's counters cross 2^32 inside its first group).
+    @Test(arguments: cases.indices)
+    func storedKeepBitsAreTheHashsDraws(_ index: Int) {
+        let c = Self.cases[index]
+        let n = c.rows * c.cols, rows = Int64(c.rows), cols = Int64(c.cols), row0 = Int64(c.row0)
+        let z = versions.random(n, seed: 5), dy = versions.random(n, seed: 6)
+        let k = Coefficients(c, { versions.random($0, seed: $1) })
+        let words = Int(ck_narrow_keep_words(rows, cols))
+        var kept = [Float](repeating: 0, count: n)
+        ck_dropout_backward([Float](repeating: 1, count: n), &kept, rows, cols, c.p, 42, 7, 3, row0)
+        let results = versions.versions { () -> (bits: [UInt16], hashed: [Float], stored: [Float], sums: [Double], storedSums: [Double]) in
+            var bits = [UInt16](repeating: 0, count: words), y = [Float](repeating: 0, count: n), hashed = dy, stored = dy
+            var sumDy = [Double](repeating: 0, count: c.cols), sumDyXhat = sumDy, storedDy = sumDy, storedDyXhat = sumDy
+            k.withPlan(c) { plan in
+                ck_narrow_forward(plan, row0, z, &y, rows, &bits)
+                ck_narrow_backward_sums(plan, row0, z, nil, &hashed, rows, nil, &sumDy, &sumDyXhat)
+                ck_narrow_backward_sums(plan, row0, z, nil, &stored, rows, bits, &storedDy, &storedDyXhat)
+            }
+            return (bits, hashed, stored, sumDy + sumDyXhat, storedDy + storedDyXhat)
+        }
+        let drawn = (0..<(16 * words)).map { kept[$0] != 0 }
+        for r in results {
+            let read = (0..<(16 * words)).map { r.bits[$0 / 16] >> ($0 % 16) & 1 == 1 }
+            if c.p > 0 { #expect(read == drawn, "rows \(c.rows) cols \(c.cols) row0 \(c.row0)") }
+            #expect(r.stored == r.hashed && r.storedSums == r.sums, "rows \(c.rows) cols \(c.cols) row0 \(c.row0)")
+        }
+        if c.p > 0 && words > 0 { #expect(drawn.contains(false) && drawn.contains(true)) }
     }
 }

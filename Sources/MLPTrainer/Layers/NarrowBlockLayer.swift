@@ -25,7 +25,8 @@ final class NarrowBlockLayer: Layer {
     var width: Int { linear.width }
     var storesOutput: Bool { !feedsNarrowBlock }
 
-    /// Rows per block: a block's few scratch buffers (at most `maxWidth` floats a row) stay in L2.
+    /// Rows per block: a block's few scratch buffers (at most `maxWidth` floats a row) stay in L2. A
+    /// multiple of 16 (the kernels' row groups), so every block's keep bits start at a whole word.
     static let blockRows = 512
     /// The widest block fused. Wider layers do enough arithmetic per byte that whole-shard passes
     /// (and the GEMM over all of a shard's rows at once) are faster.
@@ -43,8 +44,12 @@ final class NarrowBlockLayer: Layer {
 
     private var parts: [Layer] { [linear, activation, norm] + (dropout.map { [$0] } ?? []) }
 
-    /// z (rows x width), then the batch's mean and 1/std per channel (where BatchNorm keeps them).
-    func savedCount(rows: Int) -> Int { (rows + 2) * width }
+    /// z (rows x width), then the batch's mean and 1/std per channel (where BatchNorm keeps them), then
+    /// with dropout the forward's keep bits (`keepBits`).
+    func savedCount(rows: Int) -> Int {
+        let bits = dropout == nil ? 0 : (Int(ck_narrow_keep_words(Int64(rows), Int64(width))) + 1) / 2
+        return (rows + 2) * width + bits
+    }
     var partialSlots: Int { norm.partialSlots }
     var parameterFloors: [(range: Range<Int>, floor: Float)] { parts.flatMap(\.parameterFloors) }
 
@@ -71,7 +76,8 @@ final class NarrowBlockLayer: Layer {
                 makePlan(s.plan, ws, i, step)
                 forEachBlock(ws) { start, rows in
                     let a = activationInput(ws.saved[i].pointer + start * width, rows: rows, room: s.room, p)
-                    ck_narrow_forward(s.plan, Int64(ws.row0 + start), a, ws.outputs[i].pointer + start * width, Int64(rows))
+                    ck_narrow_forward(s.plan, Int64(ws.row0 + start), a, ws.outputs[i].pointer + start * width, Int64(rows),
+                                      keepBits(ws, i, start))
                 }
             }
         }
@@ -127,14 +133,23 @@ final class NarrowBlockLayer: Layer {
         linear.backward(input: s.input, outputGradient: dz, inputGradient: nil, rows: rows, p, gradient: gradient)
     }
 
-    /// The first backward phase on one block of rows: dy through the dropout mask (recomputed from its
-    /// hash), in place, and BatchNorm's partial sums of dy and dy * xhat; with `output`, the block's
+    /// The first backward phase on one block of rows: dy through the dropout mask (the forward's stored
+    /// bits), in place, and BatchNorm's partial sums of dy and dy * xhat; with `output`, the block's
     /// output under the same masks too. `a`: the activation's input to the fused kernels for these rows
     /// (`activationInput`).
     private func maskGradient(_ ws: ShardWorkspace, _ i: Int, _ start: Int, _ rows: Int, _ dy: UnsafeMutablePointer<Float>,
                               a: UnsafePointer<Float>, plan: OpaquePointer, output: UnsafeMutablePointer<Float>? = nil) {
         let (sumDy, sumDyXhat) = norm.gradientPartials(ws, i)
-        ck_narrow_backward_sums(plan, Int64(ws.row0 + start), a, output, dy, Int64(rows), sumDy, sumDyXhat)
+        ck_narrow_backward_sums(plan, Int64(ws.row0 + start), a, output, dy, Int64(rows), keepBits(ws, i, start), sumDy, sumDyXhat)
+    }
+
+    /// With dropout, the block of rows at `start`'s dropout keep bits (`ck_narrow_keep_words`), after z,
+    /// mean and 1/std in `saved`: the forward pass that computes this block's output stores them, the
+    /// backward's first phase reads them instead of hashing the mask again. `start` is a multiple of 16.
+    private func keepBits(_ ws: ShardWorkspace, _ i: Int, _ start: Int) -> UnsafeMutablePointer<UInt16>? {
+        guard dropout != nil else { return nil }
+        let words = UnsafeMutableRawPointer(ws.saved[i].pointer + (ws.capacity + 2) * width).assumingMemoryBound(to: UInt16.self)
+        return words + Int(ck_narrow_keep_words(Int64(start), Int64(width)))
     }
 
     /// After a narrow block, this block's input rows: that block's output recomputed from its z into
@@ -144,7 +159,7 @@ final class NarrowBlockLayer: Layer {
                                  _ p: UnsafePointer<Float>) -> UnsafePointer<Float>? {
         guard let previous else { return nil }
         let a = previous.activationInput(ws.saved[i - 1].pointer + start * linear.fanIn, rows: rows, room: s.previousRoom, p)
-        ck_narrow_forward(s.previousPlan, Int64(ws.row0 + start), a, s.input, Int64(rows))
+        ck_narrow_forward(s.previousPlan, Int64(ws.row0 + start), a, s.input, Int64(rows), previous.keepBits(ws, i - 1, start))
         return UnsafePointer(s.input)
     }
 
