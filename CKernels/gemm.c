@@ -1082,13 +1082,17 @@ CK_INLINE void column_sums_body(const float *restrict dY, float *restrict db, in
                                 int64_t out) {
     int64_t r = 0;
     if (out < NARROW_OUT && n >= PATTERN_ROWS) {
-        float acc[PATTERN_ROWS * NARROW_OUT] = {0};
+        // Only the block's accumulators are cleared, and they are added without a division per
+        // element (callers sum a block of 512 rows at a time, so this set-up counts).
+        float acc[PATTERN_ROWS * NARROW_OUT];
         const int64_t block = PATTERN_ROWS * out;
+        memset(acc, 0, sizeof(float) * (size_t)block);
         for (; r + PATTERN_ROWS <= n; r += PATTERN_ROWS) {
             const float *restrict g = dY + r * out;
             for (int64_t j = 0; j < block; j++) acc[j] += g[j];
         }
-        for (int64_t j = 0; j < block; j++) db[j % out] += acc[j];
+        for (int64_t t = 0; t < PATTERN_ROWS; t++)
+            for (int64_t j = 0; j < out; j++) db[j] += acc[t * out + j];
     }
     for (; r < n; r++)
         for (int64_t j = 0; j < out; j++) db[j] += dY[r * out + j];
