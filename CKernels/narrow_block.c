@@ -42,11 +42,6 @@ CK_INLINE lanes_f load_f(const float *p, int w) {
     return v;
 }
 CK_INLINE void store_f(float *p, lanes_f v, int w) { memcpy(p, &v, sizeof(float) * (size_t)w); }
-CK_INLINE lanes_d load_d(const double *p, int w) {
-    lanes_d v = 0;
-    memcpy(&v, p, sizeof(double) * (size_t)w);
-    return v;
-}
 CK_INLINE void store_d(double *p, lanes_d v, int w) { memcpy(p, &v, sizeof(double) * (size_t)w); }
 CK_INLINE lanes_d widen(lanes_f v) { return __builtin_convertvector(v, lanes_d); }
 
@@ -123,6 +118,8 @@ CK_INLINE lanes_f narrow_xhat(const narrow_coefs *k, lanes_f z) {
 CK_INLINE lanes_f narrow_output(const narrow_coefs *k, lanes_f xhat) { return k->a[GAMMA] * xhat + k->a[SHIFT]; }
 
 // MARK: - Bodies (n elements, a multiple of period), by vectors [j0, j0 + w) of the period
+// (the passes with sums start each position's from zero and store them into acc[j0, j0 + w), so
+// every accumulator of the period is written: the callers fold them without clearing them first)
 
 /// Asks for the line at p + ahead (nothing when ahead = 0). A prefetch never faults, so ahead may
 /// point past the end of the caller's buffer.
@@ -140,7 +137,7 @@ CK_INLINE void prefetch_ahead(const float *p, int64_t ahead) {
 CK_INLINE void narrow_stats_position(const float *z, int64_t n, int64_t period, const float *c, int64_t j0, int w,
                                      double *acc, double *accsq) {
     narrow_coefs k = narrow_coefs_of(c, period, j0, w);
-    lanes_d s = load_d(acc + j0, w), sq = load_d(accsq + j0, w);
+    lanes_d s = 0, sq = 0;
     for (int64_t e = j0; e < n; e += period) {
         lanes_d v = widen(narrow_activation(&k, load_f(z + e, w)));
         s += v;
@@ -191,7 +188,7 @@ CK_INLINE void narrow_backward_sums_position(const float *z, float *y, float *dy
                                              const float *c, narrow_mask m, narrow_keys keys, int64_t ahead,
                                              const uint16_t *words, double *acc, double *accx, int64_t j0, int w) {
     narrow_coefs k = narrow_coefs_of(c, period, j0, w);
-    lanes_d s = load_d(acc + j0, w), sx = load_d(accx + j0, w);
+    lanes_d s = 0, sx = 0;
     for (int64_t e = j0; e < n; e += period) {
         prefetch_ahead(z + e, ahead);
         prefetch_ahead(dy + e, ahead);
@@ -296,13 +293,9 @@ static narrow_mask block_mask(const ck_narrow_plan *plan, int64_t row0) {
 void ck_narrow_stats(const ck_narrow_plan *plan, const float *z, int64_t rows, double *sum, double *sumsq) {
     int64_t cols = plan->cols, whole = grouped_rows(rows), period = PATTERN_ROWS * cols;
     double acc[PERIOD_MAX], accsq[PERIOD_MAX];
-    memset(acc, 0, sizeof(double) * (size_t)period);
-    memset(accsq, 0, sizeof(double) * (size_t)period);
     CK_DISPATCH(narrow_stats, (z, whole * cols, period, plan->pattern, acc, accsq));
     fold(acc, PATTERN_ROWS, cols, sum);
     fold(accsq, PATTERN_ROWS, cols, sumsq);
-    memset(acc, 0, sizeof(double) * (size_t)cols);
-    memset(accsq, 0, sizeof(double) * (size_t)cols);
     CK_DISPATCH(narrow_stats, (z + whole * cols, (rows - whole) * cols, cols, plan->single, acc, accsq));
     fold(acc, 1, cols, sum);
     fold(accsq, 1, cols, sumsq);
@@ -323,14 +316,10 @@ void ck_narrow_backward_sums(const ck_narrow_plan *plan, int64_t row0, const flo
     int64_t cols = plan->cols, whole = grouped_rows(rows), period = PATTERN_ROWS * cols;
     narrow_mask m = block_mask(plan, row0);
     double acc[PERIOD_MAX], accx[PERIOD_MAX];
-    memset(acc, 0, sizeof(double) * (size_t)period);
-    memset(accx, 0, sizeof(double) * (size_t)period);
     CK_DISPATCH(narrow_backward_sums, (z, y, dy, whole * cols, period, plan->pattern, m, rows * cols, keep, acc, accx));
     fold(acc, PATTERN_ROWS, cols, sum_dy);
     fold(accx, PATTERN_ROWS, cols, sum_dy_xhat);
     m.first += (uint64_t)(whole * cols);
-    memset(acc, 0, sizeof(double) * (size_t)cols);
-    memset(accx, 0, sizeof(double) * (size_t)cols);
     float *rest = y ? y + whole * cols : NULL;
     CK_DISPATCH(narrow_backward_sums,
                 (z + whole * cols, rest, dy + whole * cols, (rows - whole) * cols, cols, plan->single, m, 0, NULL, acc, accx));
