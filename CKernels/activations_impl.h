@@ -208,7 +208,7 @@ FN V NAME(flip_odd)(V a, int64_t c0) {
 /// c[0] + c[1] t + ... + c[n-1] t^(n-1) (n <= 16). AVX2: by Estrin's scheme, pairs c[k] + c[k+1] t,
 /// then pairs of those in t^2, t^4, t^8: log2(n) FMAs in a row instead of Horner's n - 1, for loops
 /// bound by the latency of such chains. AVX-512: by Horner's rule, n - 1 FMAs and no powers of t,
-/// for loops bound by the FMA pipes' throughput (Zen 4 overlaps the chains of several iterations).
+/// for loops bound by the FMA pipes' throughput (Zen 5 overlaps the chains of several iterations).
 /// n is a constant at every call: the loops unroll completely and the array lives in registers.
 FN V NAME(poly)(V t, const float *c, int n) {
 #if CK_ACT_ISA == 2

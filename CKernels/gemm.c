@@ -633,7 +633,7 @@ static void sgemm_avx2(int trans_a, int trans_b, int64_t M, int64_t N, int64_t K
 }
 
 // MARK: - AVX-512: 12 x 32 micro-kernel (24 accumulators + 2 B vectors of 32 zmm)
-// Measured on Zen 4 against 14x32, 8x48 and 6x64 at several MC/KC: 12x32 with KC = 512 was the
+// Measured on Zen 5 against 14x32, 8x48 and 6x64 at several MC/KC: 12x32 with KC = 512 was the
 // fastest at 1024^3 and at the trainer's 512-wide layers (long KC halves the passes over C).
 
 enum { MR5 = 12, NV5 = 2, NR5 = 16 * NV5 };
@@ -988,7 +988,7 @@ static void small_avx512(gemm_path path, int trans_a, int trans_b, int64_t M, in
         return;
     }
     // Rows of C of 8 columns, and the weight gradients' reductions over k with at most 8 columns,
-    // run faster in 8-lane tiles than in half-empty 16-lane ones (measured on Zen 4).
+    // run faster in 8-lane tiles than in half-empty 16-lane ones (measured on Zen 5).
     if (N == 8 || (trans_a && N <= 8)) {
         small_avx2(path, trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, Cin, ldcin);
         return;
@@ -1006,7 +1006,7 @@ static void small_avx512(gemm_path path, int trans_a, int trans_b, int64_t M, in
         else direct512_2x4x2(M, N, K, alpha, A, a_rs, a_cs, B, ldb, beta, C, ldc, Cin, ldcin);
     } else if (nv == 1) {
         // Tiles over many rows of A at once run slower at long K than fewer rows with split
-        // accumulators (measured on Zen 4).
+        // accumulators (measured on Zen 5).
         if (K >= 32) direct512_6x1x4(M, N, K, alpha, A, a_rs, a_cs, B, ldb, beta, C, ldc, Cin, ldcin);
         else if (K <= 16 && (beta == 0.0f || ldcin == 0) && packed512_fits(trans_a, lda, ldc, N, K))
             packed512[K - 1](M, N, alpha, A, B, ldb, beta, C, Cin);

@@ -15,7 +15,7 @@
 // passes that read z (and dy) from memory (all but the statistics, which read the block the Linear
 // has just written) ask for the next block's rows ahead, one line per vector, which covers the whole
 // next block over the pass (the callers run a shard's consecutive blocks in order), so the memory's
-// latency overlaps this block's work. Measured on Zen 4: the position order took ~16% off the seed
+// latency overlaps this block's work. Measured on Zen 5: the position order took ~16% off the seed
 // step's CPU time against the order of the groups, whose coefficients and double sums went through
 // memory for every vector.
 #include <string.h>

@@ -31,7 +31,7 @@
 //               estimate + one Newton step; 1/x likewise on AVX2).
 // NaN inputs give NaN outputs for exp, expm1, log, erf and Phi. The AVX2 versions evaluate their
 // polynomials by Estrin's scheme: the activation loops are bound by the latency of these chains.
-// The AVX-512 versions are written for the fewest multiply/FMA instructions: on Zen 4 the
+// The AVX-512 versions are written for the fewest multiply/FMA instructions: on Zen 5 the
 // activation loops keep its two FMA pipes busy (one 512-bit operation a cycle), while permutes,
 // vgetexp/vgetmant, logic, additions and the divider have room beside them.
 #ifndef CKERNELS_VECMATH_H
@@ -315,7 +315,7 @@ CK_TARGET_AVX512 static inline __m512 ck_phi16(__m512 x, __m512 x2) {
     return _mm512_add_ps(_mm512_set1_ps(0.5f), _mm512_div_ps(_mm512_mul_ps(x, p), q));
 }
 
-/// 1/x, correctly rounded. A division, not vrcp14ps and a Newton step: on Zen 4 the divider works
+/// 1/x, correctly rounded. A division, not vrcp14ps and a Newton step: on Zen 5 the divider works
 /// beside the two FMA pipes the activation loops saturate, and sigmoid ran 10% faster with it.
 CK_TARGET_AVX512 static inline __m512 ck_rcp16(__m512 x) { return _mm512_div_ps(_mm512_set1_ps(1.0f), x); }
 
