@@ -277,7 +277,29 @@ struct Train: ToolCommand {
             guard epochs >= 1 else { throw ConfigError("--epochs must be at least 1, got \(epochs)") }
             settings.epochs = epochs
         }
+        if let finished = Self.finishedRun(state, settings, in: directory) {
+            say("\(directory): \(finished); nothing to resume (its files are left as they are)")
+            return
+        }
         try withExtendedLifetime(lock) { try train(settings, resuming: state, launch: launch) }
+    }
+
+    /// Why a checkpoint has nothing left to train (its epochs done, or early stopping's patience out),
+    /// when the finished run's outputs are all in its directory: summary.json of an uninterrupted run
+    /// at that epoch, and report.html, the last file written. Such a resume would only write them again
+    /// with zero timings. A finished checkpoint whose outputs are missing or stale (a kill while they
+    /// were written) is resumed as before: it writes them.
+    private static func finishedRun(_ state: TrainingState, _ settings: TrainingSettings, in directory: String) -> String? {
+        guard state.batchesInEpoch == 0 else { return nil }
+        let stoppedEarly = settings.earlyStopping.shouldStop(state.history)
+        guard stoppedEarly || state.epochsCompleted >= settings.epochs,
+              FileManager.default.fileExists(atPath: directory + "/report.html"),
+              let data = FileManager.default.contents(atPath: directory + "/summary.json"),
+              let summary = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
+              summary["interrupted"] as? Bool == false, summary["epochs_run"] as? Int == state.epochsCompleted
+        else { return nil }
+        return stoppedEarly ? "the run stopped early after epoch \(state.epochsCompleted)"
+            : "the run is complete (\(state.epochsCompleted) of \(settings.epochs) epochs; --epochs with more trains on)"
     }
 }
 

@@ -77,6 +77,36 @@ import Testing
         #expect(FileManager.default.contents(atPath: out + "/metrics.csv") == FileManager.default.contents(atPath: reference + "/metrics.csv"))
     }
 
+    /// A finished run (its epochs done, or stopped early) has nothing to resume: `--resume` says so,
+    /// exits 0 and leaves its files alone (it rewrote summary.json and report.html with zero timings).
+    /// One whose last outputs are missing writes them; `--epochs` with more trains on.
+    @Test func resumingAFinishedRunLeavesItsFilesAlone() throws {
+        let done = TrainCommandTests.temporaryPath("finished"), early = TrainCommandTests.temporaryPath("stopped-early")
+        defer { for p in [done, early] { try? FileManager.default.removeItem(atPath: p) } }
+        let common = ["--data", "synthetic:2000x5x3", "--hidden", "8", "--threads", "2", "--quiet"]
+        #expect(try TrainCommandTests.run(common + ["--epochs", "3", "--out", done]).status == 0)
+        #expect(try TrainCommandTests.run(common + ["--epochs", "400", "--validation-fraction", "0.2", "--early-stopping", "2",
+                                                     "--out", early]).status == 0)
+        for (out, says) in [(done, "the run is complete (3 of 3 epochs"), (early, "the run stopped early after epoch ")] {
+            let before = try Self.files(out)
+            let again = try TrainCommandTests.run(["--resume", out])
+            #expect(again.status == 0 && again.stdout.contains(says), "\(again.stdout)\(again.stderr)")
+            let after = try Self.files(out)
+            #expect(after == before, "changed: \(Set(after.keys).union(before.keys).filter { after[$0] != before[$0] }.sorted())")
+        }
+        try FileManager.default.removeItem(atPath: done + "/report.html")
+        #expect(try TrainCommandTests.run(["--resume", done, "--quiet"]).status == 0)
+        #expect(FileManager.default.fileExists(atPath: done + "/report.html"))
+        #expect(try TrainCommandTests.run(["--resume", done, "--epochs", "4", "--quiet"]).status == 0)
+        #expect(Self.epochsSaved(done) == 4)
+    }
+
+    /// The run's files and their bytes (not `.lock`, which holds the pid of whoever last locked the run).
+    static func files(_ directory: String) throws -> [String: Data] {
+        let names = try FileManager.default.contentsOfDirectory(atPath: directory).filter { $0 != ".lock" }
+        return Dictionary(uniqueKeysWithValues: try names.map { ($0, try Data(contentsOf: URL(fileURLWithPath: directory + "/" + $0))) })
+    }
+
     /// README, "What the trainer guarantees": `--epochs 1000000000000` runs until stopped, its
     /// history (checkpoint, metrics.csv) stays bounded however long it has run, and SIGTERM ends it
     /// with everything saved after at most 1 s of CPU time (wall time depends on the machine's load:
