@@ -22,10 +22,12 @@ import Testing
         #expect(summary?["train_rows"] as? Int == 1372)
     }
 
+    /// A finished run whose last output is missing: its resume trains nothing and writes the outputs.
     @Test func resumingAFinishedRunPrintsNoNaNThroughput() throws {
         let out = TrainCommandTests.temporaryPath("finished")
         defer { try? FileManager.default.removeItem(atPath: out) }
         #expect(try TrainCommandTests.run(["--epochs", "2", "--out", out, "--quiet"]).status == 0)
+        try FileManager.default.removeItem(atPath: out + "/report.html")
         let r = try TrainCommandTests.run(["--resume", out])
         #expect(r.status == 0 && r.stdout.contains("(0 samples/s)") && !r.stdout.lowercased().contains("nan"), "\(r.stdout)\(r.stderr)")
     }
