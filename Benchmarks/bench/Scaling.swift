@@ -63,8 +63,13 @@ struct Scaling: ParsableCommand {
     func run() throws {
         let launch = try Launch.start(distributed)
         defer { launch.finish() }
-        // In an MPI job every process meets the same error; the first alone reports it.
-        do { try sweep(launch) } catch { throw launch.writesOutputs ? error : ExitCode.failure }
+        do { try sweep(launch) } catch let error as ExitCode { throw error } catch {
+            // In an MPI job every process meets the same error; the first alone reports it, before
+            // MPI_Finalize: mpirun ends the job as soon as another process exits with a failure, which
+            // cut process 0 short between MPI_Finalize and ArgumentParser's message about 1 run in 4.
+            if launch.writesOutputs { FileHandle.standardError.write(Data((Self.fullMessage(for: error) + "\n").utf8)) }
+            throw ExitCode.failure
+        }
     }
 
     private func sweep(_ launch: Launch) throws {
