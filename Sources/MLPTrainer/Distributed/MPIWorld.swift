@@ -27,14 +27,17 @@ public final class MPIWorld: @unchecked Sendable {
     /// (Open MPI's, or PMI's as MPICH and Slurm set it); 1 outside one.
     public static var launchedProcesses: Int {
         let environment = ProcessInfo.processInfo.environment
-        return ["OMPI_COMM_WORLD_SIZE", "PMI_SIZE"].lazy.compactMap { environment[$0].flatMap(Int.init) }.first ?? 1
+        return sizeVariables.lazy.compactMap { environment[$0].flatMap(Int.init) }.first ?? 1
     }
 
     /// Whether an MPI launcher (mpirun, srun) started this process, even as a job of one.
     public static var startedByLauncher: Bool {
         let environment = ProcessInfo.processInfo.environment
-        return ["OMPI_COMM_WORLD_SIZE", "PMI_SIZE"].contains { environment[$0] != nil }
+        return sizeVariables.contains { environment[$0] != nil }
     }
+
+    /// Where Open MPI's and PMI launchers (srun) put the job's process count.
+    private static let sizeVariables = ["OMPI_COMM_WORLD_SIZE", "PMI_SIZE"]
 
     /// This process's rank as its launcher set it (0 outside one), known before MPI is initialised.
     public static var launchedRank: Int {
